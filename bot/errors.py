@@ -1,0 +1,44 @@
+"""Typed domain errors. The app's single error handler turns them into ephemeral replies."""
+
+from __future__ import annotations
+
+
+class IncidentBotError(Exception):
+    """An error the user can act on; `usage` is shown with it when set."""
+
+    def __init__(self, message: str, *, usage: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.usage = usage
+
+
+class UsageError(IncidentBotError):
+    """The command text could not be understood."""
+
+
+class NotFound(IncidentBotError):
+    """An incident, action item or user that does not exist."""
+
+
+class NotInIncidentChannel(IncidentBotError):
+    """A channel-scoped command used outside an incident channel without id:."""
+
+
+class PermissionDenied(IncidentBotError):
+    """The user may not do this."""
+
+
+class InvalidTransition(IncidentBotError):
+    """A status or lifecycle change that is not allowed from the current state."""
+
+
+class StoreUnavailable(IncidentBotError):
+    """Redis cannot be reached; nothing was changed."""
+
+
+class ChatError(IncidentBotError):
+    """The chat platform refused a call; `code` is its error name (e.g. name_taken)."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code

@@ -1,0 +1,1 @@
+"""Incidents: the record, its lifecycle rules and the service that runs them."""

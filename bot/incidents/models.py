@@ -1,0 +1,120 @@
+"""The incident record. Stored as versioned JSON; see bot/store/codec.py for upgrades."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import IntEnum, StrEnum
+
+from pydantic import BaseModel, Field
+
+INCIDENT_SCHEMA_VERSION = 1
+
+
+class Severity(IntEnum):
+    SEV1 = 1
+    SEV2 = 2
+    SEV3 = 3
+    SEV4 = 4
+
+    @property
+    def label(self) -> str:
+        return f"SEV{self.value}"
+
+    @property
+    def meaning(self) -> str:
+        return {
+            1: "critical customer impact",
+            2: "major degradation",
+            3: "minor impact",
+            4: "no customer impact",
+        }[self.value]
+
+
+class Status(StrEnum):
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+ACTIVE_STATUSES = (Status.INVESTIGATING, Status.IDENTIFIED, Status.MONITORING)
+
+
+class Role(StrEnum):
+    IC = "ic"
+    OPS = "ops"
+    COMMS = "comms"
+
+    @property
+    def display_name(self) -> str:
+        return {"ic": "Incident Commander", "ops": "Ops Lead", "comms": "Comms Lead"}[self.value]
+
+    @property
+    def duties(self) -> str:
+        return {
+            "ic": "You run the response: set priorities, make the calls, keep the roles "
+            "filled and decide when it is resolved.",
+            "ops": "You drive the technical investigation and the fix: dig into metrics, "
+            "logs and deploys, and report findings to the IC.",
+            "comms": "You keep everyone outside the war room informed: status page, "
+            "stakeholders and customer-facing updates, on a regular cadence.",
+        }[self.value]
+
+
+class Incident(BaseModel):
+    schema_version: int = INCIDENT_SCHEMA_VERSION
+    id: str
+    title: str
+    description: str = ""
+    severity: Severity = Severity.SEV3
+    status: Status = Status.INVESTIGATING
+    services: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    channel_id: str
+    channel_name: str
+    header_ts: str | None = None
+    roles: dict[Role, str] = Field(default_factory=dict)
+    declared_by: str
+    declared_at: datetime
+    detected_at: datetime | None = None
+    identified_at: datetime | None = None
+    mitigated_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    resolution_summary: str | None = None
+    root_cause_category: str | None = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def time_to_detect(self) -> timedelta | None:
+        return None if self.detected_at is None else self.detected_at - self.started_at
+
+    @property
+    def started_at(self) -> datetime:
+        return self.declared_at
+
+    @property
+    def time_to_mitigate(self) -> timedelta | None:
+        return None if self.mitigated_at is None else self.mitigated_at - self.started_at
+
+    @property
+    def time_to_resolve(self) -> timedelta | None:
+        return None if self.resolved_at is None else self.resolved_at - self.started_at
+
+
+def format_duration(delta: timedelta | None) -> str:
+    """`45m 23s`, `2h 5m`, `—` when unknown."""
+    if delta is None:
+        return "—"
+    total = int(delta.total_seconds())
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes}m"
+    if minutes:
+        return f"{minutes}m {seconds}s"
+    return f"{seconds}s"

@@ -1,0 +1,57 @@
+"""What the domain needs from the chat platform. Slack implements it in bot/slack/gateway.py."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from pydantic import BaseModel
+
+from bot.incidents.models import Incident
+
+
+class ChannelRef(BaseModel):
+    id: str
+    name: str
+
+
+class ChatUser(BaseModel):
+    id: str
+    name: str
+    real_name: str = ""
+    tz: str = "UTC"
+    is_bot: bool = False
+
+
+class ChatGateway(Protocol):
+    async def create_channel(self, name: str) -> ChannelRef:
+        """Create a public channel; raises ChatError(code="name_taken") when it exists."""
+
+    async def archive_channel(self, channel_id: str) -> None: ...
+
+    async def invite(self, channel_id: str, user_ids: list[str]) -> None:
+        """Invite users; users already in the channel are not an error."""
+
+    async def set_topic(self, channel_id: str, topic: str) -> None: ...
+
+    async def post_header(self, incident: Incident) -> str:
+        """Post the incident's header message in its channel; returns its ts."""
+
+    async def update_header(self, incident: Incident) -> None: ...
+
+    async def announce(self, channel: str, incident: Incident, text: str) -> None:
+        """Announce in a broadcast channel (joining it first if needed)."""
+
+    async def post(self, channel_id: str, text: str) -> str: ...
+
+    async def post_blocks(
+        self, channel_id: str, text: str, blocks: list[dict[str, object]]
+    ) -> str: ...
+
+    async def direct_message(self, user_id: str, text: str) -> None: ...
+
+    async def user(self, user_id: str) -> ChatUser:
+        """Look a user up; raises NotFound when there is no such user."""
+
+    async def upload_file(
+        self, channel_id: str, filename: str, title: str, content: str, comment: str
+    ) -> None: ...

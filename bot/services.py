@@ -1,0 +1,28 @@
+"""The collaborators listeners need, built once by the composition root (bot/__main__.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot.clock import Clock
+from bot.incidents.service import IncidentService
+from bot.settings import Settings
+from bot.slack.gateway import SlackGateway
+from bot.store.redis_store import RedisStore
+from bot.timeline.service import TimelineService
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Clock
+    store: RedisStore
+    chat: SlackGateway
+    incidents: IncidentService
+    timeline: TimelineService
+    # optional capabilities: None when not configured, and every command says so plainly
+    metrics: Any = None
+    actions: Any = None
+    postmortems: Any = None
+    patterns: Any = None

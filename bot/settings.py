@@ -1,0 +1,79 @@
+"""Settings read from the environment (the names are a public contract, see README)."""
+
+from __future__ import annotations
+
+from pydantic import AnyHttpUrl, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SLACK_DEFAULT_API_URL = "https://slack.com/api/"
+
+
+class SettingsError(Exception):
+    """A bad or missing setting; the message is one line naming it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: AnyHttpUrl = AnyHttpUrl(SLACK_DEFAULT_API_URL)
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    prometheus_url: AnyHttpUrl | None = None
+    anthropic_api_key: str | None = None
+    anthropic_base_url: AnyHttpUrl | None = None
+    anthropic_model: str = "claude-sonnet-4-5"
+    incidents_channel: str = "incidents"
+    port: int = Field(default=3000, ge=1, le=65535)
+    reminder_scan_interval: float = Field(default=60.0, gt=0)
+    alertmanager_token: str | None = None
+    admin_usergroup: str | None = None
+    metrics_config: str | None = None
+    runbooks_dir: str = "runbooks"
+    snapshot_on_declare: bool = True
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with xoxb-")
+        return v
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with xapp-")
+        return v
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, v: str) -> str:
+        if not v.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return v
+
+    @field_validator("incidents_channel")
+    @classmethod
+    def _channel_name(cls, v: str) -> str:
+        return v.lstrip("#")
+
+    @property
+    def slack_api_base(self) -> str:
+        url = str(self.slack_api_url)
+        return url if url.endswith("/") else url + "/"
+
+    @property
+    def has_slack_credentials(self) -> bool:
+        return bool(self.slack_bot_token and self.slack_signing_secret)
+
+
+def load_settings() -> Settings:
+    """Read the environment; raise SettingsError with one line naming the bad setting."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]).upper() if err["loc"] else "settings"
+        raise SettingsError(f"setting {name} is invalid: {err['msg']}") from None

@@ -1,0 +1,136 @@
+"""Block Kit for the incident header, the announcement and the declare modal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.incidents.models import Incident, Role, Severity
+from bot.mrkdwn import escape, mention, when
+
+Block = dict[str, Any]
+
+STATUS_EMOJI = {
+    "investigating": ":mag:",
+    "identified": ":bulb:",
+    "monitoring": ":eyes:",
+    "resolved": ":white_check_mark:",
+    "closed": ":lock:",
+}
+DECLARE_CALLBACK = "declare_incident"
+
+
+def header_blocks(incident: Incident) -> list[Block]:
+    roles = "\n".join(
+        f"*{role.display_name}:* {mention(incident.roles.get(role))}" for role in Role
+    )
+    facts = [
+        f"*Severity:* {incident.severity.label} ({incident.severity.meaning})",
+        f"*Status:* {STATUS_EMOJI[incident.status.value]} {incident.status.value.capitalize()}",
+        f"*Declared:* {when(incident.declared_at)} by {mention(incident.declared_by)}",
+    ]
+    if incident.services:
+        facts.append(f"*Services:* {', '.join(incident.services)}")
+    if incident.tags:
+        facts.append(f"*Tags:* {', '.join(incident.tags)}")
+    blocks: list[Block] = [
+        {
+            "type": "header",
+            "text": {"type": "plain_text", "text": f"{incident.id}: {incident.title}"[:150]},
+        },
+        {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(facts)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": roles}},
+    ]
+    if incident.description:
+        blocks.append(
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": escape(incident.description, limit=2000)},
+            }
+        )
+    if incident.is_active:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"incident_actions:{incident.id}",
+                "elements": [
+                    _button("I'll take Ops", "take_role_ops", incident.id),
+                    _button("I'll take Comms", "take_role_comms", incident.id),
+                    _button("Show timeline", "show_timeline", incident.id),
+                    _button("Resolve", "resolve_incident", incident.id, style="primary"),
+                ],
+            }
+        )
+    return blocks
+
+
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
+    button: Block = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text},
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button
+
+
+def declare_modal(*, title: str = "", description: str = "", private_metadata: str = "") -> Block:
+    severity_options = [
+        {
+            "text": {"type": "plain_text", "text": f"{s.label} — {s.meaning}"},
+            "value": str(s.value),
+        }
+        for s in Severity
+    ]
+    title_element: Block = {"type": "plain_text_input", "action_id": "value", "max_length": 150}
+    if title:
+        title_element["initial_value"] = title[:150]
+    description_element: Block = {
+        "type": "plain_text_input",
+        "action_id": "value",
+        "multiline": True,
+    }
+    if description:
+        description_element["initial_value"] = description[:3000]
+    return {
+        "type": "modal",
+        "callback_id": DECLARE_CALLBACK,
+        "private_metadata": private_metadata,
+        "title": {"type": "plain_text", "text": "Declare an incident"},
+        "submit": {"type": "plain_text", "text": "Declare"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "title",
+                "label": {"type": "plain_text", "text": "Title"},
+                "element": title_element,
+            },
+            {
+                "type": "input",
+                "block_id": "severity",
+                "label": {"type": "plain_text", "text": "Severity"},
+                "element": {
+                    "type": "static_select",
+                    "action_id": "value",
+                    "options": severity_options,
+                    "initial_option": severity_options[2],
+                },
+            },
+            {
+                "type": "input",
+                "block_id": "services",
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Affected services (comma separated)"},
+                "element": {"type": "plain_text_input", "action_id": "value"},
+            },
+            {
+                "type": "input",
+                "block_id": "description",
+                "optional": True,
+                "label": {"type": "plain_text", "text": "What is happening?"},
+                "element": description_element,
+            },
+        ],
+    }

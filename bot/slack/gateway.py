@@ -1,0 +1,182 @@
+"""The ChatGateway port over the Slack Web API (slack_sdk's AsyncWebClient)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.errors import ChatError, NotFound
+from bot.incidents.models import Incident
+from bot.ports import ChannelRef, ChatUser
+from bot.slack.blocks import header_blocks
+
+log = structlog.get_logger(__name__)
+
+PLAIN_WORDS = {
+    "name_taken": "a channel with that name already exists",
+    "channel_not_found": "the channel does not exist or the bot cannot see it",
+    "not_in_channel": "the bot is not a member of that channel",
+    "missing_scope": (
+        "the Slack app is missing a permission (scope); reinstall it from manifest.yml"
+    ),
+    "invalid_auth": "the Slack token is not valid",
+    "not_authed": "no Slack token was given",
+    "ratelimited": "Slack is rate limiting the bot; try again shortly",
+    "user_not_found": "there is no such user",
+    "restricted_action": "the workspace does not allow the bot to do that",
+    "is_archived": "the channel is archived",
+}
+
+
+def build_client(token: str | None, base_url: str) -> AsyncWebClient:
+    """A Web API client that honours Retry-After on 429s and retries dropped connections."""
+    return AsyncWebClient(
+        token=token,
+        base_url=base_url,
+        retry_handlers=[
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def _chat_error(exc: SlackApiError, method: str) -> ChatError:
+    code = str(exc.response.get("error", "unknown_error"))
+    words = PLAIN_WORDS.get(code, code.replace("_", " "))
+    log.warning("slack_api_error", method=method, error=code)
+    return ChatError(f"Slack said {words} (`{code}` from {method})", code=code)
+
+
+class SlackGateway:
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+        self._incidents_channel_id: dict[str, str] = {}
+
+    async def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            # the SDK's typed method picks the encoding Slack expects (JSON or form) per method
+            response = await getattr(self.client, method.replace(".", "_"))(**kwargs)
+        except SlackApiError as exc:
+            raise _chat_error(exc, method) from exc
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+    async def create_channel(self, name: str) -> ChannelRef:
+        data = await self._call("conversations.create", name=name, is_private=False)
+        return ChannelRef(id=data["channel"]["id"], name=data["channel"]["name"])
+
+    async def archive_channel(self, channel_id: str) -> None:
+        await self._call("conversations.archive", channel=channel_id)
+
+    async def invite(self, channel_id: str, user_ids: list[str]) -> None:
+        try:
+            await self._call("conversations.invite", channel=channel_id, users=",".join(user_ids))
+        except ChatError as exc:
+            if exc.code not in ("already_in_channel", "cant_invite_self"):
+                raise
+
+    async def set_topic(self, channel_id: str, topic: str) -> None:
+        await self._call("conversations.setTopic", channel=channel_id, topic=topic[:250])
+
+    async def post_header(self, incident: Incident) -> str:
+        data = await self._call(
+            "chat.postMessage",
+            channel=incident.channel_id,
+            text=f"{incident.id}: {incident.title}",
+            blocks=header_blocks(incident),
+        )
+        return str(data["ts"])
+
+    async def update_header(self, incident: Incident) -> None:
+        await self._call(
+            "chat.update",
+            channel=incident.channel_id,
+            ts=incident.header_ts,
+            text=f"{incident.id}: {incident.title}",
+            blocks=header_blocks(incident),
+        )
+
+    async def _channel_id(self, channel: str) -> str:
+        if channel.startswith(("C", "G")) and channel.isupper():
+            return channel
+        if channel in self._incidents_channel_id:
+            return self._incidents_channel_id[channel]
+        cursor: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"limit": 200, "exclude_archived": True}
+            if cursor:
+                kwargs["cursor"] = cursor
+            data = await self._call("conversations.list", **kwargs)
+            for ch in data.get("channels", []):
+                if ch.get("name") == channel:
+                    self._incidents_channel_id[channel] = str(ch["id"])
+                    return str(ch["id"])
+            cursor = data.get("response_metadata", {}).get("next_cursor") or None
+            if not cursor:
+                raise ChatError(
+                    f"Slack said the channel #{channel} does not exist", code="channel_not_found"
+                )
+
+    async def announce(self, channel: str, incident: Incident, text: str) -> None:
+        channel_id = await self._channel_id(channel)
+        try:
+            await self.post(channel_id, text)
+        except ChatError as exc:
+            if exc.code != "not_in_channel":
+                raise
+            await self._call("conversations.join", channel=channel_id)
+            await self.post(channel_id, text)
+
+    async def post(self, channel_id: str, text: str) -> str:
+        data = await self._call("chat.postMessage", channel=channel_id, text=text)
+        return str(data["ts"])
+
+    async def post_blocks(self, channel_id: str, text: str, blocks: list[dict[str, object]]) -> str:
+        data = await self._call("chat.postMessage", channel=channel_id, text=text, blocks=blocks)
+        return str(data["ts"])
+
+    async def direct_message(self, user_id: str, text: str) -> None:
+        data = await self._call("conversations.open", users=user_id)
+        await self.post(str(data["channel"]["id"]), text)
+
+    async def user(self, user_id: str) -> ChatUser:
+        try:
+            data = await self._call("users.info", user=user_id)
+        except ChatError as exc:
+            if exc.code == "user_not_found":
+                raise NotFound(f"<@{user_id}> is not a user in this workspace.") from exc
+            raise
+        u = data["user"]
+        if u.get("deleted"):
+            raise NotFound(f"<@{user_id}> has been deactivated.")
+        return ChatUser(
+            id=u["id"],
+            name=u.get("name", ""),
+            real_name=u.get("real_name", "") or u.get("profile", {}).get("real_name", ""),
+            tz=u.get("tz") or "UTC",
+            is_bot=bool(u.get("is_bot")),
+        )
+
+    async def usergroup_members(self, usergroup_id: str) -> set[str]:
+        data = await self._call("usergroups.users.list", usergroup=usergroup_id)
+        return set(data.get("users", []))
+
+    async def upload_file(
+        self, channel_id: str, filename: str, title: str, content: str, comment: str
+    ) -> None:
+        try:
+            await self.client.files_upload_v2(
+                channel=channel_id,
+                filename=filename,
+                title=title,
+                content=content,
+                initial_comment=comment,
+            )
+        except SlackApiError as exc:
+            raise _chat_error(exc, "files.uploadV2") from exc

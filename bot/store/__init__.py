@@ -1,0 +1,1 @@
+"""Redis persistence. Every key prefix lives in keys.py."""

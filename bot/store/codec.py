@@ -1,0 +1,43 @@
+"""Versioned JSON for stored records: old versions are upgraded on read, never broken."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from bot.errors import IncidentBotError
+
+M = TypeVar("M", bound=BaseModel)
+Upgrade = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _v0_to_v1(doc: dict[str, Any]) -> dict[str, Any]:
+    # records written before versioning carried no schema_version and used "sev" for severity
+    if "sev" in doc and "severity" not in doc:
+        doc["severity"] = doc.pop("sev")
+    doc["schema_version"] = 1
+    return doc
+
+
+UPGRADES: dict[int, Upgrade] = {0: _v0_to_v1}
+
+
+def dumps(model: BaseModel) -> str:
+    return model.model_dump_json()
+
+
+def loads(model: type[M], raw: str | bytes, *, current: int = 1) -> M:
+    doc: dict[str, Any] = json.loads(raw)
+    version = int(doc.get("schema_version", 0))
+    if version > current:
+        raise IncidentBotError(
+            f"stored {model.__name__} has schema version {version}, newer than this bot "
+            f"understands ({current}); upgrade the bot"
+        )
+    while version < current:
+        doc = UPGRADES[version](doc)
+        version = int(doc["schema_version"])
+    return model.model_validate(doc)

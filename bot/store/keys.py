@@ -1,0 +1,88 @@
+"""Every Redis key the bot uses. Per-incident keys share the `{incident-id}` hash tag
+so multi-key updates stay in one Redis Cluster slot."""
+
+from __future__ import annotations
+
+PREFIX = "ib"
+
+
+def incident(incident_id: str) -> str:
+    return f"{PREFIX}:{{{incident_id}}}:incident"
+
+
+def timeline(incident_id: str) -> str:
+    return f"{PREFIX}:{{{incident_id}}}:timeline"
+
+
+def timeline_messages(incident_id: str) -> str:
+    """hash message_ts -> stream id of the message's first event (edits/deletes/pins find it)."""
+    return f"{PREFIX}:{{{incident_id}}}:messages"
+
+
+def channel_index(channel_id: str) -> str:
+    return f"{PREFIX}:channel:{channel_id}"
+
+
+def incidents_open() -> str:
+    """sorted set of open incident ids by declared time."""
+    return f"{PREFIX}:incidents:open"
+
+
+def incidents_all() -> str:
+    """sorted set of all incident ids by declared time."""
+    return f"{PREFIX}:incidents:all"
+
+
+def incident_sequence(day: str) -> str:
+    return f"{PREFIX}:seq:{day}"
+
+
+def seen_event(event_id: str) -> str:
+    """Slack event_id already recorded (retries are dropped)."""
+    return f"{PREFIX}:seen:event:{event_id}"
+
+
+def seen_action(key: str) -> str:
+    """A button click already applied (double clicks are dropped)."""
+    return f"{PREFIX}:seen:action:{key}"
+
+
+def action_item(item_id: str) -> str:
+    return f"{PREFIX}:action:{item_id}"
+
+
+def action_items_of_incident(incident_id: str) -> str:
+    return f"{PREFIX}:{{{incident_id}}}:actions"
+
+
+def action_items_of_owner(user_id: str) -> str:
+    return f"{PREFIX}:owner:{user_id}:actions"
+
+
+def action_items_open() -> str:
+    return f"{PREFIX}:actions:open"
+
+
+def action_items_due() -> str:
+    """sorted set of open action item ids by next reminder time (epoch seconds)."""
+    return f"{PREFIX}:actions:due"
+
+
+def action_item_sequence() -> str:
+    return f"{PREFIX}:seq:actions"
+
+
+def action_item_claim(item_id: str) -> str:
+    return f"{PREFIX}:claim:action:{item_id}"
+
+
+def reminder_sent(item_id: str, slot: str) -> str:
+    return f"{PREFIX}:sent:reminder:{item_id}:{slot}"
+
+
+def postmortem(incident_id: str) -> str:
+    return f"{PREFIX}:{{{incident_id}}}:postmortem"
+
+
+def metric_snapshots(incident_id: str) -> str:
+    return f"{PREFIX}:{{{incident_id}}}:snapshots"

@@ -1,0 +1,1 @@
+"""Timeline: what people said and what the bot did, per incident."""

@@ -1,0 +1,70 @@
+"""Timeline events, one per entry of the incident's Redis Stream."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+EVENT_SCHEMA_VERSION = 1
+
+
+class EventKind(StrEnum):
+    MESSAGE = "message"
+    MESSAGE_EDITED = "message_edited"
+    MESSAGE_DELETED = "message_deleted"
+    KEY_MARKED = "key_marked"  # a pin or :pushpin: on a message
+    NOTE = "note"
+    DECLARED = "declared"
+    ROLE = "role"
+    SEVERITY = "severity"
+    STATUS = "status"
+    SERVICES = "services"
+    TAGS = "tags"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    METRICS = "metrics"
+    ACTION_ITEM = "action_item"
+    ALERT = "alert"
+
+
+BOT_EVENT_KINDS = frozenset(
+    {
+        EventKind.DECLARED,
+        EventKind.ROLE,
+        EventKind.SEVERITY,
+        EventKind.STATUS,
+        EventKind.SERVICES,
+        EventKind.TAGS,
+        EventKind.RESOLVED,
+        EventKind.CLOSED,
+        EventKind.METRICS,
+        EventKind.ACTION_ITEM,
+        EventKind.ALERT,
+    }
+)
+
+
+class TimelineEvent(BaseModel):
+    schema_version: int = EVENT_SCHEMA_VERSION
+    kind: EventKind
+    at: datetime
+    actor: str | None = None
+    text: str = ""
+    key: bool = False
+    message_ts: str | None = None
+    data: dict[str, str] = Field(default_factory=dict)
+
+
+class TimelineEntry(BaseModel):
+    """An event as shown: message edits and deletes folded in, key marks applied."""
+
+    event: TimelineEvent
+    stream_id: str
+    edited: bool = False
+    deleted: bool = False
+
+    @property
+    def is_key(self) -> bool:
+        return self.event.key or self.event.kind in BOT_EVENT_KINDS

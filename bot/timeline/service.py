@@ -1,0 +1,76 @@
+"""Keeping the timeline from what people say in incident channels."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.clock import Clock
+from bot.errors import UsageError
+from bot.store.redis_store import RedisStore
+from bot.timeline.models import EventKind, TimelineEntry, TimelineEvent
+
+PAGE_SIZE = 25
+MAX_MESSAGE_TEXT = 4000
+
+
+def ts_to_datetime(ts: str) -> datetime:
+    return datetime.fromtimestamp(float(ts), UTC)
+
+
+class TimelineService:
+    def __init__(self, *, store: RedisStore, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+
+    async def record_message(self, channel_id: str, user_id: str, text: str, ts: str) -> bool:
+        """Store a human message in an incident channel; once per message, whatever retries."""
+        incident_id = await self.store.incident_id_for_channel(channel_id)
+        if incident_id is None:
+            return False
+        event = TimelineEvent(
+            kind=EventKind.MESSAGE,
+            at=ts_to_datetime(ts),
+            actor=user_id,
+            text=text[:MAX_MESSAGE_TEXT],
+            message_ts=ts,
+        )
+        return await self.store.record_message(incident_id, event)
+
+    async def _follow(
+        self, channel_id: str, kind: EventKind, ts: str, actor: str | None, text: str = ""
+    ) -> bool:
+        incident_id = await self.store.incident_id_for_channel(channel_id)
+        if incident_id is None or not await self.store.has_message(incident_id, ts):
+            return False
+        event = TimelineEvent(
+            kind=kind, at=self.clock(), actor=actor, text=text[:MAX_MESSAGE_TEXT], message_ts=ts
+        )
+        await self.store.append_event(incident_id, event)
+        return True
+
+    async def record_edit(
+        self, channel_id: str, ts: str, new_text: str, user_id: str | None
+    ) -> bool:
+        return await self._follow(channel_id, EventKind.MESSAGE_EDITED, ts, user_id, new_text)
+
+    async def record_delete(self, channel_id: str, ts: str) -> bool:
+        return await self._follow(channel_id, EventKind.MESSAGE_DELETED, ts, None)
+
+    async def mark_key(self, channel_id: str, ts: str, actor: str, how: str) -> bool:
+        return await self._follow(channel_id, EventKind.KEY_MARKED, ts, actor, how)
+
+    async def record(self, incident_id: str, event: TimelineEvent) -> None:
+        await self.store.append_event(incident_id, event)
+
+    async def page(
+        self, incident_id: str, *, everything: bool, page: int = 1
+    ) -> tuple[list[TimelineEntry], int]:
+        """One page of the timeline (key events unless `everything`) and the page count."""
+        entries = await self.store.timeline(incident_id)
+        if not everything:
+            entries = [e for e in entries if e.is_key]
+        pages = max(1, -(-len(entries) // PAGE_SIZE))
+        if page < 1 or page > pages:
+            raise UsageError(f"There is no page {page}; the timeline has {pages}.")
+        start = (page - 1) * PAGE_SIZE
+        return entries[start : start + PAGE_SIZE], pages

@@ -1,0 +1,271 @@
+"""/incident: declare and run an incident. Thin handlers: parse, call the domain, answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.errors import IncidentBotError, UsageError
+from bot.incidents.models import Role, Status, format_duration
+from bot.mrkdwn import escape, mention, when
+from bot.parsing import parse_list, parse_severity, parse_text, parse_user
+from bot.registry import CommandRegistry
+from bot.services import Services
+from bot.slack.blocks import declare_modal
+from bot.timeline.render import render_timeline
+from commands.context import CommandContext, error_text
+
+registry = CommandRegistry("/incident")
+
+
+@registry.subcommand(
+    "declare",
+    usage="declare <title> [sev:N] [services:a,b] [tags:x,y]",
+    summary="open a new incident with its own channel; you become IC (no title: a form)",
+    aliases=("new", "start"),
+    options=("sev", "severity", "services", "tags"),
+)
+async def declare(ctx: CommandContext) -> None:
+    opts = ctx.parsed.options
+    sev_text = opts.get("sev") or opts.get("severity")
+    severity = parse_severity(sev_text) if sev_text else None
+    services = parse_list(opts["services"]) if "services" in opts else []
+    tags = parse_list(opts["tags"]) if "tags" in opts else []
+    if not ctx.parsed.rest:
+        if opts or not ctx.trigger_id:
+            raise UsageError("An incident needs a title.")
+        await ctx.client.views_open(trigger_id=ctx.trigger_id, view=declare_modal())
+        return
+    kwargs: dict[str, Any] = {"services": services, "tags": tags}
+    if severity is not None:
+        kwargs["severity"] = severity
+    result = await ctx.services.incidents.declare(
+        title=ctx.parsed.rest, declared_by=ctx.user_id, **kwargs
+    )
+    inc = result.incident
+    text = (
+        f":rotating_light: Declared *{inc.id}* ({inc.severity.label}) in <#{inc.channel_id}>. "
+        "You are IC."
+    )
+    if result.warnings:
+        text += "\n:warning: The incident is open, but I " + "; ".join(result.warnings) + "."
+    await ctx.reply(text)
+    if ctx.services.patterns is not None:
+        await ctx.services.patterns.on_declare(inc)
+    if ctx.services.metrics is not None and ctx.services.settings.snapshot_on_declare:
+        await ctx.services.metrics.snapshot_into_channel(inc)
+
+
+@registry.subcommand(
+    "role",
+    usage="role ic|ops|comms <@user>",
+    summary="give a role to someone (they are invited and told what it means)",
+    aliases=("assign",),
+    needs_incident=True,
+)
+async def role(ctx: CommandContext) -> None:
+    words = ctx.parsed.words
+    if len(words) != 2:
+        raise UsageError("Say which role and who, e.g. `/incident role ops @bob`.")
+    try:
+        which = Role(words[0].lower())
+    except ValueError:
+        raise UsageError(f"`{escape(words[0])}` is not a role; use ic, ops or comms.") from None
+    user_id = parse_user(words[1])
+    incident = await ctx.incident()
+    await ctx.services.incidents.assign_role(incident, which, user_id, ctx.user_id)
+    await ctx.reply(f"{mention(user_id)} is now {which.display_name} for {incident.id}.")
+
+
+@registry.subcommand(
+    "roles", usage="roles", summary="who holds IC, Ops and Comms", needs_incident=True
+)
+async def roles(ctx: CommandContext) -> None:
+    incident = await ctx.incident()
+    lines = [f"*Roles for {incident.id}*"]
+    lines += [f"• {r.display_name}: {mention(incident.roles.get(r))}" for r in Role]
+    await ctx.reply("\n".join(lines))
+
+
+@registry.subcommand(
+    "severity",
+    usage="severity <1-4|sev1-sev4>",
+    summary="change the severity",
+    aliases=("sev",),
+    needs_incident=True,
+)
+async def severity(ctx: CommandContext) -> None:
+    if len(ctx.parsed.words) != 1:
+        raise UsageError("Give one severity, e.g. `/incident severity 1`.")
+    level = parse_severity(ctx.parsed.words[0])
+    incident = await ctx.incident()
+    await ctx.services.incidents.set_severity(incident, level, ctx.user_id)
+
+
+@registry.subcommand(
+    "status",
+    usage="status investigating|identified|monitoring|resolved",
+    summary="move the incident along (records detected / mitigated / resolved times)",
+    needs_incident=True,
+)
+async def status(ctx: CommandContext) -> None:
+    if len(ctx.parsed.words) != 1:
+        raise UsageError("Give one status.")
+    try:
+        new = Status(ctx.parsed.words[0].lower())
+    except ValueError:
+        raise UsageError(f"`{escape(ctx.parsed.words[0])}` is not a status.") from None
+    if new is Status.CLOSED:
+        raise UsageError("Use `/incident close` to close an incident.")
+    incident = await ctx.incident()
+    await ctx.services.incidents.set_status(incident, new, ctx.user_id)
+
+
+async def _labels(ctx: CommandContext, field_name: str) -> None:
+    if len(ctx.parsed.words) != 1:
+        raise UsageError(f"Give the {field_name} separated by commas, no spaces.")
+    values = parse_list(ctx.parsed.words[0])
+    incident = await ctx.incident()
+    await ctx.services.incidents.set_labels(
+        incident, field_name=field_name, values=values, actor=ctx.user_id
+    )
+    await ctx.reply(f"{field_name.capitalize()} of {incident.id}: {', '.join(values)}")
+
+
+@registry.subcommand(
+    "services", usage="services a,b", summary="set the affected services", needs_incident=True
+)
+async def services(ctx: CommandContext) -> None:
+    await _labels(ctx, "services")
+
+
+@registry.subcommand("tags", usage="tags x,y", summary="set the tags", needs_incident=True)
+async def tags(ctx: CommandContext) -> None:
+    await _labels(ctx, "tags")
+
+
+@registry.subcommand(
+    "note", usage="note <text>", summary="add a key event to the timeline", needs_incident=True
+)
+async def note(ctx: CommandContext) -> None:
+    if not ctx.parsed.rest:
+        raise UsageError("A note needs some text.")
+    incident = await ctx.incident()
+    await ctx.services.incidents.add_note(incident, ctx.parsed.rest, ctx.user_id)
+    await ctx.reply(f":pushpin: Noted on the timeline of {incident.id}.")
+
+
+@registry.subcommand(
+    "timeline",
+    usage="timeline [all] [page:N]",
+    summary="show the timeline (key events; `all` for every message)",
+    options=("page",),
+    needs_incident=True,
+)
+async def timeline(ctx: CommandContext) -> None:
+    words = [w.lower() for w in ctx.parsed.words]
+    if words not in ([], ["all"]):
+        raise UsageError(f"`{escape(' '.join(ctx.parsed.words))}` is not understood here.")
+    page_text = ctx.parsed.options.get("page", "1")
+    if not page_text.isdigit():
+        raise UsageError(f"`page:{escape(page_text)}` is not a page number.")
+    incident = await ctx.incident()
+    everything = words == ["all"]
+    entries, pages = await ctx.services.timeline.page(
+        incident.id, everything=everything, page=int(page_text)
+    )
+    await ctx.reply(
+        render_timeline(
+            incident.id, entries, page=int(page_text), pages=pages, everything=everything
+        )
+    )
+
+
+@registry.subcommand(
+    "resolve",
+    usage="resolve [summary]",
+    summary="mark the incident resolved (IC or admin)",
+    needs_incident=True,
+)
+async def resolve(ctx: CommandContext) -> None:
+    incident = await ctx.incident()
+    resolved = await ctx.services.incidents.resolve(
+        incident, ctx.user_id, summary=ctx.parsed.rest or None
+    )
+    if ctx.services.patterns is not None:
+        await ctx.services.patterns.on_resolve(resolved)
+
+
+@registry.subcommand(
+    "close", usage="close", summary="close after the postmortem (IC or admin)", needs_incident=True
+)
+async def close(ctx: CommandContext) -> None:
+    incident = await ctx.incident()
+    await ctx.services.incidents.close(incident, ctx.user_id)
+
+
+@registry.subcommand("list", usage="list", summary="open incidents")
+async def list_open(ctx: CommandContext) -> None:
+    incidents = await ctx.services.incidents.list_open()
+    if not incidents:
+        await ctx.reply(":sunny: No open incidents.")
+        return
+    lines = [f"*Open incidents ({len(incidents)})*"]
+    now = ctx.services.clock()
+    for inc in incidents:
+        lines.append(
+            f"• *{inc.id}* {inc.severity.label} {inc.status.value} — {escape(inc.title)} "
+            f"<#{inc.channel_id}> · IC {mention(inc.roles.get(Role.IC))} · "
+            f"since {when(inc.declared_at)} ({format_duration(now - inc.declared_at)})"
+        )
+    await ctx.reply("\n".join(lines))
+
+
+@registry.subcommand("help", usage="help", summary="this list")
+async def help_(ctx: CommandContext) -> None:
+    await ctx.reply(registry.help_text())
+
+
+def split_subcommand(text: str) -> tuple[str, str]:
+    text = text.strip()
+    if not text:
+        return "help", ""
+    word, _, rest = text.partition(" ")
+    return word, rest
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    @app.command("/incident")
+    async def incident_command(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: Any
+    ) -> None:
+        word, rest = split_subcommand(command.get("text", ""))
+        try:
+            sub = registry.resolve(word)
+        except UsageError as exc:
+            await ack(response_type="ephemeral", text=error_text(exc.message, exc.usage))
+            return
+        try:
+            parsed = parse_text(rest, sub.options)
+        except UsageError as exc:
+            usage = registry.usage_of(sub.name)
+            await ack(response_type="ephemeral", text=error_text(exc.message, usage))
+            return
+        await ack()
+        ctx = CommandContext(
+            services=services,
+            user_id=command["user_id"],
+            channel_id=command["channel_id"],
+            trigger_id=command.get("trigger_id"),
+            parsed=parsed,
+            respond=respond,
+            client=client,
+        )
+        try:
+            await sub.handler(ctx)
+        except IncidentBotError as exc:
+            exc.usage = exc.usage or (
+                registry.usage_of(sub.name) if isinstance(exc, UsageError) else None
+            )
+            raise

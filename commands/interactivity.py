@@ -1,0 +1,106 @@
+"""Buttons on the incident header and the declare modal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.errors import UsageError
+from bot.incidents.models import Role, Severity
+from bot.parsing import parse_list
+from bot.services import Services
+from bot.slack.blocks import DECLARE_CALLBACK
+from bot.store import keys
+from bot.timeline.render import render_timeline
+
+
+def _value(state: dict[str, Any], block: str) -> str:
+    element = state.get(block, {}).get("value", {})
+    if element.get("type") == "static_select":
+        return str((element.get("selected_option") or {}).get("value", ""))
+    return str(element.get("value") or "")
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    incidents = services.incidents
+
+    async def once(body: dict[str, Any]) -> bool:
+        """A double click on the same button of the same message applies once."""
+        action = body["actions"][0]
+        key = f"{body['user']['id']}:{action['action_id']}:{action.get('action_ts', '')}"
+        return await services.store.first_time(keys.seen_action(key))
+
+    async def take_role(role: Role, body: dict[str, Any], respond: AsyncRespond) -> None:
+        if not await once(body):
+            return
+        incident = await services.store.get_incident(body["actions"][0]["value"])
+        user = body["user"]["id"]
+        if incident.roles.get(role) == user:
+            await respond(
+                text=f"You already are {role.display_name}.",
+                response_type="ephemeral",
+                replace_original=False,
+            )
+            return
+        await incidents.assign_role(incident, role, user, user)
+
+    @app.action("take_role_ops")
+    async def take_ops(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        await take_role(Role.OPS, body, respond)
+
+    @app.action("take_role_comms")
+    async def take_comms(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        await take_role(Role.COMMS, body, respond)
+
+    @app.action("show_timeline")
+    async def show_timeline(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        incident_id = body["actions"][0]["value"]
+        entries, pages = await services.timeline.page(incident_id, everything=False)
+        await respond(
+            text=render_timeline(incident_id, entries, page=1, pages=pages, everything=False),
+            response_type="ephemeral",
+            replace_original=False,
+        )
+
+    @app.action("resolve_incident")
+    async def resolve(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        if not await once(body):
+            return
+        incident = await services.store.get_incident(body["actions"][0]["value"])
+        resolved = await incidents.resolve(incident, body["user"]["id"], summary=None)
+        if services.patterns is not None:
+            await services.patterns.on_resolve(resolved)
+
+    @app.view(DECLARE_CALLBACK)
+    async def declare_from_modal(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        state = view["state"]["values"]
+        title = _value(state, "title").strip()
+        errors: dict[str, str] = {}
+        if not title:
+            errors["title"] = "An incident needs a title."
+        services_text = _value(state, "services").strip()
+        affected: list[str] = []
+        if services_text:
+            try:
+                affected = parse_list(services_text.replace(" ", ""))
+            except UsageError as exc:
+                errors["services"] = exc.message
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        sev = _value(state, "severity") or "3"
+        result = await incidents.declare(
+            title=title,
+            declared_by=body["user"]["id"],
+            severity=Severity(int(sev)),
+            services=affected,
+            description=_value(state, "description"),
+        )
+        if services.patterns is not None:
+            await services.patterns.on_declare(result.incident)
