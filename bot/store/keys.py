@@ -86,3 +86,8 @@ def postmortem(incident_id: str) -> str:
 
 def metric_snapshots(incident_id: str) -> str:
     return f"{PREFIX}:{{{incident_id}}}:snapshots"
+
+
+def action_digest_sent(week: str) -> str:
+    """The weekly action-item digest for ISO week `week` went out (one worker sends it)."""
+    return f"{PREFIX}:sent:digest:{week}"

@@ -1,0 +1,1 @@
+"""Action items: tracking, reminders, escalation and the weekly digest (no Slack imports)."""

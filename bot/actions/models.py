@@ -1,0 +1,127 @@
+"""The action item record (versioned JSON) and the reminder settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+ACTION_ITEM_SCHEMA_VERSION = 1
+
+
+class Priority(StrEnum):
+    P0 = "P0"
+    P1 = "P1"
+    P2 = "P2"
+    P3 = "P3"
+
+
+class ItemType(StrEnum):
+    PREVENT = "prevent"
+    DETECT = "detect"
+    MITIGATE = "mitigate"
+    PROCESS = "process"
+
+
+class ItemStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
+class ReminderKind(StrEnum):
+    BEFORE_DUE = "before_due"
+    OVERDUE = "overdue"
+    ESCALATION = "escalation"
+
+
+class SentReminder(BaseModel):
+    """One reminder that went out, kept on the item (the item is the record of what was sent)."""
+
+    slot: str
+    kind: ReminderKind
+    at: datetime
+    to: str
+
+
+class ActionItem(BaseModel):
+    schema_version: int = ACTION_ITEM_SCHEMA_VERSION
+    id: str
+    incident_id: str
+    text: str
+    owner: str
+    created_by: str
+    created_at: datetime
+    due: datetime | None = None
+    priority: Priority = Priority.P2
+    type: ItemType | None = None
+    ticket: str | None = None
+    status: ItemStatus = ItemStatus.OPEN
+    done_at: datetime | None = None
+    done_by: str | None = None
+    snoozed_until: datetime | None = None
+    # reminders: `generation` changes on snooze / reassign / done so slots never collide
+    generation: int = 0
+    next_reminder_at: datetime | None = None
+    reminders_sent: list[SentReminder] = Field(default_factory=list)
+    last_reminded_at: datetime | None = None
+    overdue_reminders_count: int = 0
+    escalated_at: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is ItemStatus.OPEN
+
+    def is_overdue(self, now: datetime) -> bool:
+        return self.is_open and self.due is not None and self.due <= now
+
+    def sent_in_generation(self, kind: ReminderKind) -> list[SentReminder]:
+        prefix = f"g{self.generation}:"
+        return [r for r in self.reminders_sent if r.kind is kind and r.slot.startswith(prefix)]
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _parse_clock(value: Any, default: time) -> time:
+    if value is None:
+        return default
+    if isinstance(value, time):
+        return value
+    return time.fromisoformat(str(value))
+
+
+@dataclass(frozen=True)
+class ActionSettings:
+    """Reminder behaviour. `from_settings` reads the app settings (names in the report)."""
+
+    lead_time: timedelta = timedelta(hours=24)
+    overdue_every: timedelta = timedelta(days=1)
+    escalate_after: int = 3
+    work_start: time = time(9, 0)
+    work_end: time = time(18, 0)
+    working_days: frozenset[int] = field(default_factory=lambda: frozenset(range(5)))
+    default_snooze: timedelta = timedelta(days=1)
+    claim_ttl: timedelta = timedelta(seconds=120)
+    scan_limit: int = 200
+    digest_day: str = "mon"
+    digest_time: time = time(9, 0)
+    digest_channel: str = "incidents"
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> ActionSettings:
+        g = getattr
+        day = str(g(settings, "digest_day", "mon") or "mon").lower()[:3]
+        if day not in WEEKDAYS:
+            raise ValueError(f"setting DIGEST_DAY is invalid: {day!r}; use mon..sun")
+        return cls(
+            lead_time=timedelta(hours=float(g(settings, "reminder_lead_time_hours", 24.0))),
+            escalate_after=int(g(settings, "reminder_escalate_after", 3)),
+            work_start=_parse_clock(g(settings, "reminder_work_start", None), time(9, 0)),
+            work_end=_parse_clock(g(settings, "reminder_work_end", None), time(18, 0)),
+            digest_day=day,
+            digest_time=_parse_clock(g(settings, "digest_time", None), time(9, 0)),
+            digest_channel=str(g(settings, "incidents_channel", "incidents")),
+        )
