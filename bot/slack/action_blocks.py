@@ -1,0 +1,96 @@
+"""Block Kit for action items: reminder DMs and the App Home tab (plain dicts)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from bot.mrkdwn import escape, when
+
+DONE_ACTION = "action_item_done"
+SNOOZE_ACTION = "action_item_snooze"
+Block = dict[str, object]
+
+
+class ItemLike(Protocol):
+    id: str
+    text: str
+    incident_id: str
+    due: datetime | None
+
+    @property
+    def is_open(self) -> bool: ...
+
+
+class IncidentLike(Protocol):
+    id: str
+    title: str
+    channel_id: str
+
+
+def item_buttons(item_id: str) -> Block:
+    return {
+        "type": "actions",
+        "block_id": f"action_item:{item_id}",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": DONE_ACTION,
+                "text": {"type": "plain_text", "text": "Done"},
+                "style": "primary",
+                "value": item_id,
+            },
+            {
+                "type": "button",
+                "action_id": SNOOZE_ACTION,
+                "text": {"type": "plain_text", "text": "Snooze 1 day"},
+                "value": item_id,
+            },
+        ],
+    }
+
+
+def reminder_blocks(item: ItemLike, kind: object, text: str) -> list[Block]:
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        item_buttons(item.id),
+    ]
+
+
+def home_view(
+    items: Sequence[ItemLike], incidents: Sequence[IncidentLike], now: datetime
+) -> dict[str, object]:
+    blocks: list[Block] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "Your action items"}}
+    ]
+    open_items = [i for i in items if i.is_open]
+    if not open_items:
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": "Nothing open. :tada:"}}
+        )
+    for item in open_items[:40]:
+        due = ""
+        if item.due is not None:
+            late = " :warning: overdue" if item.due <= now else ""
+            due = f" · due {when(item.due)}{late}"
+        blocks.append(
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f"*{item.id}* ({item.incident_id}){due}\n{escape(item.text)}",
+                },
+            }
+        )
+        blocks.append(item_buttons(item.id))
+    blocks.append({"type": "divider"})
+    blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Your open incidents"}})
+    lines = [f"• *{inc.id}* <#{inc.channel_id}> {escape(inc.title)}" for inc in incidents]
+    blocks.append(
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": "\n".join(lines) or "None right now."},
+        }
+    )
+    return {"type": "home", "blocks": blocks[:100]}

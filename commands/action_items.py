@@ -1,0 +1,203 @@
+"""/incident action add|list|done|snooze|reassign, the Done/Snooze buttons and App Home."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.errors import IncidentBotError, NotInIncidentChannel, UsageError
+from bot.mrkdwn import escape, mention, when
+from bot.parsing import parse_duration, parse_user
+from bot.services import Services
+from bot.slack.action_blocks import DONE_ACTION, SNOOZE_ACTION, home_view
+from bot.store import keys
+from commands.context import CommandContext
+from commands.incident import registry
+
+FORMS = (
+    "`/incident action add <@owner> <text> [due:DATE] [priority:P0-P3] "
+    "[type:prevent|detect|mitigate|process] [ticket:KEY-123]`\n"
+    "`/incident action list [mine|overdue|all]`\n"
+    "`/incident action done <id>`\n"
+    "`/incident action snooze <id> [for:3d]`\n"
+    "`/incident action reassign <id> <@user>`"
+)
+USAGE = "*Usage:*\n" + FORMS
+NOT_SET_UP = "Action items are not set up on this bot."
+
+
+def _line(item: Any, now: Any) -> str:
+    due = ""
+    if item.due is not None:
+        due = f" · due {when(item.due)}" + (" :warning: overdue" if item.is_overdue(now) else "")
+    state = ":white_check_mark: " if not item.is_open else ""
+    extra = f" · {item.type.value}" if item.type else ""
+    extra += f" · {escape(item.ticket)}" if item.ticket else ""
+    return (
+        f"• {state}*{item.id}* {item.priority.value} {mention(item.owner)}{due}{extra} "
+        f"({item.incident_id}): {escape(item.text)}"
+    )
+
+
+@registry.subcommand(
+    "action",
+    usage="action add|list|done|snooze|reassign …",
+    summary="action items: add <@owner> <text> [due:] [priority:] [type:] [ticket:], "
+    "list [mine|overdue|all], done <id>, snooze <id> [for:3d], reassign <id> <@user>",
+    aliases=("actions", "ai"),
+    options=("due", "priority", "type", "ticket", "for", "id"),
+)
+async def action(ctx: CommandContext) -> None:
+    actions = ctx.services.actions
+    if actions is None:
+        await ctx.reply(f":warning: {NOT_SET_UP}")
+        return
+    words = ctx.parsed.words
+    verb = words[0].lower() if words else "list"
+    args = words[1:]
+    opts = ctx.parsed.options
+    try:
+        await _dispatch(ctx, actions, verb, args, opts)
+    except UsageError as exc:
+        exc.usage = exc.usage or USAGE
+        raise
+
+
+async def _dispatch(
+    ctx: CommandContext, actions: Any, verb: str, args: list[str], opts: dict[str, str]
+) -> None:
+    if verb == "add":
+        if len(args) < 2:
+            raise UsageError("Say who owns it and what to do, e.g. `action add @bob fix pool`.")
+        owner = parse_user(args[0])
+        incident = await ctx.incident()
+        item = await actions.add(
+            incident,
+            owner=owner,
+            text=" ".join(args[1:]),
+            actor=ctx.user_id,
+            due=opts.get("due"),
+            priority=opts.get("priority"),
+            type=opts.get("type"),
+            ticket=opts.get("ticket"),
+        )
+        due = f", due {when(item.due)}" if item.due else ""
+        await ctx.reply(
+            f":ballot_box_with_check: *{item.id}* ({item.priority.value}) for "
+            f"{mention(owner)}{due}: {escape(item.text)}"
+        )
+        return
+    if verb == "list":
+        if len(args) > 1 or (args and args[0].lower() not in ("mine", "overdue", "all")):
+            raise UsageError("List `mine`, `overdue` or `all`.")
+        incident_id: str | None = None
+        try:
+            incident_id = (await ctx.incident()).id
+        except NotInIncidentChannel:
+            incident_id = None
+        scope = args[0].lower() if args else ("all" if incident_id else "mine")
+        items = await actions.list_items(scope, user_id=ctx.user_id, incident_id=incident_id)
+        where = f" in {incident_id}" if incident_id and scope != "mine" else ""
+        if not items:
+            await ctx.reply(f"No {scope} action items{where}.")
+            return
+        now = ctx.services.clock()
+        lines = [f"*Action items ({scope}{where}): {len(items)}*"]
+        lines += [_line(i, now) for i in items[:50]]
+        if len(items) > 50:
+            lines.append(f"…and {len(items) - 50} more.")
+        await ctx.reply("\n".join(lines))
+        return
+    if verb in ("done", "snooze", "reassign"):
+        if not args:
+            raise UsageError(f"Say which item, e.g. `action {verb} AI-0001`.")
+        item_id = args[0].upper()
+        if verb == "done":
+            if len(args) != 1:
+                raise UsageError("Give one item id.")
+            item, changed = await actions.done(item_id, ctx.user_id)
+            note = "" if changed else " (it already was)"
+            await ctx.reply(f":white_check_mark: *{item.id}* is done{note}.")
+        elif verb == "snooze":
+            if len(args) != 1:
+                raise UsageError("Give one item id, and optionally `for:3d`.")
+            duration = parse_duration(opts["for"]) if "for" in opts else None
+            item = await actions.snooze(item_id, ctx.user_id, duration)
+            assert item.snoozed_until is not None
+            await ctx.reply(f":zzz: *{item.id}* snoozed until {when(item.snoozed_until)}.")
+        else:
+            if len(args) != 2:
+                raise UsageError("Give the item id and the new owner.")
+            new_owner = parse_user(args[1])
+            item = await actions.reassign(item_id, new_owner, ctx.user_id)
+            await ctx.reply(
+                f":arrows_counterclockwise: *{item.id}* now belongs to {mention(new_owner)}."
+            )
+        return
+    raise UsageError(f"`action {escape(verb)}` is not understood.")
+
+
+async def publish_home(services: Services, client: Any, user_id: str) -> None:
+    actions = services.actions
+    items = [] if actions is None else await actions.list_items("mine", user_id=user_id)
+    incidents = [
+        inc
+        for inc in await services.incidents.list_open()
+        if user_id in inc.roles.values() or inc.declared_by == user_id
+    ]
+    await client.views_publish(user_id=user_id, view=home_view(items, incidents, services.clock()))
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    async def first_click(body: dict[str, Any]) -> bool:
+        """A double click (same user, button, item and message) changes state once."""
+        act = body["actions"][0]
+        msg = (body.get("message") or {}).get("ts") or (body.get("view") or {}).get("id", "")
+        key = f"{body['user']['id']}:{act['action_id']}:{act.get('value', '')}:{msg}"
+        return await services.store.first_time(keys.seen_action(key))
+
+    async def tell(respond: AsyncRespond, body: dict[str, Any], text: str) -> None:
+        if body.get("response_url"):
+            await respond(text=text, response_type="ephemeral", replace_original=False)
+        else:
+            await services.chat.direct_message(body["user"]["id"], text)
+
+    async def after_click(body: dict[str, Any], client: Any) -> None:
+        if (body.get("view") or {}).get("type") == "home":
+            await publish_home(services, client, body["user"]["id"])
+
+    @app.action(DONE_ACTION)
+    async def done_clicked(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: Any
+    ) -> None:
+        await ack()
+        if services.actions is None:
+            raise IncidentBotError(NOT_SET_UP)
+        if not await first_click(body):
+            return
+        item, changed = await services.actions.done(body["actions"][0]["value"], body["user"]["id"])
+        if changed:
+            await tell(respond, body, f":white_check_mark: *{item.id}* is done. Thank you!")
+        await after_click(body, client)
+
+    @app.action(SNOOZE_ACTION)
+    async def snooze_clicked(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: Any
+    ) -> None:
+        await ack()
+        if services.actions is None:
+            raise IncidentBotError(NOT_SET_UP)
+        if not await first_click(body):
+            return
+        item = await services.actions.snooze(body["actions"][0]["value"], body["user"]["id"])
+        await tell(respond, body, f":zzz: *{item.id}* snoozed until {when(item.snoozed_until)}.")
+        await after_click(body, client)
+
+    @app.event("app_home_opened")
+    async def home_opened(event: dict[str, Any], client: Any) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        await publish_home(services, client, str(event["user"]))
+
+
