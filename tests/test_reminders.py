@@ -227,7 +227,7 @@ async def test_snooze_and_done_stop_reminders(world: World) -> None:
     assert (await scan.scan()).sent == []
     world.clock.advance(timedelta(days=1))
     assert (await scan.scan()).sent == [(item_id, "g1:overdue:1")]
-    item, changed = await world.service.done(item_id, "UALICE")
+    _item, changed = await world.service.done(item_id, "UALICE")
     assert changed
     assert await world.redis.zscore(keys.action_items_due(), item_id) is None
     world.clock.advance(timedelta(days=5))
