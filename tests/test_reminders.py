@@ -321,7 +321,7 @@ async def test_real_apscheduler_runs_the_scan(world: World) -> None:
     scheduler.start()
     try:
         for _ in range(100):
-            if world.chat.to("UALICE"):
+            if (await world.items.get(item_id)).reminders_sent:
                 break
             await asyncio.sleep(0.02)
     finally:
