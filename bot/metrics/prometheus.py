@@ -1,0 +1,176 @@
+"""The Prometheus adapter: `MetricsSource` and its implementation over prometheus-api-client.
+
+prometheus-api-client is synchronous, so every query runs in a worker thread
+(`asyncio.to_thread`); the service runs a check's queries concurrently and bounds each
+one with `asyncio.wait_for`.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import json
+import math
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal, Protocol
+
+import requests
+from prometheus_api_client import PrometheusConnect
+from prometheus_api_client.exceptions import PrometheusApiClientException
+from pydantic import BaseModel, ConfigDict
+from urllib3.util.retry import Retry
+
+from bot.metrics.errors import MetricsQueryError, MetricsUnavailable
+from bot.metrics.models import InstantSample, RangeSeries
+
+ResultType = Literal["vector", "scalar", "matrix", "string"]
+
+
+class InstantResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    result_type: ResultType
+    samples: list[InstantSample]  # matrix: one per series, its last value
+    text: str | None = None  # string results
+
+
+class MetricsSource(Protocol):
+    """What the service needs from a metrics backend. Implementations raise
+    MetricsQueryError when the backend rejects the query and MetricsUnavailable when it
+    cannot be reached."""
+
+    async def instant(self, promql: str, at: datetime | None = None) -> InstantResult:
+        """Evaluate `promql` at `at` (default: the backend's now)."""
+        ...
+
+    async def range(
+        self, promql: str, start: datetime, end: datetime, step: timedelta
+    ) -> list[RangeSeries]:
+        """Evaluate `promql` at start, start+step, … up to end."""
+        ...
+
+
+_STATUS = re.compile(r"^HTTP Status Code (\d+) \((.*)\)$", re.S)
+
+
+def prometheus_error_message(exc: Exception) -> tuple[int | None, str]:
+    """(HTTP status, Prometheus's `error` text) from a PrometheusApiClientException."""
+    text = str(exc)
+    m = _STATUS.match(text)
+    if not m:
+        return None, text
+    status = int(m.group(1))
+    body = m.group(2)
+    try:
+        raw = ast.literal_eval(body)
+        decoded = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+        payload = json.loads(decoded)
+        if isinstance(payload, dict) and payload.get("error"):
+            return status, str(payload["error"])
+        return status, decoded
+    except (ValueError, SyntaxError, TypeError):
+        return status, body
+
+
+def _float(v: Any) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+class PrometheusSource:
+    """MetricsSource over a real Prometheus HTTP API."""
+
+    def __init__(self, url: str, *, timeout: float = 5.0) -> None:
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        # No retries: a check must answer fast, and a down Prometheus is reported, not retried.
+        self._client = PrometheusConnect(
+            url=self.url, disable_ssl=True, retry=Retry(total=0), timeout=timeout
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _call(self, promql: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except PrometheusApiClientException as exc:
+            status, message = prometheus_error_message(exc)
+            if status is not None and 400 <= status < 500:
+                raise MetricsQueryError(message, promql=promql) from exc
+            if status == 503 and "timeout" not in message.lower():
+                raise MetricsUnavailable(f"Prometheus unavailable: {message}") from exc
+            raise MetricsQueryError(message, promql=promql) from exc
+        except requests.Timeout as exc:
+            raise MetricsUnavailable(f"timeout after {self.timeout:g}s") from exc
+        except requests.ConnectionError as exc:
+            raise MetricsUnavailable(f"Prometheus unreachable at {self.url}") from exc
+        except requests.RequestException as exc:
+            raise MetricsUnavailable(f"Prometheus request failed: {exc}") from exc
+
+    def _instant_sync(self, promql: str, at: datetime | None) -> InstantResult:
+        params = {"time": f"{at.timestamp():.3f}"} if at is not None else None
+        data = self._call(promql, self._client.custom_query, promql, params=params)
+        return parse_instant(data)
+
+    def _range_sync(
+        self, promql: str, start: datetime, end: datetime, step: timedelta
+    ) -> list[RangeSeries]:
+        data = self._call(
+            promql,
+            self._client.custom_query_range,
+            promql,
+            start_time=start,
+            end_time=end,
+            step=f"{step.total_seconds():g}s",
+        )
+        return [
+            RangeSeries(
+                labels=dict(item.get("metric", {})),
+                points=[(float(ts), _float(v)) for ts, v in item.get("values", [])],
+            )
+            for item in data or []
+        ]
+
+    async def instant(self, promql: str, at: datetime | None = None) -> InstantResult:
+        return await asyncio.to_thread(self._instant_sync, promql, at)
+
+    async def range(
+        self, promql: str, start: datetime, end: datetime, step: timedelta
+    ) -> list[RangeSeries]:
+        return await asyncio.to_thread(self._range_sync, promql, start, end, step)
+
+
+def parse_instant(data: Any) -> InstantResult:
+    """Turn the `result` of /api/v1/query (as prometheus-api-client returns it) into a model."""
+    if not data:
+        return InstantResult(result_type="vector", samples=[])
+    if isinstance(data, list) and len(data) == 2 and not isinstance(data[0], dict):
+        ts, raw = data
+        value = _float(raw)
+        if math.isnan(value) and str(raw).lower() != "nan":
+            return InstantResult(result_type="string", samples=[], text=str(raw))
+        return InstantResult(
+            result_type="scalar",
+            samples=[InstantSample(labels={}, value=value, timestamp=float(ts))],
+        )
+    samples: list[InstantSample] = []
+    matrix = False
+    for item in data:
+        labels = dict(item.get("metric", {}))
+        if "values" in item:
+            matrix = True
+            values = item["values"]
+            ts, raw = values[-1] if values else (0.0, "NaN")
+        else:
+            ts, raw = item.get("value", (0.0, "NaN"))
+        samples.append(InstantSample(labels=labels, value=_float(raw), timestamp=float(ts)))
+    return InstantResult(result_type="matrix" if matrix else "vector", samples=samples)
+
+
+def utc(dt: datetime) -> datetime:
+    """Aware UTC datetime (naive input is taken as UTC)."""
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)

@@ -1,0 +1,312 @@
+"""Plain-text renderers in the seed-000 layout. No Slack formatting here: the Slack side
+wraps the text in a code block."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from bot.metrics.models import (
+    PARTS,
+    Cascade,
+    CheckReport,
+    Correlation,
+    CorrelationRow,
+    DbPool,
+    QueryResult,
+    ResourceReading,
+    RunbookRef,
+    Verdict,
+)
+
+CORRELATION_HEADER = "Time    Errors/sec    DB Connections    Latency P99"
+CORRELATION_RULE = "----    ----------    --------------    -----------"
+
+
+def _ts(dt: datetime) -> str:
+    return dt.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _duration(d: timedelta) -> str:
+    return f"{int(d.total_seconds())}s"
+
+
+def db_line(db: DbPool) -> str:
+    """`98/100 (98%)`"""
+    return f"{round(db.active)}/{round(db.pool_size)} ({round(db.percent)}%)"
+
+
+def runbook_display(ref: RunbookRef) -> str:
+    """`Runbook: Database Connection Issues → Error: … → Root Causes → 1. Traffic Spike`"""
+    if not ref.path:
+        return f"Runbook: {ref.file}"
+    first = re.sub(r"^(Engineering\s+)?Runbook:\s*", "", ref.path[0])
+    return "Runbook: " + " → ".join([first, *ref.path[1:]])
+
+
+def _resource_line(r: ResourceReading, tag_ok: bool) -> str:
+    kind = "CPU" if r.kind == "cpu" else "Memory"
+    tag = f" [{r.verdict}]" if tag_ok or r.verdict is not Verdict.OK else ""
+    return f"  - {r.service} {kind}: {round(r.percent)}%{tag}"
+
+
+def _could_not(report: CheckReport, part: str) -> list[str]:
+    return [f"  - could not run: {report.failures[part]}"]
+
+
+def render_check(report: CheckReport, *, all_resources: bool = False) -> str:
+    """The seed-000 report. Parts that were not requested are left out; parts that could
+    not run say so. In the full check, resource lines are the readings that are not OK
+    (or, when all are OK, the primary service's CPU and memory); `all_resources` or a
+    resources-only report shows every reading."""
+    parts = set(report.parts)
+    full = parts >= set(PARTS)
+    blocks: list[list[str]] = []
+
+    if full:
+        affected = report.affected_services
+        down = set(report.down_services)
+        if affected:
+            blocks.append(
+                ["AFFECTED SERVICES:"]
+                + [f"  - {s}{' (down)' if s in down else ''}" for s in affected]
+            )
+        else:
+            # The seed prints the next heading straight after "None" (no blank line).
+            blocks.append(["AFFECTED SERVICES: None"])
+    elif "health" in parts:
+        lines = ["SERVICE HEALTH:"]
+        if report.health is None:
+            lines += _could_not(report, "health")
+        else:
+            for h in report.health:
+                state = {True: "up [OK]", False: "down [CRITICAL]", None: "no data"}[h.up]
+                lines.append(f"  - {h.service}: {state}")
+        blocks.append(lines)
+
+    if "errors" in parts:
+        lines = ["ERROR RATES:"]
+        if report.errors is None:
+            lines += _could_not(report, "errors")
+        for e in report.errors or []:
+            if e.per_second is None:
+                lines.append(f"  - {e.service}: no data")
+            else:
+                lines.append(f"  - {e.service}: {e.per_second:.2f} errors/sec [{e.verdict}]")
+        blocks.append(lines)
+
+    if "latency" in parts:
+        lines = ["LATENCY METRICS:"]
+        if report.latency is None:
+            lines += _could_not(report, "latency")
+        for lat in report.latency or []:
+            if lat.p99_ms is None:
+                lines.append(f"  - {lat.service}: no data")
+            else:
+                lines.append(f"  - {lat.service}: {round(lat.p99_ms)}ms P99 [{lat.verdict}]")
+        blocks.append(lines)
+
+    if parts & {"db", "resources"}:
+        lines = ["RESOURCE UTILIZATION:"]
+        if "db" in parts:
+            if report.db is None:
+                lines.append(f"  - Database Connections: could not run: {report.failures['db']}")
+            else:
+                db = report.db
+                lines.append(f"  - Database Connections: {db_line(db)} [{db.verdict}]")
+                if db.waiting:
+                    lines.append(f"  - Database Connections Waiting: {round(db.waiting)}")
+        if "resources" in parts:
+            if report.resources is None:
+                lines.append(f"  - CPU/Memory: could not run: {report.failures['resources']}")
+            else:
+                shown = report.resources
+                if full and not all_resources:
+                    shown = [r for r in report.resources if r.verdict is not Verdict.OK]
+                    if not shown:
+                        shown = [
+                            r for r in report.resources if r.service == report.primary_service
+                        ]
+                lines += [_resource_line(r, tag_ok=False) for r in shown]
+        blocks.append(lines)
+
+    if report.failures:
+        blocks.append(
+            ["COULD NOT RUN:"] + [f"  - {p}: {why}" for p, why in report.failures.items()]
+        )
+    if full:
+        blocks.append([f"ASSESSMENT: {assessment(report)}"])
+
+    out: list[str] = []
+    for block in blocks:
+        if out and out[-1] != "AFFECTED SERVICES: None":
+            out.append("")
+        out.extend(block)
+    return "\n".join(out)
+
+
+def assessment(report: CheckReport) -> str:
+    """One paragraph: the likely cause with its evidence and runbook citation, or a summary."""
+    sentences: list[str] = []
+    cause = report.likely_cause
+    if cause is not None:
+        sentences.append(f"Likely cause: {cause.name}.")
+        sentences.append("Evidence: " + "; ".join(cause.evidence) + ".")
+        sentences.append(
+            "Requests queue for a free database connection, time out and fail with 5xx; "
+            "the services closest to the database fail first and their callers follow."
+        )
+        if cause.citation is not None:
+            sentences.append(
+                f"{runbook_display(cause.citation)} ({cause.citation.file})."
+            )
+    else:
+        affected = report.affected_services
+        if affected:
+            worst: list[str] = []
+            for e in report.errors or []:
+                if e.verdict is not Verdict.OK:
+                    worst.append(f"{e.service} errors {e.per_second or 0:.2f}/s [{e.verdict}]")
+            for lat in report.latency or []:
+                if lat.verdict is not Verdict.OK:
+                    worst.append(f"{lat.service} P99 {round(lat.p99_ms or 0)}ms [{lat.verdict}]")
+            for s in report.down_services:
+                worst.append(f"{s} is down")
+            sentences.append(
+                f"{len(affected)} service(s) affected ({', '.join(affected)}): "
+                + "; ".join(worst)
+                + "."
+            )
+            if report.db is not None:
+                sentences.append(
+                    f"The database pool is at {round(report.db.percent)}%, "
+                    "so pool exhaustion is not indicated."
+                )
+        elif report.complete:
+            sentences.append(
+                "All checked services are within thresholds: error rates, P99 latency, "
+                "database connections and resources are OK."
+            )
+        else:
+            sentences.append("No affected service among the checks that ran.")
+    if report.failures:
+        sentences.append(
+            "Partial report: could not run "
+            + ", ".join(report.failures)
+            + "; the assessment covers only the checks that ran."
+        )
+    return " ".join(sentences)
+
+
+def _corr_row(row: CorrelationRow) -> str:
+    err = "n/a" if row.errors_per_second is None else f"{row.errors_per_second:.2f}"
+    if row.db_active is None or row.db_percent is None:
+        db = "n/a"
+    else:
+        db = f"{round(row.db_active)}/{round(row.pool_size)} ({round(row.db_percent)}%)"
+    lat = "n/a" if row.latency_p99_ms is None else f"{round(row.latency_p99_ms)}ms"
+    line = f"{_duration(row.offset):<8}{err:<13}{db:<18}{lat}"
+    return f"{line} [INCIDENT]" if row.incident else line
+
+
+def render_correlation(corr: Correlation) -> str:
+    """The seed's correlation table; `[INCIDENT]` marks the first row where error rate,
+    pool and P99 are all at least HIGH."""
+    lines = [
+        f"Error Rate vs Database Connections: {corr.service}, "
+        f"{_ts(corr.start)} to {_ts(corr.end)}, step {_duration(corr.step)}",
+        CORRELATION_HEADER,
+        CORRELATION_RULE,
+        *(_corr_row(r) for r in corr.rows),
+    ]
+    turn = corr.turning_point
+    if turn is not None:
+        lines.append(f"Turning point: {_duration(turn.offset)} ({_ts(turn.at)}).")
+    else:
+        lines.append("No turning point in this window.")
+    for name, why in corr.failures.items():
+        lines.append(f"Could not run {name}: {why}")
+    return "\n".join(lines)
+
+
+def render_cascade(cascade: Cascade) -> str:
+    """The seed's dependency diagram plus where the failure starts."""
+    chain = cascade.chain
+    names = [n.name for n in chain]
+    top = " --> ".join(names)
+    starts: list[int] = []
+    col = 0
+    for name in names:
+        starts.append(col)
+        col += len(name) + len(" --> ")
+    pipe_cols = [
+        s + (len(n.name) - 1) // 2
+        for s, n in zip(starts, chain, strict=True)
+        if n.kind == "service"
+    ]
+
+    def marks(ch: str) -> str:
+        row = [" "] * (max(pipe_cols) + 1 if pipe_cols else 0)
+        for c in pipe_cols:
+            row[c] = ch
+        return "".join(row).rstrip()
+
+    stats: list[list[str]] = []
+    for node in chain:
+        if node.kind == "database":
+            db = node.db
+            conn = f"{round(db.active)}/{round(db.pool_size)}" if db else "n/a"
+            stats.append([f"Connections: {conn}"])
+        else:
+            err = "n/a" if node.error_rate is None else f"{node.error_rate:.1f}/s"
+            lat = "n/a" if node.latency_p99_ms is None else f"{node.latency_p99_ms / 1000:.1f}s"
+            stats.append([f"Error: {err}", f"Latency: {lat}"])
+    widths = [
+        max(len(c[0]) + 3, *(len(x) + 2 for x in c[1:])) if c[1:] else len(c[0]) + 3
+        for c in stats
+    ]
+    stat_lines: list[str] = []
+    for i in range(max(len(c) for c in stats) if stats else 0):
+        cells = [(c[i] if i < len(c) else "").ljust(w) for c, w in zip(stats, widths, strict=True)]
+        stat_lines.append("".join(cells).rstrip())
+
+    lines = [top]
+    if pipe_cols:
+        lines += [marks("|"), marks("v")]
+    lines += stat_lines
+    lines.append("")
+    if cascade.origin is None:
+        lines.append("No failure: every node of the chain is OK.")
+    else:
+        origin = next(n for n in chain if n.name == cascade.origin)
+        lines.append(f"Failure starts at: {origin.name} [{origin.verdict}]")
+        idx = names.index(origin.name)
+        followers = [
+            n.name
+            for n in reversed(chain[:idx])
+            if n.verdict is not None and n.verdict is not Verdict.OK
+        ]
+        if followers:
+            lines.append("Then: " + " → ".join(followers) + " (each depends on the one before)")
+    return "\n".join(lines)
+
+
+def render_query(result: QueryResult) -> str:
+    """Bounded, formatted output of `/metrics query`."""
+    head = f"{result.promql}  @ {_ts(result.at)}  ({result.result_type}, {result.total} result"
+    head += "s)" if result.total != 1 else ")"
+    lines = [head]
+    if not result.series:
+        lines.append("(empty result)")
+    for s in result.series:
+        labels = dict(s.labels)
+        name = labels.pop("__name__", "")
+        inner = ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+        shown = f"{name}{{{inner}}}" if inner or not name else name
+        lines.append(f"{shown} => {s.value}" if shown else s.value)
+    if result.truncated:
+        lines.append(
+            f"… {result.total - len(result.series)} more not shown "
+            f"(showing {len(result.series)} of {result.total})"
+        )
+    return "\n".join(lines)
