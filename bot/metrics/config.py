@@ -182,10 +182,14 @@ class MetricsConfig(_Model):
         return best
 
 
+# Mappings an override replaces as a whole instead of merging into.
+_REPLACED = frozenset({"dependencies"})
+
+
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
+        if key not in _REPLACED and isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = _deep_merge(out[key], value)
         else:
             out[key] = value
@@ -200,7 +204,8 @@ def default_config_data() -> dict[str, Any]:
 
 
 def load_config(path: str | Path | None = None) -> MetricsConfig:
-    """The defaults, with the YAML mapping at `path` (if any) deep-merged over them."""
+    """The defaults, with the YAML mapping at `path` (if any) deep-merged over them
+    (lists and the `dependencies` mapping are replaced, not merged)."""
     data = default_config_data()
     if path is not None:
         override = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
