@@ -1,0 +1,40 @@
+"""`incident-bot export <incident> [--format md]`: the postmortem from the command line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.clock import system_clock
+from bot.errors import UsageError
+from bot.postmortem.llm import make_drafter
+from bot.postmortem.service import PostmortemService
+from bot.store.redis_store import RedisStore, connect
+
+FORMATS = ("md",)
+
+
+class _NoChat:
+    """Export never posts; any chat call is a bug."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"export does not use the chat platform ({name})")
+
+
+async def export_postmortem(settings: Any, incident_id: str, fmt: str = "md") -> str:
+    """The latest stored postmortem of `incident_id` as Markdown; when none is stored, a
+    fresh draft (not saved) — AI-written when ANTHROPIC_API_KEY is set, else deterministic."""
+    if fmt not in FORMATS:
+        raise UsageError(f"`{fmt}` is not an export format; use {', '.join(FORMATS)}.")
+    redis = connect(settings.redis_url)
+    try:
+        store = RedisStore(redis)
+        service = PostmortemService(
+            store=store,
+            chat=_NoChat(),
+            drafter=make_drafter(settings),
+            clock=system_clock,
+            runbooks_dir=getattr(settings, "runbooks_dir", "runbooks"),
+        )
+        return await service.export(incident_id.strip().upper())
+    finally:
+        await redis.aclose()

@@ -1,0 +1,1 @@
+"""Postmortems drafted from the incident record (deterministic, optionally AI-written)."""

@@ -1,0 +1,160 @@
+"""The postmortem as Markdown, in the seeds' layout."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.incidents.models import format_duration
+from bot.postmortem.models import ACTION_GROUPS, GROUP_ORDER, Postmortem
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.replace("|", "\\|").split()) or "—"
+
+
+def _dur(seconds: int | None) -> str:
+    return format_duration(None if seconds is None else timedelta(seconds=seconds))
+
+
+def _time(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%H:%M:%S")
+
+
+def _who(user: str | None) -> str:
+    if not user:
+        return "—"
+    return user if user.startswith("@") or " " in user else f"@{user}"
+
+
+def render_markdown(pm: Postmortem) -> str:
+    d = pm.durations
+    ic = pm.roles.get("Incident Commander")
+    out: list[str] = [
+        f"# Postmortem: {pm.title}",
+        "",
+        f"**Incident ID**: {pm.incident_id}  ",
+        f"**Date**: {pm.declared_at.astimezone(UTC).strftime('%Y-%m-%d')}  ",
+        f"**Severity**: {pm.severity}  ",
+        f"**Status**: {pm.status}  ",
+        f"**Duration**: {_dur(d.ttr_seconds) if d.ttr_seconds is not None else 'ongoing'}  ",
+        f"**Incident Commander**: {_who(ic)}  ",
+        f"**Draft version**: {pm.version or 'unsaved'}",
+        "",
+        "## Summary",
+        "",
+        pm.summary,
+        "",
+        "## Impact",
+        "",
+        *(f"- {line}" for line in pm.impact),
+        "",
+        "## Roles",
+        "",
+        *(f"- {role}: {_who(user)}" for role, user in pm.roles.items()),
+        "",
+        "## Timeline",
+        "",
+        "| Time (UTC) | Event | Significance |",
+        "|------------|-------|--------------|",
+        *(f"| {_time(r.time)} | {_cell(r.event)} | {_cell(r.significance)} |" for r in pm.timeline),
+        "",
+        "## Root Cause Analysis",
+        "",
+    ]
+    technical = [rc for rc in pm.root_causes if rc.kind == "technical"]
+    if len(technical) > 1:
+        out += ["Multiple root causes are plausible; each is listed with its confidence.", ""]
+    for i, rc in enumerate(pm.root_causes, 1):
+        label = "Primary Root Cause" if i == 1 else f"Root Cause {i}"
+        out += [
+            f"### {label} ({rc.kind})",
+            "",
+            f"**{rc.cause}** — category: {rc.category}, confidence: {rc.confidence:.0%}"
+            + (" (low: evidence is thin)" if rc.confidence < 0.7 else ""),
+            "",
+        ]
+        if rc.evidence:
+            out.append("Evidence:")
+            for ev in rc.evidence:
+                out.append(f"- [{ev.kind}] {ev.text}")
+            out.append("")
+    out += ["### Five Whys", ""]
+    for i, w in enumerate(pm.five_whys, 1):
+        out.append(f"{i}. **{w.question}** → {w.answer}")
+    out += [
+        "",
+        "### Contributing Factors",
+        "",
+        "| Factor | Category | Preventable |",
+        "|--------|----------|-------------|",
+        *(
+            f"| {_cell(f.factor)} | {f.category} | {'✓' if f.preventable else '✗'} |"
+            for f in pm.contributing_factors
+        ),
+        "",
+    ]
+    for heading, lines in (
+        ("What Went Well", pm.went_well),
+        ("What Went Poorly", pm.went_poorly),
+        ("Where We Got Lucky", pm.got_lucky),
+    ):
+        out += [f"## {heading}", "", *(f"- {x}" for x in lines or ["—"]), ""]
+    out += ["## Action Items", ""]
+    for group in GROUP_ORDER:
+        items = [a for a in pm.action_items if a.type == group]
+        out += [f"### {ACTION_GROUPS[group]}", ""]
+        if not items:
+            out += ["None proposed.", ""]
+            continue
+        out += [
+            "| ID | Type | Description | Owner | Priority | Due | Tracked |",
+            "|----|------|-------------|-------|----------|-----|---------|",
+        ]
+        for a in items:
+            due = a.due_suggestion.isoformat() if a.due_suggestion else "—"
+            out.append(
+                f"| {a.id} | {a.type} | {_cell(a.description)} | {_who(a.owner_suggestion)} | "
+                f"{a.priority} | {due} | {a.accepted_item_id or 'proposed'} |"
+            )
+        out.append("")
+    out += [
+        "## Metrics",
+        "",
+        "| Metric | Value |",
+        "|--------|-------|",
+        f"| Time to Detect (TTD) | {_dur(d.ttd_seconds)} |",
+        f"| Time to Mitigate (TTM) | {_dur(d.ttm_seconds)} |",
+        f"| Time to Resolve (TTR) | {_dur(d.ttr_seconds)} |",
+        f"| Responders | {len(set(pm.roles.values()))} |",
+        "",
+        "## Decision Record",
+        "",
+        *(f"    {dr.line()}" for dr in pm.decision_records),
+        "",
+        "## Data Gaps",
+        "",
+        *(f"- {g}" for g in pm.data_gaps or ["None noted."]),
+        "",
+        "## Tags",
+        "",
+        " ".join(f"`{t}`" for t in pm.tags) or "—",
+        "",
+        "---",
+        "",
+        footer(pm),
+        "",
+    ]
+    return "\n".join(out)
+
+
+def footer(pm: Postmortem) -> str:
+    stamp = pm.generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    if pm.ai_written:
+        return (
+            f"*AI-drafted by {pm.ai_model or 'Claude'} from the incident record on {stamp}; "
+            "times and durations come from the recorded timeline. Review before publishing.*"
+        )
+    return (
+        f"*Not AI-written: drafted deterministically from the incident record on {stamp} "
+        f"({pm.not_ai_reason or 'no model configured'}). Review before publishing.*"
+    )

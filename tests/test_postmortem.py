@@ -1,0 +1,509 @@
+"""Postmortems from the real record: Redis, the incident service, the runbooks in runbooks/,
+and a local stand-in for the Anthropic Messages API (valid answers and every failure)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import redis as sync_redis
+import redis.asyncio as aioredis
+
+from bot.clock import ManualClock
+from bot.errors import UsageError
+from bot.export import export_postmortem
+from bot.incidents.models import Role, Severity, Status
+from bot.incidents.service import IncidentService
+from bot.parsing import ParsedText
+from bot.ports import ChannelRef, ChatUser
+from bot.postmortem.llm import AnthropicDrafter, NoModelDrafter, make_drafter
+from bot.postmortem.models import Postmortem
+from bot.postmortem.render import render_markdown
+from bot.postmortem.service import PostmortemService
+from bot.runbooks import RunbookLibrary
+from bot.settings import Settings
+from bot.store.redis_store import RedisStore
+from bot.timeline.models import EventKind, TimelineEvent
+from commands.context import CommandContext
+from sandbox.anthropic_standin import AnthropicStandin
+
+PM_REDIS_URL = os.environ.get("TEST_PM_REDIS_URL", "redis://127.0.0.1:6379/7")
+RUNBOOKS = Path(__file__).resolve().parent.parent / "runbooks"
+T0 = datetime(2025, 10, 27, 14, 23, tzinfo=UTC)  # seed 002: first alert, incident declared
+HEADINGS = (
+    "# Postmortem:",
+    "## Summary",
+    "## Impact",
+    "## Timeline",
+    "| Time (UTC) | Event | Significance |",
+    "## Root Cause Analysis",
+    "### Five Whys",
+    "### Contributing Factors",
+    "| Factor | Category | Preventable |",
+    "## What Went Well",
+    "## What Went Poorly",
+    "## Where We Got Lucky",
+    "## Action Items",
+    "### Prevention",
+    "### Detection",
+    "### Response",
+    "### Process",
+    "## Metrics",
+    "## Decision Record",
+    "## Tags",
+)
+
+
+class FakeChat:
+    """The ChatGateway port, recording what the bot would send to Slack."""
+
+    def __init__(self) -> None:
+        self.uploads: list[dict[str, str]] = []
+        self.posts: list[tuple[str, str]] = []
+        self.blocks: list[tuple[str, list[dict[str, object]]]] = []
+        self._n = 0
+
+    async def create_channel(self, name: str) -> ChannelRef:
+        self._n += 1
+        return ChannelRef(id=f"C{self._n:06d}", name=name)
+
+    async def archive_channel(self, channel_id: str) -> None: ...
+    async def invite(self, channel_id: str, user_ids: list[str]) -> None: ...
+    async def set_topic(self, channel_id: str, topic: str) -> None: ...
+
+    async def post_header(self, incident: Any) -> str:
+        return "1.000"
+
+    async def update_header(self, incident: Any) -> None: ...
+    async def announce(self, channel: str, incident: Any, text: str) -> None: ...
+
+    async def post(self, channel_id: str, text: str) -> str:
+        self.posts.append((channel_id, text))
+        return "2.000"
+
+    async def post_blocks(self, channel_id: str, text: str, blocks: list[dict[str, object]]) -> str:
+        self.blocks.append((channel_id, blocks))
+        return "3.000"
+
+    async def post_ephemeral(self, channel_id: str, user_id: str, text: str) -> None: ...
+    async def direct_message(self, user_id: str, text: str) -> None: ...
+
+    async def user(self, user_id: str) -> ChatUser:
+        return ChatUser(id=user_id, name=user_id.lower())
+
+    async def upload_file(
+        self, channel_id: str, filename: str, title: str, content: str, comment: str
+    ) -> None:
+        self.uploads.append(
+            {
+                "channel": channel_id,
+                "filename": filename,
+                "title": title,
+                "content": content,
+                "comment": comment,
+            }
+        )
+
+
+@pytest.fixture
+def pm_redis_url() -> Iterator[str]:
+    client = sync_redis.Redis.from_url(PM_REDIS_URL)
+    client.flushdb()
+    yield PM_REDIS_URL
+    client.flushdb()
+
+
+@pytest.fixture
+async def store(pm_redis_url: str) -> AsyncIterator[RedisStore]:
+    r = aioredis.Redis.from_url(pm_redis_url, decode_responses=True)
+    yield RedisStore(r)
+    await r.aclose()
+
+
+@pytest.fixture(scope="module")
+def standin() -> Iterator[AnthropicStandin]:
+    with AnthropicStandin() as s:
+        yield s
+
+
+@pytest.fixture
+def anthropic(standin: AnthropicStandin) -> AnthropicStandin:
+    standin.reset("valid")
+    return standin
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(T0)
+
+
+@pytest.fixture
+def chat() -> FakeChat:
+    return FakeChat()
+
+
+def service(
+    store: RedisStore, chat: FakeChat, clock: ManualClock, drafter: Any, **kw: Any
+) -> PostmortemService:
+    return PostmortemService(
+        store=store, chat=chat, drafter=drafter, clock=clock, runbooks_dir=RUNBOOKS, **kw
+    )
+
+
+def drafter_for(standin: AnthropicStandin, *, timeout: float = 5.0) -> AnthropicDrafter:
+    return AnthropicDrafter(
+        api_key=standin.api_key,
+        base_url=standin.base_url,
+        model="claude-sonnet-4-6",
+        timeout=timeout,
+        max_retries=2,
+    )
+
+
+async def seed_002(store: RedisStore, chat: FakeChat, clock: ManualClock) -> str:
+    """Seed 002 through the incident service: IC alice, Ops bob, Comms charlie; deploy
+    v2.3.4 with an N+1 query under a 3x traffic spike; rollback to v2.3.3."""
+    incidents = IncidentService(store=store, chat=chat, clock=clock, incidents_channel="inc")
+    result = await incidents.declare(
+        title="API high error rate",
+        declared_by="UALICE",
+        severity=Severity.SEV2,
+        services=["payment-api"],
+    )
+    inc = result.incident
+
+    async def at(hh: int, mm: int) -> None:
+        clock.set(T0.replace(hour=hh, minute=mm))
+
+    async def note(hh: int, mm: int, text: str, who: str = "UALICE") -> None:
+        await at(hh, mm)
+        await incidents.add_note(await store.get_incident(inc.id), text, who)
+
+    await note(14, 25, "Acknowledged the ErrorRateHigh alert; Grafana shows database timeouts")
+    await note(
+        14,
+        27,
+        "Traffic analysis: 3x normal load (1000 req/s -> 3000 req/s), "
+        "marketing campaign launched without notice",
+    )
+    await at(14, 30)
+    await store.append_event(
+        inc.id,
+        TimelineEvent(
+            kind=EventKind.METRICS,
+            at=clock(),
+            actor=None,
+            text="DB pool 50/50 (100%) CRITICAL · error rate 5% HIGH · p99 500ms HIGH",
+            data={"db_percent": "100", "verdict": "CRITICAL"},
+        ),
+    )
+    await note(14, 33, "Database connection pool exhausted: 50/50 connections, 200+ waiting")
+    await at(14, 35)
+    await incidents.assign_role(await store.get_incident(inc.id), Role.OPS, "UBOB", "UALICE")
+    await incidents.assign_role(await store.get_incident(inc.id), Role.COMMS, "UCHARLIE", "UALICE")
+    await at(14, 37)
+    await incidents.set_status(await store.get_incident(inc.id), Status.IDENTIFIED, "UALICE")
+    await note(
+        14,
+        37,
+        "Root cause identified: N+1 query in /api/products, deployed in v2.3.4 at 14:20",
+        "UBOB",
+    )
+    await note(14, 40, "Decision: rollback to v2.3.3 (known-good, safer than debugging)")
+    await note(14, 42, "Rollback initiated via CI/CD", "UBOB")
+    await at(14, 45)
+    await incidents.set_status(await store.get_incident(inc.id), Status.MONITORING, "UALICE")
+    await note(14, 50, "Error rate back to baseline (<0.1%), DB connections 30/50", "UBOB")
+    await note(15, 0, "Status page updated and customer email sent", "UCHARLIE")
+    await at(15, 8)
+    await incidents.resolve(
+        await store.get_incident(inc.id),
+        "UALICE",
+        summary="Rolled back v2.3.4; N+1 query fixed in v2.3.5",
+    )
+    clock.set(T0 + timedelta(days=1))
+    return inc.id
+
+
+def assert_complete(markdown: str) -> None:
+    for heading in HEADINGS:
+        assert heading in markdown, heading
+
+
+def assert_real_citations(pm: Postmortem) -> int:
+    library = RunbookLibrary.from_folder(RUNBOOKS)
+    real = {c.rendered for c in library.sections()}
+    cites = [e.citation for rc in pm.root_causes for e in rc.evidence if e.kind == "runbook"]
+    for c in cites:
+        assert c in real, c
+    return len(cites)
+
+
+async def test_seed_002_deterministic_draft_carries_the_record(
+    store: RedisStore, chat: FakeChat, clock: ManualClock
+) -> None:
+    incident_id = await seed_002(store, chat, clock)
+    svc = service(store, chat, clock, NoModelDrafter())
+    pm = await svc.draft(incident_id)
+
+    assert not pm.ai_written and pm.not_ai_reason == "ANTHROPIC_API_KEY is not set"
+    # durations from the recorded times: declared 14:23, monitoring 14:45, resolved 15:08
+    assert pm.durations.ttd_seconds == 0
+    assert pm.durations.ttm_seconds == 22 * 60
+    assert pm.durations.ttr_seconds == 45 * 60
+    rows = {r.time.strftime("%H:%M"): r for r in pm.timeline}
+    assert rows["14:23"].significance == "Response initiated"
+    assert rows["14:37"].significance in ("Root cause identified", "Investigation")
+    assert rows["14:45"].significance == "Mitigation applied"
+    assert rows["15:08"].significance.startswith("Resolved")
+    assert any(r.significance == "Decision" for r in pm.timeline)
+    times = [r.time for r in pm.timeline]
+    assert times == sorted(times)
+    # root causes: N+1 in v2.3.4, several listed, organizational one too
+    top = pm.root_causes[0]
+    assert "N+1" in top.cause and "v2.3.4" in top.cause and top.kind == "technical"
+    assert top.confidence >= 0.7
+    assert len([rc for rc in pm.root_causes if rc.kind == "technical"]) > 1
+    assert any(rc.kind == "organizational" for rc in pm.root_causes)
+    assert any(e.kind == "metric" for e in top.evidence)
+    assert assert_real_citations(pm) >= 1
+    assert len(pm.five_whys) == 5
+    assert pm.roles == {
+        "Incident Commander": "UALICE",
+        "Ops Lead": "UBOB",
+        "Comms Lead": "UCHARLIE",
+    }
+    assert {a.type for a in pm.action_items} >= {"prevent", "detect", "mitigate", "process"}
+    assert all(a.priority in ("P0", "P1", "P2") for a in pm.action_items)
+    assert "n-plus-one" in pm.tags and "payment-api" in pm.tags
+    for dr in pm.decision_records:
+        assert re.fullmatch(
+            r"date:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\|context:[^|]+\|decision:[^|]+\|"
+            r"rationale:[^|]+\|consequences:[^|]+\|status:(proposed|accepted|superseded)",
+            dr.line(),
+        ), dr.line()
+    assert any("rollback to v2.3.3" in dr.decision for dr in pm.decision_records)
+
+    # stored (versioned) and posted as a file
+    assert pm.version == 1 and (await svc.latest(incident_id)) == pm
+    [upload] = chat.uploads
+    assert upload["filename"] == f"postmortem-{incident_id}-v1.md"
+    md = upload["content"]
+    assert_complete(md)
+    assert "| 14:45:00 |" in md and "| Time to Resolve (TTR) | 45m 0s |" in md
+    assert "| Time to Mitigate (TTM) | 22m 0s |" in md
+    assert "Not AI-written" in md and "Not AI-written" in upload["comment"]
+    again = await svc.draft(incident_id)
+    assert again.version == 2 and await svc.version_count(incident_id) == 2
+    assert await svc.export(incident_id) == render_markdown(again)
+
+
+async def test_ai_draft_through_the_standin_is_grounded_and_scoped(
+    store: RedisStore, chat: FakeChat, clock: ManualClock, anthropic: AnthropicStandin
+) -> None:
+    other = IncidentService(store=store, chat=chat, clock=clock, incidents_channel="inc")
+    await other.declare(title="Unrelated DNS outage zebra", declared_by="UZED")
+    incident_id = await seed_002(store, chat, clock)
+    pm = await service(store, chat, clock, drafter_for(anthropic)).draft(incident_id)
+
+    assert pm.ai_written and pm.ai_model == "claude-sonnet-4-6" and pm.not_ai_reason is None
+    assert pm.summary.startswith("Blameless review")
+    assert "(model-reviewed)" in pm.root_causes[0].cause
+    # facts stay the recorded ones whatever the model says
+    assert pm.durations.ttr_seconds == 45 * 60 and pm.timeline[0].time == T0
+    assert assert_real_citations(pm) >= 1
+    md = render_markdown(pm)
+    assert_complete(md)
+    assert "AI-drafted by claude-sonnet-4-6" in md
+    [req] = anthropic.requests
+    sent_key = req.headers.get("x-api-key") or req.headers.get("Authorization", "")[7:]
+    assert sent_key == anthropic.api_key and req.headers["anthropic-version"]
+    body = req.body
+    assert body["tool_choice"] == {"type": "tool", "name": "write_postmortem"}
+    assert body["tools"][0]["input_schema"]["required"]
+    prompt = req.prompt
+    assert incident_id in prompt and "N+1 query in /api/products" in prompt
+    assert "zebra" not in prompt and "UZED" not in prompt  # only this incident's data
+    assert "Engineering Runbook: Database Connection Issues" in prompt  # retrieved section
+    assert "Lazy loading in a loop" not in prompt  # not the whole folder
+
+
+@pytest.mark.parametrize(
+    ("mode", "reason"),
+    [
+        ("invalid_json", "not valid JSON"),
+        ("schema_mismatch", "did not match the schema"),
+        ("timeout", "timed out"),
+        ("overloaded", "overloaded (529)"),
+    ],
+)
+async def test_every_api_failure_falls_back_to_a_complete_draft(
+    store: RedisStore,
+    chat: FakeChat,
+    clock: ManualClock,
+    anthropic: AnthropicStandin,
+    mode: str,
+    reason: str,
+) -> None:
+    incident_id = await seed_002(store, chat, clock)
+    anthropic.reset(mode)
+    anthropic.delay = 3.0
+    drafter = drafter_for(anthropic, timeout=0.3 if mode == "timeout" else 5.0)
+    pm = await service(store, chat, clock, drafter).draft(incident_id)
+
+    assert not pm.ai_written and pm.not_ai_reason and reason in pm.not_ai_reason
+    assert pm.durations.ttr_seconds == 45 * 60 and "N+1" in pm.root_causes[0].cause
+    md = chat.uploads[0]["content"]
+    assert_complete(md)
+    assert "Not AI-written" in md and reason in md
+    if mode in ("overloaded", "timeout"):
+        assert len(anthropic.requests) == 3  # max_retries=2
+    else:
+        assert len(anthropic.requests) == 1
+
+
+async def test_no_key_means_deterministic_and_bad_key_falls_back(
+    store: RedisStore, chat: FakeChat, clock: ManualClock, anthropic: AnthropicStandin
+) -> None:
+    assert isinstance(make_drafter(Settings(anthropic_api_key=None)), NoModelDrafter)
+    incident_id = await seed_002(store, chat, clock)
+    wrong = AnthropicDrafter(api_key="sk-wrong", base_url=anthropic.base_url, model="m")
+    pm = await service(store, chat, clock, wrong).build(incident_id)
+    assert not pm.ai_written and "401" in (pm.not_ai_reason or "")
+    assert_complete(render_markdown(pm))
+
+
+async def test_thin_record_gives_low_confidence_and_lists_gaps(
+    store: RedisStore, chat: FakeChat, clock: ManualClock
+) -> None:
+    incidents = IncidentService(store=store, chat=chat, clock=clock, incidents_channel="inc")
+    inc = (await incidents.declare(title="Checkout is slow", declared_by="UALICE")).incident
+    pm = await service(store, chat, clock, NoModelDrafter()).build(inc.id)
+    assert pm.root_causes[0].confidence < 0.7
+    assert pm.root_causes[0].cause.startswith("Undetermined")
+    assert pm.durations.ttm_seconds is None and pm.durations.ttr_seconds is None
+    assert any("metric" in g.lower() for g in pm.data_gaps)
+    assert any("below 70%" in g for g in pm.data_gaps)
+    md = render_markdown(pm)
+    assert_complete(md)
+    assert "| Time to Resolve (TTR) | — |" in md and "**Duration**: ongoing" in md
+
+
+async def test_pool_exhaustion_with_traffic_cites_the_traffic_spike_section(
+    store: RedisStore, chat: FakeChat, clock: ManualClock
+) -> None:
+    incidents = IncidentService(store=store, chat=chat, clock=clock, incidents_channel="inc")
+    inc = (await incidents.declare(title="User service 500s", declared_by="UALICE")).incident
+    clock.advance(timedelta(minutes=2))
+    await incidents.add_note(
+        inc, "Logs: ConnectionPoolTimeoutError, connection pool exhausted", "UALICE"
+    )
+    clock.advance(timedelta(minutes=2))
+    await incidents.add_note(inc, "Traffic spike: 4x normal load on login", "UALICE")
+    pm = await service(store, chat, clock, NoModelDrafter()).build(inc.id)
+    cites = [e.citation for rc in pm.root_causes for e in rc.evidence if e.citation]
+    expected = (
+        "Engineering Runbook: Database Connection Issues → Error: ConnectionPoolTimeoutError"
+        " → Root Causes → 1. Traffic Spike"
+    )
+    assert expected in cites
+    assert pm.root_causes[0].confidence < 0.7  # no metric readings
+
+
+class FakeActions:
+    def __init__(self) -> None:
+        self.added: list[dict[str, Any]] = []
+
+    async def add(self, incident: Any, **kw: Any) -> Any:
+        self.added.append(kw)
+        return SimpleNamespace(
+            id=f"AI-{len(self.added):04d}",
+            owner=kw["owner"],
+            priority=SimpleNamespace(value=kw["priority"]),
+            text=kw["text"],
+        )
+
+
+async def test_accepting_a_proposed_action_item_tracks_it_once(
+    store: RedisStore, chat: FakeChat, clock: ManualClock
+) -> None:
+    incident_id = await seed_002(store, chat, clock)
+    actions = FakeActions()
+    svc = service(store, chat, clock, NoModelDrafter(), actions=actions)
+    pm = await svc.draft(incident_id)
+    detect = next(a for a in pm.action_items if a.type == "detect")
+    item = await svc.accept_action(incident_id, detect.id, "UCAROL")
+    assert item.id == "AI-0001"
+    [added] = actions.added
+    assert added["owner"] == "UBOB" and added["type"] == "detect"
+    assert added["due"] == detect.due_suggestion.isoformat()  # type: ignore[union-attr]
+    stored = await svc.latest(incident_id)
+    assert stored is not None
+    assert next(a for a in stored.action_items if a.id == detect.id).accepted_item_id == "AI-0001"
+    with pytest.raises(UsageError):
+        await svc.accept_action(incident_id, detect.id, "UCAROL")
+    assert "AI-0001" in await svc.export(incident_id)
+
+
+async def test_commands_postmortem_and_summary(
+    store: RedisStore, chat: FakeChat, clock: ManualClock
+) -> None:
+    from commands import postmortem as cmd
+
+    incident_id = await seed_002(store, chat, clock)
+    inc = await store.get_incident(incident_id)
+    replies: list[str] = []
+
+    async def respond(**kw: Any) -> None:
+        replies.append(kw["text"])
+
+    incidents = IncidentService(store=store, chat=chat, clock=clock, incidents_channel="inc")
+    services = SimpleNamespace(
+        incidents=incidents, postmortems=None, actions=None, chat=chat, clock=clock
+    )
+    ctx = CommandContext(
+        services=services,
+        user_id="UALICE",  # type: ignore[arg-type]
+        channel_id=inc.channel_id,
+        trigger_id=None,
+        parsed=ParsedText(),
+        respond=respond,
+        client=None,
+    )
+    await cmd.postmortem(ctx)
+    assert "not set up" in replies[-1]
+    services.postmortems = service(store, chat, clock, NoModelDrafter())
+    await cmd.summary(ctx)
+    text = replies[-1]
+    assert "API high error rate" in text and "resolved after 45m 0s" in text
+    assert "<@UBOB>" in text and "<@UCHARLIE>" in text and "customer email" in text
+    await cmd.postmortem(ctx)
+    assert "v1" in replies[-1] and "not AI-written" in replies[-1]
+    assert "cannot be accepted with a click" in replies[-1]
+    services.actions = FakeActions()
+    await cmd.postmortem(ctx)
+    [(channel, blocks)] = chat.blocks
+    assert channel == inc.channel_id
+    buttons = [b["accessory"] for b in blocks if "accessory" in b]
+    assert buttons and buttons[0]["value"].startswith(f"{incident_id}|PA-")  # type: ignore[index]
+
+
+async def test_export_postmortem_from_settings(
+    store: RedisStore, chat: FakeChat, clock: ManualClock, pm_redis_url: str
+) -> None:
+    incident_id = await seed_002(store, chat, clock)
+    settings = Settings(redis_url=pm_redis_url, runbooks_dir=str(RUNBOOKS), anthropic_api_key=None)
+    fresh = await export_postmortem(settings, incident_id.lower())
+    assert_complete(fresh)
+    assert "Not AI-written" in fresh
+    await service(store, chat, clock, NoModelDrafter()).draft(incident_id)
+    stored = await export_postmortem(settings, incident_id)
+    assert "**Draft version**: 1" in stored
+    with pytest.raises(UsageError):
+        await export_postmortem(settings, incident_id, fmt="pdf")
