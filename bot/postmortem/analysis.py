@@ -321,9 +321,11 @@ def significance(entry: TimelineEntry) -> str:
             "Mitigation attempt",
         ),
         (r"root cause|identified|found|caused by", "Investigation"),
-        (r"deploy|release|rolled out|shipped", "Change"),
-        (r"alert|paged?\b|fired", "Detection"),
         (r"status page|customer|email|announce", "Communication"),
+        (r"deploy|release|rolled out|shipped", "Change"),
+        (r"\balert|\bpaged\b|\bfired\b", "Detection"),
+        (r"exhaust|saturat|timing out|cascad|outage|\bdown\b", "Impact escalates"),
+        (r"analysis|observed|shows|revealed|traffic|spike", "Investigation finding"),
         (r"baseline|back to normal|recovered|returned to normal", "Recovery"),
     )
     for pattern, label in rules:

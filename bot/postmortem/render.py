@@ -101,7 +101,7 @@ def render_markdown(pm: Postmortem) -> str:
         out += [f"## {heading}", "", *(f"- {x}" for x in lines or ["—"]), ""]
     out += ["## Action Items", ""]
     for group in GROUP_ORDER:
-        items = [a for a in pm.action_items if a.type == group]
+        items = sorted((a for a in pm.action_items if a.type == group), key=lambda a: a.priority)
         out += [f"### {ACTION_GROUPS[group]}", ""]
         if not items:
             out += ["None proposed.", ""]
