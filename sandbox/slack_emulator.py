@@ -17,12 +17,18 @@ response shapes) for the methods in :data:`METHOD_SCOPES`; anything else returns
 header or a ``token`` argument (``not_authed`` / ``invalid_auth``); every method checks its
 OAuth scope (``missing_scope`` with ``needed``/``provided``).
 
-Default workspace (restored by ``reset(workspace=True)``): team ``T0001`` (domain
+Default workspace (restored by ``reset()``; ``reset(workspace=False)`` only clears calls,
+faults and latency): team ``T0001`` (domain
 ``incident-sandbox``), bot ``U0BOT``/``B0BOT``, users ``U0ALICE`` (America/New_York),
 ``U0BOB`` (Europe/London), ``U0CHARLIE`` (Asia/Tokyo), ``U0DIANA`` (America/Los_Angeles),
 public ``#incidents`` with everyone (bot included) as members, and user group ``@oncall``
 (alice, bob).  Not emulated: system messages (joins / topic changes), Events API delivery,
 trigger-id expiry by time, response_url use limits, per-channel-type scope variants.
+
+``api_url``/``base_url`` are set by ``start()``.  Extra helpers for tests: ``add_user``,
+``add_channel``, ``add_usergroup``, ``post_as_user``, ``add_token``, ``set_scopes``,
+``issue_trigger_id`` (``views.open`` also accepts any trigger_id starting with ``trig-``) and
+``new_response_url(channel_id, user_id, message_ts)``.
 
 Inspection: :meth:`SlackEmulator.calls`, :meth:`~SlackEmulator.messages`,
 :meth:`~SlackEmulator.responses`, :meth:`~SlackEmulator.uploaded_files`, ... return *copies*.

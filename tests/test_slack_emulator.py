@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Awaitable, Iterator
 from typing import Any
@@ -11,6 +12,9 @@ from urllib.parse import parse_qs
 
 import aiohttp
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.signature import SignatureVerifier
@@ -59,8 +63,6 @@ def test_urls_and_sync_use() -> None:
         assert emu.api_url == f"{emu.base_url}/api/"
         assert emu.port > 0
         # usable from plain sync code via the sync WebClient too
-        from slack_sdk import WebClient
-
         resp = WebClient(token=DEFAULT_BOT_TOKEN, base_url=emu.api_url).auth_test()
         assert resp["user_id"] == "U0BOT"
     finally:
@@ -590,3 +592,33 @@ def test_signatures_verify() -> None:
     assert view["state"]["values"]["title"]["v"]["value"] == "DB down"
     stale = sr.sign(secret, sub, now - 3600)
     assert not verifier.is_valid_request(sub, stale)
+
+
+# --------------------------------------------------------------------------- property
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(name=st.text(alphabet="abcXYZ019-_ .#é", min_size=0, max_size=90))
+def test_channel_name_rules_property(emu: SlackEmulator, name: str) -> None:
+    client = WebClient(token=DEFAULT_BOT_TOKEN, base_url=emu.api_url)
+    taken = emu.channel_by_name(name) is not None
+    if not name:
+        expected = "invalid_name_required"
+    elif len(name) > 80:
+        expected = "invalid_name_maxlength"
+    elif set(name) <= {"-", "_"}:
+        expected = "invalid_name_punctuation"
+    elif not re.fullmatch(r"[a-z0-9_-]+", name):
+        expected = "invalid_name_specials"
+    elif taken:
+        expected = "name_taken"
+    else:
+        expected = "ok"
+    try:
+        resp = client.conversations_create(name=name)
+        outcome = "ok" if resp["channel"]["name"] == name else "wrong-name"
+    except SlackApiError as exc:
+        outcome = exc.response["error"]
+    assert outcome == expected
