@@ -10,12 +10,21 @@ import structlog
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
+from bot.actions.models import ActionSettings
+from bot.actions.reminders import ReminderScanner
+from bot.actions.service import ActionItemService
+from bot.actions.store import ActionItemStore
 from bot.app import build_app, build_web_app
 from bot.clock import Clock, system_clock
 from bot.errors import ChatError
 from bot.incidents.service import AdminCheck, IncidentService, nobody_is_admin
+from bot.metrics import MetricsService, PrometheusSource, load_config
+from bot.postmortem.llm import make_drafter
+from bot.postmortem.service import PostmortemService
+from bot.runbooks import RunbookLibrary
 from bot.services import Services
 from bot.settings import Settings
+from bot.slack.action_blocks import reminder_blocks
 from bot.slack.gateway import SlackGateway, build_client
 from bot.store.redis_store import RedisStore, connect
 from bot.timeline.service import TimelineService
@@ -47,13 +56,31 @@ def admin_check(chat: SlackGateway, usergroup: str | None) -> AdminCheck:
 def build_services(settings: Settings, *, clock: Clock = system_clock) -> Services:
     store = RedisStore(connect(settings.redis_url))
     chat = SlackGateway(build_client(settings.slack_bot_token, settings.slack_api_base))
+    is_admin = admin_check(chat, settings.admin_usergroup)
+    runbooks = RunbookLibrary.from_folder(settings.runbooks_dir)
     incidents = IncidentService(
         store=store,
         chat=chat,
         clock=clock,
         incidents_channel=settings.incidents_channel,
-        is_admin=admin_check(chat, settings.admin_usergroup),
+        is_admin=is_admin,
     )
+    actions = ActionItemService(
+        store=store,
+        actions_store=ActionItemStore(store.redis),
+        chat=chat,
+        clock=clock,
+        settings=ActionSettings.from_settings(settings),
+        is_admin=is_admin,
+    )
+    metrics = None
+    if settings.prometheus_url is not None:
+        metrics = MetricsService(
+            source=PrometheusSource(str(settings.prometheus_url)),
+            config=load_config(settings.metrics_config),
+            clock=clock,
+            runbooks=runbooks,
+        )
     return Services(
         settings=settings,
         clock=clock,
@@ -61,6 +88,31 @@ def build_services(settings: Settings, *, clock: Clock = system_clock) -> Servic
         chat=chat,
         incidents=incidents,
         timeline=TimelineService(store=store, clock=clock),
+        metrics=metrics,
+        actions=actions,
+        postmortems=PostmortemService(
+            store=store,
+            chat=chat,
+            drafter=make_drafter(settings),
+            clock=clock,
+            runbooks_dir=settings.runbooks_dir,
+            actions=actions,
+        ),
+    )
+
+
+def build_scanner(settings: Settings, *, clock: Clock = system_clock) -> ReminderScanner:
+    """The worker's collaborators: Redis, the Slack gateway, the reminder scanner."""
+    redis = connect(settings.redis_url)
+    chat = SlackGateway(build_client(settings.slack_bot_token, settings.slack_api_base))
+    return ReminderScanner(
+        actions_store=ActionItemStore(redis),
+        store=RedisStore(redis),
+        chat=chat,
+        clock=clock,
+        settings=ActionSettings.from_settings(settings),
+        render=reminder_blocks,
+        channel_resolver=chat.channel_id,
     )
 
 
@@ -92,6 +144,13 @@ async def run_http(settings: Settings, host: str = "0.0.0.0") -> None:
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
+
+
+async def run_worker_process(settings: Settings) -> None:
+    from bot.worker import run_worker
+
+    scanner = build_scanner(settings)
+    await run_worker(scanner, scan_interval=settings.reminder_scan_interval)
 
 
 async def run_socket_mode(settings: Settings) -> None:

@@ -14,12 +14,12 @@ from slack_bolt.response import BoltResponse
 from bot.errors import IncidentBotError
 from bot.services import Services
 from bot.store import keys
-from commands import incident, interactivity, timeline_events
+from commands import action_items, incident, interactivity, metrics, postmortem, timeline_events
 from commands.context import error_text
 
 log = structlog.get_logger(__name__)
 
-COMMAND_MODULES = [incident, timeline_events, interactivity]
+COMMAND_MODULES = [incident, timeline_events, interactivity, action_items, postmortem, metrics]
 EVENTS_PATH = "/slack/events"
 
 

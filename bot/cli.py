@@ -66,3 +66,68 @@ def socket() -> None:
 
 def main() -> None:
     cli()
+
+
+@cli.command()
+def worker() -> None:
+    """Run the reminder worker (APScheduler): reminders, escalations, weekly digest."""
+    from bot.__main__ import run_worker_process
+
+    configure_logging()
+    settings = settings_or_exit()
+    require(settings, "SLACK_BOT_TOKEN")
+    asyncio.run(run_worker_process(settings))
+
+
+@cli.command()
+def export(
+    incident_id: str,
+    fmt: str = typer.Option("md", "--format", help="output format (md)"),
+    output: str | None = typer.Option(None, "--output", "-o", help="file to write"),
+) -> None:
+    """Write an incident's postmortem (the stored draft, or a fresh one)."""
+    from bot.errors import IncidentBotError
+    from bot.export import export_postmortem
+
+    settings = settings_or_exit()
+    try:
+        text = asyncio.run(export_postmortem(settings, incident_id.upper(), fmt))
+    except IncidentBotError as exc:
+        typer.echo(f"incident-bot: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        typer.echo(f"wrote {output}")
+    else:
+        typer.echo(text)
+
+
+@cli.command("check-config")
+def check_config() -> None:
+    """Validate settings and reach Slack, Redis, Prometheus and Anthropic; say which fails."""
+    from bot.health import check_everything
+
+    settings = settings_or_exit()
+    results = asyncio.run(check_everything(settings))
+    failed = False
+    for name, ok, detail in results:
+        failed |= ok is False
+        mark = "ok  " if ok else ("skip" if ok is None else "FAIL")
+        typer.echo(f"{mark} {name}: {detail}")
+    raise typer.Exit(1 if failed else 0)
+
+
+@cli.command()
+def run() -> None:
+    """`make run`: real workspace with credentials, else the bundled local workspace demo."""
+    settings = settings_or_exit()
+    if settings.slack_app_token and settings.slack_bot_token:
+        socket()
+    elif settings.has_slack_credentials:
+        serve()
+    else:
+        from bot.demo import run_demo
+
+        configure_logging("WARNING")
+        raise typer.Exit(asyncio.run(run_demo()))

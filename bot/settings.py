@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     prometheus_url: AnyHttpUrl | None = None
     anthropic_api_key: str | None = None
     anthropic_base_url: AnyHttpUrl | None = None
-    anthropic_model: str = "claude-sonnet-4-5"
+    anthropic_model: str = "claude-sonnet-4-6"
     incidents_channel: str = "incidents"
     port: int = Field(default=3000, ge=1, le=65535)
     reminder_scan_interval: float = Field(default=60.0, gt=0)
@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     metrics_config: str | None = None
     runbooks_dir: str = "runbooks"
     snapshot_on_declare: bool = True
+    reminder_lead_time_hours: float = Field(default=24.0, gt=0)
+    reminder_escalate_after: int = Field(default=3, ge=1)
+    reminder_work_start: str = Field(default="09:00", pattern=r"^\d{2}:\d{2}$")
+    reminder_work_end: str = Field(default="18:00", pattern=r"^\d{2}:\d{2}$")
+    digest_day: str = Field(default="mon", pattern=r"^(mon|tue|wed|thu|fri|sat|sun)$")
+    digest_time: str = Field(default="09:00", pattern=r"^\d{2}:\d{2}$")
 
     @field_validator("slack_bot_token")
     @classmethod

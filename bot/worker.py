@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -15,7 +14,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.actions.models import ActionSettings
 from bot.actions.reminders import ReminderScanner
-from bot.actions.store import ActionItemStore
 from bot.clock import Clock, system_clock
 from bot.errors import IncidentBotError
 
@@ -85,35 +83,13 @@ def build_scheduler(
     return scheduler
 
 
-def build_scanner(settings: Any, *, clock: Clock = system_clock) -> ReminderScanner:
-    """The worker's composition: Redis, the Slack gateway, the scanner."""
-    from bot.slack.action_blocks import reminder_blocks
-    from bot.slack.gateway import SlackGateway, build_client
-    from bot.store.redis_store import RedisStore, connect
-
-    redis = connect(settings.redis_url)
-    chat = SlackGateway(build_client(settings.slack_bot_token, settings.slack_api_base))
-    return ReminderScanner(
-        actions_store=ActionItemStore(redis),
-        store=RedisStore(redis),
-        chat=chat,
-        clock=clock,
-        settings=ActionSettings.from_settings(settings),
-        render=reminder_blocks,
-        channel_resolver=chat._channel_id,
-    )
-
-
-async def run_worker(settings: Any, *, stop: asyncio.Event | None = None) -> None:
+async def run_worker(
+    scanner: ReminderScanner, *, scan_interval: float, stop: asyncio.Event | None = None
+) -> None:
     """Run until cancelled (or `stop` is set)."""
-    scanner = build_scanner(settings)
-    scheduler = build_scheduler(
-        scanner,
-        scan_interval=float(settings.reminder_scan_interval),
-        settings=scanner.cfg,
-    )
+    scheduler = build_scheduler(scanner, scan_interval=scan_interval, settings=scanner.cfg)
     scheduler.start()
-    log.info("worker_started", interval=settings.reminder_scan_interval, id=scanner.worker_id)
+    log.info("worker_started", interval=scan_interval, id=scanner.worker_id)
     try:
         await (stop or asyncio.Event()).wait()
     finally:

@@ -199,5 +199,3 @@ def register(app: AsyncApp, services: Services) -> None:
         if event.get("tab", "home") != "home":
             return
         await publish_home(services, client, str(event["user"]))
-
-

@@ -15,6 +15,7 @@ from bot.services import Services
 from bot.slack.blocks import declare_modal
 from bot.timeline.render import render_timeline
 from commands.context import CommandContext, error_text
+from commands.metrics import snapshot_on_declare
 
 registry = CommandRegistry("/incident")
 
@@ -53,8 +54,7 @@ async def declare(ctx: CommandContext) -> None:
     await ctx.reply(text)
     if ctx.services.patterns is not None:
         await ctx.services.patterns.on_declare(inc)
-    if ctx.services.metrics is not None and ctx.services.settings.snapshot_on_declare:
-        await ctx.services.metrics.snapshot_into_channel(inc)
+    await snapshot_on_declare(ctx.services, inc)
 
 
 @registry.subcommand(

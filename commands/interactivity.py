@@ -13,6 +13,7 @@ from bot.services import Services
 from bot.slack.blocks import DECLARE_CALLBACK
 from bot.store import keys
 from bot.timeline.render import render_timeline
+from commands.metrics import snapshot_on_declare
 
 
 def _value(state: dict[str, Any], block: str) -> str:
@@ -104,3 +105,4 @@ def register(app: AsyncApp, services: Services) -> None:
         )
         if services.patterns is not None:
             await services.patterns.on_declare(result.incident)
+        await snapshot_on_declare(services, result.incident)

@@ -61,14 +61,12 @@ def register(app: AsyncApp, services: Services) -> None:
                 item.get("channel", ""), item.get("ts", ""), event.get("user", ""), ":pushpin:"
             )
 
-    @app.event("reaction_removed")
-    async def unreacted() -> None:
-        return  # a key event stays key; the timeline is append-only
-
-    @app.event("pin_removed")
-    async def unpinned() -> None:
-        return
-
     @app.event("member_joined_channel")
-    async def joined() -> None:
-        return
+    async def joined(event: dict[str, Any]) -> None:
+        incident = await services.incidents.for_channel(event.get("channel", ""))
+        user = event.get("user", "")
+        if incident is None or not user or user in incident.roles.values():
+            return
+        await services.chat.post_ephemeral(
+            incident.channel_id, user, await services.incidents.catch_up(incident)
+        )

@@ -102,7 +102,7 @@ class SlackGateway:
             blocks=header_blocks(incident),
         )
 
-    async def _channel_id(self, channel: str) -> str:
+    async def channel_id(self, channel: str) -> str:
         if channel.startswith(("C", "G")) and channel.isupper():
             return channel
         if channel in self._incidents_channel_id:
@@ -124,7 +124,7 @@ class SlackGateway:
                 )
 
     async def announce(self, channel: str, incident: Incident, text: str) -> None:
-        channel_id = await self._channel_id(channel)
+        channel_id = await self.channel_id(channel)
         try:
             await self.post(channel_id, text)
         except ChatError as exc:
@@ -140,6 +140,9 @@ class SlackGateway:
     async def post_blocks(self, channel_id: str, text: str, blocks: list[dict[str, object]]) -> str:
         data = await self._call("chat.postMessage", channel=channel_id, text=text, blocks=blocks)
         return str(data["ts"])
+
+    async def post_ephemeral(self, channel_id: str, user_id: str, text: str) -> None:
+        await self._call("chat.postEphemeral", channel=channel_id, user=user_id, text=text)
 
     async def direct_message(self, user_id: str, text: str) -> None:
         data = await self._call("conversations.open", users=user_id)

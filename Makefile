@@ -1,0 +1,38 @@
+# Two commands do all the set-up on a fresh Debian machine: `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck bench system-deps clean
+
+system-deps:
+	@need=""; \
+	command -v redis-server >/dev/null || need="$$need redis-server"; \
+	command -v prometheus >/dev/null && command -v promtool >/dev/null || need="$$need prometheus"; \
+	if [ -n "$$need" ]; then \
+	  echo "installing Debian packages:$$need"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; \
+	fi
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+# With no Slack credentials: plays a whole incident against the bundled local workspace.
+# With SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN): serves the real workspace.
+run: system-deps $(STAMP)
+	$(BIN)/incident-bot run
+
+test: system-deps $(STAMP)
+	$(BIN)/ruff check bot commands sandbox tests bench
+	$(BIN)/mypy bot commands
+	$(BIN)/pytest -q
+
+bench: system-deps $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,85 @@
+"""`incident-bot check-config`: reach each integration and say which one fails."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.settings import Settings
+
+Result = tuple[str, bool | None, str]
+
+
+async def _slack(settings: Settings) -> Result:
+    if not settings.slack_bot_token:
+        return ("slack", False, "SLACK_BOT_TOKEN is not set")
+    from slack_sdk.errors import SlackApiError
+
+    from bot.slack.gateway import build_client
+
+    client = build_client(settings.slack_bot_token, settings.slack_api_base)
+    try:
+        auth = await client.auth_test()
+    except SlackApiError as exc:
+        return ("slack", False, f"auth.test failed: {exc.response.get('error')}")
+    except Exception as exc:
+        return ("slack", False, f"cannot reach {settings.slack_api_base}: {exc}")
+    return ("slack", True, f"bot {auth.get('user')} in team {auth.get('team')}")
+
+
+async def _redis(settings: Settings) -> Result:
+    from bot.errors import StoreUnavailable
+    from bot.store.redis_store import RedisStore, connect
+
+    redis = connect(settings.redis_url)
+    try:
+        await RedisStore(redis).ping()
+    except StoreUnavailable:
+        return ("redis", False, f"cannot reach {settings.redis_url}")
+    finally:
+        await redis.aclose()
+    return ("redis", True, settings.redis_url)
+
+
+async def _prometheus(settings: Settings) -> Result:
+    if settings.prometheus_url is None:
+        return ("prometheus", None, "PROMETHEUS_URL not set: /metrics is off")
+    from bot.metrics import MetricsUnavailable, PrometheusSource
+
+    source = PrometheusSource(str(settings.prometheus_url))
+    try:
+        await source.instant("vector(1)")
+    except MetricsUnavailable as exc:
+        return ("prometheus", False, exc.message)
+    finally:
+        source.close()
+    return ("prometheus", True, str(settings.prometheus_url))
+
+
+async def _anthropic(settings: Settings) -> Result:
+    if not settings.anthropic_api_key:
+        return (
+            "anthropic",
+            None,
+            "ANTHROPIC_API_KEY not set: postmortems use the deterministic draft",
+        )
+    import anthropic
+
+    client = anthropic.AsyncAnthropic(
+        api_key=settings.anthropic_api_key,
+        base_url=str(settings.anthropic_base_url) if settings.anthropic_base_url else None,
+        timeout=10.0,
+        max_retries=0,
+    )
+    try:
+        await client.models.list(limit=1)
+    except anthropic.APIError as exc:
+        return ("anthropic", False, f"{type(exc).__name__}: {exc}")
+    return ("anthropic", True, settings.anthropic_model)
+
+
+async def check_everything(settings: Settings) -> list[Result]:
+    return list(
+        await asyncio.gather(
+            _slack(settings), _redis(settings), _prometheus(settings), _anthropic(settings)
+        )
+    )
