@@ -1,0 +1,484 @@
+"""`make run` without Slack credentials: play a whole incident against the bundled local
+workspace (the Slack Web API emulator), a real Prometheus over the seed-000 scenario, the
+Anthropic stand-in and the machine's Redis, then print what the channels saw.
+
+The bot is driven exactly as Slack drives it: signed requests to its real HTTP endpoint."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
+MAX_LINES = 40
+ALICE, BOB, CHARLIE, DIANA = "U0ALICE", "U0BOB", "U0CHARLIE", "U0DIANA"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# --------------------------------------------------------------------------- transcript
+
+_USER_REF = re.compile(r"<@([A-Z0-9]+)(?:\|([^>]*))?>")
+_CHANNEL_REF = re.compile(r"<#([A-Z0-9]+)(?:\|([^>]*))?>")
+_DATE_REF = re.compile(r"<!date\^[^|>]*\|([^>]*)>")
+_SPECIAL_REF = re.compile(r"<!(here|channel|everyone)(?:\|[^>]*)?>")
+_SUBTEAM_REF = re.compile(r"<!subteam\^[A-Z0-9]+(?:\|([^>]*))?>")
+_LINK_REF = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|([^>]*))?>")
+
+
+@dataclass
+class Entry:
+    ts: float
+    user: str
+    text: str
+    only_you: bool = False
+
+
+@dataclass
+class Transcript:
+    """Names for ids, and the ephemeral replies seen per channel."""
+
+    user_names: dict[str, str] = field(default_factory=dict)
+    channel_names: dict[str, str] = field(default_factory=dict)
+    ephemeral: dict[str, list[Entry]] = field(default_factory=dict)
+
+    def readable(self, text: str) -> str:
+        def user(m: re.Match[str]) -> str:
+            return "@" + self.user_names.get(m.group(1), m.group(2) or m.group(1))
+
+        def channel(m: re.Match[str]) -> str:
+            return "#" + self.channel_names.get(m.group(1), m.group(2) or m.group(1))
+
+        text = _USER_REF.sub(user, text)
+        text = _CHANNEL_REF.sub(channel, text)
+        text = _DATE_REF.sub(lambda m: m.group(1), text)
+        text = _SPECIAL_REF.sub(lambda m: "@" + m.group(1), text)
+        text = _SUBTEAM_REF.sub(lambda m: m.group(1) or "@group", text)
+        text = _LINK_REF.sub(lambda m: m.group(2) or m.group(1), text)
+        return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+    def note_reply(self, channel_id: str, user_id: str, text: str) -> None:
+        if text.strip():
+            self.ephemeral.setdefault(channel_id, []).append(
+                Entry(time.time(), user_id, text, only_you=True)
+            )
+
+
+def flatten_blocks(blocks: list[dict[str, Any]]) -> str:
+    """Blocks as plain lines: section/header/context text and fields, rich text, buttons."""
+    lines: list[str] = []
+
+    def text_of(obj: Any) -> str:
+        if isinstance(obj, dict):
+            return str(obj.get("text", "")) if isinstance(obj.get("text"), str) else ""
+        return ""
+
+    def rich(elements: list[Any]) -> str:
+        out = ""
+        for el in elements:
+            if not isinstance(el, dict):
+                continue
+            kind = el.get("type")
+            if kind == "text":
+                out += str(el.get("text", ""))
+            elif kind == "user":
+                out += f"<@{el.get('user_id', '')}>"
+            elif kind == "channel":
+                out += f"<#{el.get('channel_id', '')}>"
+            elif kind == "link":
+                out += str(el.get("text") or el.get("url", ""))
+            elif kind == "emoji":
+                out += f":{el.get('name', '')}:"
+            elif kind in ("rich_text_section", "rich_text_quote"):
+                out += rich(el.get("elements", []))
+            elif kind == "rich_text_preformatted":
+                out += "```\n" + rich(el.get("elements", [])) + "\n```"
+            elif kind == "rich_text_list":
+                out += "\n".join("• " + rich(i.get("elements", [])) for i in el.get("elements", []))
+            out += "" if kind in ("text", "user", "channel", "link", "emoji") else "\n"
+        return out
+
+    for block in blocks:
+        kind = block.get("type")
+        if kind in ("section", "header"):
+            if block.get("text"):
+                lines.append(text_of(block["text"]))
+            fields = [text_of(f) for f in block.get("fields") or []]
+            if fields:
+                lines.append("  ".join(f.replace("\n", " ") for f in fields))
+            acc = block.get("accessory")
+            if isinstance(acc, dict) and acc.get("type") == "button":
+                lines.append(f"[{text_of(acc.get('text'))}]")
+        elif kind == "context":
+            lines.append(" ".join(text_of(e) for e in block.get("elements", []) if text_of(e)))
+        elif kind == "actions":
+            buttons = [text_of(e.get("text")) for e in block.get("elements", [])]
+            lines.append(" ".join(f"[{b}]" for b in buttons if b))
+        elif kind == "rich_text":
+            lines.append(rich(block.get("elements", [])).rstrip("\n"))
+        elif kind == "divider":
+            lines.append("---")
+    return "\n".join(line for line in lines if line.strip())
+
+
+def cut(text: str, limit: int = MAX_LINES) -> str:
+    lines = text.splitlines()
+    if len(lines) <= limit:
+        return text
+    return "\n".join([*lines[:limit], f"… ({len(lines) - limit} more lines)"])
+
+
+def render_entry(entry: Entry, names: Transcript) -> str:
+    stamp = datetime.fromtimestamp(entry.ts, UTC).strftime("%H:%M")
+    who = "@" + names.user_names.get(entry.user, entry.user or "someone")
+    body = cut(names.readable(entry.text))
+    mark = " (only you)" if entry.only_you else ""
+    first, *rest = body.splitlines() or [""]
+    out = [f"[{stamp}] {who}{mark}: {first}"]
+    out += ["        " + line for line in rest]
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------- the play
+
+
+class StepFailed(Exception):
+    pass
+
+
+@dataclass
+class Outcome:
+    failures: list[str] = field(default_factory=list)
+
+    async def step(self, name: str, run: Callable[[], Awaitable[None]], *,
+                   critical: bool = False) -> bool:
+        try:
+            await run()
+        except Exception as exc:
+            reason = str(exc) or type(exc).__name__
+            self.failures.append(f"{name}: {reason}")
+            print(f"  ✗ {name}: {reason}")
+            if critical:
+                raise StepFailed(name) from exc
+            return False
+        print(f"  ✓ {name}")
+        return True
+
+
+def _redis_ping(url: str) -> str | None:
+    """None when Redis answers, else the reason."""
+    import redis as sync_redis
+
+    client = sync_redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+        return None
+    except sync_redis.RedisError as exc:
+        return str(exc)
+    finally:
+        client.close()
+
+
+def _flush(url: str) -> None:
+    import redis as sync_redis
+
+    client = sync_redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
+async def run_demo(out_dir: str = "out", redis_url: str | None = None) -> int:
+    """Play a whole incident locally; 0 when every step worked, 1 when one failed, 2 when
+    a local prerequisite (Redis, Prometheus) is missing."""
+    from sandbox.anthropic_standin import AnthropicStandin
+    from sandbox.prometheus_scenario import PrometheusNotInstalled, PrometheusServer, find_binaries
+    from sandbox.slack_emulator import SlackEmulator
+
+    redis_url = redis_url or os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    try:
+        find_binaries()
+    except PrometheusNotInstalled as exc:
+        print(f"incident-bot demo: {exc}. Run: apt-get install prometheus")
+        return 2
+    down = _redis_ping(redis_url)
+    if down is not None:
+        print(
+            f"incident-bot demo: Redis is not reachable at {redis_url} ({down}). Start it with "
+            "`apt-get install redis-server && redis-server --daemonize yes` (or set REDIS_URL)."
+        )
+        return 2
+
+    print("== incident-bot local demo: the bundled workspace, no Slack credentials needed ==")
+    print(f"Redis: {redis_url} (this database only was flushed for the demo)")
+    _flush(redis_url)
+    started = time.monotonic()
+    emulator = SlackEmulator()
+    standin = AnthropicStandin()
+    prom = PrometheusServer()
+    emulator.start()
+    try:
+        standin.start()
+        try:
+            prom.start()
+        except Exception as exc:
+            print(f"incident-bot demo: Prometheus did not start: {exc}")
+            return 1
+        try:
+            print(f"Slack (emulated): {emulator.api_url}  Prometheus: {prom.url}  "
+                  f"Anthropic (stand-in): {standin.base_url}")
+            code = await _play(emulator, standin, prom.url, redis_url, Path(out_dir))
+        finally:
+            prom.stop()
+    finally:
+        standin.stop()
+        emulator.stop()
+    print(f"(demo took {time.monotonic() - started:.1f}s)")
+    return code
+
+
+async def _play(
+    emulator: Any, standin: Any, prometheus_url: str, redis_url: str, out: Path
+) -> int:
+    from bot.__main__ import build_bot, build_scanner, serve_http
+    from bot.actions.models import ActionSettings
+    from bot.actions.schedule import next_working_start
+    from bot.actions.store import ActionItemStore
+    from bot.clock import ManualClock
+    from bot.settings import Settings
+    from sandbox.driver import Reply, SlackDriver
+
+    secret = secrets.token_hex(16)
+    settings = Settings.model_validate(
+        {
+            "slack_bot_token": emulator.bot_token,
+            "slack_signing_secret": secret,
+            "slack_api_url": emulator.api_url,
+            "redis_url": redis_url,
+            "prometheus_url": prometheus_url,
+            "anthropic_api_key": standin.api_key,
+            "anthropic_base_url": standin.base_url,
+            "incidents_channel": "incidents",
+            "snapshot_on_declare": True,
+        }
+    )
+    bot = build_bot(settings)
+    port = _free_port()
+    runner = await serve_http(bot, "127.0.0.1", port)
+    driver = SlackDriver(
+        endpoint=f"http://127.0.0.1:{port}/slack/events", signing_secret=secret, emulator=emulator
+    )
+    names = Transcript()
+    outcome = Outcome()
+    incidents = emulator.channel_by_name("incidents").id
+    state: dict[str, Any] = {}
+    scanner = None
+
+    async def command(text: str, user: str, channel: str, command: str = "/incident") -> Reply:
+        reply = await driver.command(text, user=user, channel=channel, command=command)
+        shown = [str(reply.ack.get("text", ""))] if reply.ack.get("response_type") != (
+            "in_channel") else []
+        shown += [str(r.get("text", "")) for r in reply.responses
+                  if r.get("response_type") != "in_channel"]
+        names.note_reply(channel, user, "\n".join(s for s in shown if s))
+        if reply.status != 200:
+            raise StepFailed(f"HTTP {reply.status} for `{command} {text}`")
+        if any(s.lstrip().startswith(":warning:") for s in shown):
+            raise StepFailed(f"`{command} {text}` answered: {reply.text.splitlines()[0]}")
+        return reply
+
+    def channel() -> str:
+        cid: str = state["channel"]
+        return cid
+
+    async def declare() -> None:
+        before = set(emulator.channel_ids())
+        await command(
+            "declare Checkout API returning 500s sev:2 services:api-server,web-service "
+            "tags:database",
+            ALICE,
+            incidents,
+        )
+        created = [c for c in emulator.channel_ids() if c not in before]
+        if len(created) != 1:
+            raise StepFailed(f"expected one new incident channel, got {len(created)}")
+        state["channel"] = created[0]
+        incident = await bot.services.incidents.target(created[0], None)
+        state["incident"] = incident.id
+        print(f"    {incident.id} in #{emulator.channel(created[0]).name}")
+
+    async def roles() -> None:
+        await command(f"role ops <@{BOB}>", ALICE, channel())
+        await command(f"role comms <@{CHARLIE}>", ALICE, channel())
+
+    async def chatter() -> None:
+        await driver.message(user=BOB, channel=channel(),
+                             text="Seeing 500s on /checkout since ~10 min, all from api-server")
+        key = await driver.message(
+            user=DIANA, channel=channel(),
+            text="DB connection pool is exhausted: 98/100 active, 37 waiting. "
+                 "Started right after deploy v2.3.4",
+        )
+        await driver.message(user=CHARLIE, channel=channel(),
+                             text="Status page updated: checkout degraded, investigating")
+        emulator_pin(key)
+        await driver.event({"type": "pin_added", "user": ALICE, "channel_id": channel(),
+                            "item": {"type": "message", "channel": channel(),
+                                     "message": {"ts": key, "text": "", "user": DIANA}},
+                            "event_ts": f"{time.time():.6f}"})
+        await driver.event({"type": "reaction_added", "user": BOB, "reaction": "pushpin",
+                            "item": {"type": "message", "channel": channel(), "ts": key},
+                            "item_user": DIANA, "event_ts": f"{time.time():.6f}"})
+
+    def emulator_pin(ts: str) -> None:
+        state["pinned_ts"] = ts
+
+    async def metrics_check() -> None:
+        await command("check", ALICE, channel(), command="/metrics")
+
+    async def metrics_correlate() -> None:
+        await command("correlate", ALICE, channel(), command="/metrics")
+
+    async def identified() -> None:
+        await command("status identified", ALICE, channel())
+
+    async def note() -> None:
+        await command("note Rolled back v2.3.4", BOB, channel())
+
+    async def action() -> None:
+        await command(
+            f"action add <@{BOB}> Add DB pool alert at 80% due:3d priority:P1 type:detect",
+            ALICE, channel(),
+        )
+        store = ActionItemStore(bot.services.store.redis)
+        items = await store.many(await store.ids_of_owner(BOB))
+        if not items or items[0].due is None:
+            raise StepFailed("no action item with a due date was stored for bob")
+        state["due"] = items[0].due
+
+    async def reminder() -> None:
+        nonlocal scanner
+        due: datetime = state["due"]
+        at = due + timedelta(hours=1)
+        cfg = ActionSettings.from_settings(settings)
+        later = next_working_start(at, "Europe/London", cfg)
+        at = later + timedelta(hours=1) if later is not None else at
+        scanner = build_scanner(settings, clock=ManualClock(at))
+        dm_before = _dm_count(emulator, BOB)
+        await scanner.scan()
+        if _dm_count(emulator, BOB) <= dm_before:
+            raise StepFailed(f"no DM reached bob (clock at {at.isoformat()})")
+        print(f"    clock moved to {at.astimezone(UTC):%a %Y-%m-%d %H:%M} UTC "
+              "(bob's working hours, Europe/London)")
+
+    async def monitoring() -> None:
+        await command("status monitoring", ALICE, channel())
+
+    async def resolve() -> None:
+        await command("resolve Rolled back; pool back to 40%", ALICE, channel())
+
+    async def postmortem() -> None:
+        files_before = len(emulator.uploaded_files())
+        await command("postmortem", ALICE, channel())
+        files = emulator.uploaded_files()
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / f"postmortem-{state['incident']}.md"
+        if len(files) > files_before:
+            text = files[-1].content.decode("utf-8")
+        else:
+            from bot.export import export_postmortem
+
+            text = await export_postmortem(settings, state["incident"])
+        path.write_text(text, encoding="utf-8")
+        state["postmortem"] = path
+
+    print("\n-- playing the incident --")
+    try:
+        await outcome.step("alice declares the incident in #incidents", declare, critical=True)
+        await outcome.step("alice assigns ops to bob and comms to charlie", roles)
+        await outcome.step("people talk in the channel; a key message is pinned", chatter)
+        await outcome.step("/metrics check", metrics_check)
+        await outcome.step("/metrics correlate", metrics_correlate)
+        await outcome.step("/incident status identified", identified)
+        await outcome.step("/incident note Rolled back v2.3.4", note)
+        await outcome.step("/incident action add (bob, due in 3 days)", action)
+        if "due" in state:
+            await outcome.step("reminder scan after the due date: bob gets a DM", reminder)
+        await outcome.step("/incident status monitoring", monitoring)
+        await outcome.step("/incident resolve", resolve)
+        await outcome.step("/incident postmortem", postmortem)
+    except StepFailed:
+        pass
+    finally:
+        await driver.settle()
+        await runner.cleanup()
+        await bot.services.store.redis.aclose()
+        if scanner is not None:
+            await scanner.items.redis.aclose()
+
+    print_transcript(emulator, names)
+    if "postmortem" in state:
+        print(f"\nPostmortem written to {state['postmortem']}")
+    if outcome.failures:
+        print(f"\n{len(outcome.failures)} step(s) failed:")
+        for failure in outcome.failures:
+            print(f"  - {failure}")
+        return 1
+    print("\nEvery step worked.")
+    return 0
+
+
+def _dm_count(emulator: Any, user_id: str) -> int:
+    ims = [c.id for c in emulator.channels() if c.is_im and c.im_user == user_id]
+    return sum(len(emulator.messages(cid)) for cid in ims)
+
+
+def print_transcript(emulator: Any, names: Transcript) -> None:
+    names.user_names.update({u.id: u.name for u in emulator.users()})
+    channels = emulator.channels()
+    names.channel_names.update({c.id: c.name for c in channels})
+    print("\n== transcript: what the channels saw ==")
+    for ch in channels:
+        entries = [
+            Entry(float(m.ts), m.user, _message_text(m)) for m in emulator.messages(ch.id)
+        ]
+        entries += [
+            Entry(float(e.get("ts") or 0), str(e.get("user", "")),
+                  str(e.get("text") or flatten_blocks(e.get("blocks") or [])), only_you=True)
+            for e in emulator.ephemerals(ch.id)
+        ]
+        entries += names.ephemeral.get(ch.id, [])
+        if not entries:
+            continue
+        entries.sort(key=lambda e: e.ts)
+        if ch.is_im:
+            heading = f"DM with @{names.user_names.get(ch.im_user or '', ch.im_user)}"
+        else:
+            heading = f"#{ch.name}"
+        print(f"\n### {heading}")
+        for entry in entries:
+            print(render_entry(entry, names))
+
+
+def _message_text(message: Any) -> str:
+    text = flatten_blocks(message.blocks) if message.blocks else str(message.text)
+    if not text.strip():
+        text = str(message.text)
+    for f in message.files:
+        text += f"\n[file: {f.get('name') or f.get('title', '')}]"
+    if message.edited:
+        text += " (edited)"
+    return text

@@ -1,0 +1,35 @@
+"""`make run` without credentials: the whole local demo, end to end (real Redis db 14, real
+Prometheus, the Slack emulator, the Anthropic stand-in)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.demo import run_demo
+
+
+async def test_demo_plays_a_whole_incident(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = await run_demo(out_dir=str(tmp_path), redis_url="redis://127.0.0.1:6379/14")
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "redis://127.0.0.1:6379/14" in out and "flushed" in out
+    assert "#inc-" in out
+    assert "Ops Lead: @bob" in out and "Comms Lead: @charlie" in out
+    assert "12.50 errors/sec [CRITICAL]" in out
+    assert "98/100 (98%) [CRITICAL]" in out
+    assert "### DM with @bob" in out
+    dm_bob = out.split("### DM with @bob", 1)[1].split("###", 1)[0]
+    assert "AI-0001" in dm_bob and "Add DB pool alert at 80%" in dm_bob
+    assert "Resolved" in out
+    assert "(only you)" in out
+    assert "<@U0" not in out
+    files = list(tmp_path.glob("postmortem-INC-*.md"))
+    assert len(files) == 1
+    text = files[0].read_text(encoding="utf-8")
+    assert "## Timeline" in text
+    assert "root cause" in text.lower()
+    assert "action items" in text.lower()
