@@ -13,11 +13,18 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.clock import ManualClock
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
+# The play starts 2 minutes before the scenario's "now" and moves 30 s (Prometheus' grid)
+# per step, so `/metrics correlate` runs exactly at "now": the seed-000 table, ramp at 0s.
+PLAY_START = timedelta(minutes=2)
+GRID = timedelta(seconds=30)
 MAX_LINES = 40
 ALICE, BOB, CHARLIE, DIANA = "U0ALICE", "U0BOB", "U0CHARLIE", "U0DIANA"
 
@@ -50,9 +57,11 @@ class Entry:
 class Transcript:
     """Names for ids, and the ephemeral replies seen per channel."""
 
+    clock: Callable[[], datetime]
     user_names: dict[str, str] = field(default_factory=dict)
     channel_names: dict[str, str] = field(default_factory=dict)
     ephemeral: dict[str, list[Entry]] = field(default_factory=dict)
+    first_day: date | None = None  # times on other days show their date
 
     def readable(self, text: str) -> str:
         def user(m: re.Match[str]) -> str:
@@ -72,7 +81,7 @@ class Transcript:
     def note_reply(self, channel_id: str, user_id: str, text: str) -> None:
         if text.strip():
             self.ephemeral.setdefault(channel_id, []).append(
-                Entry(time.time(), user_id, text, only_you=True)
+                Entry(self.clock().timestamp(), user_id, text, only_you=True)
             )
 
 
@@ -141,7 +150,9 @@ def cut(text: str, limit: int = MAX_LINES) -> str:
 
 
 def render_entry(entry: Entry, names: Transcript) -> str:
-    stamp = datetime.fromtimestamp(entry.ts, UTC).strftime("%H:%M")
+    at = datetime.fromtimestamp(entry.ts, UTC)
+    day = names.first_day
+    stamp = at.strftime("%H:%M" if day is None or at.date() == day else "%a %d %b %H:%M")
     who = "@" + names.user_names.get(entry.user, entry.user or "someone")
     body = cut(names.readable(entry.text))
     mark = " (only you)" if entry.only_you else ""
@@ -162,8 +173,9 @@ class StepFailed(Exception):
 class Outcome:
     failures: list[str] = field(default_factory=list)
 
-    async def step(self, name: str, run: Callable[[], Awaitable[None]], *,
-                   critical: bool = False) -> bool:
+    async def step(
+        self, name: str, run: Callable[[], Awaitable[None]], *, critical: bool = False
+    ) -> bool:
         try:
             await run()
         except Exception as exc:
@@ -204,6 +216,7 @@ def _flush(url: str) -> None:
 async def run_demo(out_dir: str = "out", redis_url: str | None = None) -> int:
     """Play a whole incident locally; 0 when every step worked, 1 when one failed, 2 when
     a local prerequisite (Redis, Prometheus) is missing."""
+    from bot.clock import ManualClock
     from sandbox.anthropic_standin import AnthropicStandin
     from sandbox.prometheus_scenario import PrometheusNotInstalled, PrometheusServer, find_binaries
     from sandbox.slack_emulator import SlackEmulator
@@ -226,7 +239,9 @@ async def run_demo(out_dir: str = "out", redis_url: str | None = None) -> int:
     print(f"Redis: {redis_url} (this database only was flushed for the demo)")
     _flush(redis_url)
     started = time.monotonic()
-    emulator = SlackEmulator()
+    # One clock for the bot and the workspace, so timestamps tell the incident's story.
+    clock = ManualClock(datetime.now(UTC))
+    emulator = SlackEmulator(clock=lambda: clock().timestamp())
     standin = AnthropicStandin()
     prom = PrometheusServer()
     emulator.start()
@@ -238,9 +253,13 @@ async def run_demo(out_dir: str = "out", redis_url: str | None = None) -> int:
             print(f"incident-bot demo: Prometheus did not start: {exc}")
             return 1
         try:
-            print(f"Slack (emulated): {emulator.api_url}  Prometheus: {prom.url}  "
-                  f"Anthropic (stand-in): {standin.base_url}")
-            code = await _play(emulator, standin, prom.url, redis_url, Path(out_dir))
+            print(
+                f"Slack (emulated): {emulator.api_url}  Prometheus: {prom.url}  "
+                f"Anthropic (stand-in): {standin.base_url}"
+            )
+            assert prom.times is not None
+            clock.set(prom.times.now - PLAY_START)
+            code = await _play(emulator, standin, prom.url, redis_url, Path(out_dir), clock)
         finally:
             prom.stop()
     finally:
@@ -251,13 +270,17 @@ async def run_demo(out_dir: str = "out", redis_url: str | None = None) -> int:
 
 
 async def _play(
-    emulator: Any, standin: Any, prometheus_url: str, redis_url: str, out: Path
+    emulator: Any,
+    standin: Any,
+    prometheus_url: str,
+    redis_url: str,
+    out: Path,
+    clock: ManualClock,
 ) -> int:
     from bot.__main__ import build_bot, build_scanner, serve_http
     from bot.actions.models import ActionSettings
     from bot.actions.schedule import next_working_start
     from bot.actions.store import ActionItemStore
-    from bot.clock import ManualClock
     from bot.settings import Settings
     from sandbox.driver import Reply, SlackDriver
 
@@ -275,13 +298,13 @@ async def _play(
             "snapshot_on_declare": True,
         }
     )
-    bot = build_bot(settings)
+    bot = build_bot(settings, clock=clock)
     port = _free_port()
     runner = await serve_http(bot, "127.0.0.1", port)
     driver = SlackDriver(
         endpoint=f"http://127.0.0.1:{port}/slack/events", signing_secret=secret, emulator=emulator
     )
-    names = Transcript()
+    names = Transcript(clock=clock, first_day=clock().date())
     outcome = Outcome()
     incidents = emulator.channel_by_name("incidents").id
     state: dict[str, Any] = {}
@@ -289,10 +312,16 @@ async def _play(
 
     async def command(text: str, user: str, channel: str, command: str = "/incident") -> Reply:
         reply = await driver.command(text, user=user, channel=channel, command=command)
-        shown = [str(reply.ack.get("text", ""))] if reply.ack.get("response_type") != (
-            "in_channel") else []
-        shown += [str(r.get("text", "")) for r in reply.responses
-                  if r.get("response_type") != "in_channel"]
+        shown = (
+            [str(reply.ack.get("text", ""))]
+            if reply.ack.get("response_type") != ("in_channel")
+            else []
+        )
+        shown += [
+            str(r.get("text", ""))
+            for r in reply.responses
+            if r.get("response_type") != "in_channel"
+        ]
         names.note_reply(channel, user, "\n".join(s for s in shown if s))
         if reply.status != 200:
             raise StepFailed(f"HTTP {reply.status} for `{command} {text}`")
@@ -325,23 +354,49 @@ async def _play(
         await command(f"role comms <@{CHARLIE}>", ALICE, channel())
 
     async def chatter() -> None:
-        await driver.message(user=BOB, channel=channel(),
-                             text="Seeing 500s on /checkout since ~10 min, all from api-server")
-        key = await driver.message(
-            user=DIANA, channel=channel(),
-            text="DB connection pool is exhausted: 98/100 active, 37 waiting. "
-                 "Started right after deploy v2.3.4",
+        await driver.message(
+            user=BOB,
+            channel=channel(),
+            text="Seeing 500s on /checkout since ~10 min, all from api-server",
         )
-        await driver.message(user=CHARLIE, channel=channel(),
-                             text="Status page updated: checkout degraded, investigating")
+        clock.advance(timedelta(seconds=10))
+        key = await driver.message(
+            user=DIANA,
+            channel=channel(),
+            text="DB connection pool is exhausted: 98/100 active, 37 waiting. "
+            "Started right after deploy v2.3.4",
+        )
+        clock.advance(timedelta(seconds=10))
+        await driver.message(
+            user=CHARLIE,
+            channel=channel(),
+            text="Status page updated: checkout degraded, investigating",
+        )
+        clock.advance(timedelta(seconds=10))
         emulator_pin(key)
-        await driver.event({"type": "pin_added", "user": ALICE, "channel_id": channel(),
-                            "item": {"type": "message", "channel": channel(),
-                                     "message": {"ts": key, "text": "", "user": DIANA}},
-                            "event_ts": f"{time.time():.6f}"})
-        await driver.event({"type": "reaction_added", "user": BOB, "reaction": "pushpin",
-                            "item": {"type": "message", "channel": channel(), "ts": key},
-                            "item_user": DIANA, "event_ts": f"{time.time():.6f}"})
+        await driver.event(
+            {
+                "type": "pin_added",
+                "user": ALICE,
+                "channel_id": channel(),
+                "item": {
+                    "type": "message",
+                    "channel": channel(),
+                    "message": {"ts": key, "text": "", "user": DIANA},
+                },
+                "event_ts": f"{clock().timestamp():.6f}",
+            }
+        )
+        await driver.event(
+            {
+                "type": "reaction_added",
+                "user": BOB,
+                "reaction": "pushpin",
+                "item": {"type": "message", "channel": channel(), "ts": key},
+                "item_user": DIANA,
+                "event_ts": f"{clock().timestamp():.6f}",
+            }
+        )
 
     def emulator_pin(ts: str) -> None:
         state["pinned_ts"] = ts
@@ -361,7 +416,8 @@ async def _play(
     async def action() -> None:
         await command(
             f"action add <@{BOB}> Add DB pool alert at 80% due:3d priority:P1 type:detect",
-            ALICE, channel(),
+            ALICE,
+            channel(),
         )
         store = ActionItemStore(bot.services.store.redis)
         items = await store.many(await store.ids_of_owner(BOB))
@@ -376,13 +432,16 @@ async def _play(
         cfg = ActionSettings.from_settings(settings)
         later = next_working_start(at, "Europe/London", cfg)
         at = later + timedelta(hours=1) if later is not None else at
-        scanner = build_scanner(settings, clock=ManualClock(at))
+        clock.set(at)
+        scanner = build_scanner(settings, clock=clock)
         dm_before = _dm_count(emulator, BOB)
         await scanner.scan()
         if _dm_count(emulator, BOB) <= dm_before:
             raise StepFailed(f"no DM reached bob (clock at {at.isoformat()})")
-        print(f"    clock moved to {at.astimezone(UTC):%a %Y-%m-%d %H:%M} UTC "
-              "(bob's working hours, Europe/London)")
+        print(
+            f"    clock moved past the due date to {at.astimezone(UTC):%a %Y-%m-%d %H:%M} "
+            "UTC (bob's working hours, Europe/London)"
+        )
 
     async def monitoring() -> None:
         await command("status monitoring", ALICE, channel())
@@ -408,18 +467,27 @@ async def _play(
     print("\n-- playing the incident --")
     try:
         await outcome.step("alice declares the incident in #incidents", declare, critical=True)
+        clock.advance(GRID)
         await outcome.step("alice assigns ops to bob and comms to charlie", roles)
+        clock.advance(GRID)
         await outcome.step("people talk in the channel; a key message is pinned", chatter)
         await outcome.step("/metrics check", metrics_check)
+        clock.advance(GRID)
         await outcome.step("/metrics correlate", metrics_correlate)
+        clock.advance(timedelta(minutes=9))
         await outcome.step("/incident status identified", identified)
+        clock.advance(timedelta(minutes=6))
         await outcome.step("/incident note Rolled back v2.3.4", note)
+        clock.advance(timedelta(minutes=4))
         await outcome.step("/incident action add (bob, due in 3 days)", action)
+        clock.advance(timedelta(minutes=5))
+        await outcome.step("/incident status monitoring", monitoring)
+        clock.advance(timedelta(minutes=20))
+        await outcome.step("/incident resolve", resolve)
+        clock.advance(timedelta(minutes=10))
+        await outcome.step("/incident postmortem", postmortem)
         if "due" in state:
             await outcome.step("reminder scan after the due date: bob gets a DM", reminder)
-        await outcome.step("/incident status monitoring", monitoring)
-        await outcome.step("/incident resolve", resolve)
-        await outcome.step("/incident postmortem", postmortem)
     except StepFailed:
         pass
     finally:
@@ -452,12 +520,14 @@ def print_transcript(emulator: Any, names: Transcript) -> None:
     names.channel_names.update({c.id: c.name for c in channels})
     print("\n== transcript: what the channels saw ==")
     for ch in channels:
-        entries = [
-            Entry(float(m.ts), m.user, _message_text(m)) for m in emulator.messages(ch.id)
-        ]
+        entries = [Entry(float(m.ts), m.user, _message_text(m)) for m in emulator.messages(ch.id)]
         entries += [
-            Entry(float(e.get("ts") or 0), str(e.get("user", "")),
-                  str(e.get("text") or flatten_blocks(e.get("blocks") or [])), only_you=True)
+            Entry(
+                float(e.get("ts") or 0),
+                str(e.get("user", "")),
+                str(e.get("text") or flatten_blocks(e.get("blocks") or [])),
+                only_you=True,
+            )
             for e in emulator.ephemerals(ch.id)
         ]
         entries += names.ephemeral.get(ch.id, [])
