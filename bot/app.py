@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 import structlog
@@ -15,7 +14,7 @@ from bot.errors import IncidentBotError
 from bot.services import Services
 from bot.store import keys
 from commands import action_items, incident, interactivity, metrics, postmortem, timeline_events
-from commands.context import error_text
+from commands.context import explain_failure
 
 log = structlog.get_logger(__name__)
 
@@ -54,34 +53,15 @@ def build_app(services: Services, *, extra_modules: list[Any] | None = None) -> 
     async def explain_error(
         error: Exception, body: dict[str, Any], context: AsyncBoltContext
     ) -> None:
+        # listeners answer their own failures (commands.context.reports_errors); this
+        # catches what fails outside them, e.g. in middleware
         user = (body.get("user") or {}).get("id") or body.get("user_id")
-        if isinstance(error, IncidentBotError):
-            text = error_text(error.message, error.usage)
-            log.info("command_refused", error=type(error).__name__, reason=error.message)
-        else:
-            ref = uuid.uuid4().hex[:8]
-            log.exception("listener_failed", ref=ref, exc_info=error)
-            text = (
-                f":x: Something went wrong on our side (reference `{ref}`). "
-                "Nothing you did caused it; the details are in the bot's log."
-            )
-        if context.respond is not None and (body.get("response_url") or _has_response_url(body)):
-            await context.respond(text=text, response_type="ephemeral", replace_original=False)
-        elif user:
-            try:
-                await services.chat.direct_message(str(user), text)
-            except IncidentBotError:
-                log.warning("could_not_report_error", user=user)
+        respond = context.respond if body.get("response_url") else None
+        await explain_failure(error, respond=respond, user_id=user, chat=services.chat)
 
     for module in [*COMMAND_MODULES, *(extra_modules or [])]:
         module.register(app, services)
     return app
-
-
-def _has_response_url(body: dict[str, Any]) -> bool:
-    return bool(body.get("response_urls")) or bool(
-        isinstance(body.get("response_url"), str) and body["response_url"]
-    )
 
 
 def build_web_app(

@@ -77,8 +77,8 @@ def parse_list(value: str) -> list[str]:
     if not items:
         raise UsageError("Give at least one name, separated by commas.")
     for item in items:
-        if not re.fullmatch(r"[a-z0-9][a-z0-9._/-]{0,63}", item):
-            raise UsageError(f"`{item}` is not a valid name (letters, digits, . _ / -).")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9._/+-]{0,63}", item):
+            raise UsageError(f"`{item}` is not a valid name (letters, digits, . _ / + -).")
     return list(dict.fromkeys(items))
 
 

@@ -12,7 +12,7 @@ from bot.parsing import parse_duration, parse_user
 from bot.services import Services
 from bot.slack.action_blocks import DONE_ACTION, SNOOZE_ACTION, home_view
 from bot.store import keys
-from commands.context import CommandContext
+from commands.context import CommandContext, reports_errors
 from commands.incident import registry
 
 FORMS = (
@@ -168,6 +168,7 @@ def register(app: AsyncApp, services: Services) -> None:
             await publish_home(services, client, body["user"]["id"])
 
     @app.action(DONE_ACTION)
+    @reports_errors(services)
     async def done_clicked(
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: Any
     ) -> None:
@@ -182,6 +183,7 @@ def register(app: AsyncApp, services: Services) -> None:
         await after_click(body, client)
 
     @app.action(SNOOZE_ACTION)
+    @reports_errors(services)
     async def snooze_clicked(
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: Any
     ) -> None:
@@ -195,6 +197,7 @@ def register(app: AsyncApp, services: Services) -> None:
         await after_click(body, client)
 
     @app.event("app_home_opened")
+    @reports_errors(services, tell_user=False)
     async def home_opened(event: dict[str, Any], client: Any) -> None:
         if event.get("tab", "home") != "home":
             return

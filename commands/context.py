@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import inspect
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
+from slack_bolt.kwargs_injection.async_args import AsyncArgs
+
+from bot.errors import IncidentBotError, NotFound, NotInIncidentChannel, UsageError
 from bot.incidents.models import Incident
 from bot.mrkdwn import escape
 from bot.parsing import ParsedText
 from bot.services import Services
 
 Respond = Callable[..., Awaitable[Any]]
+# errors about what the user typed: shown with the command's usage
+USAGE_WORTHY = (UsageError, NotFound, NotInIncidentChannel)
+Listener = Callable[..., Awaitable[None]]
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -39,4 +49,53 @@ def error_text(message: str, usage: str | None) -> str:
     return text
 
 
-__all__ = ["CommandContext", "Respond", "error_text", "escape"]
+async def explain_failure(
+    error: Exception, *, respond: Respond | None, user_id: str | None, chat: Any
+) -> None:
+    """The one place a failure becomes words for the user: domain errors say what was wrong
+    (with usage); anything else gets a reference to the log, never a stack trace."""
+    if isinstance(error, IncidentBotError):
+        text = error_text(error.message, error.usage)
+        log.info("command_refused", error=type(error).__name__, reason=error.message)
+    else:
+        ref = uuid.uuid4().hex[:8]
+        log.error("listener_failed", ref=ref, exc_info=error)
+        text = (
+            f":x: Something went wrong on our side (reference `{ref}`). "
+            "Nothing you did caused it; the details are in the bot's log."
+        )
+    try:
+        if respond is not None:
+            await respond(text=text, response_type="ephemeral", replace_original=False)
+        elif user_id:
+            await chat.direct_message(user_id, text)
+    except Exception:
+        log.warning("could_not_report_error", user=user_id)
+
+
+def reports_errors(services: Services, *, tell_user: bool = True) -> Callable[[Listener], Listener]:
+    """Wrap a Bolt listener so it never raises after ack(): Bolt's asyncio runner can turn a
+    fast failure after ack into an HTTP 404 for Slack, so failures are answered here."""
+
+    def decorate(listener: Listener) -> Listener:
+        wanted = list(inspect.signature(listener).parameters)
+
+        async def wrapper(args: AsyncArgs) -> None:
+            try:
+                await listener(**{name: getattr(args, name) for name in wanted})
+            except Exception as exc:
+                if not tell_user:  # events: nobody asked, so log only
+                    log.error("event_listener_failed", listener=listener.__name__, exc_info=exc)
+                    return
+                body = args.body or {}
+                user = (body.get("user") or {}).get("id") or body.get("user_id")
+                respond = args.respond if body.get("response_url") else None
+                await explain_failure(exc, respond=respond, user_id=user, chat=services.chat)
+
+        wrapper.__name__ = listener.__name__
+        return wrapper
+
+    return decorate
+
+
+__all__ = ["CommandContext", "Respond", "error_text", "escape", "reports_errors"]

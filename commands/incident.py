@@ -14,7 +14,7 @@ from bot.registry import CommandRegistry
 from bot.services import Services
 from bot.slack.blocks import declare_modal
 from bot.timeline.render import render_timeline
-from commands.context import CommandContext, error_text
+from commands.context import USAGE_WORTHY, CommandContext, error_text, reports_errors
 from commands.metrics import snapshot_on_declare
 
 registry = CommandRegistry("/incident")
@@ -237,6 +237,7 @@ def split_subcommand(text: str) -> tuple[str, str]:
 
 def register(app: AsyncApp, services: Services) -> None:
     @app.command("/incident")
+    @reports_errors(services)
     async def incident_command(
         ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: Any
     ) -> None:
@@ -265,7 +266,6 @@ def register(app: AsyncApp, services: Services) -> None:
         try:
             await sub.handler(ctx)
         except IncidentBotError as exc:
-            exc.usage = exc.usage or (
-                registry.usage_of(sub.name) if isinstance(exc, UsageError) else None
-            )
+            if isinstance(exc, USAGE_WORTHY):
+                exc.usage = exc.usage or registry.usage_of(sub.name)
             raise

@@ -13,6 +13,7 @@ from bot.services import Services
 from bot.slack.blocks import DECLARE_CALLBACK
 from bot.store import keys
 from bot.timeline.render import render_timeline
+from commands.context import reports_errors
 from commands.metrics import snapshot_on_declare
 
 
@@ -47,16 +48,19 @@ def register(app: AsyncApp, services: Services) -> None:
         await incidents.assign_role(incident, role, user, user)
 
     @app.action("take_role_ops")
+    @reports_errors(services)
     async def take_ops(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         await take_role(Role.OPS, body, respond)
 
     @app.action("take_role_comms")
+    @reports_errors(services)
     async def take_comms(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         await take_role(Role.COMMS, body, respond)
 
     @app.action("show_timeline")
+    @reports_errors(services)
     async def show_timeline(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         incident_id = body["actions"][0]["value"]
@@ -68,6 +72,7 @@ def register(app: AsyncApp, services: Services) -> None:
         )
 
     @app.action("resolve_incident")
+    @reports_errors(services)
     async def resolve(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         if not await once(body):
@@ -78,6 +83,7 @@ def register(app: AsyncApp, services: Services) -> None:
             await services.patterns.on_resolve(resolved)
 
     @app.view(DECLARE_CALLBACK)
+    @reports_errors(services)
     async def declare_from_modal(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         state = view["state"]["values"]
         title = _value(state, "title").strip()

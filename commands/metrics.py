@@ -14,7 +14,7 @@ from bot.parsing import parse_duration, parse_text
 from bot.registry import CommandRegistry
 from bot.services import Services
 from bot.timeline.models import EventKind, TimelineEvent
-from commands.context import CommandContext, error_text
+from commands.context import USAGE_WORTHY, CommandContext, error_text, reports_errors
 
 registry = CommandRegistry("/metrics")
 NOT_CONFIGURED = (
@@ -154,6 +154,7 @@ async def help_(ctx: CommandContext) -> None:
 
 def register(app: AsyncApp, services: Services) -> None:
     @app.command("/metrics")
+    @reports_errors(services)
     async def metrics_command(
         ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: Any
     ) -> None:
@@ -185,6 +186,6 @@ def register(app: AsyncApp, services: Services) -> None:
         try:
             await sub.handler(ctx)
         except IncidentBotError as exc:
-            if isinstance(exc, UsageError):
+            if isinstance(exc, USAGE_WORTHY):
                 exc.usage = exc.usage or registry.usage_of(sub.name)
             raise

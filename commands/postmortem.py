@@ -11,7 +11,7 @@ from bot.mrkdwn import escape, mention
 from bot.postmortem.models import ACTION_GROUPS, GROUP_ORDER, Postmortem
 from bot.services import Services
 from bot.store import keys
-from commands.context import CommandContext
+from commands.context import CommandContext, reports_errors
 from commands.incident import registry
 
 ACCEPT_ACTION = "postmortem_accept_action"
@@ -133,6 +133,7 @@ def register(app: AsyncApp, services: Services) -> None:
     """The Accept button. Without action items or postmortems set up it answers so."""
 
     @app.action(ACCEPT_ACTION)
+    @reports_errors(services)
     async def accept_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         if services.postmortems is None:

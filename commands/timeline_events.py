@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.services import Services
+from commands.context import reports_errors
 
 IGNORED_SUBTYPES = {
     "bot_message",
@@ -24,6 +25,7 @@ def register(app: AsyncApp, services: Services) -> None:
     timeline = services.timeline
 
     @app.event("message")
+    @reports_errors(services, tell_user=False)
     async def message_in_channel(event: dict[str, Any]) -> None:
         subtype = event.get("subtype")
         channel = event.get("channel", "")
@@ -44,6 +46,7 @@ def register(app: AsyncApp, services: Services) -> None:
             )
 
     @app.event("pin_added")
+    @reports_errors(services, tell_user=False)
     async def pinned(event: dict[str, Any]) -> None:
         item = event.get("item", {})
         message = item.get("message", {})
@@ -54,6 +57,7 @@ def register(app: AsyncApp, services: Services) -> None:
             )
 
     @app.event("reaction_added")
+    @reports_errors(services, tell_user=False)
     async def reacted(event: dict[str, Any]) -> None:
         item = event.get("item", {})
         if event.get("reaction") in KEY_REACTIONS and item.get("type") == "message":
@@ -62,6 +66,7 @@ def register(app: AsyncApp, services: Services) -> None:
             )
 
     @app.event("member_joined_channel")
+    @reports_errors(services, tell_user=False)
     async def joined(event: dict[str, Any]) -> None:
         incident = await services.incidents.for_channel(event.get("channel", ""))
         user = event.get("user", "")
