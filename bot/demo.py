@@ -224,8 +224,9 @@ async def run_demo(out_dir: str = "out", redis_url: str | None = None) -> int:
     redis_url = redis_url or os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
     try:
         find_binaries()
-    except PrometheusNotInstalled as exc:
-        print(f"incident-bot demo: {exc}. Run: apt-get install prometheus")
+    except PrometheusNotInstalled:
+        print("incident-bot demo: the demo needs a real Prometheus and `prometheus`/`promtool` "
+              "are not on PATH: install them with `apt-get install prometheus`.")
         return 2
     down = _redis_ping(redis_url)
     if down is not None:

@@ -3,6 +3,7 @@ Prometheus, the Slack emulator, the Anthropic stand-in)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,8 @@ async def test_demo_plays_a_whole_incident(
     assert "Ops Lead: @bob" in out and "Comms Lead: @charlie" in out
     assert "12.50 errors/sec [CRITICAL]" in out
     assert "98/100 (98%) [CRITICAL]" in out
+    # /metrics correlate runs at the scenario's "now": the seed-000 ramp, turning at 120s
+    assert re.search(r"120s\s+12\.50\s+98/100 \(98%\)\s+2800ms \[INCIDENT\]", out), out
     assert "### DM with @bob" in out
     dm_bob = out.split("### DM with @bob", 1)[1].split("###", 1)[0]
     assert "AI-0001" in dm_bob and "Add DB pool alert at 80%" in dm_bob
