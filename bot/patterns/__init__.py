@@ -1,0 +1,1 @@
+"""Recurring incident patterns: root-cause taxonomy, explainable matching, recurrence flags."""
