@@ -475,3 +475,19 @@ async def test_end_to_end_declare_resolve_and_patterns_command(harness: Harness)
         "patterns category:gremlins", user="U0DIANA", channel=harness.incidents_id
     )
     assert "not a root-cause category" in bad.text
+
+
+async def test_short_titles_are_not_a_text_reason(world: World) -> None:
+    past = await world.incident("Outage", datetime(2023, 12, 1, tzinfo=UTC))
+    await world.resolve(past, timedelta(minutes=30))
+    new = await world.incident("Outage of the billing page", datetime(2024, 1, 5, tzinfo=UTC))
+    assert await world.patterns.on_declare(new) == []
+
+
+async def test_reindex_covers_incidents_from_before_the_feature(world: World) -> None:
+    a = await world.incident("Users slow", datetime(2023, 12, 1, tzinfo=UTC), services=["api"])
+    b = await world.incident("Users slower", datetime(2023, 12, 2, tzinfo=UTC), services=["api"])
+    new = await world.incident("Users slowest", datetime(2024, 1, 5, tzinfo=UTC), services=["api"])
+    assert await world.patterns.similar(new) == []  # nothing indexed yet
+    assert await world.patterns.reindex(batch=2) == 3
+    assert {m.incident.id for m in await world.patterns.similar(new)} == {a.id, b.id}

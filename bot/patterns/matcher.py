@@ -92,6 +92,7 @@ class MatchConfig(BaseModel):
     category_weight: float = 2.5
     text_threshold: float = 60.0  # token_set_ratio below this is no reason at all
     text_weight: float = 4.0  # a 100% text match adds this much; the threshold adds 0
+    min_text_words: int = 3  # token_set_ratio calls any subset 100%: "Outage" is no reason
     per_key_limit: int = 300
     max_candidates: int = 400
     max_title_words: int = 12
@@ -211,7 +212,7 @@ def score_matches(
     query = _text(incident)
     # text similarity for all candidates in one C-level pass
     sims: dict[int, float] = {}
-    if query.strip():
+    if len(utils.default_process(query).split()) >= config.min_text_words:
         for _, sim, idx in process.extract(
             query,
             [_text(c) for c in candidates],
@@ -220,7 +221,9 @@ def score_matches(
             limit=None,
             score_cutoff=config.text_threshold,
         ):
-            sims[int(idx)] = float(sim)
+            text = utils.default_process(_text(candidates[int(idx)]))
+            if len(text.split()) >= config.min_text_words:
+                sims[int(idx)] = float(sim)
     matches: list[Match] = []
     for idx, cand in enumerate(candidates):
         if cand.id == incident.id:

@@ -124,6 +124,20 @@ class PatternService:
         items = await self.actions.list_items("all", user_id="", incident_id=incident_id)
         return [i for i in items if i.is_open]
 
+    async def reindex(self, batch: int = 500) -> int:
+        """Index every stored incident (run once for incidents declared before this feature
+        was switched on, or after changing `max_title_words`). Returns how many."""
+        total = 0
+        start = 0
+        while True:
+            ids = await self.store.redis.zrange(keys.incidents_all(), start, start + batch - 1)
+            if not ids:
+                return total
+            for inc in await self.store.incidents([str(i) for i in ids]):
+                await self.index.add(inc)
+                total += 1
+            start += batch
+
     # --- declare -----------------------------------------------------------------------
 
     async def similar(self, incident: Incident) -> list[Match]:
