@@ -14,11 +14,14 @@ from bot.actions.models import ActionSettings
 from bot.actions.reminders import ReminderScanner
 from bot.actions.service import ActionItemService
 from bot.actions.store import ActionItemStore
+from bot.alerts import alertmanager_routes
 from bot.app import build_app, build_web_app
 from bot.clock import Clock, system_clock
 from bot.errors import ChatError
 from bot.incidents.service import AdminCheck, IncidentService, nobody_is_admin
 from bot.metrics import MetricsService, PrometheusSource, load_config
+from bot.observability import BotMetrics, install_logging
+from bot.patterns.service import PatternService
 from bot.postmortem.llm import make_drafter
 from bot.postmortem.service import PostmortemService
 from bot.runbooks import RunbookLibrary
@@ -28,6 +31,8 @@ from bot.slack.action_blocks import reminder_blocks
 from bot.slack.gateway import SlackGateway, build_client
 from bot.store.redis_store import RedisStore, connect
 from bot.timeline.service import TimelineService
+from commands import alerts as alert_commands
+from commands.alerts import build_alert_service
 
 log = structlog.get_logger(__name__)
 ADMIN_CACHE_SECONDS = 60.0
@@ -81,6 +86,14 @@ def build_services(settings: Settings, *, clock: Clock = system_clock) -> Servic
             clock=clock,
             runbooks=runbooks,
         )
+    postmortems = PostmortemService(
+        store=store,
+        chat=chat,
+        drafter=make_drafter(settings),
+        clock=clock,
+        runbooks_dir=settings.runbooks_dir,
+        actions=actions,
+    )
     return Services(
         settings=settings,
         clock=clock,
@@ -90,13 +103,9 @@ def build_services(settings: Settings, *, clock: Clock = system_clock) -> Servic
         timeline=TimelineService(store=store, clock=clock),
         metrics=metrics,
         actions=actions,
-        postmortems=PostmortemService(
-            store=store,
-            chat=chat,
-            drafter=make_drafter(settings),
-            clock=clock,
-            runbooks_dir=settings.runbooks_dir,
-            actions=actions,
+        postmortems=postmortems,
+        patterns=PatternService(
+            store=store, chat=chat, clock=clock, actions=actions, postmortems=postmortems
         ),
     )
 
@@ -121,12 +130,31 @@ class Bot:
     services: Services
     app: AsyncApp
     web_app: web.Application
+    observability: BotMetrics | None = None
 
 
 def build_bot(settings: Settings, *, clock: Clock = system_clock) -> Bot:
     services = build_services(settings, clock=clock)
-    app = build_app(services)
-    return Bot(services=services, app=app, web_app=build_web_app(app, services))
+    observability = BotMetrics()
+    services.chat.on_error = observability.slack_error
+    services.chat.client.retry_handlers.insert(0, observability.rate_limit_observer())
+    install_logging(
+        [
+            settings.slack_bot_token,
+            settings.slack_signing_secret,
+            settings.slack_app_token,
+            settings.anthropic_api_key,
+            settings.alertmanager_token,
+        ]
+    )
+    app = build_app(services, extra_modules=[alert_commands])
+    routes = alertmanager_routes(build_alert_service(services), settings.alertmanager_token)
+    return Bot(
+        services=services,
+        app=app,
+        web_app=build_web_app(app, services, routes, observability),
+        observability=observability,
+    )
 
 
 async def serve_http(bot: Bot, host: str, port: int) -> web.AppRunner:

@@ -11,14 +11,31 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.response import BoltResponse
 
 from bot.errors import IncidentBotError
+from bot.observability import BotMetrics
 from bot.services import Services
 from bot.store import keys
-from commands import action_items, incident, interactivity, metrics, postmortem, timeline_events
+from commands import (
+    action_items,
+    incident,
+    interactivity,
+    metrics,
+    patterns,
+    postmortem,
+    timeline_events,
+)
 from commands.context import explain_failure
 
 log = structlog.get_logger(__name__)
 
-COMMAND_MODULES = [incident, timeline_events, interactivity, action_items, postmortem, metrics]
+COMMAND_MODULES = [
+    incident,
+    timeline_events,
+    interactivity,
+    action_items,
+    postmortem,
+    metrics,
+    patterns,
+]
 EVENTS_PATH = "/slack/events"
 
 
@@ -65,10 +82,18 @@ def build_app(services: Services, *, extra_modules: list[Any] | None = None) -> 
 
 
 def build_web_app(
-    app: AsyncApp, services: Services, routes: list[web.RouteDef] | None = None
+    app: AsyncApp,
+    services: Services,
+    routes: list[web.RouteDef] | None = None,
+    observability: BotMetrics | None = None,
 ) -> web.Application:
-    """The HTTP server: Slack's endpoint, a health check and any extra routes."""
+    """The HTTP server: Slack's endpoint, a health check, the bot's own /metrics (with
+    request ids and ack latency) and any extra routes (e.g. POST /alertmanager)."""
     web_app = app.web_app(path=EVENTS_PATH)
+    if observability is not None:
+        web_app.middlewares.append(observability.middleware())
+        observability.instrument(app)
+        web_app.router.add_routes(observability.routes(services.store.redis))
 
     async def healthz(_: web.Request) -> web.Response:
         try:

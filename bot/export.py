@@ -5,16 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from bot.clock import system_clock
-from bot.errors import UsageError
+from bot.errors import NotFound, UsageError
 from bot.postmortem.llm import make_drafter
 from bot.postmortem.service import PostmortemService
+from bot.slack.gateway import SlackGateway, build_client
 from bot.store.redis_store import RedisStore, connect
 
 FORMATS = ("md",)
 
 
 class _NoChat:
-    """Export never posts; any chat call is a bug."""
+    """Without a Slack token: export never posts, and people stay Slack user ids."""
+
+    async def user(self, user_id: str) -> Any:
+        raise NotFound(f"no Slack token to look up {user_id}")
 
     def __getattr__(self, name: str) -> Any:
         raise RuntimeError(f"export does not use the chat platform ({name})")
@@ -30,7 +34,11 @@ async def export_postmortem(settings: Any, incident_id: str, fmt: str = "md") ->
         store = RedisStore(redis)
         service = PostmortemService(
             store=store,
-            chat=_NoChat(),
+            chat=(
+                SlackGateway(build_client(settings.slack_bot_token, settings.slack_api_base))
+                if getattr(settings, "slack_bot_token", None)
+                else _NoChat()
+            ),
             drafter=make_drafter(settings),
             clock=system_clock,
             runbooks_dir=getattr(settings, "runbooks_dir", "runbooks"),

@@ -40,7 +40,11 @@ async def test_declare_opens_a_whole_incident(harness: Harness) -> None:
     assert name.endswith("-checkout-api-returning-500s")
     channel = harness.slack.channel_by_name(name)
     assert ALICE in channel.members
-    assert "SEV2" in channel.topic and "Investigating" in channel.topic and f"<@{ALICE}>" in channel.topic
+    assert (
+        "SEV2" in channel.topic
+        and "Investigating" in channel.topic
+        and f"<@{ALICE}>" in channel.topic
+    )
 
     incident = await incident_of(harness, channel.id)
     assert incident.severity is Severity.SEV2
@@ -79,9 +83,7 @@ async def test_declare_without_text_opens_the_modal(harness: Harness) -> None:
         "declare_incident",
         {
             "title": {"value": {"type": "plain_text_input", "value": "Login failures"}},
-            "severity": {
-                "value": {"type": "static_select", "selected_option": {"value": "1"}}
-            },
+            "severity": {"value": {"type": "static_select", "selected_option": {"value": "1"}}},
             "services": {"value": {"type": "plain_text_input", "value": "auth"}},
             "description": {"value": {"type": "plain_text_input", "value": "SSO down"}},
         },
@@ -128,7 +130,9 @@ async def test_roles_are_assigned_announced_and_shown(harness: Harness) -> None:
     assert "is now Ops Lead" in reply.text
     assert BOB in harness.slack.channel(channel).members
     dms = [
-        m for c in harness.slack.channels() if c.id.startswith("D")
+        m
+        for c in harness.slack.channels()
+        if c.id.startswith("D")
         for m in harness.slack.messages(c.id)
     ]
     assert any("Ops Lead" in m.text and "investigation" in m.text for m in dms)
@@ -203,7 +207,8 @@ async def test_severity_status_and_resolution_keep_topic_header_and_times(
     assert incident.time_to_resolve is not None
     assert "Resolved" in harness.slack.channel(channel).topic
     kinds = [e.event.kind.value for e in await harness.store.timeline(incident.id)]
-    assert kinds == ["declared", "severity", "status", "status", "resolved"]
+    # the pattern service adds the root-cause category as a note on resolve
+    assert kinds == ["declared", "severity", "status", "status", "resolved", "note"]
     listed = await harness.driver.command("list", user=BOB, channel=harness.incidents_id)
     assert "No open incidents" in listed.text
 
@@ -238,17 +243,49 @@ async def test_timeline_keeps_messages_edits_deletes_and_key_events(harness: Har
     ts1 = await d.message(user=BOB, channel=channel, text="Error rate climbing 1% → 5%")
     ts2 = await d.message(user=ALICE, channel=channel, text="Pool is at 100%")
     ts3 = await d.message(user=CHARLIE, channel=channel, text="oops wrong channel")
-    await d.event({"type": "message", "subtype": "message_changed", "channel": channel,
-                   "message": {"type": "message", "user": BOB, "ts": ts1,
-                               "text": "Error rate climbing 1% → 10%"},
-                   "event_ts": ts1})
-    await d.event({"type": "message", "subtype": "message_deleted", "channel": channel,
-                   "deleted_ts": ts3, "event_ts": ts3})
-    await d.event({"type": "pin_added", "user": ALICE, "channel_id": channel,
-                   "item": {"type": "message", "channel": channel,
-                            "message": {"ts": ts2, "text": "Pool is at 100%"}}})
-    await d.event({"type": "reaction_added", "user": BOB, "reaction": "pushpin",
-                   "item": {"type": "message", "channel": channel, "ts": ts1}})
+    await d.event(
+        {
+            "type": "message",
+            "subtype": "message_changed",
+            "channel": channel,
+            "message": {
+                "type": "message",
+                "user": BOB,
+                "ts": ts1,
+                "text": "Error rate climbing 1% → 10%",
+            },
+            "event_ts": ts1,
+        }
+    )
+    await d.event(
+        {
+            "type": "message",
+            "subtype": "message_deleted",
+            "channel": channel,
+            "deleted_ts": ts3,
+            "event_ts": ts3,
+        }
+    )
+    await d.event(
+        {
+            "type": "pin_added",
+            "user": ALICE,
+            "channel_id": channel,
+            "item": {
+                "type": "message",
+                "channel": channel,
+                "message": {"ts": ts2, "text": "Pool is at 100%"},
+            },
+        }
+    )
+    await d.event(
+        {
+            "type": "reaction_added",
+            "user": BOB,
+            "reaction": "pushpin",
+            "item": {"type": "message", "channel": channel, "ts": ts1},
+        }
+    )
     await d.command("note Decision: roll back v2.3.4", user=ALICE, channel=channel)
 
     key = await d.command("timeline", user=BOB, channel=channel)
@@ -276,14 +313,21 @@ async def test_timeline_is_paged(harness: Harness) -> None:
 async def test_retried_event_is_recorded_once(harness: Harness) -> None:
     channel = await harness.declare(user=ALICE)
     ts = harness.slack.post_as_user(channel, BOB, "DB failover started")
-    event = {"type": "message", "channel": channel, "user": BOB, "text": "DB failover started",
-             "ts": ts, "event_ts": ts}
+    event = {
+        "type": "message",
+        "channel": channel,
+        "user": BOB,
+        "text": "DB failover started",
+        "ts": ts,
+        "event_ts": ts,
+    }
     assert await harness.driver.event(event, event_id="Ev0RETRY1") == 200
     assert await harness.driver.event(event, event_id="Ev0RETRY1", retry_num=1) == 200
     assert await harness.driver.event(event, event_id="Ev0RETRY2", retry_num=2) == 200
     incident = await incident_of(harness, channel)
-    messages = [e for e in await harness.store.timeline(incident.id)
-                if e.event.kind.value == "message"]
+    messages = [
+        e for e in await harness.store.timeline(incident.id) if e.event.kind.value == "message"
+    ]
     assert [m.event.text for m in messages] == ["DB failover started"]
 
 
@@ -305,8 +349,14 @@ async def test_bot_markup_in_user_text_is_neutralised(harness: Harness) -> None:
 
 async def test_help_is_generated_from_the_registry(harness: Harness) -> None:
     reply = await harness.driver.command("help", user=ALICE, channel=harness.incidents_id)
-    for usage in ("declare <title>", "role ic|ops|comms <@user>", "timeline [all]",
-                  "resolve [summary]", "action", "postmortem"):
+    for usage in (
+        "declare <title>",
+        "role ic|ops|comms <@user>",
+        "timeline [all]",
+        "resolve [summary]",
+        "action",
+        "postmortem",
+    ):
         assert usage in reply.text
 
 
@@ -314,8 +364,14 @@ async def test_header_buttons_take_roles_once(harness: Harness) -> None:
     channel = await harness.declare(user=ALICE)
     incident = await incident_of(harness, channel)
     for _ in range(2):  # a double click
-        await harness.driver.click("take_role_ops", incident.id, user=BOB, channel=channel,
-                                   message_ts=incident.header_ts or "", action_ts="1700000000.1")
+        await harness.driver.click(
+            "take_role_ops",
+            incident.id,
+            user=BOB,
+            channel=channel,
+            message_ts=incident.header_ts or "",
+            action_ts="1700000000.1",
+        )
     incident = await incident_of(harness, channel)
     assert incident.roles[Role.OPS] == BOB
     roles = [e for e in await harness.store.timeline(incident.id) if e.event.kind.value == "role"]
@@ -323,8 +379,14 @@ async def test_header_buttons_take_roles_once(harness: Harness) -> None:
 
 
 async def test_forged_and_stale_signatures_are_rejected(harness: Harness) -> None:
-    body = sr.slash_command("/incident", "declare Forged", ALICE, harness.incidents_id,
-                            harness.slack.new_response_url(), "trig-x")
+    body = sr.slash_command(
+        "/incident",
+        "declare Forged",
+        ALICE,
+        harness.incidents_id,
+        harness.slack.new_response_url(),
+        "trig-x",
+    )
     forged = sr.signed_headers("not-the-secret", body)
     status, _ = await harness.driver.post_raw(body, forged)
     assert status == 401

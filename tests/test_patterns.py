@@ -421,8 +421,7 @@ def dms_to(harness: Harness, user: str) -> str:
 
 
 async def test_patterns_command_not_set_up(harness: Harness) -> None:
-    if harness.bot.services.patterns is not None:
-        pytest.skip("wired by the composition root; covered by the end-to-end test")
+    harness.bot.services.patterns = None
     reply = await harness.driver.command(
         "patterns since:6m", user="U0ALICE", channel=harness.incidents_id
     )
@@ -431,13 +430,7 @@ async def test_patterns_command_not_set_up(harness: Harness) -> None:
 
 async def test_end_to_end_declare_resolve_and_patterns_command(harness: Harness) -> None:
     services = harness.bot.services
-    if services.patterns is None:  # until the lead wires it in bot/__main__.py
-        services.patterns = PatternService(
-            store=services.store,
-            chat=services.chat,
-            clock=services.clock,
-            actions=services.actions,
-        )
+    assert isinstance(services.patterns, PatternService)  # wired by bot/__main__.py
     channels = []
     for title in ("Users list slow N+1 query", "Org dashboard N+1 query"):
         ch = await harness.declare(f"{title} services:api sev:3", user="U0BOB")

@@ -301,7 +301,7 @@ async def test_seed_002_deterministic_draft_carries_the_record(
     assert "Not AI-written" in md and "Not AI-written" in upload["comment"]
     again = await svc.draft(incident_id)
     assert again.version == 2 and await svc.version_count(incident_id) == 2
-    assert await svc.export(incident_id) == render_markdown(again)
+    assert await svc.export(incident_id) == await svc.markdown(again)
 
 
 async def test_ai_draft_through_the_standin_is_grounded_and_scoped(
@@ -507,3 +507,22 @@ async def test_export_postmortem_from_settings(
     assert "**Draft version**: 1" in stored
     with pytest.raises(UsageError):
         await export_postmortem(settings, incident_id, fmt="pdf")
+
+
+async def test_exported_markdown_names_people_not_slack_ids(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import bot.postmortem.service as svc
+    from bot.ports import ChatUser
+
+    class Directory:
+        async def user(self, user_id: str) -> ChatUser:
+            if user_id == "U0GONE":
+                raise svc.IncidentBotError("no such user")
+            return ChatUser(id=user_id, name={"U0ALICE": "alice"}.get(user_id, "bob"))
+
+    service = svc.PostmortemService.__new__(svc.PostmortemService)
+    service.chat = Directory()  # type: ignore[assignment]
+    monkeypatch.setattr(svc, "render_markdown", lambda pm: "IC @U0ALICE, Ops @U0BOB, @U0GONE")
+    text = await service.markdown(object())  # type: ignore[arg-type]
+    assert text == "IC @alice, Ops @bob, @U0GONE"

@@ -13,6 +13,7 @@ Nothing here may break declare or resolve: failures are logged and the incident 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal, Protocol
@@ -53,7 +54,7 @@ class ActionLookup(Protocol):
 
 
 class PostmortemLookup(Protocol):
-    async def latest(self, incident_id: str) -> Any: ...
+    def latest(self, incident_id: str) -> Awaitable[Any]: ...
 
 
 def escalated_key(incident_id: str) -> str:

@@ -24,6 +24,7 @@ from bot.timeline.models import EventKind, TimelineEntry
 from bot.timeline.render import render_entry
 
 log = structlog.get_logger(__name__)
+_MENTIONED_ID = re.compile(r"@([UW][A-Z0-9]{2,})\b")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
@@ -208,7 +209,7 @@ class PostmortemService:
                 incident.channel_id,
                 filename=f"postmortem-{incident.id}-v{pm.version}.md",
                 title=f"Postmortem draft v{pm.version}: {incident.title}",
-                content=render_markdown(pm),
+                content=await self.markdown(pm),
                 comment=f":memo: Postmortem draft v{pm.version} for *{incident.id}* — {kind}."
                 + (f" Why: {escape(pm.not_ai_reason)}." if pm.not_ai_reason else ""),
             )
@@ -224,7 +225,18 @@ class PostmortemService:
         """The latest stored draft as Markdown; a fresh (unsaved) draft when none is stored."""
         incident = await self.store.get_incident(incident_id)
         pm = await self.latest(incident.id) or await self.build(incident.id)
-        return render_markdown(pm)
+        return await self.markdown(pm)
+
+    async def markdown(self, pm: Postmortem) -> str:
+        """The Markdown with people's names instead of Slack user ids (it is read outside Slack)."""
+        text = render_markdown(pm)
+        names: dict[str, str] = {}
+        for user_id in set(_MENTIONED_ID.findall(text)):
+            try:
+                names[user_id] = (await self.chat.user(user_id)).name
+            except IncidentBotError:
+                continue  # unknown or unreachable: keep the id
+        return _MENTIONED_ID.sub(lambda m: "@" + names.get(m.group(1), m.group(1)), text)
 
     # --- action items -------------------------------------------------------------------
 
