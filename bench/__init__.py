@@ -1,0 +1,129 @@
+"""Benchmarks (`make bench` = `python -m bench`): each bench_*.py appends one JSON line to
+bench/results.jsonl; bench/__main__.py runs them all and writes bench/RESULTS.md.
+
+Shared helpers for the benches that start the real bot: the signing secret and token the
+bot and the Slack emulator agree on, a free loopback port, starting `incident-bot serve`
+(or `worker`) as a subprocess with its environment pointing at the emulator and Redis,
+and appending a result line."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results.jsonl"
+SIGNING_SECRET = "bench-signing-secret"
+BOT_TOKEN = "xoxb-bench-token"
+INCIDENT_BOT = Path(sys.executable).with_name("incident-bot")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def append_result(row: dict[str, Any]) -> None:
+    """Print the row and append it to bench/results.jsonl."""
+    row.setdefault("at", now_iso())
+    line = json.dumps(row)
+    print(line, flush=True)
+    with RESULTS.open("a", encoding="utf-8") as fh:
+        fh.write(line + "\n")
+
+
+def bot_env(api_url: str, redis_url: str, port: int, **extra: str) -> dict[str, str]:
+    """The environment `incident-bot serve|worker` reads (see bot/settings.py)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "ANTHROPIC_"))}
+    env.update(
+        {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": api_url,
+            "REDIS_URL": redis_url,
+            "PORT": str(port),
+            "INCIDENTS_CHANNEL": "incidents",
+            "SNAPSHOT_ON_DECLARE": "false",
+        }
+    )
+    env.pop("PROMETHEUS_URL", None)
+    env.update(extra)
+    return env
+
+
+def log_path(name: str) -> Path:
+    return Path(tempfile.gettempdir()) / f"incident-bench-{name}.log"
+
+
+def start_process(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    log = log_path.open("wb")
+    return subprocess.Popen(args, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Poll `url` until it answers 200 (or the process dies / the timeout passes)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before {url} was ready")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{url} not ready after {timeout}s")
+
+
+def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before port {port} opened")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"port {port} not open after {timeout}s")
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def serve_bot(api_url: str, redis_url: str, name: str) -> tuple[subprocess.Popen[bytes], int]:
+    """`incident-bot serve` on a free loopback port, ready at /healthz."""
+    port = free_port()
+    proc = start_process(
+        [str(INCIDENT_BOT), "serve"],
+        bot_env(api_url, redis_url, port),
+        log_path(name),
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz", proc)
+    except Exception:
+        stop_process(proc)
+        raise
+    return proc, port
