@@ -52,17 +52,12 @@ def build_app(services: Services, *, extra_modules: list[Any] | None = None) -> 
 
     @app.middleware
     async def drop_retried_events(body: dict[str, Any], next: Any) -> BoltResponse | None:
+        """Slack re-sends an event it thinks we missed; each event_id is handled once."""
         event_id = body.get("event_id")
-        if body.get("type") == "event_callback" and event_id:
-            if not await services.store.first_time(keys.seen_event(str(event_id))):
-                log.info("event_retry_dropped", event_id=event_id)
-                return BoltResponse(status=200, body="")
-            try:
-                await next()
-            except Exception:
-                await services.store.redis.delete(keys.seen_event(str(event_id)))
-                raise
-            return None
+        is_event = body.get("type") == "event_callback" and event_id
+        if is_event and not await services.store.first_time(keys.seen_event(str(event_id))):
+            log.info("event_retry_dropped", event_id=event_id)
+            return BoltResponse(status=200, body="")
         await next()
         return None
 
