@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.errors import IncidentBotError, UsageError
 from bot.incidents.models import Role, Status, format_duration
 from bot.mrkdwn import escape, mention, when
-from bot.parsing import parse_list, parse_severity, parse_text, parse_user
+from bot.parsing import parse_duration, parse_list, parse_severity, parse_text, parse_user
 from bot.registry import CommandRegistry
 from bot.services import Services
 from bot.slack.blocks import declare_modal
@@ -22,10 +22,11 @@ registry = CommandRegistry("/incident")
 
 @registry.subcommand(
     "declare",
-    usage="declare <title> [sev:N] [services:a,b] [tags:x,y]",
-    summary="open a new incident with its own channel; you become IC (no title: a form)",
+    usage="declare <title> [sev:N] [services:a,b] [tags:x,y] [started:30m]",
+    summary="open a new incident with its own channel; you become IC (no title: a form); "
+    "`started:` is how long ago impact began, for time to detect",
     aliases=("new", "start"),
-    options=("sev", "severity", "services", "tags"),
+    options=("sev", "severity", "services", "tags", "started"),
 )
 async def declare(ctx: CommandContext) -> None:
     opts = ctx.parsed.options
@@ -39,6 +40,8 @@ async def declare(ctx: CommandContext) -> None:
         await ctx.client.views_open(trigger_id=ctx.trigger_id, view=declare_modal())
         return
     kwargs: dict[str, Any] = {"services": services, "tags": tags}
+    if "started" in opts:
+        kwargs["started_ago"] = parse_duration(opts["started"])
     if severity is not None:
         kwargs["severity"] = severity
     result = await ctx.services.incidents.declare(

@@ -68,6 +68,19 @@ async def test_declare_opens_a_whole_incident(harness: Harness) -> None:
     assert len(posting) <= 8, posting
 
 
+async def test_declare_records_when_impact_started(harness: Harness) -> None:
+    channel = await harness.declare("Slow checkout started:45m", user=ALICE)
+    incident = await incident_of(harness, channel)
+    assert incident.title == "Slow checkout"
+    assert incident.impact_started_at is not None
+    ttd = incident.time_to_detect
+    assert ttd is not None and 44 * 60 <= ttd.total_seconds() <= 46 * 60
+    bad = await harness.driver.command(
+        "declare Slow started:soon", user=ALICE, channel=harness.incidents_id
+    )
+    assert "not a duration" in bad.text and "[started:30m]" in bad.text
+
+
 async def test_declare_with_a_taken_name_gets_a_suffix(harness: Harness) -> None:
     first = await harness.declare("Search is slow", user=ALICE)
     second = await harness.declare("Search is slow", user=BOB)

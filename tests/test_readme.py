@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import commands.action_items  # noqa: F401  (registers /incident action)
+import commands.action_items
 import commands.postmortem  # noqa: F401  (registers /incident postmortem, summary)
 from bot.settings import Settings
 from commands.incident import registry as incident_registry

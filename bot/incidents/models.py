@@ -77,6 +77,7 @@ class Incident(BaseModel):
     roles: dict[Role, str] = Field(default_factory=dict)
     declared_by: str
     declared_at: datetime
+    impact_started_at: datetime | None = None  # when customers were first hit, if known
     detected_at: datetime | None = None
     identified_at: datetime | None = None
     mitigated_at: datetime | None = None
@@ -95,7 +96,7 @@ class Incident(BaseModel):
 
     @property
     def started_at(self) -> datetime:
-        return self.declared_at
+        return self.impact_started_at or self.declared_at
 
     @property
     def time_to_mitigate(self) -> timedelta | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -119,6 +119,7 @@ class IncidentService:
         services: list[str] | None = None,
         tags: list[str] | None = None,
         description: str = "",
+        started_ago: timedelta | None = None,
     ) -> DeclareResult:
         title = " ".join(title.split())
         if not title:
@@ -140,6 +141,7 @@ class IncidentService:
             roles={Role.IC: declared_by},
             declared_by=declared_by,
             declared_at=now,
+            impact_started_at=now - started_ago if started_ago else None,
             detected_at=now,
         )
         declared = TimelineEvent(

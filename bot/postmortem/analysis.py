@@ -576,10 +576,10 @@ def analyze(
         gaps.append("The mitigation time was not recorded (no `monitoring` status or resolution).")
     if incident.resolved_at is None:
         gaps.append("The incident is not resolved yet; TTR and impact are incomplete.")
-    if incident.detected_at == incident.declared_at:
+    if incident.impact_started_at is None:
         gaps.append(
-            "Impact start was not recorded separately: TTD is measured from the "
-            "declaration, so it reads 0."
+            "Impact start was not recorded (declare with `started:30m`): TTD is measured "
+            "from the declaration, so it reads 0."
         )
     if len(rows) < 4:
         gaps.append(
