@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535)
     reminder_scan_interval: float = Field(default=60.0, gt=0)
     alertmanager_token: str | None = None
+    alertmanager_auto_declare: bool = False
     admin_usergroup: str | None = None
     metrics_config: str | None = None
     runbooks_dir: str = "runbooks"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -58,12 +59,19 @@ class SlackGateway:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
         self._incidents_channel_id: dict[str, str] = {}
+        # metrics hook (bot/observability.py): called with (method, error code) on failures
+        self.on_error: Callable[[str, str], None] | None = None
+
+    def _observe(self, method: str, exc: SlackApiError) -> None:
+        if self.on_error is not None:
+            self.on_error(method, str(exc.response.get("error", "unknown_error")))
 
     async def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
         try:
             # the SDK's typed method picks the encoding Slack expects (JSON or form) per method
             response = await getattr(self.client, method.replace(".", "_"))(**kwargs)
         except SlackApiError as exc:
+            self._observe(method, exc)
             raise _chat_error(exc, method) from exc
         return dict(response.data) if isinstance(response.data, dict) else {}
 
@@ -182,4 +190,5 @@ class SlackGateway:
                 initial_comment=comment,
             )
         except SlackApiError as exc:
+            self._observe("files.uploadV2", exc)
             raise _chat_error(exc, "files.uploadV2") from exc

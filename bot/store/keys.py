@@ -91,3 +91,23 @@ def metric_snapshots(incident_id: str) -> str:
 def action_digest_sent(week: str) -> str:
     """The weekly action-item digest for ISO week `week` went out (one worker sends it)."""
     return f"{PREFIX}:sent:digest:{week}"
+
+
+def alert_posted(fingerprint: str, starts_at: str) -> str:
+    """A firing alert (fingerprint, startsAt) was already posted (Alertmanager re-sends)."""
+    return f"{PREFIX}:sent:alert:{fingerprint}:{starts_at}"
+
+
+def alert(fingerprint: str) -> str:
+    """The last firing payload of an alert (the Declare button pre-fills the modal from it)."""
+    return f"{PREFIX}:alert:{fingerprint}"
+
+
+def alert_incident(fingerprint: str) -> str:
+    """The incident declared from an alert (its resolve is noted on that timeline)."""
+    return f"{PREFIX}:alert:{fingerprint}:incident"
+
+
+def alert_resolved(fingerprint: str, ends_at: str) -> str:
+    """A resolved alert was already noted."""
+    return f"{PREFIX}:sent:alert-resolved:{fingerprint}:{ends_at}"

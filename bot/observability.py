@@ -1,0 +1,264 @@
+"""The bot's own metrics (GET /metrics, prometheus-client, one registry per app) and log
+hygiene: request and incident ids bound via structlog contextvars, secrets redacted."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from contextvars import ContextVar
+from typing import Any
+
+import structlog
+from aiohttp import web
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+
+from bot.store import keys
+
+log = structlog.get_logger(__name__)
+
+METRICS_PATH = "/metrics"
+SLACK_PATH = "/slack/events"
+ACK_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)
+SECRET_PATTERN = re.compile(r"(xox[abposr]-|xapp-|sk-ant-)[A-Za-z0-9._\-]+")
+REDACTED = "[redacted]"
+
+# the outcome of the listener running in this context ("refused"/"error" from the log)
+_outcome: ContextVar[list[str] | None] = ContextVar("listener_outcome", default=None)
+OUTCOME_OF_EVENT = {
+    "command_refused": "refused",
+    "listener_failed": "error",
+    "event_listener_failed": "error",
+}
+
+
+class BotMetrics:
+    """The metrics of one bot process; a registry of its own so tests do not collide."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.commands = Counter(
+            "incident_bot_commands",
+            "Slash commands, buttons, modals and events handled, by name and outcome",
+            ["kind", "name", "outcome"],
+            registry=self.registry,
+        )
+        self.ack_latency = Histogram(
+            "incident_bot_ack_latency_seconds",
+            "Time to answer Slack's POST /slack/events (Slack gives up after 3 s)",
+            buckets=ACK_BUCKETS,
+            registry=self.registry,
+        )
+        self.slack_api_errors = Counter(
+            "incident_bot_slack_api_errors",
+            "Slack Web API calls that failed, by method and error",
+            ["method", "error"],
+            registry=self.registry,
+        )
+        self.slack_rate_limited = Counter(
+            "incident_bot_slack_rate_limited",
+            "HTTP 429 answers from the Slack Web API (retried after Retry-After)",
+            ["method"],
+            registry=self.registry,
+        )
+        self.open_incidents = Gauge(
+            "incident_bot_open_incidents",
+            "Incidents not yet resolved (read from Redis on scrape)",
+            registry=self.registry,
+        )
+        self.scrape_errors = Counter(
+            "incident_bot_metrics_scrape_errors",
+            "Scrapes of /metrics that could not read Redis",
+            registry=self.registry,
+        )
+
+    # --- hooks -------------------------------------------------------------------
+
+    def slack_error(self, method: str, error: str) -> None:
+        self.slack_api_errors.labels(method=method, error=error).inc()
+
+    def rate_limit_observer(self) -> AsyncRetryHandler:
+        return _RateLimitObserver(self)
+
+    # --- HTTP --------------------------------------------------------------------
+
+    def routes(self, redis: Any) -> list[web.RouteDef]:
+        async def metrics(_: web.Request) -> web.Response:
+            try:
+                self.open_incidents.set(await redis.zcard(keys.incidents_open()))
+            except Exception:
+                self.scrape_errors.inc()
+                log.warning("metrics_open_incidents_unreadable")
+            body = generate_latest(self.registry)
+            return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+        return [web.get(METRICS_PATH, metrics)]
+
+    def middleware(self) -> Any:
+        @web.middleware
+        async def observe(
+            request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+        ) -> web.StreamResponse:
+            request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:12]
+            timed = request.method == "POST" and request.path == SLACK_PATH
+            started = time.perf_counter()
+            with structlog.contextvars.bound_contextvars(request_id=request_id):
+                try:
+                    return await handler(request)
+                finally:
+                    if timed:
+                        self.ack_latency.observe(time.perf_counter() - started)
+
+        return observe
+
+    # --- Bolt listeners ----------------------------------------------------------
+
+    def instrument(self, app: Any) -> None:
+        """Count every listener run by name and outcome (ok / refused / error)."""
+        for listener in getattr(app, "_async_listeners", []):
+            self._wrap(listener)
+
+    def _wrap(self, listener: Any) -> None:
+        if getattr(listener, "_observed", False):
+            return
+        original = listener.run_ack_function
+
+        async def run_ack_function(*, request: Any, response: Any) -> Any:
+            kind, name, incident_id = describe(request.body)
+            holder: list[str] = []
+            token = _outcome.set(holder)
+            bound = {"incident_id": incident_id} if incident_id else {}
+            try:
+                with structlog.contextvars.bound_contextvars(**bound):
+                    result = await original(request=request, response=response)
+            except Exception:
+                self.commands.labels(kind=kind, name=name, outcome="error").inc()
+                raise
+            finally:
+                _outcome.reset(token)
+            self.commands.labels(kind=kind, name=name, outcome=holder[0] if holder else "ok").inc()
+            return result
+
+        listener.run_ack_function = run_ack_function
+        listener._observed = True
+
+
+def describe(body: dict[str, Any]) -> tuple[str, str, str | None]:
+    """(kind, name, incident id if obvious) of a Slack request, with bounded names."""
+    if "command" in body:
+        words = str(body.get("text") or "").split()
+        sub = words[0].lower() if words and words[0].isalpha() and len(words[0]) <= 20 else ""
+        return "command", f"{body['command']} {sub}".strip(), None
+    kind = str(body.get("type") or "unknown")
+    if kind == "block_actions":
+        action = (body.get("actions") or [{}])[0]
+        value = str(action.get("value") or "")
+        incident_id = value if value.startswith("INC-") else None
+        return "action", str(action.get("action_id", "")), incident_id
+    if kind in ("view_submission", "view_closed"):
+        return "view", str((body.get("view") or {}).get("callback_id", "")), None
+    if kind == "event_callback":
+        return "event", str((body.get("event") or {}).get("type", "")), None
+    return kind, "", None
+
+
+class _RateLimitObserver(AsyncRetryHandler):
+    """First in the client's retry handlers: counts 429s, never retries itself."""
+
+    def __init__(self, metrics: BotMetrics) -> None:
+        super().__init__(max_retry_count=1_000_000)
+        self.metrics = metrics
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is not None and response.status_code == 429:
+            method = request.url.rstrip("/").rsplit("/", 1)[-1]
+            self.metrics.slack_rate_limited.labels(method=method).inc()
+        return False
+
+
+# --- logs ----------------------------------------------------------------------------
+
+
+class Redactor:
+    """A structlog processor (and logging filter) that blanks tokens and secrets."""
+
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        text = SECRET_PATTERN.sub(REDACTED, text)
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def _clean(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, dict):
+            return {k: self._clean(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return type(value)(self._clean(v) for v in value)
+        if isinstance(value, BaseException):
+            return self.redact(repr(value))
+        return value
+
+    def __call__(
+        self, logger: Any, method: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        holder = _outcome.get()
+        outcome = OUTCOME_OF_EVENT.get(str(event_dict.get("event", "")))
+        if holder is not None and outcome and not holder:
+            holder.append(outcome)
+        for key, value in list(event_dict.items()):
+            event_dict[key] = self._clean(value)
+        return event_dict
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """For the stdlib loggers (Bolt, slack_sdk, aiohttp): redact the formatted message."""
+        message = record.getMessage()
+        cleaned = self.redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def install_logging(secrets: Iterable[str | None]) -> Redactor:
+    """Put the redactor in front of structlog's renderer (and on the root log handlers),
+    keeping whatever structlog configuration is in place. Idempotent: a second call
+    replaces the redactor (new secrets)."""
+    redactor = Redactor(secrets)
+    config = structlog.get_config()
+    processors = [
+        p
+        for p in config["processors"]
+        if not isinstance(p, Redactor) and p is not structlog.contextvars.merge_contextvars
+    ]
+    # contextvars first (request/incident ids), redaction just before the renderer
+    processors.insert(0, structlog.contextvars.merge_contextvars)
+    processors.insert(max(len(processors) - 1, 1), redactor)
+    structlog.configure(processors=processors)
+    for handler in logging.getLogger().handlers:
+        for old in [f for f in handler.filters if isinstance(f, Redactor)]:
+            handler.removeFilter(old)
+        handler.addFilter(redactor)
+    return redactor
