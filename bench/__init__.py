@@ -37,8 +37,25 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def code_version() -> str:
+    """HEAD's short hash, `+dirty` when bot/, commands/ or sandbox/ have uncommitted changes
+    (several people work in this tree: the numbers are for the code as it was on disk)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "bot", "commands", "sandbox"],
+            cwd=ROOT, capture_output=True, text=True,
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    return f"{head}+dirty" if dirty else head
+
+
 def append_result(row: dict[str, Any]) -> None:
     """Print the row and append it to bench/results.jsonl."""
+    row.setdefault("code", code_version())
     row.setdefault("at", now_iso())
     line = json.dumps(row)
     print(line, flush=True)

@@ -86,7 +86,7 @@ def passed(value: float, goal: float, op: str) -> bool:
 def rows_for(row: dict[str, Any]) -> list[dict[str, str]]:
     """Table rows (what, how, numbers, ratio/value, goal, result) from one result line."""
     name = str(row["bench"])
-    at = str(row.get("at", ""))
+    at = str(row.get("at", "")) + (f" ({row['code']})" if row.get("code") else "")
     out: list[dict[str, str]] = []
     if "checks" in row:
         for check in row["checks"]:
@@ -157,7 +157,7 @@ def rows_for(row: dict[str, Any]) -> list[dict[str, str]]:
                 }
             )
         return out
-    skip = {"bench", "at", "goal", "ratio", "value", "how"}
+    skip = {"bench", "at", "goal", "ratio", "value", "how", "code"}
     numbers = ", ".join(
         f"{k} {fmt(v)}" for k, v in row.items() if k not in skip and isinstance(v, int | float)
     )
@@ -183,7 +183,7 @@ def rows_for(row: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def table(lines: dict[str, dict[str, Any]]) -> str:
-    head = "| Bench | What | How | Numbers | Ratio / value | Goal | Result | Measured at |"
+    head = "| Bench | What | How | Numbers | Ratio / value | Goal | Result | Measured at (code) |"
     sep = "|---|---|---|---|---|---|---|---|"
     body = []
     for name in sorted(lines):
