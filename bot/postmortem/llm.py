@@ -10,15 +10,17 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import anthropic
 import structlog
-from anthropic.types import MessageParam, ToolChoiceToolParam, ToolParam
 from pydantic import ValidationError
 
 from bot.postmortem.models import DraftSections
 from bot.runbooks import Citation
+
+if TYPE_CHECKING:  # the SDK is heavy (~80 MB): imported only when a key is configured
+    import anthropic
+    from anthropic.types import MessageParam, ToolChoiceToolParam, ToolParam
 
 log = structlog.get_logger(__name__)
 
@@ -131,6 +133,8 @@ class AnthropicDrafter:
         self.max_tokens = max_tokens
 
     def _client(self) -> anthropic.AsyncAnthropic:
+        import anthropic
+
         return anthropic.AsyncAnthropic(
             api_key=self.api_key,
             base_url=self.base_url,
@@ -139,6 +143,8 @@ class AnthropicDrafter:
         )
 
     async def draft(self, request: DraftRequest) -> DraftOutcome:
+        import anthropic
+
         client = self._client()
         try:
             messages: list[MessageParam] = [{"role": "user", "content": build_prompt(request)}]

@@ -21,6 +21,13 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 SEEN_TTL_SECONDS = 24 * 3600
+# KEYS[1] message-ts -> stream-id hash, KEYS[2] timeline stream; ARGV ts, event json
+RECORD_MESSAGE_LUA = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
+local id = redis.call('XADD', KEYS[2], '*', 'v', ARGV[2])
+redis.call('HSET', KEYS[1], ARGV[1], id)
+return 1
+"""
 
 
 def guarded(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
@@ -55,6 +62,7 @@ class RedisStore:
 
     def __init__(self, redis: aioredis.Redis) -> None:
         self.redis = redis
+        self._record_message_script = redis.register_script(RECORD_MESSAGE_LUA)
 
     @guarded
     async def ping(self) -> None:
@@ -150,20 +158,14 @@ class RedisStore:
 
     @guarded
     async def record_message(self, incident_id: str, event: TimelineEvent) -> bool:
-        """Store a channel message once per message ts; False when it was already stored."""
+        """Store a channel message once per message ts; False when it was already stored.
+        One atomic script: a failure can never leave a message marked but unstored."""
         assert event.message_ts is not None
-        claimed = await cast(
-            Awaitable[bool],
-            self.redis.hsetnx(keys.timeline_messages(incident_id), event.message_ts, "pending"),
+        stored = await self._record_message_script(
+            keys=[keys.timeline_messages(incident_id), keys.timeline(incident_id)],
+            args=[event.message_ts, codec.dumps(event)],
         )
-        if not claimed:
-            return False
-        stream_id = await self.redis.xadd(keys.timeline(incident_id), {"v": codec.dumps(event)})
-        await cast(
-            Awaitable[int],
-            self.redis.hset(keys.timeline_messages(incident_id), event.message_ts, str(stream_id)),
-        )
-        return True
+        return bool(stored)
 
     @guarded
     async def has_message(self, incident_id: str, message_ts: str) -> bool:

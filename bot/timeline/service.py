@@ -21,10 +21,23 @@ class TimelineService:
     def __init__(self, *, store: RedisStore, clock: Clock) -> None:
         self.store = store
         self.clock = clock
+        # a channel's incident never changes once set, so positive lookups are cached
+        self._incident_of_channel: dict[str, str] = {}
+
+    async def _incident_id(self, channel_id: str) -> str | None:
+        cached = self._incident_of_channel.get(channel_id)
+        if cached is not None:
+            return cached
+        incident_id = await self.store.incident_id_for_channel(channel_id)
+        if incident_id is not None:
+            if len(self._incident_of_channel) > 10_000:
+                self._incident_of_channel.clear()
+            self._incident_of_channel[channel_id] = incident_id
+        return incident_id
 
     async def record_message(self, channel_id: str, user_id: str, text: str, ts: str) -> bool:
         """Store a human message in an incident channel; once per message, whatever retries."""
-        incident_id = await self.store.incident_id_for_channel(channel_id)
+        incident_id = await self._incident_id(channel_id)
         if incident_id is None:
             return False
         event = TimelineEvent(
@@ -39,7 +52,7 @@ class TimelineService:
     async def _follow(
         self, channel_id: str, kind: EventKind, ts: str, actor: str | None, text: str = ""
     ) -> bool:
-        incident_id = await self.store.incident_id_for_channel(channel_id)
+        incident_id = await self._incident_id(channel_id)
         if incident_id is None or not await self.store.has_message(incident_id, ts):
             return False
         event = TimelineEvent(
