@@ -54,7 +54,10 @@ def build_app(services: Services, *, extra_modules: list[Any] | None = None) -> 
     async def drop_retried_events(body: dict[str, Any], next: Any) -> BoltResponse | None:
         """Slack re-sends an event it thinks we missed; each event_id is handled once."""
         event_id = body.get("event_id")
-        is_event = body.get("type") == "event_callback" and event_id
+        event = body.get("event") or {}
+        # plain messages are stored once per ts by the store itself: skip the extra round trip
+        keyed_by_ts = event.get("type") == "message" and not event.get("subtype")
+        is_event = body.get("type") == "event_callback" and event_id and not keyed_by_ts
         if is_event and not await services.store.first_time(keys.seen_event(str(event_id))):
             log.info("event_retry_dropped", event_id=event_id)
             return BoltResponse(status=200, body="")
