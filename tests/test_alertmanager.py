@@ -245,3 +245,14 @@ async def test_critical_alert_is_auto_declared_when_enabled(
         assert (await send(h, resolved))[1]["noted"] == [incident_id]
         texts = [e.event.text for e in await h.store.timeline(incident_id)]
         assert any(t.startswith("Alert resolved: HighErrorRate") for t in texts)
+
+
+async def test_a_large_group_is_read_whole(slack: SlackEmulator, redis_url: str) -> None:
+    """Many alerts in one group (a body over several TCP packets) are all posted."""
+    async with bot_with(slack, redis_url) as h:
+        many = [alert(fingerprint=f"fp{i:04d}") for i in range(60)]
+        for a in many:
+            a["annotations"]["description"] = "x" * 2000
+        status, answer = await send(h, payload(*many))
+        assert status == 200, answer
+        assert len(answer["posted"]) == 60 and len(alert_messages(h)) == 60
