@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.errors import UsageError
+from bot.parsing import ParsedText, parse_text
 
 Handler = Callable[..., Awaitable[Any]]
 
@@ -21,6 +22,7 @@ class Subcommand:
     aliases: tuple[str, ...] = ()
     options: frozenset[str] = frozenset()
     needs_incident: bool = False
+    verbatim: bool = False  # the rest of the text is one argument (e.g. PromQL keeps its colons)
 
 
 @dataclass
@@ -38,6 +40,7 @@ class CommandRegistry:
         aliases: tuple[str, ...] = (),
         options: tuple[str, ...] = (),
         needs_incident: bool = False,
+        verbatim: bool = False,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             sub = Subcommand(
@@ -48,6 +51,7 @@ class CommandRegistry:
                 aliases=aliases,
                 options=frozenset(options) | ({"id"} if needs_incident else frozenset()),
                 needs_incident=needs_incident,
+                verbatim=verbatim,
             )
             for key in (name, *aliases):
                 if key in self._lookup:
@@ -63,6 +67,19 @@ class CommandRegistry:
         if sub is None:
             raise UsageError(f"`{self.command} {word}` is not a command.", usage=self.help_text())
         return sub
+
+    def parse(self, text: str) -> tuple[Subcommand, ParsedText]:
+        """The subcommand named by the first word and the rest of the text, parsed.
+        Raises UsageError, with the usage of the subcommand when it is known."""
+        word, _, rest = text.strip().partition(" ")
+        sub = self.resolve(word or "help")
+        if sub.verbatim:
+            return sub, ParsedText(words=[rest.strip()] if rest.strip() else [])
+        try:
+            return sub, parse_text(rest, sub.options)
+        except UsageError as exc:
+            exc.usage = exc.usage or self.usage_of(sub.name)
+            raise
 
     def usage_of(self, name: str) -> str:
         return f"`{self.command} {self.subcommands[name].usage}`"

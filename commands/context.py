@@ -15,6 +15,7 @@ from bot.errors import IncidentBotError, NotFound, NotInIncidentChannel, UsageEr
 from bot.incidents.models import Incident
 from bot.mrkdwn import escape
 from bot.parsing import ParsedText
+from bot.registry import CommandRegistry, Subcommand
 from bot.services import Services
 
 Respond = Callable[..., Awaitable[Any]]
@@ -96,6 +97,44 @@ def reports_errors(services: Services, *, tell_user: bool = True) -> Callable[[L
         return wrapper
 
     return decorate
+
+
+async def run_slash_command(
+    registry: CommandRegistry,
+    services: Services,
+    *,
+    ack: Respond,
+    command: dict[str, Any],
+    respond: Respond,
+    client: Any,
+    unavailable: Callable[[Subcommand], str | None] = lambda sub: None,
+) -> None:
+    """Parse, ack (with the usage on a mistake, before anything changes), then run."""
+    try:
+        sub, parsed = registry.parse(command.get("text", ""))
+    except UsageError as exc:
+        await ack(response_type="ephemeral", text=error_text(exc.message, exc.usage))
+        return
+    reason = unavailable(sub)
+    if reason:
+        await ack(response_type="ephemeral", text=f":warning: {reason}")
+        return
+    await ack()
+    ctx = CommandContext(
+        services=services,
+        user_id=command["user_id"],
+        channel_id=command["channel_id"],
+        trigger_id=command.get("trigger_id"),
+        parsed=parsed,
+        respond=respond,
+        client=client,
+    )
+    try:
+        await sub.handler(ctx)
+    except IncidentBotError as exc:
+        if isinstance(exc, USAGE_WORTHY):
+            exc.usage = exc.usage or registry.usage_of(sub.name)
+        raise
 
 
 __all__ = ["CommandContext", "Respond", "error_text", "escape", "reports_errors"]

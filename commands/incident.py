@@ -6,15 +6,15 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.errors import IncidentBotError, UsageError
+from bot.errors import UsageError
 from bot.incidents.models import Role, Status, format_duration
 from bot.mrkdwn import escape, mention, when
-from bot.parsing import parse_duration, parse_list, parse_severity, parse_text, parse_user
+from bot.parsing import parse_duration, parse_list, parse_severity, parse_user
 from bot.registry import CommandRegistry
 from bot.services import Services
 from bot.slack.blocks import declare_modal
 from bot.timeline.render import render_timeline
-from commands.context import USAGE_WORTHY, CommandContext, error_text, reports_errors
+from commands.context import CommandContext, reports_errors, run_slash_command
 from commands.metrics import snapshot_on_declare
 
 registry = CommandRegistry("/incident")
@@ -230,45 +230,12 @@ async def help_(ctx: CommandContext) -> None:
     await ctx.reply(registry.help_text())
 
 
-def split_subcommand(text: str) -> tuple[str, str]:
-    text = text.strip()
-    if not text:
-        return "help", ""
-    word, _, rest = text.partition(" ")
-    return word, rest
-
-
 def register(app: AsyncApp, services: Services) -> None:
     @app.command("/incident")
     @reports_errors(services)
     async def incident_command(
         ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: Any
     ) -> None:
-        word, rest = split_subcommand(command.get("text", ""))
-        try:
-            sub = registry.resolve(word)
-        except UsageError as exc:
-            await ack(response_type="ephemeral", text=error_text(exc.message, exc.usage))
-            return
-        try:
-            parsed = parse_text(rest, sub.options)
-        except UsageError as exc:
-            usage = registry.usage_of(sub.name)
-            await ack(response_type="ephemeral", text=error_text(exc.message, usage))
-            return
-        await ack()
-        ctx = CommandContext(
-            services=services,
-            user_id=command["user_id"],
-            channel_id=command["channel_id"],
-            trigger_id=command.get("trigger_id"),
-            parsed=parsed,
-            respond=respond,
-            client=client,
+        await run_slash_command(
+            registry, services, ack=ack, command=command, respond=respond, client=client
         )
-        try:
-            await sub.handler(ctx)
-        except IncidentBotError as exc:
-            if isinstance(exc, USAGE_WORTHY):
-                exc.usage = exc.usage or registry.usage_of(sub.name)
-            raise

@@ -6,15 +6,15 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.errors import IncidentBotError, UsageError
+from bot.errors import UsageError
 from bot.incidents.models import Incident
 from bot.metrics import CheckReport, render_cascade, render_check, render_correlation, render_query
 from bot.mrkdwn import escape
-from bot.parsing import parse_duration, parse_text
-from bot.registry import CommandRegistry
+from bot.parsing import parse_duration
+from bot.registry import CommandRegistry, Subcommand
 from bot.services import Services
 from bot.timeline.models import EventKind, TimelineEvent
-from commands.context import USAGE_WORTHY, CommandContext, error_text, reports_errors
+from commands.context import CommandContext, reports_errors, run_slash_command
 
 registry = CommandRegistry("/metrics")
 NOT_CONFIGURED = (
@@ -140,7 +140,9 @@ async def cascade(ctx: CommandContext) -> None:
     await ctx.reply(code(render_cascade(await ctx.services.metrics.cascade())))
 
 
-@registry.subcommand("query", usage="query <promql>", summary="read-only instant query")
+@registry.subcommand(
+    "query", usage="query <promql>", summary="read-only instant query", verbatim=True
+)
 async def query(ctx: CommandContext) -> None:
     if not ctx.parsed.rest:
         raise UsageError("Give a PromQL expression.")
@@ -153,39 +155,20 @@ async def help_(ctx: CommandContext) -> None:
 
 
 def register(app: AsyncApp, services: Services) -> None:
+    def unavailable(sub: Subcommand) -> str | None:
+        return NOT_CONFIGURED if services.metrics is None and sub.name != "help" else None
+
     @app.command("/metrics")
     @reports_errors(services)
     async def metrics_command(
         ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: Any
     ) -> None:
-        text = command.get("text", "").strip()
-        word, _, rest = text.partition(" ")
-        try:
-            sub = registry.resolve(word or "help")
-            # PromQL keeps its colons: only `query` takes its text verbatim
-            parsed = parse_text("" if sub.name == "query" else rest, sub.options)
-            if sub.name == "query":
-                parsed.words = [rest.strip()] if rest.strip() else []
-        except UsageError as exc:
-            usage = exc.usage or (registry.usage_of(word) if word in registry.subcommands else None)
-            await ack(response_type="ephemeral", text=error_text(exc.message, usage))
-            return
-        if services.metrics is None and sub.name != "help":
-            await ack(response_type="ephemeral", text=f":warning: {NOT_CONFIGURED}")
-            return
-        await ack()
-        ctx = CommandContext(
-            services=services,
-            user_id=command["user_id"],
-            channel_id=command["channel_id"],
-            trigger_id=command.get("trigger_id"),
-            parsed=parsed,
+        await run_slash_command(
+            registry,
+            services,
+            ack=ack,
+            command=command,
             respond=respond,
             client=client,
+            unavailable=unavailable,
         )
-        try:
-            await sub.handler(ctx)
-        except IncidentBotError as exc:
-            if isinstance(exc, USAGE_WORTHY):
-                exc.usage = exc.usage or registry.usage_of(sub.name)
-            raise

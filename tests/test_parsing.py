@@ -12,7 +12,7 @@ from bot.errors import UsageError
 from bot.incidents.models import Severity
 from bot.incidents.naming import channel_name, slugify
 from bot.parsing import parse_due, parse_list, parse_severity, parse_text, parse_user
-from commands.incident import registry, split_subcommand
+from commands.incident import registry
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
@@ -90,10 +90,8 @@ def test_channel_names_cut_at_a_word_and_suffix() -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=400))
 def test_any_text_parses_or_gives_usage(text: str) -> None:
-    word, rest = split_subcommand(text)
     try:
-        sub = registry.resolve(word)
-        parsed = parse_text(rest, sub.options)
+        _, parsed = registry.parse(text)
         for key, value in parsed.options.items():
             if key in ("sev", "severity"):
                 parse_severity(value)
