@@ -96,13 +96,13 @@ def _service(
 
 
 @pytest.fixture
-def svc(prometheus_server: PrometheusServer) -> MetricsService:  # noqa: F811
+def svc(prometheus_server: PrometheusServer) -> MetricsService:
     assert prometheus_server.times is not None
     return _service(prometheus_server.url, prometheus_server.times)
 
 
 @pytest.fixture
-def times(prometheus_server: PrometheusServer) -> ScenarioTimes:  # noqa: F811
+def times(prometheus_server: PrometheusServer) -> ScenarioTimes:
     assert prometheus_server.times is not None
     return prometheus_server.times
 
@@ -198,7 +198,7 @@ async def test_query_bad_promql_gives_prometheus_message(svc: MetricsService) ->
 
 
 async def test_query_is_bounded_and_formatted(
-    prometheus_server: PrometheusServer,  # noqa: F811
+    prometheus_server: PrometheusServer,
     times: ScenarioTimes,
 ) -> None:
     config = load_config().model_copy(
@@ -250,7 +250,7 @@ class _SlowLatency:
 
 
 async def test_slow_query_times_out_and_the_rest_is_shown(
-    prometheus_server: PrometheusServer,  # noqa: F811
+    prometheus_server: PrometheusServer,
     times: ScenarioTimes,
 ) -> None:
     base = load_config()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.errors import IncidentBotError, UsageError
 
 
-class MetricsQueryError(IncidentBotError):
+class MetricsQueryError(UsageError):
     """Prometheus rejected a query; `message` is Prometheus's own error text."""
 
     def __init__(self, message: str, *, promql: str = "") -> None:
