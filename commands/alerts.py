@@ -9,9 +9,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.alerts import AlertService
-from bot.errors import ChatError, UsageError
-from bot.incidents.models import Incident, Severity
-from bot.parsing import parse_list
+from bot.errors import ChatError
+from bot.incidents.models import Incident
 from bot.services import Services
 from bot.slack.alert_blocks import (
     ALERT_DECLARE_CALLBACK,
@@ -20,7 +19,7 @@ from bot.slack.alert_blocks import (
     alert_declare_modal,
 )
 from commands.context import reports_errors
-from commands.interactivity import _value
+from commands.interactivity import read_declare_form
 from commands.metrics import snapshot_on_declare
 
 
@@ -83,30 +82,13 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.view(ALERT_DECLARE_CALLBACK)
     @reports_errors(services)
     async def declare_from_alert(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        state = view["state"]["values"]
-        title = _value(state, "title").strip()
-        errors: dict[str, str] = {}
-        if not title:
-            errors["title"] = "An incident needs a title."
-        affected: list[str] = []
-        services_text = _value(state, "services").strip()
-        if services_text:
-            try:
-                affected = parse_list(services_text.replace(" ", ""))
-            except UsageError as exc:
-                errors["services"] = exc.message
-        if errors:
+        form, errors = read_declare_form(view)
+        if form is None:
             await ack(response_action="errors", errors=errors)
             return
         await ack()
         fingerprint = str(json.loads(view.get("private_metadata") or "{}").get("alert", ""))
-        result = await services.incidents.declare(
-            title=title,
-            declared_by=body["user"]["id"],
-            severity=Severity(int(_value(state, "severity") or "3")),
-            services=affected,
-            description=_value(state, "description"),
-        )
+        result = await services.incidents.declare(declared_by=body["user"]["id"], **form)
         if fingerprint:
             await alerts.link(await alerts.stored_alert(fingerprint), result.incident)
         await alerts.after_declare(result.incident)

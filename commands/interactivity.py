@@ -24,6 +24,30 @@ def _value(state: dict[str, Any], block: str) -> str:
     return str(element.get("value") or "")
 
 
+def read_declare_form(view: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """The declare modal's fields as IncidentService.declare arguments, or per-field errors."""
+    state = view["state"]["values"]
+    title = _value(state, "title").strip()
+    errors: dict[str, str] = {}
+    if not title:
+        errors["title"] = "An incident needs a title."
+    affected: list[str] = []
+    services_text = _value(state, "services").strip()
+    if services_text:
+        try:
+            affected = parse_list(services_text.replace(" ", ""))
+        except UsageError as exc:
+            errors["services"] = exc.message
+    if errors:
+        return None, errors
+    return {
+        "title": title,
+        "severity": Severity(int(_value(state, "severity") or "3")),
+        "services": affected,
+        "description": _value(state, "description"),
+    }, {}
+
+
 def register(app: AsyncApp, services: Services) -> None:
     incidents = services.incidents
 
@@ -85,30 +109,12 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.view(DECLARE_CALLBACK)
     @reports_errors(services)
     async def declare_from_modal(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        state = view["state"]["values"]
-        title = _value(state, "title").strip()
-        errors: dict[str, str] = {}
-        if not title:
-            errors["title"] = "An incident needs a title."
-        services_text = _value(state, "services").strip()
-        affected: list[str] = []
-        if services_text:
-            try:
-                affected = parse_list(services_text.replace(" ", ""))
-            except UsageError as exc:
-                errors["services"] = exc.message
-        if errors:
+        form, errors = read_declare_form(view)
+        if form is None:
             await ack(response_action="errors", errors=errors)
             return
         await ack()
-        sev = _value(state, "severity") or "3"
-        result = await incidents.declare(
-            title=title,
-            declared_by=body["user"]["id"],
-            severity=Severity(int(sev)),
-            services=affected,
-            description=_value(state, "description"),
-        )
+        result = await incidents.declare(declared_by=body["user"]["id"], **form)
         if services.patterns is not None:
             await services.patterns.on_declare(result.incident)
         await snapshot_on_declare(services, result.incident)
