@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import aiohttp
 import pytest
 import redis as sync_redis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -240,6 +241,74 @@ async def test_a_valid_request_is_accepted(harness: Harness) -> None:
     """Control for the property above: the same path with a good signature works."""
     reply = await harness.driver.command("list", user=ALICE, channel=harness.incidents_id)
     assert reply.status == 200 and "No open incidents" in reply.text
+
+
+AM_TOKEN = "am-secret-token"
+
+
+@pytest.fixture
+async def alert_bot(slack: SlackEmulator, redis_url: str) -> AsyncIterator[Harness]:
+    async with running_bot(slack, redis_url, alertmanager_token=AM_TOKEN) as h:
+        yield h
+
+
+def _alert_payload(name: str, severity: str) -> str:
+    alert = {
+        "status": "firing",
+        "labels": {"alertname": name or "X", "severity": severity, "service": "api-server"},
+        "annotations": {"summary": name},
+        "startsAt": "2026-11-23T14:00:00Z",
+        "endsAt": "0001-01-01T00:00:00Z",
+        "fingerprint": "abc123",
+    }
+    return json.dumps(
+        {"version": "4", "status": "firing", "receiver": "incident-bot", "groupKey": "{}:{}",
+         "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {},
+         "externalURL": "http://alertmanager:9093", "alerts": [alert]}
+    )
+
+
+visible = st.text(
+    alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=40
+)
+AM_AUTH = st.one_of(
+    st.none(),  # no Authorization header
+    st.just(""),
+    visible.filter(lambda t: t != AM_TOKEN).map(lambda t: f"Bearer {t}"),
+    st.just(f"Basic {AM_TOKEN}"),
+    st.just(AM_TOKEN),  # no scheme
+    st.sampled_from([f"Bearer {AM_TOKEN}x", f"Bearer x{AM_TOKEN}", f"Bearer {AM_TOKEN[:-1]}"]),
+    st.just("Bearer "),
+)
+
+
+@PROPERTY
+@given(
+    body=st.one_of(
+        st.builds(_alert_payload, st.text(max_size=60), st.sampled_from(["critical", "warning"])),
+        st.text(max_size=300),
+    ),
+    auth=AM_AUTH,
+)
+async def test_alertmanager_without_the_bearer_token_is_rejected_and_changes_nothing(
+    alert_bot: Harness, body: str, auth: str | None
+) -> None:
+    headers = {"Content-Type": "application/json"}
+    if auth is not None:
+        headers["Authorization"] = auth
+    status, _ = await _post_to(f"{alert_bot.url}/alertmanager", body, headers)
+    await alert_bot.driver.settle()
+    assert status == 401, auth
+    assert alert_bot.slack.calls() == []
+    assert redis_keys(alert_bot) == []
+
+
+async def _post_to(url: str, body: str, headers: dict[str, str]) -> tuple[int, str]:
+    async with (
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session,
+        session.post(url, data=body.encode(), headers=headers) as resp,
+    ):
+        return resp.status, await resp.text()
 
 
 # --- permissions -------------------------------------------------------------------
