@@ -9,6 +9,7 @@ import structlog
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.response import BoltResponse
+from slack_sdk.signature import SignatureVerifier
 
 from bot.errors import IncidentBotError
 from bot.observability import BotMetrics
@@ -52,13 +53,15 @@ def build_app(services: Services, *, extra_modules: list[Any] | None = None) -> 
 
     @app.middleware
     async def drop_retried_events(body: dict[str, Any], next: Any) -> BoltResponse | None:
-        """Slack re-sends an event it thinks we missed; each event_id is handled once."""
+        """Slack re-sends an event it thinks we missed; each event_id is handled once
+        (timeline events are recorded before the ack instead: commands/timeline_events.py)."""
         event_id = body.get("event_id")
-        event = body.get("event") or {}
-        # plain messages are stored once per ts by the store itself: skip the extra round trip
-        keyed_by_ts = event.get("type") == "message" and not event.get("subtype")
-        is_event = body.get("type") == "event_callback" and event_id and not keyed_by_ts
-        if is_event and not await services.store.first_time(keys.seen_event(str(event_id))):
+        is_other_event = (
+            body.get("type") == "event_callback"
+            and event_id
+            and ((body.get("event") or {}).get("type") not in timeline_events.TIMELINE_EVENTS)
+        )
+        if is_other_event and not await services.store.first_time(keys.seen_event(str(event_id))):
             log.info("event_retry_dropped", event_id=event_id)
             return BoltResponse(status=200, body="")
         await next()
@@ -79,6 +82,27 @@ def build_app(services: Services, *, extra_modules: list[Any] | None = None) -> 
     return app
 
 
+def signed_requests_only(secret: str | None) -> Any:
+    """Reject unsigned, forged or stale requests to /slack/events with 401 before Bolt parses
+    the body (Bolt answers 500 for a malformed timestamp or an unparsable body)."""
+    verifier = SignatureVerifier(secret or "")
+
+    @web.middleware
+    async def verify(request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.path != EVENTS_PATH or request.method != "POST":
+            return await handler(request)  # type: ignore[no-any-return]
+        body = await request.text()
+        try:
+            valid = verifier.is_valid_request(body, dict(request.headers))
+        except (ValueError, TypeError):
+            valid = False
+        if not valid:
+            return web.Response(status=401, text="invalid request signature")
+        return await handler(request)  # type: ignore[no-any-return]
+
+    return verify
+
+
 def build_web_app(
     app: AsyncApp,
     services: Services,
@@ -88,6 +112,7 @@ def build_web_app(
     """The HTTP server: Slack's endpoint, a health check, the bot's own /metrics (with
     request ids and ack latency) and any extra routes (e.g. POST /alertmanager)."""
     web_app = app.web_app(path=EVENTS_PATH)
+    web_app.middlewares.insert(0, signed_requests_only(services.settings.slack_signing_secret))
     if observability is not None:
         web_app.middlewares.append(observability.middleware())
         observability.instrument(app)

@@ -1,13 +1,22 @@
-"""Events that feed the timeline: messages (with edits and deletes), pins and :pushpin:."""
+"""Events that feed the timeline: messages (with edits and deletes), pins and :pushpin:.
+
+These are stored BEFORE Slack gets its 200: if Redis is down the bot answers 503 and Slack
+delivers the event again later, so an acknowledged message is never lost."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
 
+from bot.errors import StoreUnavailable
 from bot.services import Services
+from bot.store import keys
 from commands.context import reports_errors
+
+log = structlog.get_logger(__name__)
 
 IGNORED_SUBTYPES = {
     "bot_message",
@@ -19,51 +28,64 @@ IGNORED_SUBTYPES = {
     "pinned_item",
 }
 KEY_REACTIONS = {"pushpin", "round_pushpin"}
+# event types recorded before the ack (the manifest subscribes to exactly these and the rest)
+TIMELINE_EVENTS = ("message", "pin_added", "reaction_added")
 
 
-def register(app: AsyncApp, services: Services) -> None:
+async def record_timeline_event(services: Services, event: dict[str, Any]) -> None:
     timeline = services.timeline
-
-    @app.event("message")
-    @reports_errors(services, tell_user=False)
-    async def message_in_channel(event: dict[str, Any]) -> None:
+    kind = event.get("type")
+    if kind == "message":
         subtype = event.get("subtype")
         channel = event.get("channel", "")
         if subtype == "message_changed":
             message = event.get("message", {})
-            if message.get("bot_id"):
-                return
-            await timeline.record_edit(
-                channel, message.get("ts", ""), message.get("text", ""), message.get("user")
-            )
+            if not message.get("bot_id"):
+                await timeline.record_edit(
+                    channel, message.get("ts", ""), message.get("text", ""), message.get("user")
+                )
         elif subtype == "message_deleted":
             await timeline.record_delete(channel, event.get("deleted_ts", ""))
-        elif subtype in IGNORED_SUBTYPES or event.get("bot_id") or not event.get("user"):
-            return
-        else:
+        elif subtype not in IGNORED_SUBTYPES and not event.get("bot_id") and event.get("user"):
             await timeline.record_message(
                 channel, event["user"], event.get("text", ""), event["ts"]
             )
-
-    @app.event("pin_added")
-    @reports_errors(services, tell_user=False)
-    async def pinned(event: dict[str, Any]) -> None:
-        item = event.get("item", {})
-        message = item.get("message", {})
-        ts = message.get("ts")
+    elif kind == "pin_added":
+        ts = event.get("item", {}).get("message", {}).get("ts")
         if ts:
             await timeline.mark_key(
                 event.get("channel_id", ""), ts, event.get("user", ""), "pinned"
             )
-
-    @app.event("reaction_added")
-    @reports_errors(services, tell_user=False)
-    async def reacted(event: dict[str, Any]) -> None:
+    elif kind == "reaction_added":
         item = event.get("item", {})
         if event.get("reaction") in KEY_REACTIONS and item.get("type") == "message":
             await timeline.mark_key(
                 item.get("channel", ""), item.get("ts", ""), event.get("user", ""), ":pushpin:"
             )
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    @app.middleware
+    async def timeline_before_ack(body: dict[str, Any], next: Any) -> BoltResponse | None:
+        event = body.get("event") or {}
+        if body.get("type") != "event_callback" or event.get("type") not in TIMELINE_EVENTS:
+            await next()
+            return None
+        # plain messages are stored once per ts by the store itself; other kinds append,
+        # so a retried event_id is dropped (marked only after it was recorded)
+        seen = None
+        if body.get("event_id") and not (event["type"] == "message" and not event.get("subtype")):
+            seen = keys.seen_event(str(body["event_id"]))
+        try:
+            if seen and await services.store.exists(seen):
+                return BoltResponse(status=200, body="")
+            await record_timeline_event(services, event)
+            if seen:
+                await services.store.first_time(seen)
+        except StoreUnavailable:
+            log.warning("timeline_event_deferred", event_id=body.get("event_id"))
+            return BoltResponse(status=503, body="store unavailable; retry")
+        return BoltResponse(status=200, body="")
 
     @app.event("member_joined_channel")
     @reports_errors(services, tell_user=False)

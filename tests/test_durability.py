@@ -130,7 +130,7 @@ async def test_acknowledged_writes_survive_sigkill_and_the_bot_recovers_without_
         )
         down_after = killed.is_set() and not recovered.is_set()
         if status == 200 and not down_before and not down_after:
-            acked_messages.append(text)  # acked while Redis was up (see the xfails below)
+            acked_messages.append(text)
         reply = await d.command(f"note note {i}", user=ALICE, channel=channel)
         if "Noted on the timeline" in reply.text:
             acked_notes.append(f"note {i}")
@@ -208,13 +208,6 @@ async def test_acknowledged_writes_survive_sigkill_and_the_bot_recovers_without_
     assert (await h.bot.services.incidents.for_channel(channel)) is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="since d393a15 bot/app.py drop_retried_events skips Redis for plain messages, so "
-    "a message event arriving while Redis is down is acked 200 (Bolt acks before the "
-    "listener), commands/timeline_events.py message_in_channel fails and only logs "
-    "event_listener_failed: Slack never retries and the message is lost",
-)
 async def test_a_message_arriving_while_redis_is_down_is_refused_so_slack_retries_it(
     durable: Harness, own_redis: OwnRedis
 ) -> None:
@@ -233,13 +226,6 @@ async def test_a_message_arriving_while_redis_is_down_is_refused_so_slack_retrie
     assert stored.count(text) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Bolt acks a message event with 200 before commands/timeline_events.py "
-    "message_in_channel stores it (bot/app.py build_app: no process_before_response); if "
-    "Redis fails in between, the listener's error is only logged (reports_errors, "
-    "tell_user=False) and the 200 stops Slack retrying: the message is lost",
-)
 async def test_a_message_acked_just_before_redis_fails_is_not_lost(
     durable: Harness, own_redis: OwnRedis, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -54,6 +54,10 @@ def listeners(kind: str) -> set[str]:
         dynamic = re.findall(rf"@app\.{kind}\(\s*(?!\")", text)
         assert not dynamic, f"{path}: @app.{kind} with a non-literal name; list it here"
         found |= set(re.findall(rf"@app\.{kind}\(\s*\"([^\"]+)\"", text))
+    if kind == "event":  # recorded before the ack by a middleware, not by @app.event
+        from commands.timeline_events import TIMELINE_EVENTS
+
+        found |= set(TIMELINE_EVENTS)
     return found
 
 

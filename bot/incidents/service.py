@@ -148,7 +148,10 @@ class IncidentService:
             kind=EventKind.DECLARED,
             at=now,
             actor=declared_by,
-            text=f"Incident declared: {title} ({severity.label}); IC {mention(declared_by)}",
+            text=(
+                f"Incident declared: {escape(title)} ({severity.label}); "
+                f"IC {mention(declared_by)}"
+            ),
             data={"severity": severity.label},
         )
         try:
@@ -399,7 +402,7 @@ class IncidentService:
                     kind=EventKind.RESOLVED,
                     at=now,
                     actor=actor,
-                    text="Resolved" + (f": {summary.strip()}" if summary else ""),
+                    text="Resolved" + (f": {escape(summary.strip())}" if summary else ""),
                 )
             ]
 

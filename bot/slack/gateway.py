@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import ChatError, NotFound
 from bot.incidents.models import Incident
+from bot.mrkdwn import escape
 from bot.ports import ChannelRef, ChatUser
 from bot.slack.blocks import header_blocks
 
@@ -96,7 +97,7 @@ class SlackGateway:
         data = await self._call(
             "chat.postMessage",
             channel=incident.channel_id,
-            text=f"{incident.id}: {incident.title}",
+            text=f"{incident.id}: {escape(incident.title)}",
             blocks=header_blocks(incident),
         )
         return str(data["ts"])
@@ -106,7 +107,7 @@ class SlackGateway:
             "chat.update",
             channel=incident.channel_id,
             ts=incident.header_ts,
-            text=f"{incident.id}: {incident.title}",
+            text=f"{incident.id}: {escape(incident.title)}",
             blocks=header_blocks(incident),
         )
 

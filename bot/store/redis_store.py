@@ -214,6 +214,10 @@ class RedisStore:
     # --- idempotency ---------------------------------------------------------------
 
     @guarded
+    async def exists(self, key: str) -> bool:
+        return bool(await self.redis.exists(key))
+
+    @guarded
     async def first_time(self, key: str, ttl_seconds: int = SEEN_TTL_SECONDS) -> bool:
         """True exactly once per key (Slack event retries, double clicks)."""
         return bool(await self.redis.set(key, "1", nx=True, ex=ttl_seconds))
