@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -14,8 +15,9 @@ import pytest
 import redis as sync_redis
 
 from bot.__main__ import Bot, build_bot, serve_http
-from bot.clock import ManualClock
+from bot.clock import Clock, ManualClock, system_clock
 from bot.settings import Settings
+from bot.store.redis_store import RedisStore
 from sandbox.driver import SlackDriver
 from sandbox.slack_emulator import SlackEmulator
 
@@ -90,7 +92,7 @@ class Harness:
     url: str
 
     @property
-    def store(self):  # type: ignore[no-untyped-def]
+    def store(self) -> RedisStore:
         return self.bot.services.store
 
     async def declare(self, text: str = "Checkout API returning 500s sev:2", *, user: str) -> str:
@@ -106,10 +108,12 @@ class Harness:
         return self.slack.channel_by_name("incidents").id
 
 
-@pytest.fixture
-async def harness(slack: SlackEmulator, redis_url: str) -> AsyncIterator[Harness]:
-    settings = make_settings(slack, redis_url)
-    bot = build_bot(settings)
+@asynccontextmanager
+async def running_bot(
+    slack: SlackEmulator, redis_url: str, *, clock: Clock = system_clock, **overrides: object
+) -> AsyncIterator[Harness]:
+    """The real bot serving HTTP on a free port, with settings overrides."""
+    bot = build_bot(make_settings(slack, redis_url, **overrides), clock=clock)
     port = free_port()
     runner = await serve_http(bot, "127.0.0.1", port)
     url = f"http://127.0.0.1:{port}"
@@ -121,3 +125,9 @@ async def harness(slack: SlackEmulator, redis_url: str) -> AsyncIterator[Harness
     finally:
         await runner.cleanup()
         await bot.services.store.redis.aclose()
+
+
+@pytest.fixture
+async def harness(slack: SlackEmulator, redis_url: str) -> AsyncIterator[Harness]:
+    async with running_bot(slack, redis_url) as h:
+        yield h

@@ -5,18 +5,14 @@ incident's timeline, auto-declare for critical alerts, and the refusals (400/401
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
 
-from bot.__main__ import build_bot, serve_http
 from bot.timeline.models import EventKind
 from sandbox import slack_requests as sr
-from sandbox.driver import SlackDriver
 from sandbox.slack_emulator import SlackEmulator
-from tests.conftest import SIGNING_SECRET, Harness, free_port, make_settings
+from tests.conftest import Harness, running_bot
 
 TOKEN = "am-test-token-123"
 ALICE = "U0ALICE"
@@ -60,23 +56,8 @@ def payload(*alerts: dict[str, Any], status: str = "firing") -> dict[str, Any]:
     }
 
 
-@asynccontextmanager
-async def bot_with(
-    slack: SlackEmulator, redis_url: str, **overrides: object
-) -> AsyncIterator[Harness]:
-    settings = make_settings(slack, redis_url, **{"alertmanager_token": TOKEN, **overrides})
-    bot = build_bot(settings)
-    port = free_port()
-    runner = await serve_http(bot, "127.0.0.1", port)
-    url = f"http://127.0.0.1:{port}"
-    driver = SlackDriver(
-        endpoint=f"{url}/slack/events", signing_secret=SIGNING_SECRET, emulator=slack
-    )
-    try:
-        yield Harness(bot=bot, driver=driver, slack=slack, url=url)
-    finally:
-        await runner.cleanup()
-        await bot.services.store.redis.aclose()
+def bot_with(slack: SlackEmulator, redis_url: str, **overrides: object) -> Any:
+    return running_bot(slack, redis_url, **{"alertmanager_token": TOKEN, **overrides})
 
 
 async def send(

@@ -22,12 +22,10 @@ from pathlib import Path
 import pytest
 import redis as sync_redis
 
-from bot.__main__ import build_bot, serve_http
 from bot.actions.store import ActionItemStore
 from bot.incidents.models import Status
-from sandbox.driver import SlackDriver
 from sandbox.slack_emulator import SlackEmulator
-from tests.conftest import SIGNING_SECRET, Harness, free_port, make_settings
+from tests.conftest import Harness, free_port, running_bot
 
 ALICE, BOB, CHARLIE = "U0ALICE", "U0BOB", "U0CHARLIE"
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -92,18 +90,8 @@ def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
 
 @pytest.fixture
 async def durable(slack: SlackEmulator, own_redis: OwnRedis) -> AsyncIterator[Harness]:
-    bot = build_bot(make_settings(slack, own_redis.url))
-    port = free_port()
-    runner = await serve_http(bot, "127.0.0.1", port)
-    url = f"http://127.0.0.1:{port}"
-    driver = SlackDriver(
-        endpoint=f"{url}/slack/events", signing_secret=SIGNING_SECRET, emulator=slack
-    )
-    try:
-        yield Harness(bot=bot, driver=driver, slack=slack, url=url)
-    finally:
-        await runner.cleanup()
-        await bot.services.store.redis.aclose()
+    async with running_bot(slack, own_redis.url) as h:
+        yield h
 
 
 async def test_acknowledged_writes_survive_sigkill_and_the_bot_recovers_without_restart(

@@ -2,38 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from typing import Any
 
-from bot.__main__ import build_bot, serve_http
 from bot.clock import Clock, ManualClock, system_clock
 from bot.timeline.models import EventKind
-from sandbox.driver import SlackDriver
 from sandbox.prometheus_scenario import PrometheusServer
 from sandbox.slack_emulator import SlackEmulator
-from tests.conftest import SIGNING_SECRET, Harness, free_port, make_settings
+from tests.conftest import running_bot
 from tests.prometheus_fixture import prometheus_server  # noqa: F401  (fixture)
 
 ALICE = "U0ALICE"
 
 
-@asynccontextmanager
-async def metrics_bot(
+def metrics_bot(
     slack: SlackEmulator, redis_url: str, prometheus_url: str | None, clock: Clock, **more: object
-) -> AsyncIterator[Harness]:
-    settings = make_settings(slack, redis_url, prometheus_url=prometheus_url, **more)
-    bot = build_bot(settings, clock=clock)
-    port = free_port()
-    runner = await serve_http(bot, "127.0.0.1", port)
-    url = f"http://127.0.0.1:{port}"
-    driver = SlackDriver(
-        endpoint=f"{url}/slack/events", signing_secret=SIGNING_SECRET, emulator=slack
-    )
-    try:
-        yield Harness(bot=bot, driver=driver, slack=slack, url=url)
-    finally:
-        await runner.cleanup()
-        await bot.services.store.redis.aclose()
+) -> Any:
+    return running_bot(slack, redis_url, clock=clock, prometheus_url=prometheus_url, **more)
 
 
 def at_incident(prometheus: PrometheusServer) -> ManualClock:

@@ -11,7 +11,6 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import aiohttp
@@ -20,12 +19,10 @@ import redis as sync_redis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from bot.__main__ import build_bot, serve_http
 from bot.incidents.models import Role, Severity, Status
 from sandbox import slack_requests as sr
-from sandbox.driver import SlackDriver
 from sandbox.slack_emulator import SlackEmulator
-from tests.conftest import SIGNING_SECRET, Harness, free_port, make_settings
+from tests.conftest import SIGNING_SECRET, Harness, running_bot
 
 ALICE, BOB, CHARLIE, DIANA = "U0ALICE", "U0BOB", "U0CHARLIE", "U0DIANA"
 STALE_AFTER = 5 * 60
@@ -67,25 +64,6 @@ async def incident_of(harness: Harness, channel_id: str):  # type: ignore[no-unt
     incident = await harness.bot.services.incidents.for_channel(channel_id)
     assert incident is not None
     return incident
-
-
-@asynccontextmanager
-async def running_bot(slack: SlackEmulator, redis_url: str, **overrides: Any) -> AsyncIterator[
-    Harness
-]:
-    """Like the `harness` fixture, with settings overrides (e.g. the admin user group)."""
-    bot = build_bot(make_settings(slack, redis_url, **overrides))
-    port = free_port()
-    runner = await serve_http(bot, "127.0.0.1", port)
-    url = f"http://127.0.0.1:{port}"
-    driver = SlackDriver(
-        endpoint=f"{url}/slack/events", signing_secret=SIGNING_SECRET, emulator=slack
-    )
-    try:
-        yield Harness(bot=bot, driver=driver, slack=slack, url=url)
-    finally:
-        await runner.cleanup()
-        await bot.services.store.redis.aclose()
 
 
 # --- request authentication ----------------------------------------------------------
