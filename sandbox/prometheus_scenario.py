@@ -102,10 +102,10 @@ def counter_values(rates: tuple[float, ...], ks: range, base: float = 10_000.0) 
     for k in ks:
         if k <= 0:
             v = base + rates[0] * STEP * (k - k0)
-        elif k <= RAMP_STEPS:
-            v = values[k - 2] + 2 * STEP * rates[_phase(k)]
         else:
-            v = values[RAMP_STEPS] + rates[-1] * STEP * (k - RAMP_STEPS)
+            # each point is 1m (two steps) after the one it is rated against, so rate[1m]
+            # is exact at every grid point, in the ramp and after it
+            v = values[k - 2] + 2 * STEP * rates[_phase(k)]
         if k - 1 in values and v < values[k - 1]:
             raise ValueError(f"counter would decrease at step {k}: rates {rates}")
         values[k] = v
