@@ -90,10 +90,12 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.event("member_joined_channel")
     @reports_errors(services, tell_user=False)
     async def joined(event: dict[str, Any]) -> None:
+        """Someone joining the war room gets the catch-up (/incident summary) privately."""
         incident = await services.incidents.for_channel(event.get("channel", ""))
         user = event.get("user", "")
         if incident is None or not user or user in incident.roles.values():
             return
+        summary = await services.postmortems.summary(incident.id)
         await services.chat.post_ephemeral(
-            incident.channel_id, user, await services.incidents.catch_up(incident)
+            incident.channel_id, user, f":wave: Welcome to the war room.\n{summary}"
         )

@@ -434,3 +434,22 @@ async def test_rate_limited_declare_still_completes(harness: Harness) -> None:
     assert incident.header_ts is not None
     assert "SEV" in harness.slack.channel(channel).topic
     assert any(f"<#{channel}>" in m.text for m in harness.slack.messages("incidents"))
+
+
+async def test_someone_joining_gets_a_private_catch_up(harness: Harness) -> None:
+    channel = await harness.declare("Checkout API returning 500s", user=ALICE)
+    await harness.driver.command("note Rolled back v2.3.4", user=ALICE, channel=channel)
+    await harness.bot.services.chat.invite(channel, [CHARLIE])  # someone pulls Charlie in
+    await harness.driver.event(
+        {
+            "type": "member_joined_channel",
+            "user": CHARLIE,
+            "channel": channel,
+            "channel_type": "C",
+            "event_ts": "1700000000.000500",
+        }
+    )
+    [catch_up] = [e for e in harness.slack.ephemerals(channel) if e.get("user") == CHARLIE]
+    assert "Welcome to the war room" in catch_up["text"]
+    assert "Checkout API returning 500s" in catch_up["text"]
+    assert "Rolled back v2.3.4" in catch_up["text"] and f"<@{ALICE}>" in catch_up["text"]

@@ -221,10 +221,7 @@ class ActionItemService:
 
         def change(it: ActionItem) -> None:
             it.snoozed_until = until
-            it.generation += 1
-            it.overdue_reminders_count = 0
-            it.escalated_at = None
-            it.next_reminder_at = next_reminder_at(it, self.cfg)
+            self._restart_reminders(it)
 
         item = await self.items.update(item.id, change)
         await self._event(
@@ -239,16 +236,20 @@ class ActionItemService:
 
         def change(it: ActionItem) -> None:
             it.owner = new_owner
-            it.generation += 1
-            it.overdue_reminders_count = 0
-            it.escalated_at = None
-            it.next_reminder_at = next_reminder_at(it, self.cfg)
+            self._restart_reminders(it)
 
         item = await self.items.update(item.id, change)
         await self._event(
             item, actor, f"Action item {item.id} reassigned to {mention(new_owner)}", "reassigned"
         )
         return item
+
+    def _restart_reminders(self, it: ActionItem) -> None:
+        """A snooze or a new owner starts the reminder cycle over (a new generation)."""
+        it.generation += 1
+        it.overdue_reminders_count = 0
+        it.escalated_at = None
+        it.next_reminder_at = next_reminder_at(it, self.cfg)
 
     def is_overdue(self, item: ActionItem, now: datetime | None = None) -> bool:
         return item.is_overdue(now or self.clock())

@@ -19,11 +19,10 @@ from bot.errors import (
 )
 from bot.incidents.models import Incident, Role, Severity, Status, format_duration
 from bot.incidents.naming import channel_name
-from bot.mrkdwn import escape, mention, when
+from bot.mrkdwn import escape, mention
 from bot.ports import ChannelRef, ChatGateway
 from bot.store.redis_store import RedisStore
 from bot.timeline.models import EventKind, TimelineEvent
-from bot.timeline.render import render_entry
 
 log = structlog.get_logger(__name__)
 
@@ -92,21 +91,6 @@ class IncidentService:
 
     async def list_open(self) -> list[Incident]:
         return await self.store.incidents(await self.store.list_incident_ids(open_only=True))
-
-    async def catch_up(self, incident: Incident) -> str:
-        """What someone joining the channel needs first: what, how bad, who, latest key events."""
-        lines = [
-            f"*You joined {incident.id}: {escape(incident.title)}*",
-            f"{incident.severity.label} · {incident.status.value} · declared "
-            f"{when(incident.declared_at)} by {mention(incident.declared_by)}",
-            " · ".join(f"{r.display_name}: {mention(incident.roles.get(r))}" for r in Role),
-        ]
-        entries = [e for e in await self.store.timeline(incident.id) if e.is_key][-5:]
-        if entries:
-            lines.append("*Latest key events:*")
-            lines += [f"• {render_entry(e)}" for e in entries]
-        lines.append("`/incident timeline` shows more; `/incident help` lists what you can do.")
-        return "\n".join(lines)
 
     # --- declare -------------------------------------------------------------------
 
