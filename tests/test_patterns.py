@@ -282,6 +282,34 @@ async def test_open_action_items_of_earlier_incidents_are_escalated(world: World
     assert len(world.chat.dms) == 3
 
 
+async def test_the_postmortem_carries_the_recurrence_flag(world: World) -> None:
+    from bot.postmortem.llm import NoModelDrafter
+    from bot.postmortem.render import render_markdown
+    from bot.postmortem.service import PostmortemService
+
+    a, b = await seed_004(world)
+    await world.item(a, "Add query count monitoring per endpoint", "U0BOB")
+    third = await world.incident(
+        "Workflow listing slow",
+        datetime(2024, 1, 18, tzinfo=UTC),
+        services=["api"],
+        description="N+1 query after pagination refactor",
+        ic="U0ALICE",
+    )
+    await world.resolve(third, timedelta(hours=2))
+    postmortems = PostmortemService(
+        store=world.store,
+        chat=world.chat,
+        drafter=NoModelDrafter(),
+        clock=world.clock,  # type: ignore[arg-type]
+    )
+    md = render_markdown(await postmortems.build(third.id))
+    section = md.split("### Pattern Recognition", 1)[1].split("###", 1)[0]
+    assert "This is the **third N+1 query incident in 6 months**" in section
+    assert a.id in section and b.id in section
+    assert "Root cause (organizational)" in section and "1 action item(s)" in section
+
+
 async def test_done_action_items_mean_a_technical_cause(world: World) -> None:
     a, b = await seed_004(world)
     await world.item(a, "Fix it", "U0BOB", done=True)

@@ -212,22 +212,6 @@ class PatternService:
     async def _on_resolve(self, incident: Incident) -> Recurrence:
         category, why = await self.categorize(incident)
         now = self.clock()
-
-        def change(inc: Incident) -> list[TimelineEvent]:
-            if inc.root_cause_category == category.value:
-                return []
-            inc.root_cause_category = category.value
-            return [
-                TimelineEvent(
-                    kind=EventKind.NOTE,
-                    at=now,
-                    text=f"Root-cause category: {category.label} ({why})",
-                    data={"root_cause_category": category.value},
-                )
-            ]
-
-        incident, _ = await self.store.update_incident(incident.id, change)
-        await self.index.add(incident)
         rec = Recurrence(category=category, why=why, window_label=self.window_label)
         if category is not Category.OTHER:
             start = incident.declared_at - self.config.window
@@ -242,6 +226,29 @@ class PatternService:
             rec.organizational = bool(rec.open_items) or (
                 self.actions is not None and not await self._any_items(rec.related)
             )
+
+        def change(inc: Incident) -> list[TimelineEvent]:
+            if inc.root_cause_category == category.value:
+                return []
+            inc.root_cause_category = category.value
+            # the postmortem reads the recurrence from this event's data
+            return [
+                TimelineEvent(
+                    kind=EventKind.NOTE,
+                    at=now,
+                    text=f"Root-cause category: {category.label} ({why})",
+                    data={
+                        "root_cause_category": category.value,
+                        "recurrence": rec.flag or "",
+                        "related": ",".join(i.id for i in rec.related),
+                        "open_items": str(len(rec.open_items)),
+                        "cause_kind": "organizational" if rec.organizational else "technical",
+                    },
+                )
+            ]
+
+        incident, _ = await self.store.update_incident(incident.id, change)
+        await self.index.add(incident)
         await self.chat.post(incident.channel_id, self.render_recurrence(incident, rec))
         if rec.open_items and await self.store.first_time(
             escalated_key(incident.id), ESCALATED_TTL_SECONDS

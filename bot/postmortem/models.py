@@ -130,6 +130,7 @@ class Postmortem(DraftSections):
     ai_written: bool = False
     ai_model: str | None = None
     not_ai_reason: str | None = None  # why the deterministic draft was used
+    pattern: list[str] = Field(default_factory=list)  # recurrence, from the patterns service
 
     @property
     def overall_confidence(self) -> float:

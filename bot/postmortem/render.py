@@ -83,6 +83,7 @@ def render_markdown(pm: Postmortem) -> str:
         out.append(f"{i}. **{w.question}** → {w.answer}")
     out += [
         "",
+        *(["### Pattern Recognition", "", *pm.pattern, ""] if pm.pattern else []),
         "### Contributing Factors",
         "",
         "| Factor | Category | Preventable |",

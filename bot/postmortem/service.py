@@ -28,6 +28,37 @@ _MENTIONED_ID = re.compile(r"@([UW][A-Z0-9]{2,})\b")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
+def pattern_lines(entries: list[TimelineEntry]) -> list[str]:
+    """Seed 004's pattern recognition, from the category the patterns service recorded."""
+    notes = [e.event.data for e in entries if "root_cause_category" in e.event.data]
+    if not notes:
+        return []
+    data = notes[-1]
+    category = data["root_cause_category"].replace("_", " ").replace("-", " ")
+    lines = [f"Root-cause category: {category}."]
+    if data.get("recurrence"):
+        lines.append(f"This is the **{data['recurrence']}**.")
+        related = [r for r in data.get("related", "").split(",") if r]
+        if related:
+            lines.append("Related incidents: " + ", ".join(related) + ".")
+        open_items = int(data.get("open_items") or 0)
+        if data.get("cause_kind") == "organizational":
+            lines.append(
+                "Root cause (organizational): "
+                + (
+                    f"{open_items} action item(s) from the earlier incidents were never "
+                    "finished, so the agreed fix was not in place."
+                    if open_items
+                    else "no action items were filed for the earlier incidents."
+                )
+            )
+        else:
+            lines.append("Root cause (technical): the earlier incidents' action items are done.")
+    else:
+        lines.append("No earlier incident in this category in the pattern window.")
+    return lines
+
+
 class ActionItemsPort(Protocol):
     """The part of bot.actions.service.ActionItemService that accepting a proposal needs."""
 
@@ -134,6 +165,7 @@ class PostmortemService:
             baseline=base.sections(),
             citations=analysis.citations,
         )
+        base = base.model_copy(update={"pattern": pattern_lines(entries)})
         outcome = await self.drafter.draft(request)
         if outcome.sections is None:
             return base.model_copy(update={"not_ai_reason": outcome.reason})
