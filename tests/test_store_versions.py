@@ -1,0 +1,50 @@
+"""Stored records carry a schema version: old ones are upgraded on read, newer ones refused
+with a clear message (upgrades never break stored data)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import redis.asyncio as aioredis
+
+from bot.errors import IncidentBotError
+from bot.incidents.models import Severity
+from bot.store import keys
+from bot.store.redis_store import RedisStore
+
+V0_INCIDENT = {
+    "id": "INC-20250101-0001",
+    "title": "Old record",
+    "sev": 2,
+    "status": "resolved",
+    "channel_id": "C0OLD",
+    "channel_name": "inc-20250101-old-record",
+    "declared_by": "U0ALICE",
+    "declared_at": "2025-01-01T10:00:00Z",
+    "resolved_at": "2025-01-01T10:45:00Z",
+}
+
+
+async def test_a_record_from_before_versioning_is_upgraded(redis_url: str) -> None:
+    redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        await redis.set(keys.incident(V0_INCIDENT["id"]), json.dumps(V0_INCIDENT))
+        incident = await RedisStore(redis).get_incident(V0_INCIDENT["id"])
+        assert incident.schema_version == 1
+        assert incident.severity is Severity.SEV2
+        assert incident.time_to_resolve is not None
+        assert incident.time_to_resolve.total_seconds() == 45 * 60
+    finally:
+        await redis.aclose()
+
+
+async def test_a_record_from_a_newer_bot_is_refused_clearly(redis_url: str) -> None:
+    redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        doc = {**V0_INCIDENT, "schema_version": 9, "severity": 2}
+        await redis.set(keys.incident(V0_INCIDENT["id"]), json.dumps(doc))
+        with pytest.raises(IncidentBotError, match="schema version 9, newer than this bot"):
+            await RedisStore(redis).get_incident(V0_INCIDENT["id"])
+    finally:
+        await redis.aclose()
