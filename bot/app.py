@@ -73,9 +73,7 @@ def build_app(services: Services, *, extra_modules: list[Any] | None = None) -> 
     ) -> None:
         # listeners answer their own failures (commands.context.reports_errors); this
         # catches what fails outside them, e.g. in middleware
-        user = (body.get("user") or {}).get("id") or body.get("user_id")
-        respond = context.respond if body.get("response_url") else None
-        await explain_failure(error, respond=respond, user_id=user, chat=services.chat)
+        await explain_failure(error, body=body, respond=context.respond, chat=services.chat)
 
     for module in [*COMMAND_MODULES, *(extra_modules or [])]:
         module.register(app, services)

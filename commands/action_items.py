@@ -11,8 +11,7 @@ from bot.mrkdwn import escape, mention, when
 from bot.parsing import parse_duration, parse_user
 from bot.services import Services
 from bot.slack.action_blocks import DONE_ACTION, SNOOZE_ACTION, home_view
-from bot.store import keys
-from commands.context import CommandContext, reports_errors
+from commands.context import CommandContext, first_click, reports_errors
 from commands.incident import registry
 
 FORMS = (
@@ -150,13 +149,6 @@ async def publish_home(services: Services, client: Any, user_id: str) -> None:
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    async def first_click(body: dict[str, Any]) -> bool:
-        """A double click (same user, button, item and message) changes state once."""
-        act = body["actions"][0]
-        msg = (body.get("message") or {}).get("ts") or (body.get("view") or {}).get("id", "")
-        key = f"{body['user']['id']}:{act['action_id']}:{act.get('value', '')}:{msg}"
-        return await services.store.first_time(keys.seen_action(key))
-
     async def tell(respond: AsyncRespond, body: dict[str, Any], text: str) -> None:
         if body.get("response_url"):
             await respond(text=text, response_type="ephemeral", replace_original=False)
@@ -175,7 +167,7 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         if services.actions is None:
             raise IncidentBotError(NOT_SET_UP)
-        if not await first_click(body):
+        if not await first_click(services, body):
             return
         item, changed = await services.actions.done(body["actions"][0]["value"], body["user"]["id"])
         if changed:
@@ -190,7 +182,7 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         if services.actions is None:
             raise IncidentBotError(NOT_SET_UP)
-        if not await first_click(body):
+        if not await first_click(services, body):
             return
         item = await services.actions.snooze(body["actions"][0]["value"], body["user"]["id"])
         await tell(respond, body, f":zzz: *{item.id}* snoozed until {when(item.snoozed_until)}.")

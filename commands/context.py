@@ -13,10 +13,10 @@ from slack_bolt.kwargs_injection.async_args import AsyncArgs
 
 from bot.errors import IncidentBotError, NotFound, NotInIncidentChannel, UsageError
 from bot.incidents.models import Incident
-from bot.mrkdwn import escape
 from bot.parsing import ParsedText
 from bot.registry import CommandRegistry, Subcommand
 from bot.services import Services
+from bot.store import keys
 
 Respond = Callable[..., Awaitable[Any]]
 # errors about what the user typed: shown with the command's usage
@@ -51,10 +51,14 @@ def error_text(message: str, usage: str | None) -> str:
 
 
 async def explain_failure(
-    error: Exception, *, respond: Respond | None, user_id: str | None, chat: Any
+    error: Exception, *, body: dict[str, Any], respond: Respond | None, chat: Any
 ) -> None:
     """The one place a failure becomes words for the user: domain errors say what was wrong
-    (with usage); anything else gets a reference to the log, never a stack trace."""
+    (with usage); anything else gets a reference to the log, never a stack trace. Answered
+    privately through the request's response_url, else by DM to whoever sent it."""
+    user_id = (body.get("user") or {}).get("id") or body.get("user_id")
+    if not body.get("response_url"):
+        respond = None
     if isinstance(error, IncidentBotError):
         text = error_text(error.message, error.usage)
         log.info("command_refused", error=type(error).__name__, reason=error.message)
@@ -88,15 +92,30 @@ def reports_errors(services: Services, *, tell_user: bool = True) -> Callable[[L
                 if not tell_user:  # events: nobody asked, so log only
                     log.error("event_listener_failed", listener=listener.__name__, exc_info=exc)
                     return
-                body = args.body or {}
-                user = (body.get("user") or {}).get("id") or body.get("user_id")
-                respond = args.respond if body.get("response_url") else None
-                await explain_failure(exc, respond=respond, user_id=user, chat=services.chat)
+                await explain_failure(
+                    exc, body=args.body or {}, respond=args.respond, chat=services.chat
+                )
 
         wrapper.__name__ = listener.__name__
         return wrapper
 
     return decorate
+
+
+DOUBLE_CLICK_SECONDS = 10
+
+
+async def first_click(services: Services, body: dict[str, Any]) -> bool:
+    """False for the second of a double click: same user, button, value and message within a
+    few seconds. Slack gives every click its own action_ts, so that is not part of the key."""
+    act = body["actions"][0]
+    where = (
+        (body.get("container") or {}).get("message_ts")
+        or (body.get("message") or {}).get("ts")
+        or (body.get("view") or {}).get("id", "")
+    )
+    key = f"{body['user']['id']}:{act['action_id']}:{act.get('value', '')}:{where}"
+    return await services.store.first_time(keys.seen_action(key), DOUBLE_CLICK_SECONDS)
 
 
 async def run_slash_command(
@@ -137,4 +156,4 @@ async def run_slash_command(
         raise
 
 
-__all__ = ["CommandContext", "Respond", "error_text", "escape", "reports_errors"]
+__all__ = ["CommandContext", "Respond", "error_text", "first_click", "reports_errors"]

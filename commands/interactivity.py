@@ -11,9 +11,8 @@ from bot.incidents.models import Role, Severity
 from bot.parsing import parse_list
 from bot.services import Services
 from bot.slack.blocks import DECLARE_CALLBACK
-from bot.store import keys
 from bot.timeline.render import render_timeline
-from commands.context import reports_errors
+from commands.context import first_click, reports_errors
 from commands.metrics import snapshot_on_declare
 
 
@@ -51,14 +50,8 @@ def read_declare_form(view: dict[str, Any]) -> tuple[dict[str, Any] | None, dict
 def register(app: AsyncApp, services: Services) -> None:
     incidents = services.incidents
 
-    async def once(body: dict[str, Any]) -> bool:
-        """A double click on the same button of the same message applies once."""
-        action = body["actions"][0]
-        key = f"{body['user']['id']}:{action['action_id']}:{action.get('action_ts', '')}"
-        return await services.store.first_time(keys.seen_action(key))
-
     async def take_role(role: Role, body: dict[str, Any], respond: AsyncRespond) -> None:
-        if not await once(body):
+        if not await first_click(services, body):
             return
         incident = await services.store.get_incident(body["actions"][0]["value"])
         user = body["user"]["id"]
@@ -99,7 +92,7 @@ def register(app: AsyncApp, services: Services) -> None:
     @reports_errors(services)
     async def resolve(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        if not await once(body):
+        if not await first_click(services, body):
             return
         incident = await services.store.get_incident(body["actions"][0]["value"])
         resolved = await incidents.resolve(incident, body["user"]["id"], summary=None)

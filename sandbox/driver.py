@@ -118,20 +118,13 @@ class SlackDriver:
         return ts
 
     async def click(
-        self, action_id: str, value: str, *, user: str, channel: str, message_ts: str,
-        action_ts: str | None = None,
+        self, action_id: str, value: str, *, user: str, channel: str, message_ts: str
     ) -> Reply:
         response_url = self.emulator.new_response_url(channel)
         body = sr.block_actions(
             action_id, value, user, channel, message_ts, response_url,
             f"trig-{next(_trigger_seq)}",
         )
-        if action_ts is not None:
-            payload = json.loads(_form_payload(body))
-            payload["actions"][0]["action_ts"] = action_ts
-            from urllib.parse import urlencode
-
-            body = urlencode({"payload": json.dumps(payload)})
         status, _ = await self._post(body)
         await self.settle()
         return Reply(status=status, ack={}, responses=self.emulator.responses(response_url))
@@ -167,9 +160,3 @@ def _is_bot_work(task: asyncio.Task[Any]) -> bool:
     coro = task.get_coro()
     name = getattr(coro, "__qualname__", "") or ""
     return "run_ack_function_asynchronously" in name or "_bot_task" in task.get_name()
-
-
-def _form_payload(body: str) -> str:
-    from urllib.parse import parse_qs
-
-    return parse_qs(body)["payload"][0]

@@ -383,7 +383,6 @@ async def test_header_buttons_take_roles_once(harness: Harness) -> None:
             user=BOB,
             channel=channel,
             message_ts=incident.header_ts or "",
-            action_ts="1700000000.1",
         )
     incident = await incident_of(harness, channel)
     assert incident.roles[Role.OPS] == BOB
