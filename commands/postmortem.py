@@ -10,8 +10,7 @@ from bot.errors import IncidentBotError
 from bot.mrkdwn import escape, mention
 from bot.postmortem.models import ACTION_GROUPS, GROUP_ORDER, Postmortem
 from bot.services import Services
-from bot.store import keys
-from commands.context import CommandContext, reports_errors
+from commands.context import CommandContext, first_click, reports_errors
 from commands.incident import registry
 
 ACCEPT_ACTION = "postmortem_accept_action"
@@ -140,11 +139,10 @@ def register(app: AsyncApp, services: Services) -> None:
             raise IncidentBotError(NOT_SET_UP)
         if services.actions is None:
             raise IncidentBotError("Action items are not set up on this bot.")
+        if not await first_click(services, body):
+            return
         act = body["actions"][0]
         user = body["user"]["id"]
-        key = f"{user}:{ACCEPT_ACTION}:{act.get('value', '')}"
-        if not await services.store.first_time(keys.seen_action(key)):
-            return
         incident_id, _, proposal_id = str(act.get("value", "")).partition("|")
         item = await services.postmortems.accept_action(incident_id, proposal_id, user)
         await respond(
