@@ -23,7 +23,16 @@ from sandbox.slack_emulator import SlackEmulator
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/1")
+# One Redis server for the whole suite; each test module keeps its own database on it.
+# TEST_REDIS_SERVER moves them all (e.g. to a private redis-server when suites run side by side).
+REDIS_SERVER_URL = os.environ.get("TEST_REDIS_SERVER", "redis://127.0.0.1:6379").rstrip("/")
+
+
+def redis_db_url(db: int) -> str:
+    return f"{REDIS_SERVER_URL}/{db}"
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", redis_db_url(1))
 
 
 def free_port() -> int:

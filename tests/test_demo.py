@@ -9,15 +9,16 @@ from pathlib import Path
 import pytest
 
 from bot.demo import run_demo
+from tests.conftest import redis_db_url
 
 
 async def test_demo_plays_a_whole_incident(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = await run_demo(out_dir=str(tmp_path), redis_url="redis://127.0.0.1:6379/14")
+    code = await run_demo(out_dir=str(tmp_path), redis_url=redis_db_url(14))
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "redis://127.0.0.1:6379/14" in out and "flushed" in out
+    assert redis_db_url(14) in out and "flushed" in out
     assert "#inc-" in out
     assert "Ops Lead: @bob" in out and "Comms Lead: @charlie" in out
     assert "12.50 errors/sec [CRITICAL]" in out

@@ -32,8 +32,9 @@ from bot.store.redis_store import RedisStore
 from bot.timeline.models import EventKind, TimelineEvent
 from commands.context import CommandContext
 from sandbox.anthropic_standin import AnthropicStandin
+from tests.conftest import redis_db_url
 
-PM_REDIS_URL = os.environ.get("TEST_PM_REDIS_URL", "redis://127.0.0.1:6379/7")
+PM_REDIS_URL = os.environ.get("TEST_PM_REDIS_URL", redis_db_url(7))
 RUNBOOKS = Path(__file__).resolve().parent.parent / "runbooks"
 T0 = datetime(2025, 10, 27, 14, 23, tzinfo=UTC)  # seed 002: first alert, incident declared
 HEADINGS = (

@@ -23,8 +23,9 @@ from bot.slack.action_blocks import reminder_blocks
 from bot.store import keys
 from bot.store.redis_store import RedisStore, connect
 from bot.worker import build_scheduler
+from tests.conftest import redis_db_url
 
-REDIS_URL = "redis://127.0.0.1:6379/5"
+REDIS_URL = redis_db_url(5)
 # Monday 2026-11-23 14:00 UTC
 START = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 USERS = {
