@@ -1,6 +1,6 @@
 """The root-cause taxonomy: a small, documented set of categories, each with keywords.
 
-The postmortem analysis (bot/postmortem/analysis.py, `SIGNATURES`) already knows how to
+The postmortem analysis (bot/postmortem/signatures.py, `SIGNATURES`) already knows how to
 spot most causes in text; each category here reuses that signature's regular expressions
 (`signature`) and adds its own keywords and tags, so the two never drift apart.
 
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.incidents.models import Incident
-from bot.postmortem.analysis import SIGNATURES, Signature
+from bot.postmortem.signatures import SIGNATURES, Signature
 
 
 class Category(StrEnum):

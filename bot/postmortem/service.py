@@ -13,7 +13,8 @@ from bot.errors import ChatError, IncidentBotError, NotFound, UsageError
 from bot.incidents.models import Incident, Role, format_duration
 from bot.mrkdwn import escape, mention, when
 from bot.ports import ChatGateway
-from bot.postmortem.analysis import analyze, plain
+from bot.postmortem.analysis import analyze
+from bot.postmortem.facts import plain
 from bot.postmortem.llm import Drafter, DraftRequest
 from bot.postmortem.models import DraftSections, Postmortem, ProposedAction
 from bot.postmortem.render import render_markdown
