@@ -34,6 +34,13 @@ Inspection: :meth:`SlackEmulator.calls`, :meth:`~SlackEmulator.messages`,
 :meth:`~SlackEmulator.responses`, :meth:`~SlackEmulator.uploaded_files`, ... return *copies*.
 Fault injection: :meth:`~SlackEmulator.fail` and the ``latency`` attribute.
 
+Rate limits like Slack's (off unless asked for: ``SlackEmulator(rate_limits=RateLimits.slack())``
+or ``emu.rate_limits = RateLimits.slack()``): a token bucket per method and workspace token
+(Slack's tiers 1-4), and for ``chat.postMessage`` also one per channel (about one message a
+second with short bursts) under a workspace-wide limit. An exhausted bucket answers HTTP 429
+``{"ok": false, "error": "ratelimited"}`` with ``Retry-After`` (whole seconds until the next
+token). ``reset()`` turns the limits back to what the emulator was built with.
+
 Run ``python -m sandbox.slack_emulator`` to serve a workspace on a fixed port.
 """
 
@@ -44,6 +51,7 @@ import base64
 import copy
 import itertools
 import json
+import math
 import re
 import threading
 import time
@@ -59,6 +67,8 @@ __all__ = [
     "DEFAULT_BOT_TOKEN",
     "METHOD_SCOPES",
     "Call",
+    "RateLimit",
+    "RateLimits",
     "Channel",
     "Fault",
     "Message",
@@ -343,6 +353,112 @@ class _ResponseUrl:
     message_ts: str | None
 
 
+@dataclass(frozen=True)
+class RateLimit:
+    """A token bucket: ``per_minute`` tokens a minute, holding at most ``burst``."""
+
+    per_minute: float
+    burst: int
+
+
+#: Slack's published tiers (calls per minute per method and workspace; bursts allowed).
+TIER_1 = RateLimit(per_minute=1, burst=1)
+TIER_2 = RateLimit(per_minute=20, burst=20)
+TIER_3 = RateLimit(per_minute=50, burst=50)
+TIER_4 = RateLimit(per_minute=100, burst=100)
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Which buckets a call draws from: one per (method, token) and, for the methods in
+    ``per_channel``, one per (method, token, channel) as well. Methods not listed in
+    ``methods`` use ``default`` (``None``: unlimited)."""
+
+    methods: dict[str, RateLimit] = field(default_factory=dict)
+    per_channel: dict[str, RateLimit] = field(default_factory=dict)
+    default: RateLimit | None = None
+
+    @classmethod
+    def slack(cls) -> RateLimits:
+        """Slack's documented limits for the emulated methods. ``chat.postMessage`` is
+        "special": about 1 message per second per channel with short bursts, and a
+        workspace-wide limit of several hundred a minute."""
+        return cls(
+            methods={
+                "auth.test": TIER_4,
+                "api.test": TIER_4,
+                "conversations.archive": TIER_2,
+                "conversations.create": TIER_2,
+                "conversations.history": TIER_3,
+                "conversations.info": TIER_3,
+                "conversations.invite": TIER_3,
+                "conversations.join": TIER_3,
+                "conversations.list": TIER_2,
+                "conversations.members": TIER_4,
+                "conversations.open": TIER_3,
+                "conversations.replies": TIER_3,
+                "conversations.setPurpose": TIER_2,
+                "conversations.setTopic": TIER_2,
+                "chat.delete": TIER_3,
+                "chat.getPermalink": TIER_4,
+                "chat.postEphemeral": TIER_4,
+                "chat.postMessage": RateLimit(per_minute=600, burst=60),
+                "chat.update": TIER_3,
+                "files.completeUploadExternal": TIER_4,
+                "files.getUploadURLExternal": TIER_4,
+                "pins.add": TIER_2,
+                "reactions.add": TIER_3,
+                "usergroups.users.list": TIER_2,
+                "users.info": TIER_4,
+                "users.list": TIER_2,
+                "views.open": TIER_4,
+                "views.publish": TIER_4,
+                "views.update": TIER_4,
+            },
+            per_channel={"chat.postMessage": RateLimit(per_minute=60, burst=3)},
+        )
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    at: float
+
+
+class _RateLimiter:
+    """Token buckets over the emulator's clock; callers hold the emulator lock."""
+
+    def __init__(self, limits: RateLimits, clock: Callable[[], float]) -> None:
+        self.limits = limits
+        self.clock = clock
+        self.buckets: dict[tuple[str, ...], _Bucket] = {}
+
+    def _wait(self, key: tuple[str, ...], limit: RateLimit, now: float) -> float:
+        """Seconds until this bucket has a token (0: it has one now)."""
+        rate = limit.per_minute / 60.0
+        bucket = self.buckets.setdefault(key, _Bucket(float(limit.burst), now))
+        bucket.tokens = min(float(limit.burst), bucket.tokens + (now - bucket.at) * rate)
+        bucket.at = now
+        return 0.0 if bucket.tokens >= 1.0 else (1.0 - bucket.tokens) / rate
+
+    def admit(self, method: str, token: str, channel: str | None) -> float:
+        """0 when the call may go ahead (its tokens are taken), else seconds to wait."""
+        now = self.clock()
+        wanted: list[tuple[tuple[str, ...], RateLimit]] = []
+        method_limit = self.limits.methods.get(method, self.limits.default)
+        if method_limit is not None:
+            wanted.append(((method, token), method_limit))
+        channel_limit = self.limits.per_channel.get(method)
+        if channel_limit is not None and channel:
+            wanted.append(((method, token, channel), channel_limit))
+        wait = max((self._wait(key, limit, now) for key, limit in wanted), default=0.0)
+        if wait > 0:
+            return wait
+        for key, _ in wanted:
+            self.buckets[key].tokens -= 1.0
+        return 0.0
+
+
 # --------------------------------------------------------------------------- arg helpers
 
 
@@ -444,8 +560,11 @@ class SlackEmulator:
         latency: float = 0.0,
         port: int = 0,
         clock: Callable[[], float] = time.time,
+        rate_limits: RateLimits | None = None,
     ) -> None:
         self.bot_token = token
+        self._initial_rate_limits = rate_limits
+        self._limiter: _RateLimiter | None = None
         self.latency = latency
         self._port = port
         self._clock = clock
@@ -491,6 +610,18 @@ class SlackEmulator:
         self._reset_workspace()
         self._calls: list[Call] = []
         self._faults: list[Fault] = []
+        self.rate_limits = rate_limits
+
+    @property
+    def rate_limits(self) -> RateLimits | None:
+        """Slack-like rate limits in force (``None``: unlimited); setting them empties nothing
+        but starts every bucket full."""
+        return None if self._limiter is None else self._limiter.limits
+
+    @rate_limits.setter
+    def rate_limits(self, limits: RateLimits | None) -> None:
+        with self._lock:
+            self._limiter = None if limits is None else _RateLimiter(limits, self._clock)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -756,6 +887,7 @@ class SlackEmulator:
             self._calls.clear()
             self._faults.clear()
             self.latency = 0.0
+            self.rate_limits = self._initial_rate_limits
             if workspace:
                 self._reset_workspace()
 
@@ -1057,6 +1189,13 @@ class SlackEmulator:
                 headers = {"Retry-After": str(fault.retry_after)} if fault.status == 429 else {}
                 return fault.status, {"ok": False, "error": fault.error}, headers, tok
         self._faults = [f for f in self._faults if f.remaining is None or f.remaining > 0]
+        if self._limiter is not None:
+            ref = str(args.get("channel") or "")
+            found = self._channel_ref(ref) if ref else None
+            wait = self._limiter.admit(method, token, found.id if found else ref or None)
+            if wait > 0:
+                headers = {"Retry-After": str(max(1, math.ceil(wait)))}
+                return 429, {"ok": False, "error": "ratelimited"}, headers, tok
         needed = METHOD_SCOPES.get(method)
         if needed and needed not in tok.scopes:
             body = {"ok": False, "error": "missing_scope", "needed": needed,
