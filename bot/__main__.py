@@ -182,10 +182,10 @@ async def run_worker_process(settings: Settings) -> None:
 
 
 async def run_socket_mode(settings: Settings) -> None:
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+    from bot.slack.inbound import SocketModeHandler
 
     bot = build_bot(settings)
-    handler = AsyncSocketModeHandler(bot.app, settings.slack_app_token)
+    handler = SocketModeHandler(bot.app, settings.slack_app_token)
     await handler.start_async()  # type: ignore[no-untyped-call]
 
 

@@ -14,6 +14,7 @@ from slack_sdk.signature import SignatureVerifier
 from bot.errors import IncidentBotError
 from bot.observability import BotMetrics
 from bot.services import Services
+from bot.slack.inbound import events_endpoint
 from bot.store import keys
 from commands import (
     action_items,
@@ -82,7 +83,7 @@ def build_app(services: Services, *, extra_modules: list[Any] | None = None) -> 
 
 def signed_requests_only(secret: str | None) -> Any:
     """Reject unsigned, forged or stale requests to /slack/events with 401 before Bolt parses
-    the body (Bolt answers 500 for a malformed timestamp or an unparsable body)."""
+    the body (Bolt answers 500 for a malformed timestamp); bot/slack/inbound parses bodies."""
     verifier = SignatureVerifier(secret or "")
 
     @web.middleware
@@ -109,7 +110,8 @@ def build_web_app(
 ) -> web.Application:
     """The HTTP server: Slack's endpoint, a health check, the bot's own /metrics (with
     request ids and ack latency) and any extra routes (e.g. POST /alertmanager)."""
-    web_app = app.web_app(path=EVENTS_PATH)
+    web_app = web.Application()
+    web_app.router.add_post(EVENTS_PATH, events_endpoint(app))
     web_app.middlewares.insert(0, signed_requests_only(services.settings.slack_signing_secret))
     if observability is not None:
         web_app.middlewares.append(observability.middleware())

@@ -74,10 +74,15 @@ class SlackDriver:
         channel: str,
         command: str = "/incident",
         settle: bool = True,
+        channel_name: str | None = None,
     ) -> Reply:
         response_url = self.emulator.new_response_url(channel)
         trigger_id = f"trig-{next(_trigger_seq)}"
-        body = sr.slash_command(command, text, user, channel, response_url, trigger_id)
+        known = self.emulator.channel(channel)
+        body = sr.slash_command(
+            command, text, user, channel, response_url, trigger_id,
+            channel_name=channel_name or (known.name if known else "incidents"),
+        )
         status, raw = await self._post(body)
         if settle:
             await self.settle()
