@@ -119,6 +119,28 @@ def check_config() -> None:
 
 
 @cli.command()
+def healthcheck(
+    worker: bool = typer.Option(False, "--worker", help="probe the worker (WORKER_PORT)"),
+) -> None:
+    """Exit 0 when this host's bot process answers GET /healthz with 200 (Docker HEALTHCHECK)."""
+    import urllib.error
+    import urllib.request
+
+    settings = settings_or_exit()
+    port = settings.worker_port if worker else settings.port
+    url = f"http://127.0.0.1:{port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            typer.echo(answer.read().decode())
+    except urllib.error.HTTPError as exc:
+        typer.echo(f"incident-bot: {url} answered {exc.code}: {exc.read().decode()}", err=True)
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        typer.echo(f"incident-bot: {url} unreachable: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@cli.command()
 def run() -> None:
     """`make run`: real workspace with credentials, else the bundled local workspace demo."""
     settings = settings_or_exit()

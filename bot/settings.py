@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     anthropic_model: str = "claude-sonnet-4-6"
     incidents_channel: str = "incidents"
     port: int = Field(default=3000, ge=1, le=65535)
+    worker_port: int = Field(default=8081, ge=1, le=65535)
     reminder_scan_interval: float = Field(default=60.0, gt=0)
     alertmanager_token: str | None = None
     alertmanager_auto_declare: bool = False
