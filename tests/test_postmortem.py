@@ -527,3 +527,161 @@ async def test_exported_markdown_names_people_not_slack_ids(
     monkeypatch.setattr(svc, "render_markdown", lambda pm: "IC @U0ALICE, Ops @U0BOB, @U0GONE")
     text = await service.markdown(object())  # type: ignore[arg-type]
     assert text == "IC @alice, Ops @bob, @U0GONE"
+
+
+# --- root cause weighs what fixed it (issue 15, item 8) ---------------------------------------
+
+
+async def play_timeline(
+    store: RedisStore,
+    chat: FakeChat,
+    clock: ManualClock,
+    title: str,
+    steps: list[tuple[int, str]],
+    *,
+    resolution: str,
+) -> str:
+    """Declare, then one note (or a metric reading, text starting `METRICS `) per step at
+    T0 + minutes, then monitoring and resolve with `resolution`."""
+    incidents = IncidentService(store=store, chat=chat, clock=clock, incidents_channel="inc")
+    clock.set(T0)
+    inc = (await incidents.declare(title=title, declared_by="UALICE")).incident
+    last = 0
+    for minutes, text in steps:
+        clock.set(T0 + timedelta(minutes=minutes))
+        last = minutes
+        if text.startswith("METRICS "):
+            await store.append_event(
+                inc.id,
+                TimelineEvent(kind=EventKind.METRICS, at=clock(), actor=None, text=text[8:]),
+            )
+        else:
+            await incidents.add_note(await store.get_incident(inc.id), text, "UBOB")
+    clock.set(T0 + timedelta(minutes=last + 2))
+    await incidents.set_status(await store.get_incident(inc.id), Status.MONITORING, "UALICE")
+    clock.set(T0 + timedelta(minutes=last + 10))
+    await incidents.resolve(await store.get_incident(inc.id), "UALICE", summary=resolution)
+    return inc.id
+
+
+FIX_TIMELINES = [
+    pytest.param(
+        "Checkout API returning 500s",
+        [
+            (1, "Seeing 500s on /checkout since ~10 min"),
+            (
+                2,
+                "METRICS DB pool 98/100 (98%) [CRITICAL]; likely cause: database connection pool "
+                "exhaustion (Runbook → Root Causes → 1. Traffic Spike)",
+            ),
+            (3, "DB pool is exhausted: 98/100 active. Started right after deploy v2.3.4"),
+            (4, "METRICS DB pool 99/100 (99%) [CRITICAL]; traffic spike suspected"),
+            (9, "Rolled back v2.3.4"),
+        ],
+        "Rolled back; pool back to 40%",
+        "deployment",
+        "capacity",
+        id="seed-like demo: rollback ends it, traffic spike ranks below the bad deploy",
+    ),
+    pytest.param(
+        "Search results empty for EU users",
+        [
+            (1, "Traffic is up 2x since the newsletter went out"),
+            (2, "METRICS search req/s 2x normal traffic; error rate 30% [CRITICAL]"),
+            (3, "A config change to the search index alias went out at 14:15"),
+            (4, "Traffic still climbing, surge from the newsletter"),
+            (6, "METRICS search error rate 30% [CRITICAL]; traffic 2.2x normal"),
+            (8, "Reverted the config change; results are coming back"),
+        ],
+        "Config change reverted",
+        "configuration",
+        "capacity",
+        id="config change reverted beats a coincident traffic rise",
+    ),
+    pytest.param(
+        "Login latency high",
+        [
+            (1, "Deploy v1.8.0 went out an hour ago, nothing unusual in it"),
+            (2, "Traffic spike: 5x normal load from a scraper, 4000 req/s"),
+            (4, "The v1.8.0 release notes list only a logging change"),
+            (5, "Checked the deploy diff for v1.8.0 again: config untouched"),
+            (3, "METRICS login p99 2400ms [HIGH]; req/s 4000, 5x normal traffic"),
+            (7, "Scaled out to 12 replicas and raised the rate limit for anonymous clients"),
+        ],
+        "Capacity added and the scraper rate-limited",
+        "capacity",
+        "deployment",
+        id="scaling out fixes a traffic spike; the unrelated deploy stays below",
+    ),
+    pytest.param(
+        "Workers crash-looping",
+        [
+            (1, "Workers OOM-killed every few minutes, looks like a memory leak"),
+            (2, "Traffic is 1.5x normal, the usual Monday peak"),
+            (3, "METRICS worker req/s 1.5x normal traffic [ELEVATED]"),
+            (4, "METRICS worker memory 95% [CRITICAL]; traffic 1.5x normal"),
+            (5, "Traffic surge from the Monday campaign is still on"),
+            (6, "Restarted the workers with a lower concurrency"),
+        ],
+        "Workers restarted; leak fix to follow",
+        "code",
+        "capacity",
+        id="a restart fixes a leak",
+    ),
+]
+
+
+@pytest.mark.parametrize(("title", "steps", "resolution", "winner", "loser"), FIX_TIMELINES)
+async def test_root_cause_weighs_what_fixed_it(
+    store: RedisStore,
+    chat: FakeChat,
+    clock: ManualClock,
+    title: str,
+    steps: list[tuple[int, str]],
+    resolution: str,
+    winner: str,
+    loser: str,
+) -> None:
+    incident_id = await play_timeline(store, chat, clock, title, steps, resolution=resolution)
+    pm = await service(store, chat, clock, NoModelDrafter()).build(incident_id)
+    technical = [rc for rc in pm.root_causes if rc.kind == "technical"]
+    categories = [rc.category for rc in technical]
+    assert categories[0] == winner, [(rc.cause, rc.confidence) for rc in technical]
+    assert loser in categories  # the other cause is still listed, below
+    top, other = technical[0], technical[categories.index(loser)]
+    assert top.confidence > other.confidence
+    assert any(e.kind == "resolution" for e in top.evidence)
+    assert not any(e.kind == "resolution" for e in other.evidence)
+    md = render_markdown(pm)
+    primary = md.split("### Primary Root Cause", 1)[1].split("### Root Cause 2", 1)[0]
+    assert top.cause in primary and "(what fixed it)" in primary
+    assert f"Multiple root causes are plausible: {top.cause}" in pm.summary
+
+
+async def test_a_fix_recorded_after_recovery_does_not_count(
+    store: RedisStore, chat: FakeChat, clock: ManualClock
+) -> None:
+    """Without a fix before the recovery, causes rank by their evidence alone."""
+    incident_id = await play_timeline(
+        store,
+        chat,
+        clock,
+        "Checkout slow",
+        [
+            (1, "Traffic spike: 3x normal load after the campaign"),
+            (2, "METRICS DB pool 100% [CRITICAL]; 3x normal traffic"),
+            (3, "Connection pool exhausted, traffic still climbing"),
+            (4, "Deploy v3.1.0 went out yesterday"),
+        ],
+        resolution="Traffic subsided",
+    )
+    svc = service(store, chat, clock, NoModelDrafter())
+    before = [rc.cause for rc in (await svc.build(incident_id)).root_causes]
+    incidents = IncidentService(store=store, chat=chat, clock=clock, incidents_channel="inc")
+    clock.advance(timedelta(hours=1))
+    inc = await store.get_incident(incident_id)
+    await incidents.add_note(inc, "Rolled back v3.1.0 anyway, to be safe", "UBOB")
+    pm = await svc.build(incident_id)
+    assert [rc.cause for rc in pm.root_causes] == before
+    assert pm.root_causes[0].category == "capacity"
+    assert not any(e.kind == "resolution" for rc in pm.root_causes for e in rc.evidence)

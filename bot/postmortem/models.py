@@ -21,7 +21,7 @@ GROUP_ORDER = ("prevent", "detect", "mitigate", "process")
 
 
 class Evidence(BaseModel):
-    kind: Literal["timeline", "metric", "runbook", "record"]
+    kind: Literal["timeline", "metric", "runbook", "record", "resolution"]
     text: str
     at: datetime | None = None
     citation: str | None = Field(

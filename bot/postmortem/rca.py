@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.incidents.models import Incident, Role
 from bot.postmortem.facts import hhmm, plain
@@ -17,6 +18,26 @@ from bot.timeline.models import EventKind, TimelineEntry
 THIN_CONFIDENCE_CAP = 0.65
 MAX_CONFIDENCE = 0.9
 _VERSION = re.compile(r"\bv\d+(?:\.\d+){1,3}\b")
+FIX_BONUS = 0.2
+# What ended an incident says what caused it: each kind of fix, recorded before the recovery,
+# supports the causes it undoes (a rollback undoes a deploy and the code it shipped, …).
+FIXES: tuple[tuple[str, frozenset[str]], ...] = (
+    (r"\broll(ed|ing)?[ -]?back\b|\brevert", frozenset({"deploy", "n_plus_one", "leak"})),
+    (
+        r"config(uration)?\b.*\b(revert|restor|undo|undid|back)|flag\b.*\b(off|disabl)"
+        r"|disabl\w* (the )?(feature )?flag",
+        frozenset({"config"}),
+    ),
+    (r"\brestart", frozenset({"leak"})),
+    (
+        r"scal(e|ed|ing) (up|out)|added (capacity|replicas|instances|nodes)"
+        r"|(increas|rais)\w* (the )?(pool|max_connections|capacity|replicas|limit)"
+        r"|rate[- ]limit",
+        frozenset({"traffic", "pool"}),
+    ),
+    (r"fail(ed)?[ -]?over|switched (provider|region|upstream)", frozenset({"dependency"})),
+)
+_RECOVERY = re.compile(r"back to (normal|baseline)|returned to normal|\brecovered\b")
 
 
 @dataclass
@@ -24,6 +45,7 @@ class Match:
     signature: Signature
     evidence: list[Evidence] = field(default_factory=list)
     citation: Citation | None = None
+    fixed_by: list[Evidence] = field(default_factory=list)  # fixes recorded before recovery
 
     @property
     def timeline_hits(self) -> int:
@@ -32,6 +54,14 @@ class Match:
     @property
     def metric_hits(self) -> int:
         return sum(1 for e in self.evidence if e.kind == "metric")
+
+
+def is_evidence(entry: TimelineEntry) -> bool:
+    """Events that echo the title (declared), bookkeeping (roles, action items) and the
+    patterns service's own classification (derived from this same timeline) prove nothing."""
+    if entry.event.kind in (EventKind.DECLARED, EventKind.ROLE, EventKind.ACTION_ITEM):
+        return False
+    return "root_cause_category" not in entry.event.data
 
 
 def find_matches(
@@ -49,8 +79,8 @@ def find_matches(
             )
         for e in entries:
             text = " ".join([e.event.text, *e.event.data.values()])
-            if e.event.kind in (EventKind.DECLARED, EventKind.ROLE, EventKind.ACTION_ITEM):
-                continue  # echoes the title / bookkeeping, not evidence
+            if not is_evidence(e):
+                continue
             if not sig.matches(text):
                 continue
             kind = "metric" if e.event.kind is EventKind.METRICS else "timeline"
@@ -77,12 +107,60 @@ def find_matches(
         for m in matches:
             if m.signature.key in POOL_CAUSES:
                 m.evidence += [e for e in readings if e not in m.evidence]
+    for m, fix in fixes_for(incident, entries, matches):
+        m.fixed_by.append(fix)
+        m.evidence.append(fix)
     return matches
+
+
+def recovery_time(incident: Incident, entries: Sequence[TimelineEntry]) -> datetime | None:
+    """When impact ended: mitigation, else resolution, else the first 'back to normal'."""
+    if incident.mitigated_at is not None or incident.resolved_at is not None:
+        return incident.mitigated_at or incident.resolved_at
+    for e in entries:
+        if _RECOVERY.search(e.event.text.lower()):
+            return e.event.at
+    return None
+
+
+def fixes_for(
+    incident: Incident, entries: Sequence[TimelineEntry], matches: Sequence[Match]
+) -> list[tuple[Match, Evidence]]:
+    """The fixes recorded before the recovery (and the resolution summary), each paired with
+    the matched cause it undoes."""
+    recovered = recovery_time(incident, entries)
+    if recovered is None:
+        return []
+    found: list[tuple[str, datetime | None, str]] = []
+    for e in entries:
+        if not is_evidence(e):
+            continue
+        if e.event.kind is EventKind.METRICS or e.event.at > recovered:
+            continue
+        text = plain(e.event.text)
+        if text.rstrip().endswith("?"):
+            continue  # a question is not a fix
+        found.append((text, e.event.at, f"{hhmm(e.event.at)} {text}"))
+    if incident.resolution_summary:
+        summary = plain(incident.resolution_summary)
+        found.append((summary, incident.resolved_at, f"Resolution: {summary}"))
+    out: list[tuple[Match, Evidence]] = []
+    for text, at, shown in found:
+        low = text.lower()
+        for pattern, keys in FIXES:
+            if not re.search(pattern, low):
+                continue
+            for m in matches:
+                if m.signature.key in keys and all(f.text != shown for f in m.fixed_by):
+                    ev = Evidence(kind="resolution", at=at, text=f"{shown} (what fixed it)")
+                    out.append((m, ev))
+    return out
 
 
 def confidence(m: Match, has_metrics: bool) -> float:
     score = 0.3 + 0.1 * min(m.timeline_hits, 3) + 0.15 * min(m.metric_hits, 2)
     score += 0.1 if m.citation is not None else 0.0
+    score += FIX_BONUS if m.fixed_by else 0.0
     thin = (m.timeline_hits + m.metric_hits) < 3 or not has_metrics
     return round(min(score, THIN_CONFIDENCE_CAP if thin else MAX_CONFIDENCE), 2)
 
@@ -100,6 +178,7 @@ def _versions(matches: Sequence[Match]) -> list[str]:
 def root_causes(matches: Sequence[Match], has_metrics: bool) -> list[RootCause]:
     by_key = {m.signature.key: m for m in matches}
     causes: list[RootCause] = []
+    fixed_causes: list[RootCause] = []
     code = [k for k in ("n_plus_one", "leak", "config") if k in by_key]
     versions = _versions([by_key["deploy"]]) if "deploy" in by_key else []
     for m in matches:
@@ -117,18 +196,23 @@ def root_causes(matches: Sequence[Match], has_metrics: bool) -> list[RootCause]:
         elif sig.key == "deploy" and versions:
             cause = f"{sig.cause} ({versions[0]})"
         conf = confidence(m, has_metrics)
+        fixed = bool(m.fixed_by)
         if sig.key in code and "deploy" in by_key:
             conf = min(conf + 0.05, MAX_CONFIDENCE if has_metrics else THIN_CONFIDENCE_CAP)
-        causes.append(
-            RootCause(
-                cause=cause,
-                category=sig.category,
-                kind="technical",
-                confidence=round(conf, 2),
-                evidence=evidence,
-            )
+            if not fixed and by_key["deploy"].fixed_by:
+                fixed = True  # rolling the deploy back removed the code it shipped
+                conf = min(conf + FIX_BONUS, MAX_CONFIDENCE)
+        cause_rc = RootCause(
+            cause=cause,
+            category=sig.category,
+            kind="technical",
+            confidence=round(conf, 2),
+            evidence=evidence,
         )
-    causes.sort(key=lambda rc: -rc.confidence)
+        causes.append(cause_rc)
+        if fixed:
+            fixed_causes.append(cause_rc)
+    rank_by_what_fixed_it(causes, fixed_causes)
     keys = set(by_key)
     if keys & CHANGE_KEYS and causes:
         top = causes[0]
@@ -153,6 +237,18 @@ def root_causes(matches: Sequence[Match], has_metrics: bool) -> list[RootCause]:
             )
         )
     return causes
+
+
+def rank_by_what_fixed_it(causes: list[RootCause], fixed: Sequence[RootCause]) -> None:
+    """Causes the recorded fix undid come first; the others stay below the weakest of them
+    (a traffic spike that was still there when a rollback ended the incident was not its
+    cause). Without a recorded fix, by confidence."""
+    if fixed:
+        floor = min(rc.confidence for rc in fixed)
+        for rc in causes:
+            if rc not in fixed and rc.confidence >= floor:
+                rc.confidence = round(max(floor - 0.05, 0.3), 2)
+    causes.sort(key=lambda rc: (rc not in fixed, -rc.confidence))
 
 
 def contributing_factors(
