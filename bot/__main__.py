@@ -13,7 +13,6 @@ from slack_bolt.async_app import AsyncApp
 from bot.actions.models import ActionSettings
 from bot.actions.reminders import ReminderScanner
 from bot.actions.service import ActionItemService
-from bot.actions.store import ActionItemStore
 from bot.alerts import alertmanager_routes
 from bot.app import build_app, build_web_app
 from bot.clock import Clock, system_clock
@@ -72,7 +71,7 @@ def build_services(settings: Settings, *, clock: Clock = system_clock) -> Servic
     )
     actions = ActionItemService(
         store=store,
-        actions_store=ActionItemStore(store.redis),
+        actions_store=store.actions,
         chat=chat,
         clock=clock,
         settings=ActionSettings.from_settings(settings),
@@ -112,11 +111,11 @@ def build_services(settings: Settings, *, clock: Clock = system_clock) -> Servic
 
 def build_scanner(settings: Settings, *, clock: Clock = system_clock) -> ReminderScanner:
     """The worker's collaborators: Redis, the Slack gateway, the reminder scanner."""
-    redis = connect(settings.redis_url)
+    store = RedisStore(connect(settings.redis_url))
     chat = SlackGateway(build_client(settings.slack_bot_token, settings.slack_api_base))
     return ReminderScanner(
-        actions_store=ActionItemStore(redis),
-        store=RedisStore(redis),
+        actions_store=store.actions,
+        store=store,
         chat=chat,
         clock=clock,
         settings=ActionSettings.from_settings(settings),

@@ -21,7 +21,6 @@ from bot.errors import IncidentBotError, NotFound
 from bot.incidents.models import Incident, Severity
 from bot.incidents.service import IncidentService
 from bot.mrkdwn import escape
-from bot.store import keys
 from bot.store.redis_store import RedisStore
 from bot.timeline.models import EventKind, TimelineEvent
 
@@ -189,17 +188,16 @@ class AlertService:
         return report
 
     async def _firing(self, alert: Alert, report: AlertReport) -> None:
-        redis = self.store.redis
-        await redis.set(keys.alert(alert.fingerprint), alert.model_dump_json(), ex=LINK_TTL_SECONDS)
-        claim = keys.alert_posted(alert.fingerprint, alert.starts_key)
-        if not await self.store.first_time(claim, POSTED_TTL_SECONDS):
+        alerts = self.store.alerts
+        await alerts.remember(alert.fingerprint, alert.model_dump_json())
+        if not await alerts.claim_post(alert.fingerprint, alert.starts_key):
             report.duplicates.append(alert.fingerprint)
             return
         try:
             text, blocks = self.render(alert)
             await self.post(text, blocks)
         except Exception:
-            await redis.delete(claim)  # let Alertmanager's retry post it
+            await alerts.release_post(alert.fingerprint, alert.starts_key)
             raise
         report.posted.append(alert.fingerprint)
         log.info("alert_posted", alertname=alert.name, severity=alert.severity)
@@ -224,9 +222,7 @@ class AlertService:
 
     async def link(self, alert: Alert, incident: Incident) -> None:
         """Remember which incident was declared from the alert, and say so on its timeline."""
-        await self.store.redis.set(
-            keys.alert_incident(alert.fingerprint), incident.id, ex=LINK_TTL_SECONDS
-        )
+        await self.store.alerts.link_incident(alert.fingerprint, incident.id)
         await self.store.append_event(
             incident.id,
             TimelineEvent(
@@ -241,13 +237,13 @@ class AlertService:
             log.info("alert_linked", alertname=alert.name)
 
     async def stored_alert(self, fingerprint: str) -> Alert:
-        raw = await self.store.redis.get(keys.alert(fingerprint))
+        raw = await self.store.alerts.payload(fingerprint)
         if raw is None:
             raise NotFound("That alert is no longer known to the bot; declare with /incident.")
         return Alert.model_validate_json(raw)
 
     async def incident_for(self, fingerprint: str) -> Incident | None:
-        incident_id = await self.store.redis.get(keys.alert_incident(fingerprint))
+        incident_id = await self.store.alerts.incident_id(fingerprint)
         if incident_id is None:
             return None
         try:
@@ -260,7 +256,7 @@ class AlertService:
         if incident is None or not incident.is_active:
             return
         ends = alert.endsAt.isoformat() if alert.endsAt else alert.starts_key
-        if not await self.store.first_time(keys.alert_resolved(alert.fingerprint, ends)):
+        if not await self.store.alerts.claim_resolved(alert.fingerprint, ends):
             return
         await self.store.append_event(
             incident.id,

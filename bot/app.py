@@ -116,7 +116,7 @@ def build_web_app(
     if observability is not None:
         web_app.middlewares.append(observability.middleware())
         observability.instrument(app)
-        web_app.router.add_routes(observability.routes(services.store.redis))
+        web_app.router.add_routes(observability.routes(services.store.open_incident_count))
 
     async def healthz(_: web.Request) -> web.Response:
         try:

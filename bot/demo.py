@@ -281,7 +281,6 @@ async def _play(
     from bot.__main__ import build_bot, build_scanner, serve_http
     from bot.actions.models import ActionSettings
     from bot.actions.schedule import next_working_start
-    from bot.actions.store import ActionItemStore
     from bot.settings import Settings
     from sandbox.driver import Reply, SlackDriver
 
@@ -420,7 +419,7 @@ async def _play(
             ALICE,
             channel(),
         )
-        store = ActionItemStore(bot.services.store.redis)
+        store = bot.services.store.actions
         items = await store.many(await store.ids_of_owner(BOB))
         if not items or items[0].due is None:
             raise StepFailed("no action item with a due date was stored for bob")
@@ -494,9 +493,9 @@ async def _play(
     finally:
         await driver.settle()
         await runner.cleanup()
-        await bot.services.store.redis.aclose()
+        await bot.services.store.aclose()
         if scanner is not None:
-            await scanner.items.redis.aclose()
+            await scanner.items.aclose()
 
     print_transcript(emulator, names)
     if "postmortem" in state:

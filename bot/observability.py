@@ -26,8 +26,6 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
-from bot.store import keys
-
 log = structlog.get_logger(__name__)
 
 METRICS_PATH = "/metrics"
@@ -95,10 +93,10 @@ class BotMetrics:
 
     # --- HTTP --------------------------------------------------------------------
 
-    def routes(self, redis: Any) -> list[web.RouteDef]:
+    def routes(self, open_incident_count: Callable[[], Awaitable[int]]) -> list[web.RouteDef]:
         async def metrics(_: web.Request) -> web.Response:
             try:
-                self.open_incidents.set(await redis.zcard(keys.incidents_open()))
+                self.open_incidents.set(await open_incident_count())
             except Exception:
                 self.scrape_errors.inc()
                 log.warning("metrics_open_incidents_unreadable")

@@ -95,4 +95,4 @@ async def run_worker(
     finally:
         scheduler.shutdown(wait=False)
         with contextlib.suppress(Exception):
-            await scanner.items.redis.aclose()
+            await scanner.items.aclose()

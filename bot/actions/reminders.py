@@ -139,7 +139,7 @@ class ReminderScanner:
             try:
                 item = await self.items.get(item_id)
             except NotFound:
-                await self.items.redis.zrem(keys.action_items_due(), item_id)
+                await self.items.drop_missing(item_id, now)
                 return
             if not item.is_open or item.next_reminder_at is None or item.next_reminder_at > now:
                 await self.items.update(item_id, lambda it: None)  # re-index a stale entry
@@ -247,7 +247,7 @@ class ReminderScanner:
         if not await self.items.claim(claim_id, token, self.cfg.claim_ttl):
             return False
         try:
-            if await self.items.redis.exists(sent_key):
+            if await self.items.exists(sent_key):
                 return False
             items = await self.items.many(await self.items.open_ids())
             channel = self.cfg.digest_channel

@@ -90,7 +90,8 @@ class IncidentService:
         return incident
 
     async def list_open(self) -> list[Incident]:
-        return await self.store.incidents(await self.store.list_incident_ids(open_only=True))
+        ids = await self.store.list_incident_ids(open_only=True)
+        return [i for i in await self.store.incidents(ids) if i.is_active]
 
     # --- declare -------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ reads only the index entries inside the window (most recent `per_key_limit` per 
 candidate ids by how many keys they share with the incident, and decodes only the best
 `max_candidates` of them.
 
-Keys (all under the bot's `ib:` prefix, `ib:pat:` for this feature):
+The index lives in bot/store/patterns.py; its keys (bot/store/keys.py):
 * `ib:pat:svc:<service>` / `ib:pat:tag:<tag>` / `ib:pat:cat:<category>` / `ib:pat:word:<w>`
 * `ib:pat:indexed:<incident-id>`   the keys the incident is in (so a re-index drops stale ones)
 """
@@ -18,20 +18,15 @@ Keys (all under the bot's `ib:` prefix, `ib:pat:` for this feature):
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import cast
+from datetime import timedelta
 
-import redis.asyncio as aioredis
 from pydantic import BaseModel, Field
 from rapidfuzz import fuzz, process, utils
 
 from bot.incidents.models import Incident
 from bot.patterns.taxonomy import Category, label
-from bot.store.keys import PREFIX
-from bot.store.redis_store import guarded
+from bot.store import keys
 
 STOPWORDS = frozenset(
     [
@@ -98,14 +93,6 @@ class MatchConfig(BaseModel):
     max_title_words: int = 12
 
 
-def _k(kind: str, value: str) -> str:
-    return f"{PREFIX}:pat:{kind}:{value.strip().lower()}"
-
-
-def indexed_key(incident_id: str) -> str:
-    return f"{PREFIX}:pat:indexed:{incident_id}"
-
-
 def title_words(incident: Incident, limit: int = 12) -> list[str]:
     words: list[str] = []
     for w in WORD.findall(incident.title.lower()):
@@ -116,77 +103,16 @@ def title_words(incident: Incident, limit: int = 12) -> list[str]:
 
 
 def index_keys(incident: Incident, category: str | None, limit: int = 12) -> list[str]:
-    out = [_k("svc", s) for s in incident.services]
-    out += [_k("tag", t) for t in incident.tags]
+    out = [keys.pattern("svc", s) for s in incident.services]
+    out += [keys.pattern("tag", t) for t in incident.tags]
     if category:
-        out.append(_k("cat", category))
-    out += [_k("word", w) for w in title_words(incident, limit)]
+        out.append(keys.pattern("cat", category))
+    out += [keys.pattern("word", w) for w in title_words(incident, limit)]
     return list(dict.fromkeys(out))
 
 
 def _text(incident: Incident) -> str:
     return f"{incident.title} {incident.description}".strip()
-
-
-class PatternIndex:
-    """The inverted index in Redis (same connection as the incident store)."""
-
-    def __init__(self, redis: aioredis.Redis, config: MatchConfig | None = None) -> None:
-        self.redis = redis
-        self.config = config or MatchConfig()
-
-    def add_to(
-        self, pipe: aioredis.client.Pipeline, incident: Incident, old: Iterable[str]
-    ) -> None:
-        new = index_keys(incident, incident.root_cause_category, self.config.max_title_words)
-        score = incident.declared_at.timestamp()
-        for key in set(old) - set(new):
-            pipe.zrem(key, incident.id)
-        for key in new:
-            pipe.zadd(key, {incident.id: score})
-        pipe.delete(indexed_key(incident.id))
-        if new:
-            pipe.sadd(indexed_key(incident.id), *new)
-
-    @guarded
-    async def add(self, incident: Incident) -> None:
-        """(Re-)index an incident by its current services, tags, category and title."""
-        old = await cast(Awaitable[set[str]], self.redis.smembers(indexed_key(incident.id)))
-        async with self.redis.pipeline(transaction=True) as pipe:
-            self.add_to(pipe, incident, old)
-            await pipe.execute()
-
-    @guarded
-    async def candidates(
-        self, incident: Incident, category: str | None, start: datetime, end: datetime
-    ) -> list[str]:
-        """Ids in [start, end) sharing index keys with the incident, most shared first."""
-        keys = index_keys(incident, category, self.config.max_title_words)
-        if not keys:
-            return []
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.zrevrangebyscore(
-                    key,
-                    f"({end.timestamp()}",
-                    start.timestamp(),
-                    start=0,
-                    num=self.config.per_key_limit,
-                )
-            rows: list[list[str]] = await pipe.execute()
-        counts: Counter[str] = Counter()
-        for row in rows:
-            counts.update(str(i) for i in row)
-        counts.pop(incident.id, None)
-        return [i for i, _ in counts.most_common(self.config.max_candidates)]
-
-    @guarded
-    async def in_category(self, category: str, start: datetime, end: datetime) -> list[str]:
-        """Every indexed incident of the category declared in [start, end), oldest first."""
-        ids = await self.redis.zrangebyscore(
-            _k("cat", category), start.timestamp(), f"({end.timestamp()}"
-        )
-        return [str(i) for i in ids]
 
 
 @dataclass
@@ -257,4 +183,4 @@ def score_matches(
     return matches[: config.max_results]
 
 
-__all__ = ["Match", "MatchConfig", "PatternIndex", "index_keys", "label", "score_matches"]
+__all__ = ["Match", "MatchConfig", "index_keys", "label", "score_matches"]

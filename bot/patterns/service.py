@@ -24,11 +24,11 @@ from bot.actions.models import ActionItem
 from bot.clock import Clock
 from bot.incidents.models import Incident, Role, Status, format_duration
 from bot.mrkdwn import channel_link, escape, mention, when
-from bot.patterns.matcher import Match, MatchConfig, PatternIndex, score_matches
+from bot.patterns.matcher import Match, MatchConfig, score_matches
 from bot.patterns.report import PatternReport, build_report, describe_window, ordinal
 from bot.patterns.taxonomy import Category, categorize
-from bot.store import keys
 from bot.store.keys import PREFIX
+from bot.store.patterns import PatternIndex
 from bot.store.redis_store import RedisStore
 from bot.timeline.models import EventKind, TimelineEvent
 
@@ -113,7 +113,7 @@ class PatternService:
         self.actions = actions
         self.config = config or MatchConfig()
         self.postmortems = postmortems
-        self.index = PatternIndex(store.redis, self.config)
+        self.index = PatternIndex(store.db, self.config)
 
     @property
     def window_label(self) -> str:
@@ -131,7 +131,7 @@ class PatternService:
         total = 0
         start = 0
         while True:
-            ids = await self.store.redis.zrange(keys.incidents_all(), start, start + batch - 1)
+            ids = await self.store.incident_ids_page(start, batch)
             if not ids:
                 return total
             for inc in await self.store.incidents([str(i) for i in ids]):
@@ -345,9 +345,7 @@ class PatternService:
     ) -> PatternReport:
         since = since or self.config.window
         now = self.clock()
-        ids = await self.store.redis.zrangebyscore(
-            keys.incidents_all(), (now - since).timestamp(), now.timestamp()
-        )
+        ids = await self.store.incident_ids_declared((now - since).timestamp(), now.timestamp())
         incidents: list[Incident] = []
         id_list = [str(i) for i in ids]
         for n in range(0, len(id_list), 1000):

@@ -19,8 +19,7 @@ from bot.postmortem.llm import Drafter, DraftRequest
 from bot.postmortem.models import DraftSections, Postmortem, ProposedAction
 from bot.postmortem.render import render_markdown
 from bot.runbooks import RunbookLibrary
-from bot.store import codec, keys
-from bot.store.redis_store import RedisStore, guarded
+from bot.store.redis_store import RedisStore
 from bot.timeline.models import EventKind, TimelineEntry
 from bot.timeline.render import render_entry
 
@@ -75,18 +74,6 @@ class ActionItemsPort(Protocol):
         type: str | None = None,
         ticket: str | None = None,
     ) -> Any: ...
-
-
-def versions_key(incident_id: str) -> str:
-    return f"{keys.postmortem(incident_id)}:versions"
-
-
-def sequence_key(incident_id: str) -> str:
-    return f"{keys.postmortem(incident_id)}:seq"
-
-
-def accept_claim_key(incident_id: str, proposal_id: str) -> str:
-    return f"{keys.postmortem(incident_id)}:accept:{proposal_id}"
 
 
 def incident_facts(
@@ -205,31 +192,17 @@ class PostmortemService:
             action.id = f"PA-{i}"
         return sections
 
-    @guarded
     async def _save(self, pm: Postmortem) -> Postmortem:
-        version = int(await self.store.redis.incr(sequence_key(pm.incident_id)))
-        pm = pm.model_copy(update={"version": version})
-        async with self.store.redis.pipeline(transaction=True) as pipe:
-            pipe.set(keys.postmortem(pm.incident_id), codec.dumps(pm))
-            pipe.rpush(versions_key(pm.incident_id), codec.dumps(pm))
-            await pipe.execute()
-        return pm
+        return await self.store.postmortems.save_new_version(pm)
 
-    @guarded
     async def _replace_latest(self, pm: Postmortem) -> None:
-        async with self.store.redis.pipeline(transaction=True) as pipe:
-            pipe.set(keys.postmortem(pm.incident_id), codec.dumps(pm))
-            pipe.lset(versions_key(pm.incident_id), pm.version - 1, codec.dumps(pm))
-            await pipe.execute()
+        await self.store.postmortems.replace_latest(pm)
 
-    @guarded
     async def latest(self, incident_id: str) -> Postmortem | None:
-        raw = await self.store.redis.get(keys.postmortem(incident_id))
-        return None if raw is None else codec.loads(Postmortem, raw)
+        return await self.store.postmortems.latest(incident_id)
 
-    @guarded
     async def version_count(self, incident_id: str) -> int:
-        return int(await self.store.redis.llen(versions_key(incident_id)))  # type: ignore[misc]
+        return await self.store.postmortems.version_count(incident_id)
 
     async def draft(self, incident_id: str) -> Postmortem:
         """Draft, store as a new version and post the Markdown to the incident channel.
@@ -285,7 +258,7 @@ class PostmortemService:
             raise NotFound(f"The draft of {incident_id} has no proposed item {proposal_id}.")
         if proposal.accepted_item_id:
             raise UsageError(f"{proposal_id} is already tracked as {proposal.accepted_item_id}.")
-        if not await self.store.first_time(accept_claim_key(incident_id, proposal_id), 3600):
+        if not await self.store.postmortems.claim_accept(incident_id, proposal_id):
             raise UsageError(f"{proposal_id} is already being accepted.")
         incident = await self.store.get_incident(incident_id)
         try:
@@ -299,7 +272,7 @@ class PostmortemService:
                 type=proposal.type,
             )
         except IncidentBotError:
-            await self.store.redis.delete(accept_claim_key(incident_id, proposal_id))
+            await self.store.postmortems.release_accept(incident_id, proposal_id)
             raise
         latest = await self.latest(incident_id) or pm
         for a in latest.action_items:

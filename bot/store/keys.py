@@ -1,5 +1,20 @@
-"""Every Redis key the bot uses. Per-incident keys share the `{incident-id}` hash tag
-so multi-key updates stay in one Redis Cluster slot."""
+"""Every Redis key the bot uses, and the hash-slot design that makes them Cluster-safe.
+
+Atomic units (changed together by one script, so their keys share one hash tag and land in
+one Redis Cluster slot):
+* an incident: `ib:{INC-…}:…` — the record, its timeline stream, message index, action-item
+  set, postmortem (latest, versions, sequence, accept claims) and metric snapshots; the tag
+  is the incident id itself (`{INC-20261127-0001}`), which is the issue's `{inc:…}` unit;
+* an action item: `ib:action:<id>` alone (its claim and sent-slot markers are single-key
+  writes and never join it in one command);
+* everything else is a single key.
+
+Cross-incident indexes (`incidents:open/all`, `channel:<id>`, `actions:due/open`,
+`owner:<id>:actions`, `pat:…`) each live in their own slot and are never written in the
+same command as a record: additions are written before the record, removals after it,
+and readers check the record (so a crash in between leaves an index that says too much,
+never one that hides a record). No key layout changed for this, so no data migration.
+"""
 
 from __future__ import annotations
 
@@ -82,6 +97,41 @@ def reminder_sent(item_id: str, slot: str) -> str:
 
 def postmortem(incident_id: str) -> str:
     return f"{PREFIX}:{{{incident_id}}}:postmortem"
+
+
+def postmortem_versions(incident_id: str) -> str:
+    """list of every stored draft, oldest first."""
+    return f"{postmortem(incident_id)}:versions"
+
+
+def postmortem_sequence(incident_id: str) -> str:
+    return f"{postmortem(incident_id)}:seq"
+
+
+def postmortem_accept(incident_id: str, proposal_id: str) -> str:
+    """A proposed action item is being turned into a tracked one (claimed once)."""
+    return f"{postmortem(incident_id)}:accept:{proposal_id}"
+
+
+def pattern(kind: str, value: str) -> str:
+    """Inverted index for recurring patterns: sorted set of incident ids by declared time,
+    one per service, tag, root-cause category and title word."""
+    return f"{PREFIX}:pat:{kind}:{value.strip().lower()}"
+
+
+def pattern_indexed(incident_id: str) -> str:
+    """set of the pattern keys an incident is indexed under (to drop stale ones)."""
+    return f"{PREFIX}:pat:indexed:{incident_id}"
+
+
+def lease(name: str) -> str:
+    """A lease (expiring claim) named `name`; see bot/store/leases.py."""
+    return f"{PREFIX}:lease:{name}"
+
+
+def done(name: str) -> str:
+    """Marker that the once-only job `name` finished; see bot/store/leases.py."""
+    return f"{PREFIX}:done:{name}"
 
 
 def metric_snapshots(incident_id: str) -> str:

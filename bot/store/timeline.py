@@ -1,0 +1,90 @@
+"""Timeline streams: one append-only Stream per incident plus its message-ts index, both in
+the incident's `{INC-…}` slot. Appends wait for replicas when the store is durable: these
+are the writes acknowledged to Slack."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Any, cast
+
+from bot.store import atomic, codec, keys
+from bot.store.atomic import Write
+from bot.store.base import StoreBase
+from bot.store.connection import guarded
+from bot.timeline.models import EVENT_SCHEMA_VERSION, EventKind, TimelineEntry, TimelineEvent
+
+# KEYS[1] message-ts -> stream-id hash, KEYS[2] timeline stream; ARGV ts, event json
+RECORD_MESSAGE_LUA = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
+local id = redis.call('XADD', KEYS[2], '*', 'v', ARGV[2])
+redis.call('HSET', KEYS[1], ARGV[1], id)
+return 1
+"""
+
+
+class TimelineStore(StoreBase):
+    @guarded
+    async def append_event(self, incident_id: str, event: TimelineEvent) -> str:
+        key = keys.timeline(incident_id)
+        replies = await atomic.apply(self.db, [Write("XADD", key, ("*", "v", codec.dumps(event)))])
+        assert replies is not None
+        return str(replies[0])
+
+    @guarded
+    async def record_message(self, incident_id: str, event: TimelineEvent) -> bool:
+        """Store a channel message once per message ts; False when it was already stored.
+        One atomic script: a failure can never leave a message marked but unstored."""
+        assert event.message_ts is not None
+        stored = await atomic.run_script(
+            self.db,
+            RECORD_MESSAGE_LUA,
+            [keys.timeline_messages(incident_id), keys.timeline(incident_id)],
+            [event.message_ts, codec.dumps(event)],
+        )
+        return bool(stored)
+
+    @guarded
+    async def has_message(self, incident_id: str, message_ts: str) -> bool:
+        key = keys.timeline_messages(incident_id)
+        return bool(await cast(Awaitable[bool], self.db.client.hexists(key, message_ts)))
+
+    @guarded
+    async def events(self, incident_id: str) -> list[tuple[str, TimelineEvent]]:
+        rows: list[tuple[str, dict[str, Any]]] = await self.db.client.xrange(
+            keys.timeline(incident_id)
+        )
+        return [
+            (str(sid), codec.loads(TimelineEvent, fields["v"], current=EVENT_SCHEMA_VERSION))
+            for sid, fields in rows
+        ]
+
+    async def timeline(self, incident_id: str) -> list[TimelineEntry]:
+        """The timeline as shown: edits replace text, deletes hide, pins mark key."""
+        entries: dict[str, TimelineEntry] = {}
+        order: list[str] = []
+        by_ts: dict[str, str] = {}
+        for sid, event in await self.events(incident_id):
+            if event.kind is EventKind.MESSAGE and event.message_ts:
+                by_ts.setdefault(event.message_ts, sid)
+            target = by_ts.get(event.message_ts or "") if event.message_ts else None
+            if event.kind is EventKind.MESSAGE_EDITED and target in entries:
+                entry = entries[target]
+                entry.event = entry.event.model_copy(update={"text": event.text})
+                entry.edited = True
+                continue
+            if event.kind is EventKind.MESSAGE_DELETED and target in entries:
+                entries[target].deleted = True
+                continue
+            if event.kind is EventKind.KEY_MARKED and target in entries:
+                entry = entries[target]
+                entry.event = entry.event.model_copy(update={"key": True})
+                continue
+            if event.kind in (
+                EventKind.MESSAGE_EDITED,
+                EventKind.MESSAGE_DELETED,
+                EventKind.KEY_MARKED,
+            ):
+                continue  # about a message from before the bot knew the channel
+            entries[sid] = TimelineEntry(event=event, stream_id=sid)
+            order.append(sid)
+        return [entries[sid] for sid in order if not entries[sid].deleted]
