@@ -22,8 +22,9 @@ import redis as sync_redis
 import structlog
 
 from bench import BOT_TOKEN, SIGNING_SECRET, append_result, free_port
-from bot.__main__ import build_bot, serve_http
+from bot.runners import serve_http
 from bot.settings import Settings
+from bot.wiring import build_bot
 from sandbox.driver import SlackDriver
 from sandbox.slack_emulator import SlackEmulator
 

@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.clock import Clock
 from bot.errors import IncidentBotError, NotFound
+from bot.incidents.flows import IncidentFlows
 from bot.incidents.models import Incident, Severity
-from bot.incidents.service import IncidentService
 from bot.mrkdwn import escape
 from bot.store.redis_store import RedisStore
 from bot.timeline.models import EventKind, TimelineEvent
@@ -130,13 +130,8 @@ def parse_payload(raw: bytes) -> AlertmanagerPayload:
 
 AlertRenderer = Callable[[Alert], tuple[str, list[dict[str, object]]]]
 Actor = Callable[[], Awaitable[str]]
-AfterDeclare = Callable[[Incident], Awaitable[None]]
 # posts a message to the incidents channel; returns its ts
 Post = Callable[[str, list[dict[str, object]]], Awaitable[str]]
-
-
-async def _nothing(incident: Incident) -> None:
-    return None
 
 
 @dataclass
@@ -160,22 +155,20 @@ class AlertService:
         self,
         *,
         store: RedisStore,
-        incidents: IncidentService,
+        flows: IncidentFlows,
         post: Post,
         clock: Clock,
         render: AlertRenderer,
         actor: Actor,
         auto_declare: bool = False,
-        after_declare: AfterDeclare = _nothing,
     ) -> None:
         self.store = store
-        self.incidents = incidents
+        self.flows = flows
         self.post = post
         self.clock = clock
         self.render = render
         self.actor = actor
         self.auto_declare = auto_declare
-        self.after_declare = after_declare
 
     async def handle(self, payload: AlertmanagerPayload) -> AlertReport:
         report = AlertReport()
@@ -210,15 +203,14 @@ class AlertService:
         existing = await self.incident_for(alert.fingerprint)
         if existing is not None and existing.is_active:
             return existing
-        result = await self.incidents.declare(
+        outcome = await self.flows.declare(
             title=alert.declare_title(),
             declared_by=declared_by,
             severity=alert.incident_severity,
             description=alert.declare_description(),
         )
-        await self.link(alert, result.incident)
-        await self.after_declare(result.incident)
-        return result.incident
+        await self.link(alert, outcome.incident)
+        return outcome.incident
 
     async def link(self, alert: Alert, incident: Incident) -> None:
         """Remember which incident was declared from the alert, and say so on its timeline."""

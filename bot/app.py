@@ -18,6 +18,8 @@ from bot.slack.inbound import events_endpoint
 from bot.store import keys
 from commands import (
     action_items,
+    alerts,
+    confirm,
     incident,
     interactivity,
     metrics,
@@ -37,11 +39,14 @@ COMMAND_MODULES = [
     postmortem,
     metrics,
     patterns,
+    alerts,
+    confirm,
 ]
 EVENTS_PATH = "/slack/events"
 
 
-def build_app(services: Services, *, extra_modules: list[Any] | None = None) -> AsyncApp:
+def build_app(services: Services) -> AsyncApp:
+    """The Bolt app with every listener, registered once, here."""
     settings = services.settings
     client = services.chat.client
 
@@ -76,7 +81,7 @@ def build_app(services: Services, *, extra_modules: list[Any] | None = None) -> 
         # catches what fails outside them, e.g. in middleware
         await explain_failure(error, body=body, respond=context.respond, chat=services.chat)
 
-    for module in [*COMMAND_MODULES, *(extra_modules or [])]:
+    for module in COMMAND_MODULES:
         module.register(app, services)
     return app
 

@@ -45,7 +45,7 @@ def require(settings: Settings, *names: str) -> None:
 @cli.command()
 def serve() -> None:
     """Serve Slack over HTTP on $PORT (POST /slack/events, GET /healthz)."""
-    from bot.__main__ import run_http
+    from bot.runners import run_http
 
     configure_logging()
     settings = settings_or_exit()
@@ -56,7 +56,7 @@ def serve() -> None:
 @cli.command()
 def socket() -> None:
     """Serve Slack over Socket Mode (needs SLACK_APP_TOKEN; no public URL)."""
-    from bot.__main__ import run_socket_mode
+    from bot.runners import run_socket_mode
 
     configure_logging()
     settings = settings_or_exit()
@@ -71,7 +71,7 @@ def main() -> None:
 @cli.command()
 def worker() -> None:
     """Run the reminder worker (APScheduler): reminders, escalations, weekly digest."""
-    from bot.__main__ import run_worker_process
+    from bot.runners import run_worker_process
 
     configure_logging()
     settings = settings_or_exit()

@@ -278,10 +278,11 @@ async def _play(
     out: Path,
     clock: ManualClock,
 ) -> int:
-    from bot.__main__ import build_bot, build_scanner, serve_http
     from bot.actions.models import ActionSettings
     from bot.actions.schedule import next_working_start
+    from bot.runners import serve_http
     from bot.settings import Settings
+    from bot.wiring import build_bot, build_scanner
     from sandbox.driver import Reply, SlackDriver
 
     secret = secrets.token_hex(16)

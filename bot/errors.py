@@ -42,3 +42,18 @@ class ChatError(IncidentBotError):
     def __init__(self, message: str, *, code: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class ConfirmationNeeded(IncidentBotError):
+    """A guard stopped a change until the user confirms it (e.g. "Resolve anyway").
+
+    The flow that ran the guard fills in `guard` (its name, to skip it on the confirmed
+    retry), `change`, `incident_id` and `arguments` (what the retry needs)."""
+
+    def __init__(self, message: str, *, confirm_label: str) -> None:
+        super().__init__(message)
+        self.confirm_label = confirm_label
+        self.guard = ""
+        self.change = ""
+        self.incident_id = ""
+        self.arguments: dict[str, str] = {}

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from bot.clock import system_clock
 from bot.errors import NotFound, UsageError
-from bot.postmortem.llm import make_drafter
-from bot.postmortem.service import PostmortemService
-from bot.slack.gateway import SlackGateway, build_client
+from bot.ports import ChatGateway
+from bot.settings import Settings
 from bot.store.redis_store import RedisStore, connect
+from bot.wiring import build_postmortems, slack_gateway
 
 FORMATS = ("md",)
 
@@ -24,24 +24,16 @@ class _NoChat:
         raise RuntimeError(f"export does not use the chat platform ({name})")
 
 
-async def export_postmortem(settings: Any, incident_id: str, fmt: str = "md") -> str:
+async def export_postmortem(settings: Settings, incident_id: str, fmt: str = "md") -> str:
     """The latest stored postmortem of `incident_id` as Markdown; when none is stored, a
     fresh draft (not saved) — AI-written when ANTHROPIC_API_KEY is set, else deterministic."""
     if fmt not in FORMATS:
         raise UsageError(f"`{fmt}` is not an export format; use {', '.join(FORMATS)}.")
     redis = connect(settings.redis_url)
     try:
-        store = RedisStore(redis)
-        service = PostmortemService(
-            store=store,
-            chat=(
-                SlackGateway(build_client(settings.slack_bot_token, settings.slack_api_base))
-                if getattr(settings, "slack_bot_token", None)
-                else _NoChat()
-            ),
-            drafter=make_drafter(settings),
-            clock=system_clock,
-            runbooks_dir=getattr(settings, "runbooks_dir", "runbooks"),
+        chat = slack_gateway(settings) if settings.slack_bot_token else cast(ChatGateway, _NoChat())
+        service = build_postmortems(
+            settings, store=RedisStore(redis), chat=chat, clock=system_clock
         )
         return await service.export(incident_id.strip().upper())
     finally:

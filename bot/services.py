@@ -1,11 +1,13 @@
-"""The collaborators listeners need, built once by the composition root (bot/__main__.py)."""
+"""The collaborators listeners need, built once by the composition root (bot/wiring.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from bot.alerts import AlertService
 from bot.clock import Clock
+from bot.incidents.flows import IncidentFlows
 from bot.incidents.service import IncidentService
 from bot.settings import Settings
 from bot.slack.gateway import SlackGateway
@@ -19,8 +21,10 @@ class Services:
     clock: Clock
     store: RedisStore
     chat: SlackGateway
-    incidents: IncidentService
+    incidents: IncidentService  # reads; every change goes through `flows`
+    flows: IncidentFlows
     timeline: TimelineService
+    alerts: AlertService
     # optional capabilities: None when not configured, and every command says so plainly
     metrics: Any = None
     actions: Any = None

@@ -8,61 +8,18 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.alerts import AlertService
-from bot.errors import ChatError
-from bot.incidents.models import Incident
 from bot.services import Services
 from bot.slack.alert_blocks import (
     ALERT_DECLARE_CALLBACK,
     DECLARE_FROM_ALERT_ACTION,
-    alert_blocks,
     alert_declare_modal,
 )
-from commands.context import reports_errors
+from commands.context import declared_text, reports_errors
 from commands.interactivity import read_declare_form
-from commands.metrics import snapshot_on_declare
-
-
-def build_alert_service(services: Services) -> AlertService:
-    chat = services.chat
-    bot_user: list[str] = []
-
-    async def post(text: str, blocks: list[dict[str, object]]) -> str:
-        channel_id = await chat.channel_id(services.settings.incidents_channel)
-        try:
-            return await chat.post_blocks(channel_id, text, blocks)
-        except ChatError as exc:
-            if exc.code != "not_in_channel":
-                raise
-            await chat._call("conversations.join", channel=channel_id)
-            return await chat.post_blocks(channel_id, text, blocks)
-
-    async def actor() -> str:
-        """Auto-declared incidents are declared by the bot itself."""
-        if not bot_user:
-            auth = await chat._call("auth.test")
-            bot_user.append(str(auth["user_id"]))
-        return bot_user[0]
-
-    async def after_declare(incident: Incident) -> None:
-        if services.patterns is not None:
-            await services.patterns.on_declare(incident)
-        await snapshot_on_declare(services, incident)
-
-    return AlertService(
-        store=services.store,
-        incidents=services.incidents,
-        post=post,
-        clock=services.clock,
-        render=alert_blocks,
-        actor=actor,
-        auto_declare=services.settings.alertmanager_auto_declare,
-        after_declare=after_declare,
-    )
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    alerts = build_alert_service(services)
+    alerts = services.alerts
 
     @app.action(DECLARE_FROM_ALERT_ACTION)
     @reports_errors(services)
@@ -88,7 +45,8 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         await ack()
         fingerprint = str(json.loads(view.get("private_metadata") or "{}").get("alert", ""))
-        result = await services.incidents.declare(declared_by=body["user"]["id"], **form)
+        outcome = await services.flows.declare(declared_by=body["user"]["id"], **form)
         if fingerprint:
-            await alerts.link(await alerts.stored_alert(fingerprint), result.incident)
-        await alerts.after_declare(result.incident)
+            await alerts.link(await alerts.stored_alert(fingerprint), outcome.incident)
+        if outcome.warnings:  # a modal has no reply channel: say what did not happen by DM
+            await services.chat.direct_message(body["user"]["id"], declared_text(outcome))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -11,11 +12,19 @@ from typing import Any
 import structlog
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
 
-from bot.errors import IncidentBotError, NotFound, NotInIncidentChannel, UsageError
+from bot.errors import (
+    ConfirmationNeeded,
+    IncidentBotError,
+    NotFound,
+    NotInIncidentChannel,
+    UsageError,
+)
+from bot.incidents.flows import Outcome
 from bot.incidents.models import Incident
 from bot.parsing import ParsedText
 from bot.registry import CommandRegistry, Subcommand
 from bot.services import Services
+from bot.slack.blocks import confirm_blocks
 from bot.store import keys
 
 Respond = Callable[..., Awaitable[Any]]
@@ -42,6 +51,38 @@ class CommandContext:
         """An answer only the caller sees."""
         await self.respond(text=text, response_type="ephemeral", replace_original=False)
 
+    async def answer(self, outcome: Outcome) -> None:
+        """After a change whose result shows in the channel: speak only if a step failed."""
+        if outcome.warnings:
+            await self.reply(warnings_text(outcome).strip())
+
+
+def warnings_text(outcome: Outcome) -> str:
+    """What did not happen after a change that did ("" when everything did)."""
+    if not outcome.warnings:
+        return ""
+    return "\n:warning: It is done, but I " + "; ".join(outcome.warnings) + "."
+
+
+def declared_text(outcome: Outcome) -> str:
+    inc = outcome.incident
+    text = (
+        f":rotating_light: Declared *{inc.id}* ({inc.severity.label}) in <#{inc.channel_id}>. "
+        "You are IC."
+    )
+    if outcome.warnings:
+        text += "\n:warning: The incident is open, but I " + "; ".join(outcome.warnings) + "."
+    return text
+
+
+def confirmation_question(error: ConfirmationNeeded) -> tuple[str, list[dict[str, Any]]]:
+    """A guard's question and the button that confirms the change (commands/confirm.py)."""
+    text = f":warning: {error.message}"
+    value = json.dumps(
+        {"change": error.change, "incident": error.incident_id, "arguments": error.arguments}
+    )
+    return text, confirm_blocks(text, error.confirm_label, value)
+
 
 def error_text(message: str, usage: str | None) -> str:
     text = f":warning: {message}"
@@ -59,7 +100,11 @@ async def explain_failure(
     user_id = (body.get("user") or {}).get("id") or body.get("user_id")
     if not body.get("response_url"):
         respond = None
-    if isinstance(error, IncidentBotError):
+    blocks: list[dict[str, Any]] | None = None
+    if isinstance(error, ConfirmationNeeded):
+        text, blocks = confirmation_question(error)
+        log.info("change_needs_confirmation", guard=error.guard, change=error.change)
+    elif isinstance(error, IncidentBotError):
         text = error_text(error.message, error.usage)
         log.info("command_refused", error=type(error).__name__, reason=error.message)
     else:
@@ -71,7 +116,8 @@ async def explain_failure(
         )
     try:
         if respond is not None:
-            await respond(text=text, response_type="ephemeral", replace_original=False)
+            extra = {"blocks": blocks} if blocks else {}
+            await respond(text=text, response_type="ephemeral", replace_original=False, **extra)
         elif user_id:
             await chat.direct_message(user_id, text)
     except Exception:
@@ -156,4 +202,12 @@ async def run_slash_command(
         raise
 
 
-__all__ = ["CommandContext", "Respond", "error_text", "first_click", "reports_errors"]
+__all__ = [
+    "CommandContext",
+    "Respond",
+    "declared_text",
+    "error_text",
+    "first_click",
+    "reports_errors",
+    "warnings_text",
+]

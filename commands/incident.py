@@ -14,8 +14,13 @@ from bot.registry import CommandRegistry
 from bot.services import Services
 from bot.slack.blocks import declare_modal
 from bot.timeline.render import render_timeline
-from commands.context import CommandContext, reports_errors, run_slash_command
-from commands.metrics import snapshot_on_declare
+from commands.context import (
+    CommandContext,
+    declared_text,
+    reports_errors,
+    run_slash_command,
+    warnings_text,
+)
 
 registry = CommandRegistry("/incident")
 
@@ -44,20 +49,10 @@ async def declare(ctx: CommandContext) -> None:
         kwargs["started_ago"] = parse_duration(opts["started"])
     if severity is not None:
         kwargs["severity"] = severity
-    result = await ctx.services.incidents.declare(
+    outcome = await ctx.services.flows.declare(
         title=ctx.parsed.rest, declared_by=ctx.user_id, **kwargs
     )
-    inc = result.incident
-    text = (
-        f":rotating_light: Declared *{inc.id}* ({inc.severity.label}) in <#{inc.channel_id}>. "
-        "You are IC."
-    )
-    if result.warnings:
-        text += "\n:warning: The incident is open, but I " + "; ".join(result.warnings) + "."
-    await ctx.reply(text)
-    if ctx.services.patterns is not None:
-        await ctx.services.patterns.on_declare(inc)
-    await snapshot_on_declare(ctx.services, inc)
+    await ctx.reply(declared_text(outcome))
 
 
 @registry.subcommand(
@@ -77,8 +72,11 @@ async def role(ctx: CommandContext) -> None:
         raise UsageError(f"`{escape(words[0])}` is not a role; use ic, ops or comms.") from None
     user_id = parse_user(words[1])
     incident = await ctx.incident()
-    await ctx.services.incidents.assign_role(incident, which, user_id, ctx.user_id)
-    await ctx.reply(f"{mention(user_id)} is now {which.display_name} for {incident.id}.")
+    outcome = await ctx.services.flows.assign_role(incident, which, user_id, ctx.user_id)
+    await ctx.reply(
+        f"{mention(user_id)} is now {which.display_name} for {incident.id}."
+        + warnings_text(outcome)
+    )
 
 
 @registry.subcommand(
@@ -103,7 +101,7 @@ async def severity(ctx: CommandContext) -> None:
         raise UsageError("Give one severity, e.g. `/incident severity 1`.")
     level = parse_severity(ctx.parsed.words[0])
     incident = await ctx.incident()
-    await ctx.services.incidents.set_severity(incident, level, ctx.user_id)
+    await ctx.answer(await ctx.services.flows.set_severity(incident, level, ctx.user_id))
 
 
 @registry.subcommand(
@@ -122,7 +120,7 @@ async def status(ctx: CommandContext) -> None:
     if new is Status.CLOSED:
         raise UsageError("Use `/incident close` to close an incident.")
     incident = await ctx.incident()
-    await ctx.services.incidents.set_status(incident, new, ctx.user_id)
+    await ctx.answer(await ctx.services.flows.set_status(incident, new, ctx.user_id))
 
 
 async def _labels(ctx: CommandContext, field_name: str) -> None:
@@ -130,10 +128,12 @@ async def _labels(ctx: CommandContext, field_name: str) -> None:
         raise UsageError(f"Give the {field_name} separated by commas, no spaces.")
     values = parse_list(ctx.parsed.words[0])
     incident = await ctx.incident()
-    await ctx.services.incidents.set_labels(
+    outcome = await ctx.services.flows.set_labels(
         incident, field_name=field_name, values=values, actor=ctx.user_id
     )
-    await ctx.reply(f"{field_name.capitalize()} of {incident.id}: {', '.join(values)}")
+    await ctx.reply(
+        f"{field_name.capitalize()} of {incident.id}: {', '.join(values)}" + warnings_text(outcome)
+    )
 
 
 @registry.subcommand(
@@ -155,8 +155,8 @@ async def note(ctx: CommandContext) -> None:
     if not ctx.parsed.rest:
         raise UsageError("A note needs some text.")
     incident = await ctx.incident()
-    await ctx.services.incidents.add_note(incident, ctx.parsed.rest, ctx.user_id)
-    await ctx.reply(f":pushpin: Noted on the timeline of {incident.id}.")
+    outcome = await ctx.services.flows.add_note(incident, ctx.parsed.rest, ctx.user_id)
+    await ctx.reply(f":pushpin: Noted on the timeline of {incident.id}." + warnings_text(outcome))
 
 
 @registry.subcommand(
@@ -193,11 +193,9 @@ async def timeline(ctx: CommandContext) -> None:
 )
 async def resolve(ctx: CommandContext) -> None:
     incident = await ctx.incident()
-    resolved = await ctx.services.incidents.resolve(
-        incident, ctx.user_id, summary=ctx.parsed.rest or None
+    await ctx.answer(
+        await ctx.services.flows.resolve(incident, ctx.user_id, summary=ctx.parsed.rest or None)
     )
-    if ctx.services.patterns is not None:
-        await ctx.services.patterns.on_resolve(resolved)
 
 
 @registry.subcommand(
@@ -205,7 +203,7 @@ async def resolve(ctx: CommandContext) -> None:
 )
 async def close(ctx: CommandContext) -> None:
     incident = await ctx.incident()
-    await ctx.services.incidents.close(incident, ctx.user_id)
+    await ctx.answer(await ctx.services.flows.close(incident, ctx.user_id))
 
 
 @registry.subcommand("list", usage="list", summary="open incidents")

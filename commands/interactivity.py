@@ -12,8 +12,7 @@ from bot.parsing import parse_list
 from bot.services import Services
 from bot.slack.blocks import DECLARE_CALLBACK
 from bot.timeline.render import render_timeline
-from commands.context import first_click, reports_errors
-from commands.metrics import snapshot_on_declare
+from commands.context import declared_text, first_click, reports_errors, warnings_text
 
 
 def _value(state: dict[str, Any], block: str) -> str:
@@ -48,7 +47,11 @@ def read_declare_form(view: dict[str, Any]) -> tuple[dict[str, Any] | None, dict
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    incidents = services.incidents
+    flows = services.flows
+
+    async def tell(respond: AsyncRespond, text: str) -> None:
+        if text:
+            await respond(text=text, response_type="ephemeral", replace_original=False)
 
     async def take_role(role: Role, body: dict[str, Any], respond: AsyncRespond) -> None:
         if not await first_click(services, body):
@@ -62,7 +65,8 @@ def register(app: AsyncApp, services: Services) -> None:
                 replace_original=False,
             )
             return
-        await incidents.assign_role(incident, role, user, user)
+        outcome = await flows.assign_role(incident, role, user, user)
+        await tell(respond, warnings_text(outcome).strip())
 
     @app.action("take_role_ops")
     @reports_errors(services)
@@ -90,14 +94,13 @@ def register(app: AsyncApp, services: Services) -> None:
 
     @app.action("resolve_incident")
     @reports_errors(services)
-    async def resolve(ack: AsyncAck, body: dict[str, Any]) -> None:
+    async def resolve(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         if not await first_click(services, body):
             return
         incident = await services.store.get_incident(body["actions"][0]["value"])
-        resolved = await incidents.resolve(incident, body["user"]["id"], summary=None)
-        if services.patterns is not None:
-            await services.patterns.on_resolve(resolved)
+        outcome = await flows.resolve(incident, body["user"]["id"])
+        await tell(respond, warnings_text(outcome).strip())
 
     @app.view(DECLARE_CALLBACK)
     @reports_errors(services)
@@ -107,7 +110,6 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(response_action="errors", errors=errors)
             return
         await ack()
-        result = await incidents.declare(declared_by=body["user"]["id"], **form)
-        if services.patterns is not None:
-            await services.patterns.on_declare(result.incident)
-        await snapshot_on_declare(services, result.incident)
+        outcome = await flows.declare(declared_by=body["user"]["id"], **form)
+        if outcome.warnings:  # a modal has no reply channel: say what did not happen by DM
+            await services.chat.direct_message(body["user"]["id"], declared_text(outcome))

@@ -8,12 +8,19 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.errors import UsageError
 from bot.incidents.models import Incident
-from bot.metrics import CheckReport, render_cascade, render_check, render_correlation, render_query
+from bot.metrics import (
+    CheckReport,
+    channel_report,
+    render_cascade,
+    render_check,
+    render_correlation,
+    render_query,
+)
+from bot.metrics.channel_report import code
 from bot.mrkdwn import escape
 from bot.parsing import parse_duration
 from bot.registry import CommandRegistry, Subcommand
 from bot.services import Services
-from bot.timeline.models import EventKind, TimelineEvent
 from commands.context import CommandContext, reports_errors, run_slash_command
 
 registry = CommandRegistry("/metrics")
@@ -23,55 +30,14 @@ NOT_CONFIGURED = (
 )
 
 
-def code(text: str) -> str:
-    return f"```\n{text}\n```"
-
-
-def check_summary(report: CheckReport) -> tuple[str, dict[str, str]]:
-    """One timeline line and the readings the postmortem cites."""
-    data: dict[str, str] = {}
-    bits: list[str] = []
-    if report.db is not None:
-        data["db_pool_percent"] = f"{report.db.percent:.0f}"
-        bits.append(
-            f"DB pool {report.db.active:.0f}/{report.db.pool_size:.0f} "
-            f"({report.db.percent:.0f}%) [{report.db.verdict.value}]"
-        )
-    for e in report.errors or []:
-        if e.per_second is not None:
-            data[f"errors_per_second.{e.service}"] = f"{e.per_second:.2f}"
-            bits.append(f"{e.service} {e.per_second:.2f} errors/s [{e.verdict.value}]")
-    for lat in report.latency or []:
-        if lat.p99_ms is not None:
-            data[f"p99_ms.{lat.service}"] = f"{lat.p99_ms:.0f}"
-            bits.append(f"{lat.service} P99 {lat.p99_ms:.0f}ms [{lat.verdict.value}]")
-    if report.likely_cause is not None:
-        data["likely_cause"] = report.likely_cause.name
-        cite = report.likely_cause.citation
-        bits.append(
-            f"likely cause: {report.likely_cause.name}" + (f" ({cite.rendered})" if cite else "")
-        )
-    if report.failures:
-        bits.append("could not run: " + ", ".join(sorted(report.failures)))
-    return "Metrics check: " + "; ".join(bits or ["no readings"]), data
-
-
 async def post_check(services: Services, incident: Incident, report: CheckReport) -> None:
-    """Post a report in the incident channel and put it on the timeline."""
-    await services.chat.post(incident.channel_id, code(render_check(report)))
-    text, data = check_summary(report)
-    await services.timeline.record(
-        incident.id,
-        TimelineEvent(kind=EventKind.METRICS, at=services.clock(), text=text, data=data),
+    await channel_report.post_check(
+        chat=services.chat,
+        timeline=services.timeline,
+        clock=services.clock,
+        incident=incident,
+        report=report,
     )
-
-
-async def snapshot_on_declare(services: Services, incident: Incident) -> None:
-    """The channel opens with the current state (turn off with SNAPSHOT_ON_DECLARE=false)."""
-    if services.metrics is None or not services.settings.snapshot_on_declare:
-        return
-    report = await services.metrics.check(incident.services[0] if incident.services else None)
-    await post_check(services, incident, report)
 
 
 async def _answer(ctx: CommandContext, report: CheckReport) -> None:

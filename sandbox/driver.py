@@ -135,9 +135,14 @@ class SlackDriver:
         return Reply(status=status, ack={}, responses=self.emulator.responses(response_url))
 
     async def submit_view(
-        self, callback_id: str, values: dict[str, dict[str, Any]], *, user: str
+        self,
+        callback_id: str,
+        values: dict[str, dict[str, Any]],
+        *,
+        user: str,
+        private_metadata: str = "",
     ) -> tuple[int, str]:
-        body = sr.view_submission(callback_id, values, user)
+        body = sr.view_submission(callback_id, values, user, private_metadata)
         result = await self._post(body)
         await self.settle()
         return result

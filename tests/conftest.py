@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 import pytest
 import redis as sync_redis
 
-from bot.__main__ import Bot, build_bot, serve_http
 from bot.clock import Clock, ManualClock, system_clock
+from bot.runners import serve_http
 from bot.settings import Settings
 from bot.store.redis_store import RedisStore
+from bot.wiring import Bot, build_bot
 from sandbox.driver import SlackDriver
 from sandbox.slack_emulator import SlackEmulator
 

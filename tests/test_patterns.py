@@ -458,7 +458,7 @@ async def test_patterns_command_not_set_up(harness: Harness) -> None:
 
 async def test_end_to_end_declare_resolve_and_patterns_command(harness: Harness) -> None:
     services = harness.bot.services
-    assert isinstance(services.patterns, PatternService)  # wired by bot/__main__.py
+    assert isinstance(services.patterns, PatternService)  # wired by bot/wiring.py
     channels = []
     for title in ("Users list slow N+1 query", "Org dashboard N+1 query"):
         ch = await harness.declare(f"{title} services:api sev:3", user="U0BOB")

@@ -1,9 +1,10 @@
-"""Declaring and running an incident: channel, roles, severity, status, notes, resolution."""
+"""The incident domain: declaring (channel and record), roles, severity, status, notes,
+resolution and permissions. What follows each change lives in bot/incidents/flows.py."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
@@ -17,7 +18,7 @@ from bot.errors import (
     PermissionDenied,
     UsageError,
 )
-from bot.incidents.models import Incident, Role, Severity, Status, format_duration
+from bot.incidents.models import Incident, Role, Severity, Status
 from bot.incidents.naming import channel_name
 from bot.mrkdwn import escape, mention
 from bot.ports import ChannelRef, ChatGateway
@@ -35,6 +36,8 @@ STATUS_ORDER = [
     Status.CLOSED,
 ]
 AdminCheck = Callable[[str], Awaitable[bool]]
+# the incident after a change, and the timeline events recorded with it
+Updated = tuple[Incident, list[TimelineEvent]]
 
 
 async def nobody_is_admin(user_id: str) -> bool:
@@ -44,15 +47,6 @@ async def nobody_is_admin(user_id: str) -> bool:
 @dataclass
 class DeclareResult:
     incident: Incident
-    warnings: list[str] = field(default_factory=list)
-
-
-def topic_for(incident: Incident) -> str:
-    ic = incident.roles.get(Role.IC)
-    return (
-        f"{incident.severity.label} | {incident.status.value.capitalize()} | "
-        f"IC: {mention(ic)} | {incident.id}"
-    )
 
 
 class IncidentService:
@@ -134,8 +128,7 @@ class IncidentService:
             at=now,
             actor=declared_by,
             text=(
-                f"Incident declared: {escape(title)} ({severity.label}); "
-                f"IC {mention(declared_by)}"
+                f"Incident declared: {escape(title)} ({severity.label}); IC {mention(declared_by)}"
             ),
             data={"severity": severity.label},
         )
@@ -144,9 +137,7 @@ class IncidentService:
         except IncidentBotError:
             await self._quietly(self.chat.archive_channel(channel.id), "archive")
             raise
-        result = DeclareResult(incident=incident)
-        await self._finish_setup(result)
-        return result
+        return DeclareResult(incident=incident)
 
     async def _allocate_id(self, channel_id: str, now: datetime) -> str:
         try:
@@ -174,42 +165,15 @@ class IncidentService:
             code=last_error.code if last_error else "name_taken",
         )
 
-    async def _finish_setup(self, result: DeclareResult) -> None:
-        incident = result.incident
-        steps: list[tuple[str, Awaitable[object]]] = [
-            (
-                "invite you to the channel",
-                self.chat.invite(incident.channel_id, [incident.declared_by]),
-            ),
-            (
-                "set the channel topic",
-                self.chat.set_topic(incident.channel_id, topic_for(incident)),
-            ),
-        ]
-        for what, step in steps:
-            if not await self._quietly(step, what):
-                result.warnings.append(f"could not {what}")
-        try:
-            header_ts = await self.chat.post_header(incident)
-        except ChatError as exc:
-            log.warning("header_failed", incident=incident.id, error=exc.code)
-            result.warnings.append("could not post the header message")
-        else:
+    async def remember_header(self, incident_id: str, header_ts: str) -> Incident:
+        """Keep the ts of the header message, so later changes can edit it."""
 
-            def remember_header(inc: Incident) -> list[TimelineEvent]:
-                inc.header_ts = header_ts
-                return []
+        def remember(inc: Incident) -> list[TimelineEvent]:
+            inc.header_ts = header_ts
+            return []
 
-            incident, _ = await self.store.update_incident(incident.id, remember_header)
-            result.incident = incident
-        announcement = (
-            f":rotating_light: *{incident.severity.label}* {escape(incident.title)} — "
-            f"declared by {mention(incident.declared_by)} in <#{incident.channel_id}>"
-        )
-        if not await self._quietly(
-            self.chat.announce(self.incidents_channel, incident, announcement), "announce"
-        ):
-            result.warnings.append(f"could not announce it in #{self.incidents_channel}")
+        incident, _ = await self.store.update_incident(incident_id, remember)
+        return incident
 
     async def _quietly(self, step: Awaitable[object], what: str) -> bool:
         try:
@@ -219,7 +183,8 @@ class IncidentService:
             return False
         return True
 
-    # --- changes ---------------------------------------------------------------------
+    # --- changes: each checks, then updates the record and its timeline in one transaction;
+    # what follows a change (topic, header, posts, announcements) is in bot/incidents/flows.py
 
     async def _may_command(self, incident: Incident, actor: str, what: str) -> None:
         if incident.roles.get(Role.IC) == actor or await self.is_admin(actor):
@@ -229,16 +194,9 @@ class IncidentService:
             f"admin may {what}."
         )
 
-    async def _refresh(self, incident: Incident, announce: str | None) -> None:
-        await self._quietly(self.chat.set_topic(incident.channel_id, topic_for(incident)), "topic")
-        if incident.header_ts:
-            await self._quietly(self.chat.update_header(incident), "header")
-        if announce:
-            await self._quietly(self.chat.post(incident.channel_id, announce), "post")
-
     async def assign_role(
         self, incident: Incident, role: Role, user_id: str, actor: str
-    ) -> Incident:
+    ) -> Updated:
         user = await self.chat.user(user_id)
         if user.is_bot:
             raise UsageError(f"{mention(user_id)} is a bot; roles go to people.")
@@ -262,22 +220,9 @@ class IncidentService:
                 )
             ]
 
-        updated, events = await self.store.update_incident(incident.id, change)
-        await self._quietly(self.chat.invite(updated.channel_id, [user_id]), "invite")
-        await self._refresh(
-            updated, f":busts_in_silhouette: {events[0].text} — set by {mention(actor)}"
-        )
-        await self._quietly(
-            self.chat.direct_message(
-                user_id,
-                f"You are now *{role.display_name}* for *{escape(updated.title)}* "
-                f"(<#{updated.channel_id}>, {updated.severity.label}).\n{role.duties}",
-            ),
-            "role DM",
-        )
-        return updated
+        return await self.store.update_incident(incident.id, change)
 
-    async def set_severity(self, incident: Incident, severity: Severity, actor: str) -> Incident:
+    async def set_severity(self, incident: Incident, severity: Severity, actor: str) -> Updated:
         if not incident.is_active:
             await self._may_command(incident, actor, "change the severity of a resolved incident")
         if incident.severity == severity:
@@ -297,22 +242,23 @@ class IncidentService:
                 )
             ]
 
-        updated, events = await self.store.update_incident(incident.id, change)
-        arrow = ":arrow_up:" if severity < incident.severity else ":arrow_down:"
-        await self._refresh(updated, f"{arrow} {events[0].text} — by {mention(actor)}")
-        return updated
+        return await self.store.update_incident(incident.id, change)
 
-    async def set_status(self, incident: Incident, status: Status, actor: str) -> Incident:
-        if status is Status.RESOLVED:
-            return await self.resolve(incident, actor, summary=None)
-        if status is Status.CLOSED:
-            return await self.close(incident, actor)
+    async def check_status(self, incident: Incident, status: Status, actor: str) -> None:
+        """Raise when `actor` may not move `incident` to `status` (resolved and closed have
+        their own checks)."""
         if incident.status is Status.CLOSED:
             raise InvalidTransition(f"{incident.id} is closed; its status can no longer change.")
         if incident.status == status:
             raise UsageError(f"{incident.id} is already {status.value}.")
         if incident.status is Status.RESOLVED:
             await self._may_command(incident, actor, "reopen a resolved incident")
+
+    async def set_status(self, incident: Incident, status: Status, actor: str) -> Updated:
+        """Investigating, identified or monitoring (resolve and close are their own changes)."""
+        if status in (Status.RESOLVED, Status.CLOSED):
+            raise InvalidTransition(f"Use resolve or close to make {incident.id} {status.value}.")
+        await self.check_status(incident, status, actor)
         now = self.clock()
 
         def change(inc: Incident) -> list[TimelineEvent]:
@@ -334,13 +280,11 @@ class IncidentService:
                 )
             ]
 
-        updated, events = await self.store.update_incident(incident.id, change)
-        await self._refresh(updated, f":large_blue_circle: {events[0].text} — by {mention(actor)}")
-        return updated
+        return await self.store.update_incident(incident.id, change)
 
     async def set_labels(
         self, incident: Incident, *, field_name: str, values: list[str], actor: str
-    ) -> Incident:
+    ) -> Updated:
         now = self.clock()
         kind = EventKind.SERVICES if field_name == "services" else EventKind.TAGS
 
@@ -355,9 +299,7 @@ class IncidentService:
                 )
             ]
 
-        updated, _ = await self.store.update_incident(incident.id, change)
-        await self._refresh(updated, None)
-        return updated
+        return await self.store.update_incident(incident.id, change)
 
     async def add_note(self, incident: Incident, text: str, actor: str) -> TimelineEvent:
         text = text.strip()
@@ -369,10 +311,14 @@ class IncidentService:
         await self.store.append_event(incident.id, event)
         return event
 
-    async def resolve(self, incident: Incident, actor: str, summary: str | None) -> Incident:
+    async def check_resolve(self, incident: Incident, actor: str) -> None:
+        """Raise when `actor` may not resolve `incident` (now)."""
         await self._may_command(incident, actor, "resolve the incident")
         if incident.status in (Status.RESOLVED, Status.CLOSED):
             raise InvalidTransition(f"{incident.id} is already {incident.status.value}.")
+
+    async def resolve(self, incident: Incident, actor: str, summary: str | None) -> Updated:
+        await self.check_resolve(incident, actor)
         now = self.clock()
 
         def change(inc: Incident) -> list[TimelineEvent]:
@@ -391,30 +337,18 @@ class IncidentService:
                 )
             ]
 
-        updated, _ = await self.store.update_incident(incident.id, change)
-        await self._refresh(
-            updated,
-            f":white_check_mark: Resolved by {mention(actor)} after "
-            f"{format_duration(updated.time_to_resolve)}."
-            + (f"\n>{escape(summary)}" if summary else ""),
-        )
-        await self._quietly(
-            self.chat.announce(
-                self.incidents_channel,
-                updated,
-                f":white_check_mark: *{updated.id}* {escape(updated.title)} resolved "
-                f"({format_duration(updated.time_to_resolve)}) — <#{updated.channel_id}>",
-            ),
-            "announce",
-        )
-        return updated
+        return await self.store.update_incident(incident.id, change)
 
-    async def close(self, incident: Incident, actor: str) -> Incident:
+    async def check_close(self, incident: Incident, actor: str) -> None:
+        """Raise when `actor` may not close `incident` (now)."""
         await self._may_command(incident, actor, "close the incident")
         if incident.status is not Status.RESOLVED:
             raise InvalidTransition(
                 f"{incident.id} is {incident.status.value}; resolve it before closing it."
             )
+
+    async def close(self, incident: Incident, actor: str) -> Updated:
+        await self.check_close(incident, actor)
         now = self.clock()
 
         def change(inc: Incident) -> list[TimelineEvent]:
@@ -422,6 +356,4 @@ class IncidentService:
             inc.closed_at = now
             return [TimelineEvent(kind=EventKind.CLOSED, at=now, actor=actor, text="Closed")]
 
-        updated, _ = await self.store.update_incident(incident.id, change)
-        await self._refresh(updated, f":lock: Closed by {mention(actor)}.")
-        return updated
+        return await self.store.update_incident(incident.id, change)

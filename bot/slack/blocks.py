@@ -134,3 +134,18 @@ def declare_modal(*, title: str = "", description: str = "", private_metadata: s
             },
         ],
     }
+
+
+CONFIRM_CHANGE_ACTION = "confirm_change"
+
+
+def confirm_blocks(text: str, label: str, value: str) -> list[Block]:
+    """A guard's question with the button that makes the change anyway."""
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {
+            "type": "actions",
+            "block_id": "confirm_change",
+            "elements": [_button(label, CONFIRM_CHANGE_ACTION, value, style="danger")],
+        },
+    ]

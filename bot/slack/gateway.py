@@ -60,6 +60,7 @@ class SlackGateway:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
         self._incidents_channel_id: dict[str, str] = {}
+        self._bot_user_id: str | None = None
         # metrics hook (bot/observability.py): called with (method, error code) on failures
         self.on_error: Callable[[str, str], None] | None = None
 
@@ -133,14 +134,28 @@ class SlackGateway:
                 )
 
     async def announce(self, channel: str, incident: Incident, text: str) -> None:
+        await self.broadcast(channel, text)
+
+    async def broadcast(
+        self, channel: str, text: str, blocks: list[dict[str, object]] | None = None
+    ) -> str:
+        """Post in a broadcast channel (by name or id), joining it first if needed."""
         channel_id = await self.channel_id(channel)
+        extra: dict[str, Any] = {"blocks": blocks} if blocks else {}
         try:
-            await self.post(channel_id, text)
+            data = await self._call("chat.postMessage", channel=channel_id, text=text, **extra)
         except ChatError as exc:
             if exc.code != "not_in_channel":
                 raise
             await self._call("conversations.join", channel=channel_id)
-            await self.post(channel_id, text)
+            data = await self._call("chat.postMessage", channel=channel_id, text=text, **extra)
+        return str(data["ts"])
+
+    async def bot_user_id(self) -> str:
+        """The bot's own user id (auth.test), asked once."""
+        if self._bot_user_id is None:
+            self._bot_user_id = str((await self._call("auth.test"))["user_id"])
+        return self._bot_user_id
 
     async def post(self, channel_id: str, text: str) -> str:
         data = await self._call("chat.postMessage", channel=channel_id, text=text)

@@ -1,0 +1,246 @@
+"""The composition root: settings → adapters → services → flows (with every feature's
+follow-up steps and guards) → the Bolt app and web server. The HTTP server, Socket Mode,
+the worker, the CLI, `export` and the demo all get what they need from here; nothing else
+constructs a service."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import structlog
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+
+from bot.actions.models import ActionSettings
+from bot.actions.reminders import ReminderScanner
+from bot.actions.service import ActionItemService
+from bot.alerts import AlertService, alertmanager_routes
+from bot.app import build_app, build_web_app
+from bot.clock import Clock, system_clock
+from bot.errors import ChatError
+from bot.incidents.flows import Change, IncidentFlows, Outcome
+from bot.incidents.follow_ups import add_standard_steps
+from bot.incidents.service import AdminCheck, IncidentService, nobody_is_admin
+from bot.metrics import MetricsService, PrometheusSource, load_config
+from bot.metrics.channel_report import post_check
+from bot.observability import BotMetrics, install_logging
+from bot.patterns.service import PatternService
+from bot.ports import ChatGateway
+from bot.postmortem.llm import make_drafter
+from bot.postmortem.service import PostmortemService
+from bot.runbooks import RunbookLibrary
+from bot.services import Services
+from bot.settings import Settings
+from bot.slack.action_blocks import reminder_blocks
+from bot.slack.alert_blocks import alert_blocks
+from bot.slack.gateway import SlackGateway, build_client
+from bot.store.redis_store import RedisStore, connect
+from bot.timeline.service import TimelineService
+
+log = structlog.get_logger(__name__)
+ADMIN_CACHE_SECONDS = 60.0
+
+
+def admin_check(chat: SlackGateway, usergroup: str | None) -> AdminCheck:
+    """Members of the configured admin user group may act as IC (cached for a minute)."""
+    if not usergroup:
+        return nobody_is_admin
+    cache: dict[str, tuple[float, set[str]]] = {}
+
+    async def is_admin(user_id: str) -> bool:
+        at, members = cache.get(usergroup, (0.0, set()))
+        if time.monotonic() - at > ADMIN_CACHE_SECONDS:
+            try:
+                members = await chat.usergroup_members(usergroup)
+            except ChatError:
+                log.warning("admin_group_unreadable", usergroup=usergroup)
+                members = set()
+            cache[usergroup] = (time.monotonic(), members)
+        return user_id in members
+
+    return is_admin
+
+
+def slack_gateway(settings: Settings) -> SlackGateway:
+    return SlackGateway(build_client(settings.slack_bot_token, settings.slack_api_base))
+
+
+def build_flows(
+    *,
+    settings: Settings,
+    clock: Clock,
+    incidents: IncidentService,
+    chat: SlackGateway,
+    timeline: TimelineService,
+    patterns: PatternService | None,
+    metrics: MetricsService | None,
+) -> IncidentFlows:
+    """Every change's follow-up steps and guards, in the order they run."""
+    flows = IncidentFlows(incidents=incidents)
+    add_standard_steps(
+        flows, incidents=incidents, chat=chat, incidents_channel=settings.incidents_channel
+    )
+    if patterns is not None:
+        found = patterns
+
+        async def similar_incidents(outcome: Outcome) -> None:
+            await found.on_declare(outcome.incident)
+
+        async def recurrence(outcome: Outcome) -> None:
+            outcome.data["recurrence"] = await found.on_resolve(outcome.incident)
+
+        flows.after(Change.DECLARED, "similar incidents", similar_incidents)
+        flows.after(Change.RESOLVED, "recurrence", recurrence)
+    if metrics is not None and settings.snapshot_on_declare:
+        checks = metrics
+
+        async def metrics_snapshot(outcome: Outcome) -> None:
+            """The channel opens with the current state (SNAPSHOT_ON_DECLARE=false: off)."""
+            inc = outcome.incident
+            report = await checks.check(inc.services[0] if inc.services else None)
+            await post_check(chat=chat, timeline=timeline, clock=clock, incident=inc, report=report)
+
+        flows.after(
+            Change.DECLARED,
+            "metrics snapshot",
+            metrics_snapshot,
+            warning="could not post the metrics snapshot",
+        )
+    return flows
+
+
+def build_services(settings: Settings, *, clock: Clock = system_clock) -> Services:
+    store = RedisStore(connect(settings.redis_url))
+    chat = slack_gateway(settings)
+    is_admin = admin_check(chat, settings.admin_usergroup)
+    runbooks = RunbookLibrary.from_folder(settings.runbooks_dir)
+    incidents = IncidentService(
+        store=store,
+        chat=chat,
+        clock=clock,
+        incidents_channel=settings.incidents_channel,
+        is_admin=is_admin,
+    )
+    timeline = TimelineService(store=store, clock=clock)
+    actions = ActionItemService(
+        store=store,
+        actions_store=store.actions,
+        chat=chat,
+        clock=clock,
+        settings=ActionSettings.from_settings(settings),
+        is_admin=is_admin,
+    )
+    metrics = None
+    if settings.prometheus_url is not None:
+        metrics = MetricsService(
+            source=PrometheusSource(str(settings.prometheus_url)),
+            config=load_config(settings.metrics_config),
+            clock=clock,
+            runbooks=runbooks,
+        )
+    postmortems = build_postmortems(settings, store=store, chat=chat, clock=clock, actions=actions)
+    patterns = PatternService(
+        store=store, chat=chat, clock=clock, actions=actions, postmortems=postmortems
+    )
+    flows = build_flows(
+        settings=settings,
+        clock=clock,
+        incidents=incidents,
+        chat=chat,
+        timeline=timeline,
+        patterns=patterns,
+        metrics=metrics,
+    )
+
+    async def post_alert(text: str, blocks: list[dict[str, object]]) -> str:
+        return await chat.broadcast(settings.incidents_channel, text, blocks)
+
+    alerts = AlertService(
+        store=store,
+        flows=flows,
+        post=post_alert,
+        clock=clock,
+        render=alert_blocks,
+        actor=chat.bot_user_id,  # auto-declared incidents are declared by the bot itself
+        auto_declare=settings.alertmanager_auto_declare,
+    )
+    return Services(
+        settings=settings,
+        clock=clock,
+        store=store,
+        chat=chat,
+        incidents=incidents,
+        flows=flows,
+        timeline=timeline,
+        alerts=alerts,
+        metrics=metrics,
+        actions=actions,
+        postmortems=postmortems,
+        patterns=patterns,
+    )
+
+
+def build_postmortems(
+    settings: Settings,
+    *,
+    store: RedisStore,
+    chat: ChatGateway,
+    clock: Clock,
+    actions: ActionItemService | None = None,
+) -> PostmortemService:
+    return PostmortemService(
+        store=store,
+        chat=chat,
+        drafter=make_drafter(settings),
+        clock=clock,
+        runbooks_dir=settings.runbooks_dir,
+        actions=actions,
+    )
+
+
+def build_scanner(settings: Settings, *, clock: Clock = system_clock) -> ReminderScanner:
+    """The worker's collaborators: Redis, the Slack gateway, the reminder scanner."""
+    store = RedisStore(connect(settings.redis_url))
+    chat = slack_gateway(settings)
+    return ReminderScanner(
+        actions_store=store.actions,
+        store=store,
+        chat=chat,
+        clock=clock,
+        settings=ActionSettings.from_settings(settings),
+        render=reminder_blocks,
+        channel_resolver=chat.channel_id,
+    )
+
+
+@dataclass
+class Bot:
+    services: Services
+    app: AsyncApp
+    web_app: web.Application
+    observability: BotMetrics | None = None
+
+
+def build_bot(settings: Settings, *, clock: Clock = system_clock) -> Bot:
+    services = build_services(settings, clock=clock)
+    observability = BotMetrics()
+    services.chat.on_error = observability.slack_error
+    services.chat.client.retry_handlers.insert(0, observability.rate_limit_observer())
+    install_logging(
+        [
+            settings.slack_bot_token,
+            settings.slack_signing_secret,
+            settings.slack_app_token,
+            settings.anthropic_api_key,
+            settings.alertmanager_token,
+        ]
+    )
+    app = build_app(services)
+    routes = alertmanager_routes(services.alerts, settings.alertmanager_token)
+    return Bot(
+        services=services,
+        app=app,
+        web_app=build_web_app(app, services, routes, observability),
+        observability=observability,
+    )
