@@ -11,9 +11,9 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
-from bot.errors import IncidentBotError
 from bot.observability import BotMetrics
 from bot.services import Services
+from bot.side_server import READINESS, Readiness, health_routes, slack_auth_check
 from bot.slack.inbound import events_endpoint
 from bot.store import keys
 from commands import (
@@ -89,7 +89,8 @@ def build_app(services: Services) -> AsyncApp:
 def signed_requests_only(secret: str | None) -> Any:
     """Reject unsigned, forged or stale requests to /slack/events with 401 before Bolt parses
     the body (Bolt answers 500 for a malformed timestamp); bot/slack/inbound parses bodies."""
-    verifier = SignatureVerifier(secret or "")
+    # no secret (Socket Mode): nothing posted to /slack/events can be verified, so none is taken
+    verifier = SignatureVerifier(secret) if secret and secret.strip() else None
 
     @web.middleware
     async def verify(request: web.Request, handler: Any) -> web.StreamResponse:
@@ -97,7 +98,7 @@ def signed_requests_only(secret: str | None) -> Any:
             return await handler(request)  # type: ignore[no-any-return]
         body = await request.text()
         try:
-            valid = verifier.is_valid_request(body, dict(request.headers))
+            valid = verifier is not None and verifier.is_valid_request(body, dict(request.headers))
         except (ValueError, TypeError):
             valid = False
         if not valid:
@@ -123,14 +124,11 @@ def build_web_app(
         observability.instrument(app)
         web_app.router.add_routes(observability.routes(services.store.open_incident_count))
 
-    async def healthz(_: web.Request) -> web.Response:
-        try:
-            await services.store.ping()
-        except IncidentBotError as exc:
-            return web.json_response({"ok": False, "redis": exc.message}, status=503)
-        return web.json_response({"ok": True})
-
-    web_app.router.add_get("/healthz", healthz)
+    readiness = Readiness(
+        redis_ping=services.store.ping, slack_auth=slack_auth_check(services.chat.client)
+    )
+    web_app[READINESS] = readiness
+    web_app.router.add_routes(health_routes(readiness))
     if routes:
         web_app.router.add_routes(routes)
     return web_app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.tallies import REDIS_ERRORS, tally
+
 
 class IncidentBotError(Exception):
     """An error the user can act on; `usage` is shown with it when set."""
@@ -34,6 +36,10 @@ class InvalidTransition(IncidentBotError):
 
 class StoreUnavailable(IncidentBotError):
     """Redis cannot be reached; nothing was changed."""
+
+    def __init__(self, message: str, *, usage: str | None = None) -> None:
+        super().__init__(message, usage=usage)
+        tally(REDIS_ERRORS)  # incident_bot_redis_errors_total
 
 
 class ChatError(IncidentBotError):

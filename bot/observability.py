@@ -7,7 +7,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
 from contextvars import ContextVar
 from typing import Any
 
@@ -21,10 +21,14 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
+
+from bot import tallies
 
 log = structlog.get_logger(__name__)
 
@@ -33,6 +37,7 @@ SLACK_PATH = "/slack/events"
 ACK_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)
 SECRET_PATTERN = re.compile(r"(xox[abposr]-|xapp-|sk-ant-)[A-Za-z0-9._\-]+")
 REDACTED = "[redacted]"
+SCAN_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 # the outcome of the listener running in this context ("refused"/"error" from the log)
 _outcome: ContextVar[list[str] | None] = ContextVar("listener_outcome", default=None)
@@ -43,11 +48,101 @@ OUTCOME_OF_EVENT = {
 }
 
 
+class TallyCollector(Collector):
+    """Redis errors and postmortem-draft outcomes of this process (bot/tallies.py)."""
+
+    def collect(self) -> Iterator[Metric]:
+        redis = CounterMetricFamily(
+            "incident_bot_redis_errors",
+            "Redis operations that failed because Redis could not be reached",
+        )
+        redis.add_metric([], tallies.count(tallies.REDIS_ERRORS))
+        yield redis
+        drafts = CounterMetricFamily(
+            "incident_bot_model_drafts",
+            "Postmortem drafts asked of the model, by outcome (fallback: deterministic draft)",
+            labels=["outcome"],
+        )
+        for outcome in ("ok", "fallback"):
+            drafts.add_metric([outcome], tallies.count(tallies.MODEL_DRAFTS, outcome))
+        yield drafts
+
+
+def metrics_response(registry: CollectorRegistry) -> web.Response:
+    return web.Response(
+        body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+    )
+
+
+class WorkerMetrics:
+    """The worker's metrics: reminders, escalations and failures by kind, the scan's
+    duration, what is due and how late, scheduled jobs run and failed."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry.register(TallyCollector())
+        self.reminders_sent = Counter(
+            "incident_bot_reminders_sent",
+            "Reminders sent, by kind (before_due, overdue, escalation, undated)",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.escalations = Counter(
+            "incident_bot_reminder_escalations",
+            "Ignored overdue action items escalated to the incident's IC",
+            registry=self.registry,
+        )
+        self.failures = Counter(
+            "incident_bot_reminder_failures",
+            "Reminders Slack refused (retried at the next scan), by kind",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.scan_duration = Histogram(
+            "incident_bot_reminder_scan_duration_seconds",
+            "Time one reminder scan took",
+            buckets=SCAN_BUCKETS,
+            registry=self.registry,
+        )
+        self.due = Gauge(
+            "incident_bot_reminders_due",
+            "Action items whose next reminder is due now and not yet sent",
+            registry=self.registry,
+        )
+        self.oldest_lag = Gauge(
+            "incident_bot_reminders_oldest_lag_seconds",
+            "How long the most overdue due reminder has been waiting (0 when none)",
+            registry=self.registry,
+        )
+        self.jobs = Counter(
+            "incident_bot_worker_jobs",
+            "Scheduled jobs run, by job name",
+            ["name"],
+            registry=self.registry,
+        )
+        self.job_failures = Counter(
+            "incident_bot_worker_job_failures",
+            "Scheduled jobs that failed (e.g. Redis unreachable), by job name",
+            ["name"],
+            registry=self.registry,
+        )
+        self.last_success = Gauge(
+            "incident_bot_reminder_last_success_timestamp_seconds",
+            "Unix time of the last reminder scan that completed",
+            registry=self.registry,
+        )
+
+    def backlog(self, due: int, oldest_lag_seconds: float) -> None:
+        self.due.set(due)
+        self.oldest_lag.set(max(oldest_lag_seconds, 0.0))
+
+
 class BotMetrics:
     """The metrics of one bot process; a registry of its own so tests do not collide."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self.registry.register(TallyCollector())
         self.commands = Counter(
             "incident_bot_commands",
             "Slash commands, buttons, modals and events handled, by name and outcome",
@@ -100,8 +195,7 @@ class BotMetrics:
             except Exception:
                 self.scrape_errors.inc()
                 log.warning("metrics_open_incidents_unreadable")
-            body = generate_latest(self.registry)
-            return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+            return metrics_response(self.registry)
 
         return [web.get(METRICS_PATH, metrics)]
 

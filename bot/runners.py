@@ -1,14 +1,19 @@
 """The processes: HTTP server, Socket Mode client, reminder worker. Each takes settings,
-gets everything else from the composition root (bot/wiring.py) and runs until stopped."""
+gets everything else from the composition root (bot/wiring.py) and runs until stopped.
+Every one serves /healthz and /metrics (bot/side_server.py): `serve` and `socket` on PORT,
+the worker on WORKER_PORT."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any, cast
 
 import structlog
 from aiohttp import web
 
 from bot.settings import Settings
+from bot.side_server import READINESS, Readiness, slack_auth_check
+from bot.slack.gateway import SlackGateway
 from bot.wiring import Bot, build_bot, build_scanner
 
 log = structlog.get_logger(__name__)
@@ -24,6 +29,7 @@ async def serve_http(bot: Bot, host: str, port: int) -> web.AppRunner:
 
 async def run_http(settings: Settings, host: str = "0.0.0.0") -> None:
     bot = build_bot(settings)
+    await bot.web_app[READINESS].check_slack_token()
     runner = await serve_http(bot, host, settings.port)
     try:
         await asyncio.Event().wait()
@@ -31,16 +37,44 @@ async def run_http(settings: Settings, host: str = "0.0.0.0") -> None:
         await runner.cleanup()
 
 
-async def run_worker_process(settings: Settings) -> None:
+async def run_worker_process(settings: Settings, host: str = "0.0.0.0") -> None:
     from bot.worker import run_worker
 
     scanner = build_scanner(settings)
-    await run_worker(scanner, scan_interval=settings.reminder_scan_interval)
+    readiness = Readiness(
+        redis_ping=scanner.store.ping,
+        slack_auth=slack_auth_check(cast(SlackGateway, scanner.chat).client),
+    )
+    await run_worker(
+        scanner,
+        scan_interval=settings.reminder_scan_interval,
+        port=settings.worker_port,
+        host=host,
+        readiness=readiness,
+    )
 
 
-async def run_socket_mode(settings: Settings) -> None:
+async def run_socket_mode(settings: Settings, host: str = "0.0.0.0") -> None:
     from bot.slack.inbound import SocketModeHandler
 
     bot = build_bot(settings)
     handler = SocketModeHandler(bot.app, settings.slack_app_token)
-    await handler.start_async()  # type: ignore[no-untyped-call]
+    await serve_socket_mode(bot, handler, host, settings.port)
+
+
+async def serve_socket_mode(
+    bot: Bot, handler: Any, host: str, port: int, stop: asyncio.Event | None = None
+) -> None:
+    """Socket Mode plus the side server on PORT: /healthz (with the socket's state),
+    /metrics and /alertmanager. /slack/events is there too but refuses everything
+    (no signing secret in Socket Mode); Slack sends nothing to it."""
+    readiness = bot.web_app[READINESS]
+    readiness.socket_connected = handler.client.is_connected
+    await readiness.check_slack_token()
+    runner = await serve_http(bot, host, port)
+    try:
+        await handler.connect_async()
+        await (stop or asyncio.Event()).wait()
+    finally:
+        await handler.close_async()
+        await runner.cleanup()

@@ -1,21 +1,26 @@
 """The worker process: APScheduler runs the reminder scan every REMINDER_SCAN_INTERVAL
 seconds and the weekly action-item digest. Several workers may run at once: every
-reminder is claimed in Redis first (see bot/actions/reminders.py)."""
+reminder is claimed in Redis first (see bot/actions/reminders.py). Its side server
+(WORKER_PORT) answers /healthz (Redis, Slack token, scheduler) and /metrics."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 import structlog
+from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.actions.models import ActionSettings
-from bot.actions.reminders import ReminderScanner
+from bot.actions.models import ActionSettings, ReminderKind
+from bot.actions.reminders import ReminderScanner, ScanResult
 from bot.clock import Clock, system_clock
 from bot.errors import IncidentBotError
+from bot.observability import METRICS_PATH, WorkerMetrics, metrics_response
+from bot.side_server import Readiness, health_routes, start_side_server
 
 log = structlog.get_logger(__name__)
 
@@ -23,26 +28,63 @@ SCAN_JOB = "reminder_scan"
 DIGEST_JOB = "action_digest"
 
 
-async def scan_job(scanner: ReminderScanner) -> None:
-    """One scan; errors are logged, never kill the scheduler (the next scan retries)."""
+def slot_kind(slot: str) -> str:
+    """`g3:overdue:2` -> `overdue` (slots are named in bot/actions/schedule.py)."""
+    parts = slot.split(":")
+    return parts[1] if len(parts) > 1 else "unknown"
+
+
+def count_scan(metrics: WorkerMetrics, result: ScanResult) -> None:
+    for _, slot in result.sent:
+        kind = slot_kind(slot)
+        metrics.reminders_sent.labels(kind=kind).inc()
+        if kind == ReminderKind.ESCALATION.value:
+            metrics.escalations.inc()
+    for failed in result.failed_kinds:
+        metrics.failures.labels(kind=failed.value).inc()
+
+
+async def refresh_backlog(scanner: ReminderScanner, metrics: WorkerMetrics) -> None:
+    now = scanner.clock()
+    due, oldest = await scanner.items.due_backlog(now)
+    metrics.backlog(due, (now - oldest).total_seconds() if oldest else 0.0)
+
+
+async def scan_job(scanner: ReminderScanner, metrics: WorkerMetrics | None = None) -> None:
+    """One scan; errors are logged and counted, never kill the scheduler (the next scan
+    retries)."""
+    metrics = metrics or WorkerMetrics()
+    metrics.jobs.labels(name=SCAN_JOB).inc()
+    started = time.perf_counter()
     try:
         result = await scanner.scan()
-        if result.sent or result.failed:
-            log.info(
-                "reminder_scan",
-                sent=len(result.sent),
-                deferred=len(result.deferred),
-                failed=len(result.failed),
-                skipped=result.skipped,
-            )
     except IncidentBotError as exc:
+        metrics.job_failures.labels(name=SCAN_JOB).inc()
         log.warning("reminder_scan_failed", reason=exc.message)
+        return
+    finally:
+        metrics.scan_duration.observe(time.perf_counter() - started)
+    metrics.last_success.set(time.time())
+    count_scan(metrics, result)
+    if result.sent or result.failed:
+        log.info(
+            "reminder_scan",
+            sent=len(result.sent),
+            deferred=len(result.deferred),
+            failed=len(result.failed),
+            skipped=result.skipped,
+        )
+    with contextlib.suppress(IncidentBotError):
+        await refresh_backlog(scanner, metrics)
 
 
-async def digest_job(scanner: ReminderScanner) -> None:
+async def digest_job(scanner: ReminderScanner, metrics: WorkerMetrics | None = None) -> None:
+    metrics = metrics or WorkerMetrics()
+    metrics.jobs.labels(name=DIGEST_JOB).inc()
     try:
         await scanner.digest()
     except IncidentBotError as exc:
+        metrics.job_failures.labels(name=DIGEST_JOB).inc()
         log.warning("digest_failed", reason=exc.message)
 
 
@@ -52,15 +94,17 @@ def build_scheduler(
     scan_interval: float,
     settings: ActionSettings | None = None,
     clock: Clock = system_clock,
+    metrics: WorkerMetrics | None = None,
 ) -> AsyncIOScheduler:
     """The scheduler; not started. The scan itself reads time from the scanner's clock,
     so tests call `scanner.scan()` directly with a ManualClock and move time."""
     cfg = settings or ActionSettings()
+    metrics = metrics or WorkerMetrics()
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
         scan_job,
         IntervalTrigger(seconds=scan_interval, timezone="UTC"),
-        args=[scanner],
+        args=[scanner, metrics],
         id=SCAN_JOB,
         max_instances=1,
         coalesce=True,
@@ -74,7 +118,7 @@ def build_scheduler(
             minute=cfg.digest_time.minute,
             timezone="UTC",
         ),
-        args=[scanner],
+        args=[scanner, metrics],
         id=DIGEST_JOB,
         max_instances=1,
         coalesce=True,
@@ -83,16 +127,49 @@ def build_scheduler(
     return scheduler
 
 
+def worker_web_app(
+    scanner: ReminderScanner, metrics: WorkerMetrics, readiness: Readiness
+) -> web.Application:
+    """/healthz and /metrics of the worker (the backlog gauges are read on each scrape)."""
+
+    async def scrape(_: web.Request) -> web.Response:
+        with contextlib.suppress(IncidentBotError):  # counted as a Redis error
+            await refresh_backlog(scanner, metrics)
+        return metrics_response(metrics.registry)
+
+    app = web.Application()
+    app.router.add_routes([*health_routes(readiness), web.get(METRICS_PATH, scrape)])
+    return app
+
+
 async def run_worker(
-    scanner: ReminderScanner, *, scan_interval: float, stop: asyncio.Event | None = None
+    scanner: ReminderScanner,
+    *,
+    scan_interval: float,
+    stop: asyncio.Event | None = None,
+    port: int | None = None,
+    host: str = "0.0.0.0",
+    readiness: Readiness | None = None,
+    metrics: WorkerMetrics | None = None,
 ) -> None:
-    """Run until cancelled (or `stop` is set)."""
-    scheduler = build_scheduler(scanner, scan_interval=scan_interval, settings=scanner.cfg)
+    """Run until cancelled (or `stop` is set); with `port`, serve /healthz and /metrics."""
+    metrics = metrics or WorkerMetrics()
+    scheduler = build_scheduler(
+        scanner, scan_interval=scan_interval, settings=scanner.cfg, metrics=metrics
+    )
+    readiness = readiness or Readiness(redis_ping=scanner.store.ping)
+    readiness.scheduler_running = lambda: bool(scheduler.running)
+    runner = None
+    if port is not None:
+        await readiness.check_slack_token()
+        runner = await start_side_server(worker_web_app(scanner, metrics, readiness), host, port)
     scheduler.start()
-    log.info("worker_started", interval=scan_interval, id=scanner.worker_id)
+    log.info("worker_started", interval=scan_interval, id=scanner.worker_id, port=port)
     try:
         await (stop or asyncio.Event()).wait()
     finally:
         scheduler.shutdown(wait=False)
+        if runner is not None:
+            await runner.cleanup()
         with contextlib.suppress(Exception):
             await scanner.items.aclose()

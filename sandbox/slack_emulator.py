@@ -41,6 +41,10 @@ second with short bursts) under a workspace-wide limit. An exhausted bucket answ
 ``{"ok": false, "error": "ratelimited"}`` with ``Retry-After`` (whole seconds until the next
 token). ``reset()`` turns the limits back to what the emulator was built with.
 
+Socket Mode: ``add_app_token("xapp-…")`` registers an app-level token, good only for
+``apps.connections.open``, which answers a one-time WebSocket URL served by
+``emu.socket_mode`` (sandbox/socket_mode.py: hello, envelopes, acks, disconnect).
+
 Run ``python -m sandbox.slack_emulator`` to serve a workspace on a fixed port.
 """
 
@@ -62,6 +66,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import web
+
+from sandbox.socket_mode import SocketModeStandIn
 
 __all__ = [
     "DEFAULT_BOT_TOKEN",
@@ -343,6 +349,7 @@ class _Token:
     user_id: str
     scopes: set[str]
     bot: bool
+    app_level: bool = False  # xapp-: only apps.connections.open
 
 
 @dataclass
@@ -571,6 +578,7 @@ class SlackEmulator:
         self._seed_defaults = seed_defaults
         self._lock = threading.RLock()
         self._initial_scopes = set(DEFAULT_SCOPES if scopes is None else scopes)
+        self.socket_mode = SocketModeStandIn(APP_ID)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
@@ -578,6 +586,7 @@ class SlackEmulator:
         self.api_url = ""
         self._handlers: dict[str, Handler] = {
             "api.test": self._api_test,
+            "apps.connections.open": self._apps_connections_open,
             "auth.test": self._auth_test,
             "conversations.archive": self._conversations_archive,
             "conversations.create": self._conversations_create,
@@ -660,6 +669,7 @@ class SlackEmulator:
         app.router.add_route("*", "/api/{method}", self._handle_api)
         app.router.add_post("/upload/v1/{file_id}", self._handle_upload)
         app.router.add_post("/response/{rid}", self._handle_response_url)
+        app.router.add_get("/link/", self.socket_mode.handle)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", self._port)
@@ -672,6 +682,7 @@ class SlackEmulator:
                 break
         self.base_url = f"http://127.0.0.1:{port}"
         self.api_url = f"{self.base_url}/api/"
+        self.socket_mode.attach(asyncio.get_running_loop(), self.base_url)
 
     def stop(self) -> None:
         """Shut the server down and join its thread (idempotent)."""
@@ -832,6 +843,11 @@ class SlackEmulator:
                 user_id, set(DEFAULT_SCOPES if scopes is None else scopes),
                 bot=token.startswith("xoxb-"),
             )
+
+    def add_app_token(self, token: str, scopes: Iterable[str] = ("connections:write",)) -> None:
+        """Register an app-level token (`xapp-…`), good only for `apps.connections.open`."""
+        with self._lock:
+            self._tokens[token] = _Token("", set(scopes), bot=False, app_level=True)
 
     def set_scopes(self, scopes: Iterable[str], token: str | None = None) -> None:
         """Replace the granted scopes of ``token`` (default: the bot token)."""
@@ -1182,6 +1198,8 @@ class SlackEmulator:
         tok = self._tokens.get(token)
         if tok is None:
             return 200, {"ok": False, "error": "invalid_auth"}, {}, None
+        if tok.app_level != (method == "apps.connections.open"):
+            return 200, {"ok": False, "error": "not_allowed_token_type"}, {}, None
         for fault in self._faults:
             if fault.method in (method, "*") and (fault.remaining is None or fault.remaining > 0):
                 if fault.remaining is not None:
@@ -1277,6 +1295,11 @@ class SlackEmulator:
         if args.get("error"):
             raise SlackError(str(args["error"]), args={k: v for k, v in args.items()})
         return {"args": dict(args)} if args else {}
+
+    def _apps_connections_open(self, args: dict[str, Any], tok: _Token) -> dict[str, Any]:
+        if "connections:write" not in tok.scopes:
+            raise SlackError("missing_scope", needed="connections:write")
+        return {"url": self.socket_mode.open_url()}
 
     def _auth_test(self, args: dict[str, Any], tok: _Token) -> dict[str, Any]:
         u = self._users.get(tok.user_id)

@@ -229,3 +229,18 @@ def test_every_runtime_dependency_is_pinned_within_the_declared_ranges() -> None
         name = re.sub(r"[-_.]+", "-", req.name).lower()
         assert name in lock, f"{req.name} is not in requirements.lock"
         assert req.specifier.contains(lock[name]), f"{name}=={lock[name]} outside {req.specifier}"
+
+
+def test_every_bot_series_the_rules_and_dashboard_use_is_exported() -> None:
+    from bot.observability import BotMetrics, WorkerMetrics
+
+    exported: set[str] = set()
+    for registry in (BotMetrics().registry, WorkerMetrics().registry):
+        for family in registry.collect():
+            exported.add(family.name + ("_total" if family.type == "counter" else ""))
+    panels = json.loads(DASHBOARD.read_text())["panels"]
+    used = bot_metric_names(rule_exprs(BOT_RULES)) | bot_metric_names(
+        "\n".join(t["expr"] for p in panels for t in p["targets"])
+    )
+    assert used <= exported, sorted(used - exported)
+    assert len(used) >= 14

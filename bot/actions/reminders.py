@@ -72,6 +72,7 @@ class ScanResult:
     sent: list[tuple[str, str]] = field(default_factory=list)  # (item id, slot)
     deferred: list[str] = field(default_factory=list)  # outside working hours
     failed: list[str] = field(default_factory=list)  # send failed, retried next scan
+    failed_kinds: list[ReminderKind] = field(default_factory=list)  # one per failed send
     skipped: int = 0  # claimed by another worker
 
 
@@ -156,7 +157,11 @@ class ReminderScanner:
                     await self._defer(item, later)
                     result.deferred.append(item_id)
                     return
-                await self._send(item, kind, slot, incident)
+                try:
+                    await self._send(item, kind, slot, incident)
+                except ChatError:
+                    result.failed_kinds.append(kind)
+                    raise
                 await self.items.mark_slot(item_id, slot)
             await self._record(item, kind, slot, recipient, now)
             result.sent.append((item_id, slot))

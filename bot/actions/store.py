@@ -136,6 +136,18 @@ class ActionItemStore(StoreBase):
         return [str(i) for i in ids]
 
     @guarded
+    async def due_backlog(self, now: datetime) -> tuple[int, datetime | None]:
+        """How many items are due at `now`, and the earliest due time among them."""
+        key = keys.action_items_due()
+        async with self.db.client.pipeline(transaction=False) as pipe:
+            pipe.zcount(key, "-inf", now.timestamp())
+            pipe.zrange(key, 0, 0, withscores=True)
+            due, first = await pipe.execute()
+        if not due or not first:
+            return 0, None
+        return int(due), datetime.fromtimestamp(float(first[0][1]), tz=now.tzinfo)
+
+    @guarded
     async def drop_missing(self, item_id: str, now: datetime) -> None:
         """The due index names an item with no record: drop it once it has been missing
         longer than MISSING_GRACE, else look again then."""

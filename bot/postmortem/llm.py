@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from bot.postmortem.models import DraftSections
 from bot.runbooks import Citation
+from bot.tallies import MODEL_DRAFTS, tally
 
 if TYPE_CHECKING:  # the SDK is heavy (~80 MB): imported only when a key is configured
     import anthropic
@@ -174,9 +175,11 @@ class AnthropicDrafter:
             return self._fail(request, f"the model's answer was not valid JSON ({exc})"[:200])
         finally:
             await client.close()
+        tally(MODEL_DRAFTS, "ok")
         return DraftOutcome(sections=sections, model=message.model or self.model)
 
     def _fail(self, request: DraftRequest, reason: str) -> DraftOutcome:
+        tally(MODEL_DRAFTS, "fallback")  # incident_bot_model_drafts_total{outcome}
         log.warning("postmortem_llm_fallback", incident=request.incident_id, reason=reason)
         return DraftOutcome(sections=None, reason=reason)
 

@@ -1,0 +1,247 @@
+"""Every run mode is observable, tested through the real processes: the worker's side
+server (WORKER_PORT) and what its /healthz says when its Redis dies and comes back, and the
+Slack token checked at start; the `socket` process against the local Socket Mode
+stand-in (sandbox/socket_mode.py), with an Alertmanager webhook posted to its side server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.store.redis_store import RedisStore, connect
+from sandbox import slack_requests as sr
+from sandbox.slack_emulator import SlackEmulator
+from sandbox.socket_mode import envelope
+from tests.conftest import BOT_TOKEN, free_port
+from tests.processes import BotProcess, metric_value
+from tests.test_durability import OwnRedis
+
+
+@pytest.fixture
+def worker_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    server = OwnRedis(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def worker_process(
+    slack: SlackEmulator, redis_url: str, tmp_path: Path, token: str = BOT_TOKEN
+) -> BotProcess:
+    port = free_port()
+    env = {
+        "SLACK_BOT_TOKEN": token,
+        "SLACK_API_URL": slack.api_url,
+        "REDIS_URL": redis_url,
+        "WORKER_PORT": str(port),
+        "REMINDER_SCAN_INTERVAL": "0.2",
+    }
+    return BotProcess("worker", env, port, tmp_path)
+
+
+async def test_worker_health_turns_503_when_its_redis_dies_and_recovers_with_it(
+    slack: SlackEmulator, worker_redis: OwnRedis, tmp_path: Path
+) -> None:
+    worker = worker_process(slack, worker_redis.url, tmp_path).start()
+    try:
+        body = json.loads(await worker.wait_for("/healthz", 200))
+        assert body == {"ok": True, "redis": "ok", "slack": "ok", "scheduler": "ok"}
+        assert worker.cli("healthcheck", "--worker").returncode == 0
+        # the scan runs and says so on /metrics
+        await worker.wait_for(
+            "/metrics", 200, contains='incident_bot_worker_jobs_total{name="reminder_scan"}'
+        )
+        _, metrics = await worker.get("/metrics")
+        assert metric_value(metrics, "incident_bot_reminder_last_success_timestamp_seconds") > 0
+        assert metric_value(metrics, "incident_bot_reminders_due") == 0
+        assert "incident_bot_reminder_scan_duration_seconds_bucket" in metrics
+
+        worker_redis.kill()
+        body = json.loads(await worker.wait_for("/healthz", 503))
+        assert body["ok"] is False and body["scheduler"] == "ok" and body["slack"] == "ok"
+        assert "Redis" in body["redis"]
+        failed = worker.cli("healthcheck", "--worker")
+        assert failed.returncode == 1 and "503" in failed.stderr
+        # /metrics still answers while Redis is down, and counts the failures
+        await worker.wait_for(
+            "/metrics", 200, contains='incident_bot_worker_job_failures_total{name="reminder_scan"}'
+        )
+        _, metrics = await worker.get("/metrics")
+        assert (
+            metric_value(metrics, "incident_bot_worker_job_failures_total", name="reminder_scan")
+            >= 1
+        )
+        assert metric_value(metrics, "incident_bot_redis_errors_total") >= 1
+
+        worker_redis.start()  # same port: the worker reconnects by itself
+        body = json.loads(await worker.wait_for("/healthz", 200))
+        assert body["redis"] == "ok"
+    finally:
+        worker.stop()
+
+
+async def test_worker_with_a_revoked_token_says_so_on_healthz(
+    slack: SlackEmulator, redis_url: str, tmp_path: Path
+) -> None:
+    worker = worker_process(slack, redis_url, tmp_path, token="xoxb-revoked-token").start()
+    try:
+        body = json.loads(await worker.wait_for("/healthz", 503))
+        assert body["slack"] == "auth.test: invalid_auth"
+        assert body["redis"] == "ok" and body["scheduler"] == "ok"
+        assert "xoxb-revoked-token" not in worker.log
+    finally:
+        worker.stop()
+
+
+# --- Socket Mode --------------------------------------------------------------------------
+
+APP_TOKEN = "xapp-1-A0APP-test-app-token"
+AM_TOKEN = "am-socket-token-123"
+ALICE = "U0ALICE"
+
+
+def firing_alert() -> dict[str, object]:
+    return {
+        "version": "4",
+        "groupKey": '{}:{alertname="QueueBacklog"}',
+        "status": "firing",
+        "receiver": "incident-bot",
+        "groupLabels": {"alertname": "QueueBacklog"},
+        "alerts": [
+            {
+                "status": "firing",
+                "labels": {"alertname": "QueueBacklog", "severity": "warning", "queue": "emails"},
+                "annotations": {"summary": "emails queue backlog above 10k"},
+                "startsAt": "2026-11-23T13:55:00Z",
+                "fingerprint": "9f8e7d6c5b4a3210",
+            }
+        ],
+    }
+
+
+@pytest.fixture
+def socket_process(slack: SlackEmulator, redis_url: str, tmp_path: Path) -> Iterator[BotProcess]:
+    slack.add_app_token(APP_TOKEN)
+    port = free_port()
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_APP_TOKEN": APP_TOKEN,
+        "SLACK_API_URL": slack.api_url,
+        "REDIS_URL": redis_url,
+        "PORT": str(port),
+        "ALERTMANAGER_TOKEN": AM_TOKEN,
+        "SNAPSHOT_ON_DECLARE": "false",
+    }
+    process = BotProcess("socket", env, port, tmp_path).start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+async def wait_until(predicate: Callable[[], bool], what: str, process: BotProcess) -> None:
+    for _ in range(300):
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never happened: {what}\n{process.log}")
+
+
+async def test_socket_mode_process_serves_slack_over_the_socket_and_alertmanager_over_http(
+    slack: SlackEmulator, redis_url: str, socket_process: BotProcess
+) -> None:
+    bot, socket = socket_process, slack.socket_mode
+    body = json.loads(await bot.wait_for("/healthz", 200, contains='"socket"'))
+    assert body == {"ok": True, "redis": "ok", "slack": "ok", "socket": "ok"}
+    await socket.wait_connected()
+    opens = slack.calls("apps.connections.open")
+    assert [c.token for c in opens] == [APP_TOKEN]
+
+    # a slash command over the socket: acknowledged by envelope id, then the channel exists
+    incidents = slack.channel_by_name("incidents")
+    assert incidents is not None
+    before = set(slack.channel_ids())
+    command = sr.slash_command(
+        "/incident",
+        "declare Email queue stuck sev:2",
+        ALICE,
+        incidents.id,
+        response_url=slack.new_response_url(incidents.id, ALICE),
+        trigger_id=slack.issue_trigger_id(),
+    )
+    declared = await socket.deliver(envelope(command))
+    assert declared.ack is not None and declared.attempts == 1
+    assert declared.ack["envelope_id"] == declared.envelope["envelope_id"]
+    await wait_until(lambda: len(set(slack.channel_ids()) - before) == 1, "war room", bot)
+    (war_room,) = set(slack.channel_ids()) - before
+
+    # a message in the war room: stored before the ack, as over HTTP
+    slack.post_as_user(war_room, ALICE, "restarted the email workers")
+    posted = slack.messages(war_room)[-1]
+    event = sr.event_callback(
+        {
+            "type": "message",
+            "channel": war_room,
+            "user": ALICE,
+            "text": posted.text,
+            "ts": posted.ts,
+            "channel_type": "channel",
+        }
+    )
+    acked = await socket.deliver(envelope(event))
+    assert acked.ack == {"envelope_id": acked.envelope["envelope_id"]}
+    store = RedisStore(connect(redis_url))
+    try:
+        incident_id = await store.incident_id_for_channel(war_room)
+        assert incident_id is not None
+        assert await store.has_message(incident_id, posted.ts)
+    finally:
+        await store.redis.aclose()
+
+    # Alertmanager posts to the socket process's side server
+    status, text = await bot.post_json(
+        "/alertmanager", firing_alert(), {"Authorization": f"Bearer {AM_TOKEN}"}
+    )
+    assert status == 200, text
+    assert json.loads(text)["posted"] == ["9f8e7d6c5b4a3210"]
+    alert_posts = [m for m in slack.messages("incidents") if "emails queue backlog" in m.text]
+    assert len(alert_posts) == 1
+    status, _ = await bot.post_json("/alertmanager", firing_alert())
+    assert status == 401
+
+    # Slack asks for a refresh: the bot opens a new connection and keeps working on it
+    first = socket.last_connection_id
+    await socket.disconnect("refresh_requested")
+    await socket.wait_connected(after=first)
+    await wait_until(lambda: len(slack.calls("apps.connections.open")) == 2, "reconnect", bot)
+    help_command = sr.slash_command(
+        "/incident",
+        "help",
+        ALICE,
+        incidents.id,
+        response_url=slack.new_response_url(incidents.id, ALICE),
+        trigger_id=slack.issue_trigger_id(),
+    )
+    helped = await socket.deliver(envelope(help_command))
+    assert helped.ack is not None
+    assert socket.connections[-1].id > first
+    assert [c.id for c in socket.closed_connections] == [first]
+
+    # and the process counts what it handled on /metrics
+    _, metrics = await bot.get("/metrics")
+    declares = metric_value(
+        metrics,
+        "incident_bot_commands_total",
+        kind="command",
+        name="/incident declare",
+        outcome="ok",
+    )
+    assert declares == 1
+    body = json.loads(await bot.wait_for("/healthz", 200))
+    assert body["socket"] == "ok"
