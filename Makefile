@@ -23,8 +23,10 @@ $(STAMP): pyproject.toml
 
 # With no Slack credentials: plays a whole incident against the bundled local workspace.
 # With SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN): serves the real workspace.
+# SCENARIO=otel or SCENARIO=micrometer plays the demo against another Prometheus world.
+SCENARIO ?= seed
 run: system-deps $(STAMP)
-	$(BIN)/incident-bot run
+	$(BIN)/incident-bot run --scenario $(SCENARIO)
 
 test: system-deps $(STAMP)
 	$(BIN)/ruff check bot commands sandbox tests bench

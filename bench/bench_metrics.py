@@ -27,9 +27,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.metrics import MetricsService, MetricsSource, PrometheusSource, load_config  # noqa: E402
-from bot.metrics.models import RangeSeries  # noqa: E402
+from bot.metrics.models import (
+    PARTS,
+    RangeSeries,
+)
 from bot.metrics.prometheus import InstantResult  # noqa: E402
-from bot.metrics.service import _QUERIES  # noqa: E402
 from bot.runbooks import RunbookLibrary  # noqa: E402
 from sandbox.prometheus_scenario import PrometheusServer  # noqa: E402
 
@@ -37,6 +39,7 @@ ROUNDS = 30
 WARMUP = 3
 GOAL = 1.3
 SIMULATED_LATENCY = 0.05
+QUERY_COUNT = 0
 
 
 class _Delayed:
@@ -45,6 +48,9 @@ class _Delayed:
     def __init__(self, inner: PrometheusSource, delay: float) -> None:
         self.inner = inner
         self.delay = delay
+
+    def __getattr__(self, name: str) -> object:  # discovery's catalog calls
+        return getattr(self.inner, name)
 
     async def instant(self, promql: str, at: datetime | None = None) -> InstantResult:
         await asyncio.sleep(self.delay)
@@ -70,7 +76,10 @@ async def measure(
         clock=lambda: at,
         runbooks=RunbookLibrary.from_folder(ROOT / "runbooks"),
     )
-    queries = [config.promql(name, list(config.services)) for name in _QUERIES]
+    bindings = await svc.bindings()
+    queries = [q.promql for q in svc._plan(PARTS, bindings, None).values()]
+    global QUERY_COUNT
+    QUERY_COUNT = len(queries)
     walls: list[float] = []
     slowest: list[float] = []
     sums: list[float] = []
@@ -100,7 +109,7 @@ async def run(server: PrometheusServer) -> dict[str, object]:
     source.close()
     return {
         "bench": "metrics_check",
-        "queries": len(_QUERIES),
+        "queries": QUERY_COUNT,
         "rounds": ROUNDS,
         "check_seconds": round(check_s, 5),
         "slowest_query_seconds": round(slowest_s, 5),

@@ -141,7 +141,13 @@ def healthcheck(
 
 
 @cli.command()
-def run() -> None:
+def run(
+    scenario: str = typer.Option(
+        "seed",
+        "--scenario",
+        help="demo only: the Prometheus world to play against (seed, otel, micrometer)",
+    ),
+) -> None:
     """`make run`: real workspace with credentials, else the bundled local workspace demo."""
     settings = settings_or_exit()
     if settings.slack_app_token and settings.slack_bot_token:
@@ -152,4 +158,4 @@ def run() -> None:
         from bot.demo import run_demo
 
         configure_logging("WARNING")
-        raise typer.Exit(asyncio.run(run_demo()))
+        raise typer.Exit(asyncio.run(run_demo(scenario=scenario)))

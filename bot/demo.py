@@ -213,12 +213,25 @@ def _flush(url: str) -> None:
         client.close()
 
 
-async def run_demo(out_dir: str = "out", redis_url: str | None = None) -> int:
+SEED_SERVICES = ("api-server", "web-service")
+
+
+async def run_demo(
+    out_dir: str = "out", redis_url: str | None = None, scenario: str = "seed"
+) -> int:
     """Play a whole incident locally; 0 when every step worked, 1 when one failed, 2 when
-    a local prerequisite (Redis, Prometheus) is missing."""
+    a local prerequisite (Redis, Prometheus) is missing. `scenario` picks the Prometheus
+    world: seed (000), otel or micrometer (sandbox/scenarios.py)."""
     from bot.clock import ManualClock
     from sandbox.anthropic_standin import AnthropicStandin
     from sandbox.prometheus_scenario import PrometheusNotInstalled, PrometheusServer, find_binaries
+    from sandbox.scenarios import SCENARIO_NAMES, SCENARIOS, openmetrics_for
+
+    if scenario not in SCENARIO_NAMES:
+        print(f"incident-bot demo: unknown scenario {scenario!r}; choose one of "
+              f"{', '.join(SCENARIO_NAMES)}")
+        return 2
+    services = SCENARIOS[scenario].declare_services if scenario in SCENARIOS else SEED_SERVICES
     from sandbox.slack_emulator import SlackEmulator
 
     redis_url = redis_url or os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
@@ -244,7 +257,7 @@ async def run_demo(out_dir: str = "out", redis_url: str | None = None) -> int:
     clock = ManualClock(datetime.now(UTC))
     emulator = SlackEmulator(clock=lambda: clock().timestamp())
     standin = AnthropicStandin()
-    prom = PrometheusServer()
+    prom = PrometheusServer(openmetrics=openmetrics_for(scenario))
     emulator.start()
     try:
         standin.start()
@@ -260,7 +273,11 @@ async def run_demo(out_dir: str = "out", redis_url: str | None = None) -> int:
             )
             assert prom.times is not None
             clock.set(prom.times.now - PLAY_START)
-            code = await _play(emulator, standin, prom.url, redis_url, Path(out_dir), clock)
+            if scenario != "seed":
+                print(f"Scenario: {scenario} ({SCENARIOS[scenario].description})")
+            code = await _play(
+                emulator, standin, prom.url, redis_url, Path(out_dir), clock, services
+            )
         finally:
             prom.stop()
     finally:
@@ -277,6 +294,7 @@ async def _play(
     redis_url: str,
     out: Path,
     clock: ManualClock,
+    services: tuple[str, ...] = SEED_SERVICES,
 ) -> int:
     from bot.actions.models import ActionSettings
     from bot.actions.schedule import next_working_start
@@ -337,7 +355,7 @@ async def _play(
     async def declare() -> None:
         before = set(emulator.channel_ids())
         await command(
-            "declare Checkout API returning 500s sev:2 services:api-server,web-service "
+            f"declare Checkout API returning 500s sev:2 services:{','.join(services)} "
             "tags:database",
             ALICE,
             incidents,
@@ -358,7 +376,7 @@ async def _play(
         await driver.message(
             user=BOB,
             channel=channel(),
-            text="Seeing 500s on /checkout since ~10 min, all from api-server",
+            text=f"Seeing 500s on /checkout since ~10 min, all from {services[0]}",
         )
         clock.advance(timedelta(seconds=10))
         key = await driver.message(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
 from pydantic import AnyHttpUrl, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -32,6 +35,8 @@ class Settings(BaseSettings):
     alertmanager_auto_declare: bool = False
     admin_usergroup: str | None = None
     metrics_config: str | None = None
+    # how long discovered metric bindings are reused (`/metrics discover` refreshes)
+    metrics_discovery_ttl: timedelta = timedelta(minutes=10)
     runbooks_dir: str = "runbooks"
     snapshot_on_declare: bool = True
     reminder_lead_time_hours: float = Field(default=24.0, gt=0)
@@ -60,6 +65,14 @@ class Settings(BaseSettings):
     def _redis_scheme(cls, v: str) -> str:
         if not v.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
+        return v
+
+    @field_validator("metrics_discovery_ttl", mode="before")
+    @classmethod
+    def _duration(cls, v: object) -> object:
+        if isinstance(v, str) and re.fullmatch(r"\d+[smhd]", v.strip()):
+            amount, unit = int(v.strip()[:-1]), v.strip()[-1]
+            return timedelta(seconds=amount * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit])
         return v
 
     @field_validator("incidents_channel")

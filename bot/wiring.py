@@ -98,7 +98,7 @@ def build_flows(
         async def metrics_snapshot(outcome: Outcome) -> None:
             """The channel opens with the current state (SNAPSHOT_ON_DECLARE=false: off)."""
             inc = outcome.incident
-            report = await checks.check(inc.services[0] if inc.services else None)
+            report = await checks.check(first=inc.services)
             await post_check(chat=chat, timeline=timeline, clock=clock, incident=inc, report=report)
 
         flows.after(
@@ -138,6 +138,7 @@ def build_services(settings: Settings, *, clock: Clock = system_clock) -> Servic
             config=load_config(settings.metrics_config),
             clock=clock,
             runbooks=runbooks,
+            discovery_ttl=settings.metrics_discovery_ttl,
         )
     postmortems = build_postmortems(settings, store=store, chat=chat, clock=clock, actions=actions)
     patterns = PatternService(

@@ -54,9 +54,20 @@ def _service(ctx: CommandContext) -> str | None:
     return ctx.parsed.words[0].lower() if ctx.parsed.words else None
 
 
-@registry.subcommand("check", usage="check [service]", summary="the full investigation (seed 000)")
+@registry.subcommand(
+    "check",
+    usage="check [service]",
+    summary="the full investigation (seed 000); no service: every service, worst first",
+)
 async def check(ctx: CommandContext) -> None:
-    await _answer(ctx, await ctx.services.metrics.check(_service(ctx)))
+    service = _service(ctx)
+    incident = await ctx.services.incidents.for_channel(ctx.channel_id)
+    first = incident.services if incident is not None else []
+    report = await ctx.services.metrics.check(service, first=first)
+    if incident is None:
+        await ctx.reply(code(render_check(report)))
+    else:
+        await post_check(ctx.services, incident, report)
 
 
 @registry.subcommand("health", usage="health [service]", summary="which services are up")

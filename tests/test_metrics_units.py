@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from bot.metrics import load_config
+from bot.metrics.bindings import Bindings, RequestsBinding, requests_queries
 from bot.metrics.models import QueryResult, QuerySeries, Verdict
 from bot.metrics.prometheus import parse_instant, prometheus_error_message
 from bot.metrics.render import render_query
@@ -56,26 +57,44 @@ def test_config_override_is_deep_merged(tmp_path: Path) -> None:
     assert config.thresholds.error_rate.critical == 20
     assert config.thresholds.error_rate.elevated == 1.0  # kept from the defaults
     assert config.dependency_chain() == ["checkout", "database"]
-    assert config.promql("up", ["checkout"]) == 'min by (service) (up{service="checkout"})'
+    assert config.services == ["checkout"]  # pinned: discovery's services are replaced
 
 
 def test_bad_config_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / "metrics.yml"
-    path.write_text("primary_service: nope\n")
+    path.write_text("services: [a]\nprimary_service: nope\n")
     with pytest.raises(ValidationError, match="primary_service"):
+        load_config(path)
+    path.write_text("checks:\n  latency: {metric: x_bucket, unit: fortnights}\n")
+    with pytest.raises(ValidationError, match="unit"):
         load_config(path)
     path.write_text('services: ["a\\"b"]\nprimary_service: a\n')
     with pytest.raises(ValidationError):
         load_config(path)
 
 
-def test_default_queries_and_chain() -> None:
+def test_defaults_name_no_service_and_queries_aggregate_by_the_service_label() -> None:
     config = load_config()
-    assert config.dependency_chain() == ["web-service", "api-server", "database"]
-    assert config.promql("error_rate", ["api-server", "web-service"]) == (
-        'sum by (service) (rate(http_requests_total{service=~"api-server|web-service", '
-        'status=~"5.."}[1m]))'
+    assert config.dependency_chain() == []
+    assert config.services is None and config.service_label is None
+    bindings = Bindings(
+        service_label="app",
+        services=["ledger", "teller"],
+        requests=RequestsBinding(
+            convention="Micrometer",
+            metric="http_server_requests_seconds_count",
+            status_label="outcome",
+            error_match='="SERVER_ERROR"',
+        ),
     )
+    every = requests_queries(bindings, "1m", "10m", None)["error_rate"].promql
+    assert every == (
+        'sum by (app) (rate(http_server_requests_seconds_count{outcome="SERVER_ERROR"}[1m]))'
+    )
+    two = requests_queries(bindings, "1m", "10m", ["ledger", "teller"])["error_rate"].promql
+    assert 'app=~"ledger|teller"' in two
+    odd = requests_queries(bindings, "1m", "10m", ['we"ird'])["error_rate"].promql
+    assert "we" not in odd  # names that need quoting are never put in a selector
 
 
 def test_runbook_citation_points_at_a_real_heading() -> None:

@@ -26,12 +26,13 @@ def check_summary(report: CheckReport) -> tuple[str, dict[str, str]]:
             f"DB pool {report.db.active:.0f}/{report.db.pool_size:.0f} "
             f"({report.db.percent:.0f}%) [{report.db.verdict.value}]"
         )
+    shown = set(report.services[:10])  # the services the report shows, worst first
     for e in report.errors or []:
-        if e.per_second is not None:
+        if e.per_second is not None and e.service in shown:
             data[f"errors_per_second.{e.service}"] = f"{e.per_second:.2f}"
             bits.append(f"{e.service} {e.per_second:.2f} errors/s [{e.verdict.value}]")
     for lat in report.latency or []:
-        if lat.p99_ms is not None:
+        if lat.p99_ms is not None and lat.service in shown:
             data[f"p99_ms.{lat.service}"] = f"{lat.p99_ms:.0f}"
             bits.append(f"{lat.service} P99 {lat.p99_ms:.0f}ms [{lat.verdict.value}]")
     if report.likely_cause is not None:

@@ -1,7 +1,8 @@
 """Configuration of the metric checks: thresholds, names, PromQL templates, services, graph.
 
-`load_config()` returns the seed-000 defaults (``defaults.yml`` next to this file);
-`load_config(path)` deep-merges a YAML file over them.
+`load_config()` returns the defaults (``defaults.yml`` next to this file): thresholds,
+windows and where discovery looks. `load_config(path)` deep-merges a YAML file over them;
+its `service_label`, `services` and `checks` pin what discovery would otherwise find.
 """
 
 from __future__ import annotations
@@ -9,12 +10,18 @@ from __future__ import annotations
 import re
 from importlib import resources
 from pathlib import Path
-from string import Template
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.metrics.bindings import (
+    LatencyBinding,
+    PoolBinding,
+    RequestsBinding,
+    ResourceBinding,
+    UpBinding,
+)
 from bot.metrics.models import Verdict
 
 _NAME = re.compile(r"^[A-Za-z0-9_:-]+$")
@@ -62,33 +69,29 @@ class PrometheusSettings(_Model):
     max_series: int = Field(ge=1)
 
 
-class Labels(_Model):
-    service: str
-    status: str
+class DiscoverySettings(_Model):
+    # The first of these labels with values on the request metrics names the services.
+    service_labels: list[str] = Field(min_length=1)
+    # How far back discovery looks for series (services that sent nothing are left out).
+    lookback: str = "1h"
+
+    @field_validator("lookback")
+    @classmethod
+    def _lookback(cls, v: str) -> str:
+        if not _DURATION.match(v):
+            raise ValueError(f"{v!r} is not a Prometheus duration like 1h")
+        return v
 
 
-class MetricNames(_Model):
-    up: str
-    requests_total: str
-    latency_bucket: str
-    db_active: str
-    db_waiting: str
-    db_max: str
-    cpu: str
-    memory: str
+class PinnedChecks(_Model):
+    """Checks fixed in METRICS_CONFIG; discovery fills in the rest."""
 
-
-class Queries(_Model):
-    up: str
-    error_rate: str
-    request_rate: str
-    request_rate_baseline: str
-    latency_p99: str
-    db_active: str
-    db_waiting: str
-    db_max: str
-    cpu: str
-    memory: str
+    requests: RequestsBinding | None = None
+    latency: LatencyBinding | None = None
+    pools: list[PoolBinding] | None = None
+    cpu: ResourceBinding | None = None
+    memory: ResourceBinding | None = None
+    up: UpBinding | None = None
 
 
 class Signature(_Model):
@@ -99,24 +102,27 @@ class Signature(_Model):
 
 class MetricsConfig(_Model):
     prometheus: PrometheusSettings
-    labels: Labels
-    metrics: MetricNames
-    queries: Queries
+    discovery: DiscoverySettings
     rate_window: str
     traffic_baseline_offset: str
     traffic_spike_ratio: float = Field(gt=0)
     pool_size: int = Field(ge=1)
     thresholds: Thresholds
-    services: list[str] = Field(min_length=1)
-    primary_service: str
-    dependencies: dict[str, list[str]]
+    # Pins (what `incident-bot metrics discover --write` emits); unset = discovered.
+    service_label: str | None = None
+    services: list[str] | None = None
+    checks: PinnedChecks = Field(default_factory=PinnedChecks)
+    # Who calls whom (caller -> callees) for the cascade; empty = inferred from which
+    # service crossed its threshold first.
+    dependencies: dict[str, list[str]] = Field(default_factory=dict)
+    primary_service: str | None = None
     database_node: str
     signature: Signature
 
     @field_validator("services")
     @classmethod
-    def _service_names(cls, v: list[str]) -> list[str]:
-        for name in v:
+    def _service_names(cls, v: list[str] | None) -> list[str] | None:
+        for name in v or []:
             if not _NAME.match(name):
                 raise ValueError(f"service name {name!r} must match {_NAME.pattern}")
         return v
@@ -130,38 +136,17 @@ class MetricsConfig(_Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> MetricsConfig:
-        if self.primary_service not in self.services:
+        if self.services and self.primary_service and self.primary_service not in self.services:
             raise ValueError(f"primary_service {self.primary_service!r} is not in services")
-        known = {*self.services, self.database_node}
-        for caller, callees in self.dependencies.items():
-            for node in (caller, *callees):
-                if node not in known:
-                    raise ValueError(
-                        f"dependency node {node!r} is neither a service nor the database"
-                    )
+        if self.services:
+            known = {*self.services, self.database_node}
+            for caller, callees in self.dependencies.items():
+                for node in (caller, *callees):
+                    if node not in known:
+                        raise ValueError(
+                            f"dependency node {node!r} is neither a service nor the database"
+                        )
         return self
-
-    def selector(self, services: list[str]) -> str:
-        """Label matcher for these services (names are validated, so no escaping is needed)."""
-        for name in services:
-            if not _NAME.match(name):
-                raise ValueError(f"bad service name {name!r}")
-        if len(services) == 1:
-            return f'{self.labels.service}="{services[0]}"'
-        return f'{self.labels.service}=~"{"|".join(services)}"'
-
-    def promql(self, name: str, services: list[str]) -> str:
-        """Render the query template `name` for `services`."""
-        template: str = getattr(self.queries, name)
-        values = {
-            "selector": self.selector(services),
-            "service": self.labels.service,
-            "status": self.labels.status,
-            "window": self.rate_window,
-            "offset": self.traffic_baseline_offset,
-            **self.metrics.model_dump(),
-        }
-        return Template(template).substitute(values)
 
     def dependency_chain(self) -> list[str]:
         """The longest caller → callee path, e.g. [web-service, api-server, database]."""

@@ -68,6 +68,10 @@ class LatencyReading(_Model):
 
 
 class DbPool(_Model):
+    name: str | None = None  # the pool's label values, e.g. "orders-db" or "checkout HikariPool-1"
+    service: str | None = None  # the service the pool belongs to, when the labels say
+    kind: str = ""  # the convention it was read from (HikariCP, postgres_exporter, …)
+    pool_key: str = ""  # the pool label's value ("" when the family names no pool)
     active: float
     waiting: float | None
     pool_size: float
@@ -79,8 +83,9 @@ class DbPool(_Model):
 class ResourceReading(_Model):
     service: str
     kind: Literal["cpu", "memory"]
-    percent: float
+    percent: float | None  # None: no limit known, `detail` says what was measured
     verdict: Verdict
+    detail: str | None = None  # e.g. "512 MiB (no limit known)" or "of one core"
 
 
 class Traffic(_Model):
@@ -119,10 +124,15 @@ class CheckReport(_Model):
     health: list[ServiceUp] | None = None
     errors: list[ErrorRate] | None = None
     latency: list[LatencyReading] | None = None
-    db: DbPool | None = None
+    db: DbPool | None = None  # the fullest pool
+    pools: list[DbPool] = Field(default_factory=list)  # every pool, fullest first
     resources: list[ResourceReading] | None = None
     traffic: Traffic | None = None
     failures: dict[str, str] = Field(default_factory=dict)
+    # parts that ran but found nothing to read: part -> what was looked for
+    not_found: dict[str, str] = Field(default_factory=dict)
+    # how many services were checked in all (services above may be a ranked selection)
+    total_services: int = 0
     likely_cause: LikelyCause | None = None
     primary_service: str | None = None
     query_seconds: dict[str, float] = Field(default_factory=dict)  # per query, for the bench
@@ -150,6 +160,48 @@ class CheckReport(_Model):
     @property
     def down_services(self) -> list[str]:
         return [h.service for h in self.health or [] if h.up is False]
+
+    def worst_verdict(self, service: str) -> Verdict:
+        """The worst verdict among the service's readings (down counts as CRITICAL)."""
+        verdicts = [v for v, _ in self._readings(service)]
+        return max(verdicts, key=lambda v: v.rank) if verdicts else Verdict.OK
+
+    def _readings(self, service: str) -> list[tuple[Verdict, str]]:
+        out: list[tuple[Verdict, str]] = []
+        for h in self.health or []:
+            if h.service == service and h.up is False:
+                out.append((Verdict.CRITICAL, f"{service} is down"))
+        for e in self.errors or []:
+            if e.service == service and e.per_second is not None:
+                out.append((e.verdict, f"{service} 5xx at {e.per_second:.2f}/s [{e.verdict}]"))
+        for lat in self.latency or []:
+            if lat.service == service and lat.p99_ms is not None:
+                out.append((lat.verdict, f"{service} P99 {round(lat.p99_ms)}ms [{lat.verdict}]"))
+        for p in self.pools:
+            if p.service == service:
+                out.append((p.verdict, f"{service} DB pool {round(p.percent)}% [{p.verdict}]"))
+        for r in self.resources or []:
+            if r.service == service and r.percent is not None:
+                kind = "CPU" if r.kind == "cpu" else "memory"
+                out.append((r.verdict, f"{service} {kind} {round(r.percent)}% [{r.verdict}]"))
+        return out
+
+    def findings(self, at_least: Verdict) -> list[str]:
+        """Plain lines for every reading at or above `at_least` (services, then pools)."""
+        lines = [
+            text
+            for s in self.services
+            for v, text in self._readings(s)
+            if v.at_least(at_least)
+        ]
+        for p in self.pools:
+            if p.service is None and p.verdict.at_least(at_least):
+                name = f" {p.name}" if p.name else ""
+                lines.append(
+                    f"database pool{name} {round(p.active)}/{round(p.pool_size)} "
+                    f"({round(p.percent)}%) [{p.verdict}]"
+                )
+        return lines
 
 
 # --- correlation --------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import asyncio
 import json
 import math
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
@@ -80,8 +81,28 @@ def _float(v: Any) -> float:
         return math.nan
 
 
+class CatalogSource(Protocol):
+    """What discovery needs: Prometheus's names, metadata and label values. Times bound
+    the series looked at (the label APIs default to all of the TSDB)."""
+
+    async def metric_names(self, start: datetime, end: datetime) -> list[str]: ...
+
+    async def metadata(self) -> dict[str, list[dict[str, str]]]: ...
+
+    async def label_names(self, match: str, start: datetime, end: datetime) -> list[str]: ...
+
+    async def label_values(
+        self, label: str, match: str, start: datetime, end: datetime
+    ) -> list[str]: ...
+
+
+# A check runs about a dozen queries at once; the default executor (cores + 4 threads)
+# would queue some of them behind the others.
+QUERY_THREADS = 24
+
+
 class PrometheusSource:
-    """MetricsSource over a real Prometheus HTTP API."""
+    """MetricsSource (and CatalogSource) over a real Prometheus HTTP API."""
 
     def __init__(self, url: str, *, timeout: float = 5.0) -> None:
         self.url = url.rstrip("/")
@@ -90,12 +111,80 @@ class PrometheusSource:
         # trust_env=False: skip per-request proxy/netrc lookups (~15% of the client's CPU).
         session = requests.Session()
         session.trust_env = False
+        adapter = requests.adapters.HTTPAdapter(
+            pool_connections=4, pool_maxsize=QUERY_THREADS, max_retries=0
+        )
+        self._session = session
         self._client = PrometheusConnect(
             url=self.url, disable_ssl=True, retry=Retry(total=0), timeout=timeout, session=session
         )
+        # after the client: it mounts its own adapter (10 connections) on the same prefix
+        session.mount(self.url, adapter)
+        self._pool = ThreadPoolExecutor(QUERY_THREADS, thread_name_prefix="prometheus")
 
     def close(self) -> None:
         self._client.close()
+        self._pool.shutdown(wait=False)
+
+    async def _in_thread(self, fn: Any, *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    # --- catalog (discovery) ---------------------------------------------------------
+
+    def _get_sync(self, path: str, params: dict[str, str]) -> Any:
+        what = f"GET {path}"
+        try:
+            resp = self._session.get(
+                f"{self.url}{path}", params=params, timeout=self.timeout, verify=False
+            )
+        except requests.Timeout as exc:
+            raise MetricsUnavailable(f"timeout after {self.timeout:g}s") from exc
+        except requests.ConnectionError as exc:
+            raise MetricsUnavailable(f"Prometheus unreachable at {self.url}") from exc
+        except requests.RequestException as exc:
+            raise MetricsUnavailable(f"Prometheus request failed: {exc}") from exc
+        try:
+            body = resp.json()
+        except ValueError:
+            body = {}
+        if resp.status_code != 200 or body.get("status") != "success":
+            message = str(body.get("error") or resp.text[:200] or resp.reason)
+            if 400 <= resp.status_code < 500:
+                raise MetricsQueryError(message, promql=what)
+            raise MetricsUnavailable(f"Prometheus answered {resp.status_code}: {message}")
+        return body.get("data")
+
+    @staticmethod
+    def _range(start: datetime, end: datetime) -> dict[str, str]:
+        return {"start": f"{start.timestamp():.3f}", "end": f"{end.timestamp():.3f}"}
+
+    async def metric_names(self, start: datetime, end: datetime) -> list[str]:
+        data = await self._in_thread(
+            self._get_sync, "/api/v1/label/__name__/values", self._range(start, end)
+        )
+        return [str(n) for n in data or []]
+
+    async def metadata(self) -> dict[str, list[dict[str, str]]]:
+        data = await self._in_thread(self._get_sync, "/api/v1/metadata", {})
+        if not isinstance(data, dict):
+            return {}
+        return {
+            str(k): [{str(a): str(b) for a, b in m.items()} for m in v if isinstance(m, dict)]
+            for k, v in data.items()
+            if isinstance(v, list)
+        }
+
+    async def label_names(self, match: str, start: datetime, end: datetime) -> list[str]:
+        params = {"match[]": match, **self._range(start, end)}
+        data = await self._in_thread(self._get_sync, "/api/v1/labels", params)
+        return [str(n) for n in data or []]
+
+    async def label_values(
+        self, label: str, match: str, start: datetime, end: datetime
+    ) -> list[str]:
+        params = {"match[]": match, **self._range(start, end)}
+        data = await self._in_thread(self._get_sync, f"/api/v1/label/{label}/values", params)
+        return [str(n) for n in data or []]
 
     def _call(self, promql: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -139,12 +228,16 @@ class PrometheusSource:
         ]
 
     async def instant(self, promql: str, at: datetime | None = None) -> InstantResult:
-        return await asyncio.to_thread(self._instant_sync, promql, at)
+        result: InstantResult = await self._in_thread(self._instant_sync, promql, at)
+        return result
 
     async def range(
         self, promql: str, start: datetime, end: datetime, step: timedelta
     ) -> list[RangeSeries]:
-        return await asyncio.to_thread(self._range_sync, promql, start, end, step)
+        series: list[RangeSeries] = await self._in_thread(
+            self._range_sync, promql, start, end, step
+        )
+        return series
 
 
 def parse_instant(data: Any) -> InstantResult:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 
 from bot.metrics.models import (
     PARTS,
@@ -18,6 +19,14 @@ from bot.metrics.models import (
     RunbookRef,
     Verdict,
 )
+
+
+class _PerService(Protocol):
+    @property
+    def service(self) -> str: ...
+
+
+T = TypeVar("T", bound=_PerService)
 
 CORRELATION_HEADER = "Time    Errors/sec    DB Connections    Latency P99"
 CORRELATION_RULE = "----    ----------    --------------    -----------"
@@ -44,10 +53,35 @@ def runbook_display(ref: RunbookRef) -> str:
     return "Runbook: " + " → ".join([first, *ref.path[1:]])
 
 
+SHOWN_SERVICES = 10
+SHOWN_POOLS = 10
+
+
 def _resource_line(r: ResourceReading, tag_ok: bool) -> str:
     kind = "CPU" if r.kind == "cpu" else "Memory"
     tag = f" [{r.verdict}]" if tag_ok or r.verdict is not Verdict.OK else ""
-    return f"  - {r.service} {kind}: {round(r.percent)}%{tag}"
+    if r.percent is None:
+        return f"  - {r.service} {kind}: {r.detail or 'no reading'}"
+    detail = f" {r.detail}" if r.detail else ""
+    return f"  - {r.service} {kind}: {round(r.percent)}%{detail}{tag}"
+
+
+def _pool_lines(report: CheckReport, shown_services: set[str]) -> list[str]:
+    pools = [p for p in report.pools if p.service is None or p.service in shown_services]
+    named = len(report.pools) > 1
+    lines: list[str] = []
+    ok_hidden = 0
+    for i, db in enumerate(pools):
+        if i >= SHOWN_POOLS and db.verdict is Verdict.OK:
+            ok_hidden += 1
+            continue
+        name = f" ({db.name})" if named and db.name else ""
+        lines.append(f"  - Database Connections{name}: {db_line(db)} [{db.verdict}]")
+        if db.waiting:
+            lines.append(f"  - Database Connections Waiting{name}: {round(db.waiting)}")
+    if ok_hidden:
+        lines.append(f"  - {ok_hidden} more pools OK")
+    return lines
 
 
 def _could_not(report: CheckReport, part: str) -> list[str]:
@@ -62,33 +96,40 @@ def render_check(report: CheckReport, *, all_resources: bool = False) -> str:
     parts = set(report.parts)
     full = parts >= set(PARTS)
     blocks: list[list[str]] = []
+    shown = report.services[:SHOWN_SERVICES]
+    shown_set = set(shown)
+    hidden = report.services[SHOWN_SERVICES:]
 
     if full:
         affected = report.affected_services
         down = set(report.down_services)
         if affected:
-            blocks.append(
-                ["AFFECTED SERVICES:"]
-                + [f"  - {s}{' (down)' if s in down else ''}" for s in affected]
-            )
+            listed = [f"  - {s}{' (down)' if s in down else ''}" for s in affected[:SHOWN_SERVICES]]
+            if len(affected) > SHOWN_SERVICES:
+                listed.append(f"  - and {len(affected) - SHOWN_SERVICES} more")
+            blocks.append(["AFFECTED SERVICES:", *listed])
         else:
             # The seed prints the next heading straight after "None" (no blank line).
             blocks.append(["AFFECTED SERVICES: None"])
     elif "health" in parts:
         lines = ["SERVICE HEALTH:"]
-        if report.health is None:
+        if "health" in report.not_found:
+            lines.append(f"  - {report.not_found['health']}")
+        elif report.health is None:
             lines += _could_not(report, "health")
         else:
-            for h in report.health:
+            for h in (h for h in report.health if h.service in shown_set):
                 state = {True: "up [OK]", False: "down [CRITICAL]", None: "no data"}[h.up]
                 lines.append(f"  - {h.service}: {state}")
         blocks.append(lines)
 
     if "errors" in parts:
         lines = ["ERROR RATES:"]
-        if report.errors is None:
+        if "errors" in report.not_found:
+            lines.append(f"  - {report.not_found['errors']}")
+        elif report.errors is None:
             lines += _could_not(report, "errors")
-        for e in report.errors or []:
+        for e in _in_order(report.errors or [], shown):
             if e.per_second is None:
                 lines.append(f"  - {e.service}: no data")
             else:
@@ -97,9 +138,11 @@ def render_check(report: CheckReport, *, all_resources: bool = False) -> str:
 
     if "latency" in parts:
         lines = ["LATENCY METRICS:"]
-        if report.latency is None:
+        if "latency" in report.not_found:
+            lines.append(f"  - {report.not_found['latency']}")
+        elif report.latency is None:
             lines += _could_not(report, "latency")
-        for lat in report.latency or []:
+        for lat in _in_order(report.latency or [], shown):
             if lat.p99_ms is None:
                 lines.append(f"  - {lat.service}: no data")
             else:
@@ -109,25 +152,33 @@ def render_check(report: CheckReport, *, all_resources: bool = False) -> str:
     if parts & {"db", "resources"}:
         lines = ["RESOURCE UTILIZATION:"]
         if "db" in parts:
-            if report.db is None:
-                lines.append(f"  - Database Connections: could not run: {report.failures['db']}")
+            if "db" in report.not_found:
+                lines.append(f"  - Database Connections: {report.not_found['db']}")
+            elif not report.pools:
+                why = report.failures.get("db", "no data")
+                lines.append(f"  - Database Connections: could not run: {why}")
             else:
-                db = report.db
-                lines.append(f"  - Database Connections: {db_line(db)} [{db.verdict}]")
-                if db.waiting:
-                    lines.append(f"  - Database Connections Waiting: {round(db.waiting)}")
+                lines += _pool_lines(report, shown_set)
         if "resources" in parts:
-            if report.resources is None:
+            if "resources" in report.not_found:
+                lines.append(f"  - CPU/Memory: {report.not_found['resources']}")
+            elif report.resources is None:
                 lines.append(f"  - CPU/Memory: could not run: {report.failures['resources']}")
             else:
-                shown = report.resources
+                readings = [r for r in report.resources if r.service in shown_set]
                 if full and not all_resources:
-                    shown = [r for r in report.resources if r.verdict is not Verdict.OK]
-                    if not shown:
-                        shown = [
+                    readings = [r for r in readings if r.verdict is not Verdict.OK]
+                    if not readings:
+                        readings = [
                             r for r in report.resources if r.service == report.primary_service
                         ]
-                lines += [_resource_line(r, tag_ok=False) for r in shown]
+                order = {s: i for i, s in enumerate(shown)}
+                readings.sort(key=lambda r: order.get(r.service, len(order)))
+                lines += [_resource_line(r, tag_ok=False) for r in readings]
+                for kind in ("cpu", "memory"):
+                    if f"resources.{kind}" in report.not_found:
+                        label = "CPU" if kind == "cpu" else "Memory"
+                        lines.append(f"  - {label}: {report.not_found[f'resources.{kind}']}")
         blocks.append(lines)
 
     if report.failures:
@@ -136,6 +187,14 @@ def render_check(report: CheckReport, *, all_resources: bool = False) -> str:
         )
     if full:
         blocks.append([f"ASSESSMENT: {assessment(report)}"])
+    if hidden:
+        bad = [s for s in hidden if report.worst_verdict(s) is not Verdict.OK]
+        if bad:
+            blocks.append(
+                [f"{len(hidden)} more services not shown ({len(bad)} not OK: {', '.join(bad[:5])})"]
+            )
+        else:
+            blocks.append([f"{len(hidden)} more services OK"])
 
     out: list[str] = []
     for block in blocks:
@@ -143,6 +202,13 @@ def render_check(report: CheckReport, *, all_resources: bool = False) -> str:
             out.append("")
         out.extend(block)
     return "\n".join(out)
+
+
+def _in_order(items: list[T], shown: list[str]) -> list[T]:
+    order = {s: i for i, s in enumerate(shown)}
+    return sorted(
+        (x for x in items if x.service in order), key=lambda x: order[x.service]
+    )
 
 
 def assessment(report: CheckReport) -> str:
@@ -172,23 +238,29 @@ def assessment(report: CheckReport) -> str:
                     worst.append(f"{lat.service} P99 {round(lat.p99_ms or 0)}ms [{lat.verdict}]")
             for s in report.down_services:
                 worst.append(f"{s} is down")
+            names = ", ".join(affected[:SHOWN_SERVICES])
+            if len(affected) > SHOWN_SERVICES:
+                names += f" and {len(affected) - SHOWN_SERVICES} more"
             sentences.append(
-                f"{len(affected)} service(s) affected ({', '.join(affected)}): "
-                + "; ".join(worst)
-                + "."
+                f"{len(affected)} service(s) affected ({names}): " + "; ".join(worst[:10]) + "."
             )
             if report.db is not None:
                 sentences.append(
                     f"The database pool is at {round(report.db.percent)}%, "
                     "so pool exhaustion is not indicated."
                 )
-        elif report.complete:
+        elif report.complete and not report.not_found:
             sentences.append(
                 "All checked services are within thresholds: error rates, P99 latency, "
                 "database connections and resources are OK."
             )
         else:
             sentences.append("No affected service among the checks that ran.")
+    missing = sorted({k.split(".")[0] for k in report.not_found})
+    if missing:
+        sentences.append(
+            "Not found in Prometheus: " + ", ".join(missing) + " (what was looked for is above)."
+        )
     if report.failures:
         sentences.append(
             "Partial report: could not run "

@@ -1,8 +1,11 @@
-"""MetricsService: the seed-000 investigation over a MetricsSource. No Slack here.
+"""MetricsService: the seed-000 investigation over whatever Prometheus has.
 
-Every check's queries run concurrently, each bounded by its own timeout, so a check
-takes about as long as its slowest query. A query that fails or times out makes only
-its part ("could not run: <reason>") fail; the rest of the report is still shown.
+Discovery (bot/metrics/discovery.py) says which metric, labels and unit each check reads.
+Every check's queries aggregate `by (<service label>)` over all services and run
+concurrently, each bounded by its own timeout, so a check over every service takes about
+as long as its slowest query. A query that fails or times out makes only its part
+("could not run: <reason>") fail; a check that found nothing to read says what it looked
+for; the rest of the report is still shown.
 """
 
 from __future__ import annotations
@@ -12,10 +15,26 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Protocol, TypeVar
 
-from bot.metrics.config import MetricsConfig
+from rapidfuzz import process
+
+from bot.metrics.bindings import (
+    Bindings,
+    PoolBinding,
+    Query,
+    ResourceBinding,
+    latency_query,
+    pool_queries,
+    requests_queries,
+    resource_queries,
+    up_query,
+)
+from bot.metrics.config import Bands, MetricsConfig
+from bot.metrics.discovery import Discovery
 from bot.metrics.errors import MetricsQueryError, MetricsUnavailable, MetricsUsageError
 from bot.metrics.models import (
+    PARTS,
     Cascade,
     CascadeNode,
     CheckReport,
@@ -38,22 +57,18 @@ from bot.metrics.models import (
 from bot.metrics.prometheus import InstantResult, MetricsSource
 from bot.runbooks import RunbookLibrary
 
+
+class _PerService(Protocol):
+    @property
+    def service(self) -> str: ...
+
+
+T = TypeVar("T", bound=_PerService)
+
 LIKELY_CAUSE_POOL = "database connection pool exhaustion"
 MAX_CORRELATION_ROWS = 200
-
-# query name -> (part, required for the part)
-_QUERIES: dict[str, tuple[Part, bool]] = {
-    "up": ("health", True),
-    "error_rate": ("errors", True),
-    "request_rate": ("errors", False),
-    "request_rate_baseline": ("errors", False),
-    "latency_p99": ("latency", True),
-    "db_active": ("db", True),
-    "db_waiting": ("db", False),
-    "db_max": ("db", False),
-    "cpu": ("resources", True),
-    "memory": ("resources", True),
-}
+CROSSING_WINDOW = timedelta(minutes=30)
+CROSSING_STEP = timedelta(seconds=30)
 
 
 def format_value(value: float) -> str:
@@ -69,6 +84,10 @@ def _finite(v: float | None) -> float | None:
     return None if v is None or math.isnan(v) or math.isinf(v) else v
 
 
+def _mib(value: float) -> str:
+    return f"{value / 2**20:.0f} MiB"
+
+
 class MetricsService:
     def __init__(
         self,
@@ -77,11 +96,20 @@ class MetricsService:
         config: MetricsConfig,
         clock: Callable[[], datetime],
         runbooks: RunbookLibrary | None = None,
+        discovery: Discovery | None = None,
+        discovery_ttl: timedelta = timedelta(minutes=10),
     ) -> None:
         self.source = source
         self.config = config
         self.clock = clock
         self.runbooks = runbooks
+        catalog = source if hasattr(source, "metric_names") else None
+        self.discovery = discovery or Discovery(
+            source=catalog,  # type: ignore[arg-type]
+            config=config,
+            clock=clock,
+            ttl=discovery_ttl,
+        )
 
     # --- plumbing ---------------------------------------------------------------------
 
@@ -89,13 +117,30 @@ class MetricsService:
     def timeout(self) -> float:
         return self.config.prometheus.query_timeout_seconds
 
-    def _services(self, service: str | None) -> list[str]:
-        if service is None:
-            return list(self.config.services)
-        if service not in self.config.services:
-            known = ", ".join(self.config.services)
-            raise MetricsUsageError(f"unknown service {service!r}; known services: {known}")
-        return [service]
+    async def bindings(self, *, refresh: bool = False) -> Bindings:
+        return await self.discovery.bindings(refresh=refresh)
+
+    async def known_services(self) -> list[str]:
+        return list((await self.bindings()).services)
+
+    @staticmethod
+    def resolve(service: str, known: Sequence[str]) -> str:
+        """`service` if known; else MetricsUsageError naming the closest known names."""
+        if service in known:
+            return service
+        lowered = {k.lower(): k for k in known}
+        if service.lower() in lowered:
+            return lowered[service.lower()]
+        close = [m[0] for m in process.extract(service, list(known), limit=3, score_cutoff=50)]
+        if close:
+            hint = "did you mean " + " or ".join(f"`{c}`" for c in close) + "?"
+        elif known:
+            hint = f"known services: {', '.join(list(known)[:10])}" + (
+                f" and {len(known) - 10} more" if len(known) > 10 else ""
+            )
+        else:
+            hint = "no services were found in Prometheus"
+        raise MetricsUsageError(f"unknown service {service!r}; {hint}")
 
     async def _timed_instant(
         self, promql: str, at: datetime
@@ -112,47 +157,46 @@ class MetricsService:
             reason = f"Prometheus rejected the query: {exc.message}"
         return None, reason, time.perf_counter() - started
 
-    async def _run_parts(
-        self, parts: Sequence[Part], services: list[str], at: datetime
+    async def _run(
+        self, queries: dict[str, Query], at: datetime
     ) -> tuple[dict[str, InstantResult], dict[str, str], dict[str, float]]:
-        names = [n for n, (part, _) in _QUERIES.items() if part in parts]
+        names = list(queries)
         outcomes = await asyncio.gather(
-            *(self._timed_instant(self.config.promql(n, services), at) for n in names)
+            *(self._timed_instant(queries[n].promql, at) for n in names)
         )
         results: dict[str, InstantResult] = {}
         failures: dict[str, str] = {}
         timings: dict[str, float] = {}
         for name, (result, reason, seconds) in zip(names, outcomes, strict=True):
             timings[name] = seconds
-            part, required = _QUERIES[name]
             if result is not None:
                 results[name] = result
-            elif required and part not in failures:
-                failures[part] = reason or "unknown error"
+            else:
+                failures[name] = reason or "unknown error"
         return results, failures, timings
 
-    def _by_service(self, result: InstantResult | None) -> dict[str, float]:
-        label = self.config.labels.service
+    @staticmethod
+    def _by_key(result: InstantResult | None, key: str | None) -> dict[str, float]:
         out: dict[str, float] = {}
         for s in result.samples if result else []:
-            name = s.labels.get(label)
-            if name is not None:
+            name = s.labels.get(key or "", "") if key else ""
+            if key is None or name:
                 out[name] = s.value
         return out
-
-    @staticmethod
-    def _scalar(result: InstantResult | None) -> float | None:
-        if result is None or not result.samples:
-            return None
-        return _finite(result.samples[0].value)
 
     # --- the check ------------------------------------------------------------------
 
     async def check(
-        self, service: str | None = None, at: datetime | None = None
+        self,
+        service: str | None = None,
+        at: datetime | None = None,
+        *,
+        first: Sequence[str] = (),
+        services: Sequence[str] | None = None,
     ) -> CheckReport:
-        """The full investigation: health, errors, latency, db, resources, assessment."""
-        return await self._check(("health", "errors", "latency", "db", "resources"), service, at)
+        """The full investigation over one service, the given services, or every service
+        found (ranked worst first; `first` come before the ranking)."""
+        return await self._check(PARTS, service, at, first=first, only=services)
 
     async def health(self, service: str | None = None, at: datetime | None = None) -> CheckReport:
         return await self._check(("health",), service, at)
@@ -173,34 +217,98 @@ class MetricsService:
     ) -> CheckReport:
         return await self._check(("resources",), service, at)
 
+    def _plan(
+        self, parts: Sequence[Part], b: Bindings, services: list[str] | None
+    ) -> dict[str, Query]:
+        cfg = self.config
+        plan: dict[str, Query] = {}
+        if "health" in parts and (q := up_query(b)) is not None:
+            plan["up"] = q
+        if "errors" in parts:
+            plan.update(
+                requests_queries(b, cfg.rate_window, cfg.traffic_baseline_offset, services)
+            )
+        if "latency" in parts and (q := latency_query(b, cfg.rate_window, services)) is not None:
+            plan["latency_p99"] = q
+        if "db" in parts:
+            for i, pool in enumerate(b.pools):
+                for what, q in pool_queries(pool).items():
+                    plan[f"db{i}_{what}"] = q
+        if "resources" in parts:
+            for kind, res in (("cpu", b.cpu), ("memory", b.memory)):
+                if res is not None:
+                    for what, q in resource_queries(res, cfg.rate_window).items():
+                        plan[f"{kind}_{what}"] = q
+        return plan
+
     async def _check(
-        self, parts: Sequence[Part], service: str | None, at: datetime | None
+        self,
+        parts: Sequence[Part],
+        service: str | None,
+        at: datetime | None,
+        *,
+        first: Sequence[str] = (),
+        only: Sequence[str] | None = None,
     ) -> CheckReport:
-        services = self._services(service)
         when = (at or self.clock()).astimezone(UTC)
         started = time.perf_counter()
-        results, failures, timings = await self._run_parts(parts, services, when)
+        try:
+            b = await self.bindings()
+        except MetricsUnavailable as exc:
+            return CheckReport(
+                at=when,
+                parts=list(parts),
+                service=service,
+                services=[service] if service else [],
+                failures={p: exc.message for p in parts},
+                wall_seconds=time.perf_counter() - started,
+            )
+        if service is not None:
+            services = [self.resolve(service, b.services)]
+        elif only is not None:
+            services = [s for s in only if s in b.services]
+        else:
+            services = list(b.services)
+        narrowed = services if (service is not None or only is not None) else None
+        plan = self._plan(parts, b, narrowed)
+        results, failed, timings = await self._run(plan, when)
         wall = time.perf_counter() - started
         th = self.config.thresholds
+        failures: dict[str, str] = {}
+        not_found: dict[str, str] = {}
+        no_services = b.missing.get("services")
+
+        def unavailable(part: Part, names: Sequence[str], missing_key: str) -> bool:
+            if missing_key in b.missing or (no_services and part != "db"):
+                not_found[part] = b.missing.get(missing_key) or no_services or "not found"
+                return True
+            bad = [failed[n] for n in names if n in failed]
+            if bad:
+                failures[part] = bad[0]
+                return True
+            return False
 
         health: list[ServiceUp] | None = None
-        if "health" in parts and "health" not in failures:
-            ups = self._by_service(results.get("up"))
+        if "health" in parts and not unavailable("health", ["up"], "up"):
+            key = b.up.key_label if b.up else None
+            ups = self._by_key(results.get("up"), key)
             health = [
                 ServiceUp(service=s, up=None if s not in ups else ups[s] >= 1) for s in services
             ]
 
         errors: list[ErrorRate] | None = None
         traffic: Traffic | None = None
-        if "errors" in parts and "errors" not in failures:
-            rates = self._by_service(results.get("error_rate"))
+        if "errors" in parts and not unavailable("errors", ["error_rate"], "requests"):
+            key = b.service_label
+            rates = self._by_key(results.get("error_rate"), key)
+            totals = self._by_key(results.get("request_rate"), key)
             errors = []
             for s in services:
                 v = _finite(rates.get(s))
                 if v is None and s in rates:
                     v = 0.0
-                if v is None and results.get("error_rate") is not None:
-                    v = 0.0 if self._by_service(results.get("request_rate")).get(s) else None
+                if v is None:
+                    v = 0.0 if totals.get(s) else None
                 errors.append(
                     ErrorRate(
                         service=s,
@@ -208,9 +316,10 @@ class MetricsService:
                         verdict=Verdict.OK if v is None else th.error_rate.verdict(v),
                     )
                 )
-            now_rates = self._by_service(results.get("request_rate"))
+            now_rates = {s: v for s, v in totals.items() if s in set(services)}
             if now_rates:
-                base = self._by_service(results.get("request_rate_baseline"))
+                base = self._by_key(results.get("request_rate_baseline"), key)
+                base = {s: v for s, v in base.items() if s in set(services)}
                 traffic = Traffic(
                     now_per_second=sum(v for v in now_rates.values() if _finite(v) is not None),
                     baseline_per_second=(
@@ -219,11 +328,13 @@ class MetricsService:
                 )
 
         latency: list[LatencyReading] | None = None
-        if "latency" in parts and "latency" not in failures:
-            p99 = self._by_service(results.get("latency_p99"))
+        if "latency" in parts and not unavailable("latency", ["latency_p99"], "latency"):
+            scale = b.latency.to_ms if b.latency else 1.0
+            p99 = self._by_key(results.get("latency_p99"), b.service_label)
             latency = []
             for s in services:
-                v = _finite(p99.get(s))
+                raw = _finite(p99.get(s))
+                v = None if raw is None else raw * scale
                 latency.append(
                     LatencyReading(
                         service=s,
@@ -232,47 +343,48 @@ class MetricsService:
                     )
                 )
 
-        db: DbPool | None = None
-        if "db" in parts and "db" not in failures:
-            active = self._scalar(results.get("db_active"))
-            if active is None:
-                failures["db"] = f"no data for {self.config.metrics.db_active}"
-            else:
-                pool_metric = self._scalar(results.get("db_max"))
-                pool = pool_metric if pool_metric and pool_metric > 0 else None
-                size = pool if pool is not None else float(self.config.pool_size)
-                percent = 100.0 * active / size
-                db = DbPool(
-                    active=active,
-                    waiting=self._scalar(results.get("db_waiting")),
-                    pool_size=size,
-                    pool_size_source="metric" if pool is not None else "config",
-                    percent=percent,
-                    verdict=th.db_pool_percent.verdict(round(percent)),
-                )
+        pools: list[DbPool] = []
+        if "db" in parts and not b.pools:
+            not_found["db"] = b.missing.get("db") or "no database pool metrics found"
+        elif "db" in parts:
+            reasons: list[str] = []
+            for i, pool in enumerate(b.pools):
+                if f"db{i}_active" in failed:
+                    reasons.append(failed[f"db{i}_active"])
+                    continue
+                pools += self._pools(pool, i, results, set(services), narrowed is not None)
+            if not pools and reasons:
+                failures["db"] = reasons[0]
+            elif not pools:
+                looked = ", ".join(p.active for p in b.pools)
+                not_found["db"] = f"no data for {looked}"
+            pools.sort(key=lambda p: (-p.percent, p.name or ""))
 
         resources: list[ResourceReading] | None = None
-        if "resources" in parts and "resources" not in failures:
-            cpu = self._by_service(results.get("cpu"))
-            mem = self._by_service(results.get("memory"))
-            resources = []
-            for s in services:
-                for kind, values, bands in (
-                    ("cpu", cpu, th.cpu_percent),
-                    ("memory", mem, th.memory_percent),
-                ):
-                    v = _finite(values.get(s))
-                    if v is None:
-                        continue
-                    pct = 100.0 * v
-                    resources.append(
-                        ResourceReading(
-                            service=s,
-                            kind="cpu" if kind == "cpu" else "memory",
-                            percent=pct,
-                            verdict=bands.verdict(round(pct)),
-                        )
-                    )
+        if "resources" in parts:
+            cpu_missing = b.cpu is None and "cpu" in b.missing
+            mem_missing = b.memory is None and "memory" in b.missing
+            if (cpu_missing and mem_missing) or no_services:
+                not_found["resources"] = (
+                    no_services or f"{b.missing['cpu']}; {b.missing['memory']}"
+                )
+            else:
+                names = [n for n in plan if n.startswith(("cpu_", "memory_"))]
+                bad = [failed[n] for n in names if n.endswith("_usage") and n in failed]
+                if bad and len(bad) == len([n for n in names if n.endswith("_usage")]):
+                    failures["resources"] = bad[0]
+                else:
+                    resources = []
+                    for s in services:
+                        for kind, res in (("cpu", b.cpu), ("memory", b.memory)):
+                            if res is None:
+                                continue
+                            reading = self._resource(kind, res, s, results)
+                            if reading is not None:
+                                resources.append(reading)
+                    for kind, missing in (("cpu", cpu_missing), ("memory", mem_missing)):
+                        if missing:
+                            not_found[f"resources.{kind}"] = b.missing[kind]
 
         report = CheckReport(
             at=when,
@@ -282,16 +394,144 @@ class MetricsService:
             health=health,
             errors=errors,
             latency=latency,
-            db=db,
+            db=pools[0] if pools else None,
+            pools=pools,
             resources=resources,
             traffic=traffic,
             failures={p: failures[p] for p in parts if p in failures},
-            primary_service=self.config.primary_service,
+            not_found=not_found,
+            primary_service=None,
             query_seconds=timings,
             wall_seconds=wall,
+            total_services=len(services),
+        )
+        ranked = self._rank(report, first)
+        order = {s: i for i, s in enumerate(ranked)}
+
+        def in_rank(items: list[T] | None) -> list[T] | None:
+            return None if items is None else sorted(items, key=lambda x: order[x.service])
+
+        report = report.model_copy(
+            update={
+                "services": ranked,
+                "health": in_rank(report.health),
+                "errors": in_rank(report.errors),
+                "latency": in_rank(report.latency),
+                "resources": in_rank(report.resources),
+                "primary_service": self.config.primary_service
+                if self.config.primary_service in ranked
+                else (ranked[0] if ranked else None),
+            }
         )
         cause = self._likely_cause(report)
         return report.model_copy(update={"likely_cause": cause}) if cause else report
+
+    def _pools(
+        self,
+        pool: PoolBinding,
+        i: int,
+        results: dict[str, InstantResult],
+        services: set[str],
+        narrowed: bool,
+    ) -> list[DbPool]:
+        th = self.config.thresholds
+
+        def rows(name: str, pool_label: str | None) -> dict[tuple[str, str], float]:
+            out: dict[tuple[str, str], float] = {}
+            result = results.get(f"db{i}_{name}")
+            for sample in result.samples if result else []:
+                svc = sample.labels.get(pool.service_label, "") if pool.service_label else ""
+                name_ = sample.labels.get(pool_label, "") if pool_label else ""
+                out[(svc, name_)] = sample.value
+            return out
+
+        active = rows("active", pool.pool_label)
+        maxes = rows("max", pool.max_pool_label or pool.pool_label)
+        waiting = rows("waiting", pool.pool_label)
+        out: list[DbPool] = []
+        for (svc, name), value in sorted(active.items()):
+            v = _finite(value)
+            if v is None:
+                continue
+            if pool.service_label and narrowed and svc not in services:
+                continue
+            limit = _finite(maxes.get((svc, name)))
+            if limit is None and len(maxes) == 1:
+                limit = _finite(next(iter(maxes.values())))
+            size = limit if limit and limit > 0 else float(self.config.pool_size)
+            percent = 100.0 * v / size
+            label = " ".join(x for x in (svc, name) if x) or None
+            out.append(
+                DbPool(
+                    name=label,
+                    service=svc or None,
+                    kind=pool.kind,
+                    pool_key=name,
+                    active=v,
+                    waiting=_finite(waiting.get((svc, name))),
+                    pool_size=size,
+                    pool_size_source="metric" if limit and limit > 0 else "config",
+                    percent=percent,
+                    verdict=th.db_pool_percent.verdict(round(percent)),
+                )
+            )
+        return out
+
+    def _resource(
+        self, kind: str, res: ResourceBinding, service: str, results: dict[str, InstantResult]
+    ) -> ResourceReading | None:
+        usage = _finite(self._by_key(results.get(f"{kind}_usage"), res.key_label).get(service))
+        if usage is None:
+            return None
+        th = self.config.thresholds
+        bands = th.cpu_percent if kind == "cpu" else th.memory_percent
+        label: str = "cpu" if kind == "cpu" else "memory"
+        pct: float | None = None
+        detail: str | None = None
+        if res.usage_kind == "ratio":
+            pct = 100.0 * usage
+        elif res.limit is not None:
+            limit = _finite(self._by_key(results.get(f"{kind}_limit"), res.key_label).get(service))
+            if limit is None or limit <= 0:
+                pct = None
+                detail = (
+                    f"{usage:.2f} cores (no limit found)"
+                    if kind == "cpu"
+                    else f"{_mib(usage)} (no limit found)"
+                )
+            else:
+                pct = 100.0 * usage / limit
+        elif kind == "cpu":
+            pct = 100.0 * usage
+            detail = "of one core"
+        else:
+            detail = f"{_mib(usage)} (no limit known)"
+        return ResourceReading(
+            service=service,
+            kind="cpu" if label == "cpu" else "memory",
+            percent=pct,
+            verdict=Verdict.OK if pct is None else bands.verdict(round(pct)),
+            detail=detail,
+        )
+
+    @staticmethod
+    def _rank(report: CheckReport, first: Sequence[str]) -> list[str]:
+        errors = {e.service: e.per_second or 0.0 for e in report.errors or []}
+        p99 = {x.service: x.p99_ms or 0.0 for x in report.latency or []}
+
+        def score(s: str) -> tuple[int, int, float, float, str]:
+            verdicts = [v for v, _ in report._readings(s)]
+            return (
+                -max((v.rank for v in verdicts), default=0),
+                -sum(v.rank for v in verdicts),
+                -errors.get(s, 0.0),
+                -p99.get(s, 0.0),
+                s,
+            )
+
+        head = [s for s in dict.fromkeys(first) if s in report.services]
+        rest = sorted((s for s in report.services if s not in head), key=score)
+        return head + rest
 
     def _likely_cause(self, report: CheckReport) -> LikelyCause | None:
         db = report.db
@@ -302,13 +542,14 @@ class MetricsService:
         bad_latency = [lat for lat in report.latency or [] if lat.verdict is not Verdict.OK]
         if not bad_errors or not bad_latency:
             return None
+        pool = f" {db.name}" if db.name and len(report.pools) > 1 else ""
         evidence = [
-            f"database connection pool at {round(db.percent)}% "
+            f"database connection pool{pool} at {round(db.percent)}% "
             f"({round(db.active)}/{round(db.pool_size)} connections active)",
             "error rates up: "
-            + ", ".join(f"{e.service} {e.per_second or 0:.2f}/s" for e in bad_errors),
+            + ", ".join(f"{e.service} {e.per_second or 0:.2f}/s" for e in bad_errors[:5]),
             "P99 latency up: "
-            + ", ".join(f"{lat.service} {round(lat.p99_ms or 0)}ms" for lat in bad_latency),
+            + ", ".join(f"{lat.service} {round(lat.p99_ms or 0)}ms" for lat in bad_latency[:5]),
         ]
         if db.waiting:
             evidence.append(f"{round(db.waiting)} requests waiting for a connection")
@@ -332,7 +573,7 @@ class MetricsService:
                 )
         return LikelyCause(name=LIKELY_CAUSE_POOL, evidence=evidence, citation=citation)
 
-    # --- correlation ------------------------------------------------------------------
+    # --- over time ----------------------------------------------------------------------
 
     async def _timed_range(
         self, promql: str, start: datetime, end: datetime, step: timedelta
@@ -347,6 +588,46 @@ class MetricsService:
         except MetricsQueryError as exc:
             return None, f"Prometheus rejected the query: {exc.message}"
 
+    async def first_crossings(
+        self,
+        services: Sequence[str],
+        at: datetime | None = None,
+        *,
+        level: Verdict = Verdict.HIGH,
+        window: timedelta = CROSSING_WINDOW,
+        step: timedelta = CROSSING_STEP,
+    ) -> dict[str, datetime]:
+        """For each service whose error rate or P99 is at `level` or worse at the end of
+        the window: when that run began (the first point of the run that reaches `at`)."""
+        b = await self.bindings()
+        wanted = [s for s in services if s in b.services]
+        if not wanted or b.service_label is None:
+            return {}
+        stop = (at or self.clock()).astimezone(UTC).replace(microsecond=0)
+        start = stop - window
+        th = self.config.thresholds
+        asks: list[tuple[str, float, Bands]] = []
+        cfg = self.config
+        reqs = requests_queries(b, cfg.rate_window, cfg.traffic_baseline_offset, wanted)
+        if "error_rate" in reqs:
+            asks.append((reqs["error_rate"].promql, 1.0, th.error_rate))
+        lat = latency_query(b, self.config.rate_window, wanted)
+        if lat is not None and b.latency is not None:
+            asks.append((lat.promql, b.latency.to_ms, th.latency_p99_ms))
+        outcomes = await asyncio.gather(
+            *(self._timed_range(q, start, stop, step) for q, _, _ in asks)
+        )
+        found: dict[str, datetime] = {}
+        for (_, scale, bands), (series, _) in zip(asks, outcomes, strict=True):
+            for s in series or []:
+                name = s.labels.get(b.service_label, "")
+                if name not in wanted:
+                    continue
+                begin = _run_start(s.points, scale, bands, level)
+                if begin is not None and (name not in found or begin < found[name]):
+                    found[name] = begin
+        return found
+
     async def correlate(
         self,
         window: timedelta = timedelta(minutes=10),
@@ -354,7 +635,8 @@ class MetricsService:
         end: datetime | None = None,
         service: str | None = None,
     ) -> Correlation:
-        """Error rate, DB pool and P99 of one service (default: primary) over a window."""
+        """Error rate, DB pool and P99 of one service over a window: the named service,
+        else the worst service now (the first in trouble)."""
         if window <= timedelta(0) or step <= timedelta(0):
             raise MetricsUsageError("window and step must be positive durations")
         if step > window:
@@ -363,19 +645,57 @@ class MetricsService:
             raise MetricsUsageError(
                 f"window/step gives more than {MAX_CORRELATION_ROWS} rows; use a larger step"
             )
-        target = service or self.config.primary_service
-        self._services(target)
         stop = (end or self.clock()).astimezone(UTC).replace(microsecond=0)
         start = stop - window
-        names = ["error_rate", "db_active", "db_max", "latency_p99"]
-        outcomes = await asyncio.gather(
-            *(
-                self._timed_range(self.config.promql(n, [target]), start, stop, step)
-                for n in names
+        try:
+            b = await self.bindings()
+        except MetricsUnavailable as exc:
+            why = exc.message
+            return Correlation(
+                service=service or "(none)",
+                start=start,
+                end=stop,
+                step=step,
+                rows=[],
+                failures={"error_rate": why, "db_active": why, "latency_p99": why},
             )
+        pool_hint: DbPool | None = None
+        if service is not None:
+            target = self.resolve(service, b.services)
+        else:
+            now = await self.check(at=stop)
+            if not now.services:
+                raise MetricsUsageError(
+                    "no services found to correlate: " + (b.missing.get("services") or "none")
+                )
+            target = now.services[0]
+            pool_hint = next((p for p in now.pools if p.service == target), now.db)
+        cfg = self.config
+        asks: dict[str, str] = {}
+        reqs = requests_queries(b, cfg.rate_window, cfg.traffic_baseline_offset, [target])
+        if "error_rate" in reqs:
+            asks["error_rate"] = reqs["error_rate"].promql
+        lat = latency_query(b, cfg.rate_window, [target])
+        if lat is not None:
+            asks["latency_p99"] = lat.promql
+        pool, pool_key = self._pool_for(b, target, pool_hint)
+        if pool is not None:
+            for what, q in pool_queries(pool).items():
+                if what != "waiting":
+                    asks[f"db_{what}"] = q.promql
+        names = list(asks)
+        outcomes = await asyncio.gather(
+            *(self._timed_range(asks[n], start, stop, step) for n in names)
         )
-        series: dict[str, dict[int, float]] = {}
         failures: dict[str, str] = {}
+        for name, looked in (
+            ("error_rate", b.missing.get("requests")),
+            ("latency_p99", b.missing.get("latency")),
+            ("db_active", b.missing.get("db")),
+        ):
+            if name not in asks:
+                failures[name] = looked or "not found"
+        series: dict[str, dict[int, float]] = {}
         for name, (data, reason) in zip(names, outcomes, strict=True):
             if data is None:
                 if name != "db_max":
@@ -383,12 +703,17 @@ class MetricsService:
                 continue
             points: dict[int, float] = {}
             for s in data:
-                svc = s.labels.get(self.config.labels.service)
-                if svc not in (None, target):
-                    continue
+                if name.startswith("db_"):
+                    if pool is None or not _pool_row_matches(s.labels, pool, pool_key, name):
+                        continue
+                else:
+                    svc = s.labels.get(b.service_label or "")
+                    if svc not in (None, target):
+                        continue
                 for ts, v in s.points:
                     points[round(ts)] = v
             series[name] = points
+        scale = b.latency.to_ms if b.latency else 1.0
 
         th = self.config.thresholds
         rows: list[CorrelationRow] = []
@@ -400,17 +725,18 @@ class MetricsService:
             err = _finite(series.get("error_rate", {}).get(key))
             active = _finite(series.get("db_active", {}).get(key))
             pool_metric = _finite(series.get("db_max", {}).get(key))
-            pool = pool_metric if pool_metric and pool_metric > 0 else float(self.config.pool_size)
-            pct = None if active is None else 100.0 * active / pool
-            lat = _finite(series.get("latency_p99", {}).get(key))
+            size = pool_metric if pool_metric and pool_metric > 0 else float(self.config.pool_size)
+            pct = None if active is None else 100.0 * active / size
+            raw = _finite(series.get("latency_p99", {}).get(key))
+            lat_ms = None if raw is None else raw * scale
             turned = (
                 not marked
                 and err is not None
                 and pct is not None
-                and lat is not None
+                and lat_ms is not None
                 and th.error_rate.verdict(err).at_least(Verdict.HIGH)
                 and th.db_pool_percent.verdict(round(pct)).at_least(Verdict.HIGH)
-                and th.latency_p99_ms.verdict(lat).at_least(Verdict.HIGH)
+                and th.latency_p99_ms.verdict(lat_ms).at_least(Verdict.HIGH)
             )
             marked = marked or turned
             rows.append(
@@ -419,9 +745,9 @@ class MetricsService:
                     at=at,
                     errors_per_second=err,
                     db_active=active,
-                    pool_size=pool,
+                    pool_size=size,
                     db_percent=pct,
-                    latency_p99_ms=lat,
+                    latency_p99_ms=lat_ms,
                     incident=turned,
                 )
             )
@@ -429,17 +755,60 @@ class MetricsService:
             service=target, start=start, end=stop, step=step, rows=rows, failures=failures
         )
 
+    @staticmethod
+    def _pool_for(
+        b: Bindings, service: str, hint: DbPool | None
+    ) -> tuple[PoolBinding | None, tuple[str, str]]:
+        """The pool to chart with `service`: its own pool, else the fullest one now."""
+        own = hint.pool_key if hint is not None and hint.service == service else ""
+        for pool in b.pools:
+            if pool.service_label:
+                return pool, (service, own)
+        if hint is not None:
+            for pool in b.pools:
+                if pool.kind == hint.kind:
+                    return pool, ("", hint.pool_key)
+        if b.pools:
+            return b.pools[0], ("", "")
+        return None, ("", "")
+
     # --- cascade ----------------------------------------------------------------------
 
     async def cascade(self, at: datetime | None = None) -> Cascade:
-        """The dependency chain with each node's state; origin = deepest unhealthy node."""
+        """The chain of services in trouble down to the database, and where it starts.
+        With `dependencies` in METRICS_CONFIG the chain is that graph; otherwise the
+        services in trouble are ordered by when each crossed its threshold: the first to
+        fail sits next to the database, its callers follow."""
         report = await self.check(at=at)
-        chain: list[CascadeNode] = []
         errors = {e.service: e for e in report.errors or []}
         lat = {x.service: x for x in report.latency or []}
         down = set(report.down_services)
-        for name in self.config.dependency_chain():
-            if name == self.config.database_node:
+        database = self.config.database_node
+        if self.config.dependencies:
+            names = self.config.dependency_chain()
+        else:
+            troubled = [s for s in report.services if report.worst_verdict(s) is not Verdict.OK]
+            troubled = [
+                s
+                for s in troubled
+                if s in down
+                or (errors.get(s) and errors[s].verdict is not Verdict.OK)
+                or (lat.get(s) and lat[s].verdict is not Verdict.OK)
+            ][:5]
+            crossed = await self.first_crossings(troubled, report.at, level=Verdict.ELEVATED)
+            far_future = report.at + timedelta(days=1)
+
+            def began(s: str) -> tuple[datetime, float]:
+                rate = errors[s].per_second or 0.0 if s in errors else 0.0
+                return crossed.get(s, far_future), -rate
+
+            order = sorted(troubled, key=began)
+            names = list(reversed(order))
+            if report.pools:
+                names.append(database)
+        chain: list[CascadeNode] = []
+        for name in names:
+            if name == database:
                 chain.append(
                     CascadeNode(
                         name=name,
@@ -506,3 +875,28 @@ class MetricsService:
             total=total,
             truncated=total > len(series),
         )
+
+
+def _run_start(
+    points: list[tuple[float, float]], scale: float, bands: Bands, level: Verdict
+) -> datetime | None:
+    """Start of the run of points at `level` or worse that reaches the last point."""
+    begin: float | None = None
+    for ts, raw in points:
+        v = _finite(raw)
+        hot = v is not None and bands.verdict(v * scale).at_least(level)
+        if hot and begin is None:
+            begin = ts
+        elif not hot:
+            begin = None
+    return None if begin is None else datetime.fromtimestamp(begin, UTC)
+
+
+def _pool_row_matches(
+    labels: dict[str, str], pool: PoolBinding, key: tuple[str, str], name: str
+) -> bool:
+    svc, pool_name = key
+    if pool.service_label and svc and labels.get(pool.service_label, "") != svc:
+        return False
+    label = pool.pool_label if name != "db_max" else (pool.max_pool_label or pool.pool_label)
+    return not (label and pool_name and labels.get(label, "") != pool_name)
