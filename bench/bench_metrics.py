@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.metrics import MetricsService, MetricsSource, PrometheusSource, load_config  # noqa: E402
-from bot.metrics.models import (
+from bot.metrics.models import (  # noqa: E402
     PARTS,
     RangeSeries,
 )
