@@ -8,6 +8,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
@@ -26,6 +27,7 @@ from commands import (
     patterns,
     postmortem,
     timeline_events,
+    workspace,
 )
 from commands.context import explain_failure
 
@@ -41,6 +43,7 @@ COMMAND_MODULES = [
     patterns,
     alerts,
     confirm,
+    workspace,
 ]
 EVENTS_PATH = "/slack/events"
 
@@ -55,6 +58,8 @@ def build_app(services: Services) -> AsyncApp:
         signing_secret=settings.slack_signing_secret or "",
         request_verification_enabled=True,
         logger=logging.getLogger("bolt"),
+        # what no listener takes reaches explain_error, which acknowledges what Slack sent
+        raise_error_for_unhandled_request=True,
     )
 
     @app.middleware
@@ -62,10 +67,12 @@ def build_app(services: Services) -> AsyncApp:
         """Slack re-sends an event it thinks we missed; each event_id is handled once
         (timeline events are recorded before the ack instead: commands/timeline_events.py)."""
         event_id = body.get("event_id")
+        event = body.get("event")
         is_other_event = (
             body.get("type") == "event_callback"
             and event_id
-            and ((body.get("event") or {}).get("type") not in timeline_events.TIMELINE_EVENTS)
+            and (event.get("type") if isinstance(event, dict) else None)
+            not in timeline_events.TIMELINE_EVENTS
         )
         if is_other_event and not await services.store.first_time(keys.seen_event(str(event_id))):
             log.info("event_retry_dropped", event_id=event_id)
@@ -76,10 +83,13 @@ def build_app(services: Services) -> AsyncApp:
     @app.error
     async def explain_error(
         error: Exception, body: dict[str, Any], context: AsyncBoltContext
-    ) -> None:
+    ) -> BoltResponse | None:
+        if isinstance(error, BoltUnhandledRequestError):
+            return workspace.acknowledge_unhandled(body)
         # listeners answer their own failures (commands.context.reports_errors); this
         # catches what fails outside them, e.g. in middleware
         await explain_failure(error, body=body, respond=context.respond, chat=services.chat)
+        return None
 
     for module in COMMAND_MODULES:
         module.register(app, services)

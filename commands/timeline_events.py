@@ -1,4 +1,5 @@
-"""Events that feed the timeline: messages (with edits and deletes), pins and :pushpin:.
+"""Events that feed the timeline: messages (with edits and deletes, read by
+bot.slack.message_events), channel changes as system events, pins and :pushpin:.
 
 These are stored BEFORE Slack gets its 200: if Redis is down the bot answers 503 and Slack
 delivers the event again later, so an acknowledged message is never lost."""
@@ -13,20 +14,12 @@ from slack_bolt.response import BoltResponse
 
 from bot.errors import StoreUnavailable
 from bot.services import Services
+from bot.slack.message_events import Deleted, Edited, Said, SystemNote, read_message_event
 from bot.store import keys
 from commands.context import reports_errors
 
 log = structlog.get_logger(__name__)
 
-IGNORED_SUBTYPES = {
-    "bot_message",
-    "channel_join",
-    "channel_leave",
-    "channel_topic",
-    "channel_purpose",
-    "channel_name",
-    "pinned_item",
-}
 KEY_REACTIONS = {"pushpin", "round_pushpin"}
 # event types recorded before the ack (the manifest subscribes to exactly these and the rest)
 TIMELINE_EVENTS = ("message", "pin_added", "reaction_added")
@@ -36,38 +29,39 @@ async def record_timeline_event(services: Services, event: dict[str, Any]) -> No
     timeline = services.timeline
     kind = event.get("type")
     if kind == "message":
-        subtype = event.get("subtype")
-        channel = event.get("channel", "")
-        if subtype == "message_changed":
-            message = event.get("message", {})
-            if not message.get("bot_id"):
-                await timeline.record_edit(
-                    channel, message.get("ts", ""), message.get("text", ""), message.get("user")
-                )
-        elif subtype == "message_deleted":
-            await timeline.record_delete(channel, event.get("deleted_ts", ""))
-        elif subtype not in IGNORED_SUBTYPES and not event.get("bot_id") and event.get("user"):
-            await timeline.record_message(
-                channel, event["user"], event.get("text", ""), event["ts"]
-            )
+        meaning = read_message_event(event)
+        if isinstance(meaning, Said):
+            await timeline.record_message(meaning.channel, meaning.user, meaning.text, meaning.ts)
+        elif isinstance(meaning, Edited):
+            await timeline.record_edit(meaning.channel, meaning.ts, meaning.text, meaning.user)
+        elif isinstance(meaning, Deleted):
+            await timeline.record_delete(meaning.channel, meaning.ts)
+        elif isinstance(meaning, SystemNote):
+            await timeline.record_system(meaning.channel, meaning.user, meaning.text, meaning.ts)
     elif kind == "pin_added":
-        ts = event.get("item", {}).get("message", {}).get("ts")
-        if ts:
+        ts = _dict(_dict(event.get("item")).get("message")).get("ts")
+        if isinstance(ts, str) and ts:
             await timeline.mark_key(
-                event.get("channel_id", ""), ts, event.get("user", ""), "pinned"
+                str(event.get("channel_id", "")), ts, str(event.get("user", "")), "pinned"
             )
     elif kind == "reaction_added":
-        item = event.get("item", {})
-        if event.get("reaction") in KEY_REACTIONS and item.get("type") == "message":
+        item = _dict(event.get("item"))
+        reaction = str(event.get("reaction"))
+        if reaction in KEY_REACTIONS and item.get("type") == "message":
             await timeline.mark_key(
-                item.get("channel", ""), item.get("ts", ""), event.get("user", ""), ":pushpin:"
+                str(item.get("channel", "")), str(item.get("ts", "")),
+                str(event.get("user", "")), ":pushpin:",
             )
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def register(app: AsyncApp, services: Services) -> None:
     @app.middleware
     async def timeline_before_ack(body: dict[str, Any], next: Any) -> BoltResponse | None:
-        event = body.get("event") or {}
+        event = _dict(body.get("event"))
         if body.get("type") != "event_callback" or event.get("type") not in TIMELINE_EVENTS:
             await next()
             return None

@@ -728,6 +728,7 @@ class SlackEmulator:
             self._tokens: dict[str, _Token] = {
                 self.bot_token: _Token(BOT_USER_ID, set(self._initial_scopes), bot=True)
             }
+            self._revoked_tokens: set[str] = set()
             self._users[BOT_USER_ID] = User(
                 BOT_USER_ID, "incident-bot", "Incident Bot", tz="America/Los_Angeles",
                 tz_label="Pacific Standard Time", tz_offset=-28800, is_bot=True, bot_id=BOT_ID,
@@ -848,6 +849,13 @@ class SlackEmulator:
         """Register an app-level token (`xapp-…`), good only for `apps.connections.open`."""
         with self._lock:
             self._tokens[token] = _Token("", set(scopes), bot=False, app_level=True)
+
+    def revoke_token(self, token: str | None = None) -> None:
+        """Uninstall / revoke: every later call with the token answers `token_revoked`."""
+        with self._lock:
+            revoked = token or self.bot_token
+            self._tokens.pop(revoked, None)
+            self._revoked_tokens.add(revoked)
 
     def set_scopes(self, scopes: Iterable[str], token: str | None = None) -> None:
         """Replace the granted scopes of ``token`` (default: the bot token)."""
@@ -1197,7 +1205,8 @@ class SlackEmulator:
             return 200, {"ok": False, "error": "not_authed"}, {}, None
         tok = self._tokens.get(token)
         if tok is None:
-            return 200, {"ok": False, "error": "invalid_auth"}, {}, None
+            error = "token_revoked" if token in self._revoked_tokens else "invalid_auth"
+            return 200, {"ok": False, "error": error}, {}, None
         if tok.app_level != (method == "apps.connections.open"):
             return 200, {"ok": False, "error": "not_allowed_token_type"}, {}, None
         for fault in self._faults:

@@ -33,6 +33,8 @@ EVENT_SCOPES: dict[str, str | None] = {
     "pin_added": "pins:read",
     "member_joined_channel": "channels:read",
     "app_home_opened": None,
+    "app_uninstalled": None,
+    "tokens_revoked": None,
 }
 # slack_sdk helpers that are several Web API calls
 SDK_HELPERS = {"files_upload_v2": {"files.getUploadURLExternal", "files.completeUploadExternal"}}

@@ -34,7 +34,12 @@ PLAIN_WORDS = {
     "user_not_found": "there is no such user",
     "restricted_action": "the workspace does not allow the bot to do that",
     "is_archived": "the channel is archived",
+    "token_revoked": "the app's token was revoked; reinstall the app",
+    "account_inactive": "the app was uninstalled from this workspace; reinstall it",
+    "app_uninstalled": "the app was uninstalled from this workspace; reinstall it",
 }
+# Slack's answers once the workspace took the app's access away: no later call can succeed
+ACCESS_GONE = frozenset({"token_revoked", "account_inactive"})
 
 
 def build_client(token: str | None, base_url: str) -> AsyncWebClient:
@@ -63,17 +68,37 @@ class SlackGateway:
         self._bot_user_id: str | None = None
         # metrics hook (bot/observability.py): called with (method, error code) on failures
         self.on_error: Callable[[str, str], None] | None = None
+        # set when the workspace uninstalled the app or revoked its token: stop calling Slack
+        self.access_lost: str | None = None
+
+    def stop_posting(self, reason: str) -> None:
+        """The workspace took the app's access away (app_uninstalled, tokens_revoked, or
+        Slack answering token_revoked): every later call fails at once, without calling."""
+        if self.access_lost is None:
+            log.error("slack_access_lost_stopped_posting", reason=reason)
+        self.access_lost = reason
 
     def _observe(self, method: str, exc: SlackApiError) -> None:
         if self.on_error is not None:
             self.on_error(method, str(exc.response.get("error", "unknown_error")))
 
+    def _check_access(self, method: str) -> None:
+        if self.access_lost is not None:
+            raise ChatError(
+                f"Slack access is gone ({self.access_lost}); not calling {method}",
+                code="app_uninstalled",
+            )
+
     async def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
+        self._check_access(method)
         try:
             # the SDK's typed method picks the encoding Slack expects (JSON or form) per method
             response = await getattr(self.client, method.replace(".", "_"))(**kwargs)
         except SlackApiError as exc:
             self._observe(method, exc)
+            code = str(exc.response.get("error", ""))
+            if code in ACCESS_GONE:
+                self.stop_posting(f"Slack answered {code} to {method}")
             raise _chat_error(exc, method) from exc
         return dict(response.data) if isinstance(response.data, dict) else {}
 
@@ -197,6 +222,7 @@ class SlackGateway:
     async def upload_file(
         self, channel_id: str, filename: str, title: str, content: str, comment: str
     ) -> None:
+        self._check_access("files.uploadV2")
         try:
             await self.client.files_upload_v2(
                 channel=channel_id,

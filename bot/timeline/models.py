@@ -27,6 +27,7 @@ class EventKind(StrEnum):
     METRICS = "metrics"
     ACTION_ITEM = "action_item"
     ALERT = "alert"
+    SYSTEM = "system"  # a change to the channel itself (topic, name, archive), not words
 
 
 BOT_EVENT_KINDS = frozenset(

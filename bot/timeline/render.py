@@ -16,6 +16,7 @@ ICONS = {
     EventKind.METRICS: ":bar_chart:",
     EventKind.ACTION_ITEM: ":ballot_box_with_check:",
     EventKind.ALERT: ":bell:",
+    EventKind.SYSTEM: ":gear:",
 }
 
 
@@ -26,6 +27,9 @@ def render_entry(entry: TimelineEntry) -> str:
     # bot events carry the bot's own mrkdwn (mentions); people's words are escaped
     text = event.text if event.kind in BOT_EVENT_KINDS else escape(event.text, limit=500)
     edited = " _(edited)_" if entry.edited else ""
+    if event.kind is EventKind.SYSTEM:  # the channel changed: told, not quoted as speech
+        who = f"{mention(event.actor)} " if event.actor else ""
+        return f"{icon} {when(event.at, fmt='{date_short} {time}')} — _{who}{text}_"
     return f"{icon} {when(event.at, fmt='{date_short} {time}')} — {who}{text}{edited}"
 
 

@@ -69,6 +69,20 @@ class TimelineService:
     async def record_delete(self, channel_id: str, ts: str) -> bool:
         return await self._follow(channel_id, EventKind.MESSAGE_DELETED, ts, None)
 
+    async def record_system(
+        self, channel_id: str, actor: str | None, text: str, ts: str
+    ) -> bool:
+        """A change to an incident channel itself (topic, name, archive): a system event."""
+        incident_id = await self._incident_id(channel_id)
+        if incident_id is None:
+            return False
+        at = ts_to_datetime(ts) if ts else self.clock()
+        event = TimelineEvent(
+            kind=EventKind.SYSTEM, at=at, actor=actor, text=text[:MAX_MESSAGE_TEXT]
+        )
+        await self.store.append_event(incident_id, event)
+        return True
+
     async def mark_key(self, channel_id: str, ts: str, actor: str, how: str) -> bool:
         return await self._follow(channel_id, EventKind.KEY_MARKED, ts, actor, how)
 

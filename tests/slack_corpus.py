@@ -1,0 +1,99 @@
+"""The corpus of real Slack payloads (tests/fixtures/slack/) and two ways to deliver one:
+signed over HTTP to /slack/events, or as a Socket Mode envelope through the bot's Socket
+Mode handler. Both give back an `Outcome`, so a test can hold them to the same answer."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from bot.slack.inbound import SocketModeHandler
+from sandbox import slack_requests as sr
+from sandbox.socket_envelopes import SocketModeDriver, envelope_for
+from tests.conftest import Harness
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "slack"
+WAR_ROOM = "C0WARROOM"  # the corpus's name for the channel the payload is about
+TRANSPORTS = ["http", "socket"]
+
+
+@dataclass(frozen=True)
+class Fixture:
+    name: str
+    transport: str  # events | command | interactive
+    wrap: str | None
+    body: dict[str, Any]
+    source: dict[str, str]
+
+
+def fixture_names() -> list[str]:
+    return sorted(p.stem for p in FIXTURES.glob("*.json"))
+
+
+def load(name: str) -> Fixture:
+    data = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+    return Fixture(name, data["transport"], data["wrap"], data["body"], data["source"])
+
+
+def render(fixture: Fixture, *, channel: str, response_url: str) -> str:
+    """The HTTP body Slack would send, in this test's workspace: the war room's real id,
+    an emulator response URL, and a fresh event_id (Slack gives each event its own)."""
+    text = json.dumps(fixture.body).replace(WAR_ROOM, channel)
+    body: dict[str, Any] = json.loads(text.replace("$RESPONSE_URL", response_url))
+    if fixture.transport == "command":
+        return urlencode(body)
+    if fixture.transport == "interactive":
+        return urlencode({"payload": json.dumps(body)})
+    if fixture.wrap == "event_callback":
+        return sr.event_callback(body)
+    if "event_id" in body:
+        body["event_id"] = f"Ev{uuid.uuid4().hex[:10].upper()}"
+    return json.dumps(body)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What Slack got back: acknowledged (HTTP 200 / a socket ack) and the ack's payload."""
+
+    acknowledged: bool
+    payload: dict[str, Any] | None
+    status: int | None = None  # HTTP only
+
+
+class Wire:
+    """Delivers a body over one transport, then waits for the bot's background work."""
+
+    def __init__(self, harness: Harness, transport: str) -> None:
+        self.harness = harness
+        self.transport = transport
+        self._handler: SocketModeHandler | None = None
+        self._socket: SocketModeDriver | None = None
+        if transport == "socket":
+            self._handler = SocketModeHandler(harness.bot.app, "xapp-test-token")
+            self._socket = SocketModeDriver(self._handler.client)
+
+    async def close(self) -> None:
+        if self._handler is not None:
+            await self._handler.client.close()
+
+    async def send(self, body: str) -> Outcome:
+        if self._socket is not None:
+            ack = await self._socket.send(envelope_for(body))
+            await self.harness.driver.settle()
+            return Outcome(ack is not None, ack.payload if ack else None)
+        status, text = await self.harness.driver._post(body)
+        await self.harness.driver.settle()
+        payload: dict[str, Any] | None = None
+        if text.strip().startswith("{"):
+            payload = json.loads(text)
+        elif text.strip():
+            payload = {"text": text}
+        return Outcome(status == 200, payload, status)
+
+    async def send_fixture(self, name: str, *, channel: str) -> Outcome:
+        response_url = self.harness.slack.new_response_url(channel)
+        return await self.send(render(load(name), channel=channel, response_url=response_url))
