@@ -8,6 +8,14 @@ median of ROUNDS declares after WARMUP (each with a distinct title, so no channe
 retries). Web API calls per declare are counted from the emulator's `calls()`.
 Goals: median wall <= 1 s, <= 8 Web API calls per declare.
 
+Round trips: then the emulator answers every Web API call and response_url post after
+LATENCY (150 ms, Slack's usual round trip) and each declare is timed from its ack (the
+driver has the HTTP answer) to the moment the emulator answered (a) the announcement's
+chat.postMessage in #incidents and (b) the last call of the declare (the reply to the
+declarer included), in units of LATENCY. The same declares are run with declare's
+follow-up steps made sequential again (what the bot did before they were concurrent), side
+by side. Goals: announcement <= 2.5 round trips after the ack, last call <= 3.
+
 Run: .venv/bin/python -m bench.bench_declare"""
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import logging
 import statistics
 import time
 from collections import Counter
+from dataclasses import replace
 
 import redis as sync_redis
 import structlog
@@ -34,6 +43,10 @@ WARMUP = 2
 WALL_GOAL = 1.0
 CALLS_GOAL = 8
 USER = "U0ALICE"
+LATENCY = 0.150
+LATENCY_ROUNDS = 8
+ANNOUNCE_GOAL = 2.5
+LAST_CALL_GOAL = 3.0
 
 
 async def run(emu: SlackEmulator) -> dict[str, object]:
@@ -88,7 +101,7 @@ async def run(emu: SlackEmulator) -> dict[str, object]:
                 methods.update(c.method for c in new_calls)
     finally:
         await runner.cleanup()
-        await bot.services.store.redis.aclose()
+        await bot.services.store.aclose()
     per_declare = {m: round(n / ROUNDS, 2) for m, n in sorted(methods.items())}
     wall = statistics.median(walls)
     calls_median = statistics.median(calls)
@@ -131,6 +144,145 @@ async def run(emu: SlackEmulator) -> dict[str, object]:
     }
 
 
+def hops(spans: list[tuple[float, float]]) -> list[int]:
+    """For each (arrived, answered) call, how many calls lie on the longest chain ending with
+    it: a call waited for every call answered before it arrived."""
+    depth: list[int] = []
+    for arrived, _ in spans:
+        before = [d for (a, answered), d in zip(spans, depth, strict=False) if answered <= arrived]
+        depth.append(1 + max(before, default=0))
+    return depth
+
+
+async def round_trips(emu: SlackEmulator, *, sequential: bool) -> dict[str, float]:
+    """Median round trips (of LATENCY) from the ack to the announcement and to the last call."""
+    from bot.incidents.flows import Change
+
+    settings = Settings.model_validate(
+        {
+            "slack_bot_token": BOT_TOKEN,
+            "slack_signing_secret": SIGNING_SECRET,
+            "slack_api_url": emu.api_url,
+            "redis_url": REDIS_URL,
+            "incidents_channel": "incidents",
+            "snapshot_on_declare": False,
+            "prometheus_url": None,
+            "anthropic_api_key": None,
+        }
+    )
+    bot = build_bot(settings)
+    if sequential:  # the steps as they ran before: one after another
+        steps = bot.services.flows._steps[Change.DECLARED]
+        steps[:] = [replace(step, concurrent=False) for step in steps]
+    port = free_port()
+    runner = await serve_http(bot, "127.0.0.1", port)
+    driver = SlackDriver(
+        endpoint=f"http://127.0.0.1:{port}/slack/events",
+        signing_secret=SIGNING_SECRET,
+        emulator=emu,
+    )
+    incidents = emu.channel_by_name("incidents")
+    assert incidents is not None
+    announce: list[float] = []
+    last: list[float] = []
+    calls: list[int] = []
+    announce_hops: list[int] = []
+    last_hops: list[int] = []
+    try:
+        for i in range(WARMUP + LATENCY_ROUNDS):
+            emu.latency = 0.0 if i < WARMUP else LATENCY
+            before_calls = len(emu.calls())
+            before_responses = len(emu.responses())
+            reply = await driver.command(
+                f"declare Round trips {int(sequential)} {i} sev:2",
+                user=USER,
+                channel=incidents.id,
+                settle=False,
+            )
+            acked = time.perf_counter()
+            await driver.settle()
+            assert reply.status == 200, reply
+            new_calls = emu.calls()[before_calls:]
+            answered = [c.answered for c in new_calls] + [
+                r.answered for r in emu.response_posts()[before_responses:]
+            ]
+            [announced] = [
+                c.answered
+                for c in new_calls
+                if c.method == "chat.postMessage" and c.args.get("channel") == incidents.id
+            ]
+            spans = sorted(
+                [(c.arrived, c.answered) for c in new_calls]
+                + [(r.arrived, r.answered) for r in emu.response_posts()[before_responses:]]
+            )
+            depth = hops(spans)
+            if i >= WARMUP:
+                announce_hops.append(depth[[a for a, _ in spans].index(
+                    next(c.arrived for c in new_calls if c.answered == announced)
+                )])
+                last_hops.append(max(depth))
+                announce.append((announced - acked) / LATENCY)
+                last.append((max(answered) - acked) / LATENCY)
+                calls.append(len(new_calls) + len(emu.responses()) - before_responses)
+    finally:
+        emu.latency = 0.0
+        await runner.cleanup()
+        await bot.services.store.aclose()
+    return {
+        "announce": round(statistics.median(announce), 2),
+        "last": round(statistics.median(last), 2),
+        "announce_hops": statistics.median(announce_hops),
+        "last_hops": statistics.median(last_hops),
+        "calls": statistics.median(calls),
+    }
+
+
+def latency_row(emu: SlackEmulator) -> dict[str, object]:
+    ours = asyncio.run(round_trips(emu, sequential=False))
+    before = asyncio.run(round_trips(emu, sequential=True))
+    how = (
+        f"signed `/incident declare`, emulator answering every Web API call and reply after "
+        f"{LATENCY * 1000:.0f} ms; round trips = calls in sequence on the longest chain "
+        f"(from each call's arrival and answer times), and wall time (emulator answered − "
+        f"ack received) / {LATENCY * 1000:.0f} ms; median of {LATENCY_ROUNDS}; follow-ups "
+        "concurrent vs the same steps one after another, side by side"
+    )
+    numbers = (
+        f"concurrent: announcement {ours['announce']:g}, last call {ours['last']:g} round trips "
+        f"(calls in sequence: {ours['announce_hops']:g} and {ours['last_hops']:g}); "
+        f"sequential: {before['announce']:g} and {before['last']:g} "
+        f"({before['announce_hops']:g} and {before['last_hops']:g}); "
+        f"{ours['calls']:g} calls (Web API + reply)"
+    )
+    return {
+        "bench": "declare_round_trips",
+        "how": how,
+        "latency_seconds": LATENCY,
+        "concurrent": ours,
+        "sequential": before,
+        "value": ours["last_hops"],
+        "goal": LAST_CALL_GOAL,
+        "checks": [
+            {
+                "what": "`/incident declare`, announcement visible after the ack (150 ms/call)",
+                "numbers": numbers,
+                "value": ours["announce_hops"],
+                "unit": "round trips",
+                "goal": ANNOUNCE_GOAL,
+                "op": "<=",
+            },
+            {
+                "what": "`/incident declare`, last call answered after the ack (150 ms/call)",
+                "numbers": numbers,
+                "value": ours["last_hops"],
+                "unit": "round trips",
+                "goal": LAST_CALL_GOAL,
+                "op": "<=",
+            },
+        ],
+    }
+
+
 def main() -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     r = sync_redis.Redis.from_url(REDIS_URL)
@@ -138,10 +290,13 @@ def main() -> None:
     emu = SlackEmulator(token=BOT_TOKEN).start()
     try:
         row = asyncio.run(run(emu))
+        r.flushdb()
+        timed = latency_row(emu)
     finally:
         emu.stop()
         r.flushdb()
     append_result(row)
+    append_result(timed)
 
 
 if __name__ == "__main__":

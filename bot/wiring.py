@@ -84,13 +84,24 @@ def build_flows(
     if patterns is not None:
         found = patterns
 
-        async def similar_incidents(outcome: Outcome) -> None:
-            await found.on_declare(outcome.incident)
+        async def find_similar(outcome: Outcome) -> None:
+            """Reads only Redis: runs while declare's Slack calls are on their way."""
+            await found.index.add(outcome.incident)
+            matches = await found.similar(outcome.incident)
+            if matches:
+                outcome.data["similar incidents"] = await found.render_matches(matches)
+
+        async def post_similar(outcome: Outcome) -> None:
+            """After the header, so the channel reads in order."""
+            text = outcome.data.get("similar incidents")
+            if isinstance(text, str):
+                await chat.post(outcome.incident.channel_id, text)
 
         async def recurrence(outcome: Outcome) -> None:
             outcome.data["recurrence"] = await found.on_resolve(outcome.incident)
 
-        flows.after(Change.DECLARED, "similar incidents", similar_incidents)
+        flows.after(Change.DECLARED, "find similar incidents", find_similar, concurrent=True)
+        flows.after(Change.DECLARED, "similar incidents", post_similar)
         flows.after(Change.RESOLVED, "recurrence", recurrence)
     if metrics is not None and settings.snapshot_on_declare:
         checks = metrics

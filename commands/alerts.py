@@ -14,7 +14,7 @@ from bot.slack.alert_blocks import (
     DECLARE_FROM_ALERT_ACTION,
     alert_declare_modal,
 )
-from commands.context import declared_text, reports_errors
+from commands.context import dm_what_did_not_happen, reports_errors
 from commands.interactivity import read_declare_form
 
 
@@ -48,5 +48,4 @@ def register(app: AsyncApp, services: Services) -> None:
         outcome = await services.flows.declare(declared_by=body["user"]["id"], **form)
         if fingerprint:
             await alerts.link(await alerts.stored_alert(fingerprint), outcome.incident)
-        if outcome.warnings:  # a modal has no reply channel: say what did not happen by DM
-            await services.chat.direct_message(body["user"]["id"], declared_text(outcome))
+        await dm_what_did_not_happen(services, body["user"]["id"], outcome)

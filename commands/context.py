@@ -66,13 +66,23 @@ def warnings_text(outcome: Outcome) -> str:
 
 def declared_text(outcome: Outcome) -> str:
     inc = outcome.incident
-    text = (
+    return (
         f":rotating_light: Declared *{inc.id}* ({inc.severity.label}) in <#{inc.channel_id}>. "
         "You are IC."
     )
+
+
+def not_done_text(outcome: Outcome) -> str:
+    """After a declare: what did not happen, though the incident is open."""
+    return ":warning: The incident is open, but I " + "; ".join(outcome.warnings) + "."
+
+
+async def dm_what_did_not_happen(services: Services, user_id: str, outcome: Outcome) -> None:
+    """A declare from a modal has no reply channel: a DM says what did not happen."""
     if outcome.warnings:
-        text += "\n:warning: The incident is open, but I " + "; ".join(outcome.warnings) + "."
-    return text
+        await services.chat.direct_message(
+            user_id, declared_text(outcome) + "\n" + not_done_text(outcome)
+        )
 
 
 def confirmation_question(error: ConfirmationNeeded) -> tuple[str, list[dict[str, Any]]]:
@@ -206,8 +216,10 @@ __all__ = [
     "CommandContext",
     "Respond",
     "declared_text",
+    "dm_what_did_not_happen",
     "error_text",
     "first_click",
+    "not_done_text",
     "reports_errors",
     "warnings_text",
 ]

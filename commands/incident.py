@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.errors import UsageError
+from bot.incidents.flows import Outcome
 from bot.incidents.models import Role, Status, format_duration
 from bot.mrkdwn import escape, mention, when
 from bot.parsing import parse_duration, parse_list, parse_severity, parse_user
@@ -17,6 +18,7 @@ from bot.timeline.render import render_timeline
 from commands.context import (
     CommandContext,
     declared_text,
+    not_done_text,
     reports_errors,
     run_slash_command,
     warnings_text,
@@ -49,10 +51,15 @@ async def declare(ctx: CommandContext) -> None:
         kwargs["started_ago"] = parse_duration(opts["started"])
     if severity is not None:
         kwargs["severity"] = severity
+
+    async def tell_declarer(outcome: Outcome) -> None:
+        await ctx.reply(declared_text(outcome))
+
     outcome = await ctx.services.flows.declare(
-        title=ctx.parsed.rest, declared_by=ctx.user_id, **kwargs
+        title=ctx.parsed.rest, declared_by=ctx.user_id, alongside=tell_declarer, **kwargs
     )
-    await ctx.reply(declared_text(outcome))
+    if outcome.warnings:
+        await ctx.reply(not_done_text(outcome))
 
 
 @registry.subcommand(

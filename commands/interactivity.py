@@ -12,7 +12,7 @@ from bot.parsing import parse_list
 from bot.services import Services
 from bot.slack.blocks import DECLARE_CALLBACK
 from bot.timeline.render import render_timeline
-from commands.context import declared_text, first_click, reports_errors, warnings_text
+from commands.context import dm_what_did_not_happen, first_click, reports_errors, warnings_text
 
 
 def _value(state: dict[str, Any], block: str) -> str:
@@ -111,5 +111,4 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         await ack()
         outcome = await flows.declare(declared_by=body["user"]["id"], **form)
-        if outcome.warnings:  # a modal has no reply channel: say what did not happen by DM
-            await services.chat.direct_message(body["user"]["id"], declared_text(outcome))
+        await dm_what_did_not_happen(services, body["user"]["id"], outcome)

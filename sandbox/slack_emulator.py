@@ -32,7 +32,11 @@ trigger-id expiry by time, response_url use limits, per-channel-type scope varia
 
 Inspection: :meth:`SlackEmulator.calls`, :meth:`~SlackEmulator.messages`,
 :meth:`~SlackEmulator.responses`, :meth:`~SlackEmulator.uploaded_files`, ... return *copies*.
-Fault injection: :meth:`~SlackEmulator.fail` and the ``latency`` attribute.
+Fault injection: :meth:`~SlackEmulator.fail`. Latency: ``latency`` (seconds every Web API
+call and response_url post takes, like Slack's ~150 ms round trip), ``method_latency``
+(per method, e.g. ``{"conversations.create": 0.3}``; ``"response_url"`` for replies).
+Every call records when it arrived and when it was answered (``time.perf_counter()``), so a
+benchmark can count round trips.
 
 Rate limits like Slack's (off unless asked for: ``SlackEmulator(rate_limits=RateLimits.slack())``
 or ``emu.rate_limits = RateLimits.slack()``): a token bucket per method and workspace token
@@ -288,6 +292,8 @@ class Call:
     token: str | None
     http_status: int
     response: dict[str, Any]
+    arrived: float = 0.0  # time.perf_counter() when the request came in
+    answered: float = 0.0  # ... and when the answer went out (after the latency)
 
 
 @dataclass
@@ -300,6 +306,8 @@ class ResponseUrlPost:
     response_type: str  # "ephemeral" | "in_channel"
     replace_original: bool
     delete_original: bool
+    arrived: float = 0.0  # time.perf_counter(), as for Call
+    answered: float = 0.0
 
     @property
     def text(self) -> str:
@@ -573,6 +581,7 @@ class SlackEmulator:
         self._initial_rate_limits = rate_limits
         self._limiter: _RateLimiter | None = None
         self.latency = latency
+        self.method_latency: dict[str, float] = {}
         self._port = port
         self._clock = clock
         self._seed_defaults = seed_defaults
@@ -911,6 +920,7 @@ class SlackEmulator:
             self._calls.clear()
             self._faults.clear()
             self.latency = 0.0
+            self.method_latency = {}
             self.rate_limits = self._initial_rate_limits
             if workspace:
                 self._reset_workspace()
@@ -1169,10 +1179,15 @@ class SlackEmulator:
             hdrs["X-OAuth-Scopes"] = ",".join(sorted(tok.scopes))
         return web.json_response(body, status=status, headers=hdrs)
 
+    async def _delay(self, method: str) -> None:
+        delay = self.method_latency.get(method, self.latency)
+        if delay > 0:
+            await asyncio.sleep(delay)
+
     async def _handle_api(self, request: web.Request) -> web.Response:
-        if self.latency > 0:
-            await asyncio.sleep(self.latency)
+        arrived = time.perf_counter()
         method = request.match_info["method"]
+        await self._delay(method)
         token: str | None = None
         auth = request.headers.get("Authorization", "")
         if auth.lower().startswith("bearer "):
@@ -1182,7 +1197,9 @@ class SlackEmulator:
         except SlackError as err:
             body = {"ok": False, "error": err.error}
             with self._lock:
-                self._calls.append(Call(method, {}, token, 200, body))
+                self._calls.append(
+                    Call(method, {}, token, 200, body, arrived, time.perf_counter())
+                )
             return self._respond(200, body, None)
         if token is None and args.get("token"):
             token = str(args["token"])
@@ -1190,7 +1207,7 @@ class SlackEmulator:
         with self._lock:
             status, body, headers, tok = self._dispatch(method, args, token)
             self._calls.append(Call(method, copy.deepcopy(recorded_args), token, status,
-                                    copy.deepcopy(body)))
+                                    copy.deepcopy(body), arrived, time.perf_counter()))
         return self._respond(status, body, tok, headers)
 
     def _dispatch(
@@ -1259,6 +1276,8 @@ class SlackEmulator:
         return web.Response(status=200, text=f"OK - {len(data)}", content_type="text/plain")
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
+        arrived = time.perf_counter()
+        await self._delay("response_url")
         rid = request.match_info["rid"]
         try:
             if request.content_type == "application/json":
@@ -1279,7 +1298,8 @@ class SlackEmulator:
             replace = _bool(payload, "replace_original")
             delete = _bool(payload, "delete_original")
             post = ResponseUrlPost(rid, f"{self.base_url}/response/{rid}", ru.channel_id,
-                                   ru.user_id, copy.deepcopy(payload), rtype, replace, delete)
+                                   ru.user_id, copy.deepcopy(payload), rtype, replace, delete,
+                                   arrived, time.perf_counter())
             self._responses.append(post)
             ch = self._channel_ref(ru.channel_id)
             original = self._find_message(ch.id, ru.message_ts) if ch and ru.message_ts else None

@@ -175,8 +175,10 @@ class IncidentFlows:
                 exc.arguments["confirmed"] = ",".join(sorted({*request.confirmed, guard.name}))
                 raise
 
-    async def _follow_up(self, outcome: Outcome) -> Outcome:
+    async def _follow_up(self, outcome: Outcome, alongside: Step | None = None) -> Outcome:
         steps = self._steps[outcome.change]
+        if alongside is not None:  # this call's own step, with the first batch
+            steps = [FollowUp("alongside", alongside, concurrent=True), *steps]
         i = 0
         with structlog.contextvars.bound_contextvars(
             incident_id=outcome.incident.id, change=outcome.change.value
@@ -210,7 +212,10 @@ class IncidentFlows:
         tags: list[str] | None = None,
         description: str = "",
         started_ago: timedelta | None = None,
+        alongside: Step | None = None,
     ) -> Outcome:
+        """`alongside` runs with the first follow-ups, e.g. telling the declarer the channel
+        exists while the topic, header and announcement are still on their way."""
         result = await self.incidents.declare(
             title=title,
             declared_by=declared_by,
@@ -221,7 +226,8 @@ class IncidentFlows:
             started_ago=started_ago,
         )
         return await self._follow_up(
-            Outcome(change=Change.DECLARED, incident=result.incident, actor=declared_by)
+            Outcome(change=Change.DECLARED, incident=result.incident, actor=declared_by),
+            alongside,
         )
 
     async def assign_role(
