@@ -163,6 +163,11 @@ async def run_worker(
     if port is not None:
         await readiness.check_slack_token()
         runner = await start_side_server(worker_web_app(scanner, metrics, readiness), host, port)
+    try:
+        if scheduled := await scanner.schedule_undated():
+            log.info("undated_items_scheduled", count=scheduled)
+    except IncidentBotError as exc:  # Redis down at start: /healthz says so; scans retry
+        log.warning("undated_items_not_scheduled", reason=exc.message)
     scheduler.start()
     log.info("worker_started", interval=scan_interval, id=scanner.worker_id, port=port)
     try:

@@ -10,7 +10,14 @@ from bot.errors import IncidentBotError, NotInIncidentChannel, UsageError
 from bot.mrkdwn import escape, mention, when
 from bot.parsing import parse_duration, parse_user
 from bot.services import Services
-from bot.slack.action_blocks import DONE_ACTION, SNOOZE_ACTION, home_view
+from bot.slack.action_blocks import (
+    DONE_ACTION,
+    NO_DUE_DATE,
+    SET_DUE_ACTION,
+    SNOOZE_ACTION,
+    home_view,
+    item_id_of_block,
+)
 from commands.context import CommandContext, first_click, reports_errors
 from commands.incident import registry
 
@@ -20,6 +27,7 @@ FORMS = (
     "`/incident action list [mine|overdue|all]`\n"
     "`/incident action done <id>`\n"
     "`/incident action snooze <id> [for:3d]`\n"
+    "`/incident action due <id> <YYYY-MM-DD|tomorrow|3d>`\n"
     "`/incident action reassign <id> <@user>`"
 )
 USAGE = "*Usage:*\n" + FORMS
@@ -27,7 +35,7 @@ NOT_SET_UP = "Action items are not set up on this bot."
 
 
 def _line(item: Any, now: Any) -> str:
-    due = ""
+    due = f" · {NO_DUE_DATE}" if item.is_open else ""
     if item.due is not None:
         due = f" · due {when(item.due)}" + (" :warning: overdue" if item.is_overdue(now) else "")
     state = ":white_check_mark: " if not item.is_open else ""
@@ -41,9 +49,10 @@ def _line(item: Any, now: Any) -> str:
 
 @registry.subcommand(
     "action",
-    usage="action add|list|done|snooze|reassign …",
+    usage="action add|list|done|snooze|due|reassign …",
     summary="action items: add <@owner> <text> [due:] [priority:] [type:] [ticket:], "
-    "list [mine|overdue|all], done <id>, snooze <id> [for:3d], reassign <id> <@user>",
+    "list [mine|overdue|all], done <id>, snooze <id> [for:3d], due <id> <date>, "
+    "reassign <id> <@user>",
     aliases=("actions", "ai"),
     options=("due", "priority", "type", "ticket", "for", "id"),
 )
@@ -108,7 +117,7 @@ async def _dispatch(
             lines.append(f"…and {len(items) - 50} more.")
         await ctx.reply("\n".join(lines))
         return
-    if verb in ("done", "snooze", "reassign"):
+    if verb in ("done", "snooze", "due", "reassign"):
         if not args:
             raise UsageError(f"Say which item, e.g. `action {verb} AI-0001`.")
         item_id = args[0].upper()
@@ -125,6 +134,12 @@ async def _dispatch(
             item = await actions.snooze(item_id, ctx.user_id, duration)
             assert item.snoozed_until is not None
             await ctx.reply(f":zzz: *{item.id}* snoozed until {when(item.snoozed_until)}.")
+        elif verb == "due":
+            if len(args) != 2:
+                raise UsageError("Give the item id and the date, e.g. `action due AI-0001 3d`.")
+            item = await actions.set_due(item_id, args[1], ctx.user_id)
+            assert item.due is not None
+            await ctx.reply(f":spiral_calendar_pad: *{item.id}* is due {when(item.due)}.")
         else:
             if len(args) != 2:
                 raise UsageError("Give the item id and the new owner.")
@@ -186,6 +201,26 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         item = await services.actions.snooze(body["actions"][0]["value"], body["user"]["id"])
         await tell(respond, body, f":zzz: *{item.id}* snoozed until {when(item.snoozed_until)}.")
+        await after_click(body, client)
+
+    @app.action(SET_DUE_ACTION)
+    @reports_errors(services)
+    async def due_picked(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: Any
+    ) -> None:
+        """The date picker on an undated item's reminder (or App Home): the same change as
+        `/incident action due`."""
+        await ack()
+        if services.actions is None:
+            raise IncidentBotError(NOT_SET_UP)
+        action = body["actions"][0]
+        item_id = item_id_of_block(str(action.get("block_id", "")))
+        picked = str(action.get("selected_date") or "")
+        if item_id is None or not picked:
+            return
+        item = await services.actions.set_due(item_id, picked, body["user"]["id"])
+        assert item.due is not None
+        await tell(respond, body, f":spiral_calendar_pad: *{item.id}* is due {when(item.due)}.")
         await after_click(body, client)
 
     @app.event("app_home_opened")

@@ -123,12 +123,14 @@ class SlackDriver:
         return ts
 
     async def click(
-        self, action_id: str, value: str, *, user: str, channel: str, message_ts: str
+        self, action_id: str, value: str, *, user: str, channel: str, message_ts: str,
+        block_id: str = "actions", action_type: str = "button",
     ) -> Reply:
+        """A button click (or, with `action_type="datepicker"`, a day picked: `value`)."""
         response_url = self.emulator.new_response_url(channel)
         body = sr.block_actions(
             action_id, value, user, channel, message_ts, response_url,
-            f"trig-{next(_trigger_seq)}",
+            f"trig-{next(_trigger_seq)}", block_id=block_id, action_type=action_type,
         )
         status, _ = await self._post(body)
         await self.settle()

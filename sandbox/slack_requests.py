@@ -168,6 +168,8 @@ def block_actions(
     }
     if action_type == "static_select":
         action["selected_option"] = {"text": {"type": "plain_text", "text": value}, "value": value}
+    elif action_type == "datepicker":
+        action["selected_date"] = value  # YYYY-MM-DD, as Slack sends a picked day
     else:
         action["value"] = value
         action["text"] = {"type": "plain_text", "text": value}

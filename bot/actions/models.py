@@ -35,6 +35,7 @@ class ReminderKind(StrEnum):
     BEFORE_DUE = "before_due"
     OVERDUE = "overdue"
     ESCALATION = "escalation"
+    UNDATED = "undated"  # no due date: a periodic nudge to set one (or finish)
 
 
 class SentReminder(BaseModel):
@@ -82,6 +83,19 @@ class ActionItem(BaseModel):
         return [r for r in self.reminders_sent if r.kind is kind and r.slot.startswith(prefix)]
 
 
+def _parse_every(value: Any, default: timedelta) -> timedelta:
+    """`12h`, `7d`, `2w` (UNDATED_REMINDER)."""
+    if value is None:
+        return default
+    if isinstance(value, timedelta):
+        return value
+    text = str(value).strip().lower()
+    unit = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}.get(text[-1:])
+    if unit is None or not text[:-1].isdigit() or int(text[:-1]) == 0:
+        raise ValueError(f"setting UNDATED_REMINDER is invalid: {value!r}; use e.g. 12h, 7d, 2w")
+    return int(text[:-1]) * unit
+
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -100,6 +114,7 @@ class ActionSettings:
     lead_time: timedelta = timedelta(hours=24)
     overdue_every: timedelta = timedelta(days=1)
     escalate_after: int = 3
+    undated_every: timedelta = timedelta(days=7)
     work_start: time = time(9, 0)
     work_end: time = time(18, 0)
     working_days: frozenset[int] = field(default_factory=lambda: frozenset(range(5)))
@@ -119,6 +134,7 @@ class ActionSettings:
         return cls(
             lead_time=timedelta(hours=float(g(settings, "reminder_lead_time_hours", 24.0))),
             escalate_after=int(g(settings, "reminder_escalate_after", 3)),
+            undated_every=_parse_every(g(settings, "undated_reminder", None), timedelta(days=7)),
             work_start=_parse_clock(g(settings, "reminder_work_start", None), time(9, 0)),
             work_end=_parse_clock(g(settings, "reminder_work_end", None), time(18, 0)),
             digest_day=day,

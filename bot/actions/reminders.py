@@ -77,8 +77,12 @@ class ScanResult:
 
 
 def reminder_text(item: ActionItem, kind: ReminderKind) -> str:
-    assert item.due is not None
     what = f"*{item.id}* ({item.priority.value}, {item.incident_id}): {escape(item.text)}"
+    if kind is ReminderKind.UNDATED or item.due is None:
+        return (
+            f":spiral_calendar_pad: {what} has no due date yet. Pick one below so it gets "
+            "done, or mark it done."
+        )
     if kind is ReminderKind.BEFORE_DUE:
         return f":alarm_clock: Reminder: {what} is due {when(item.due)}."
     return f":warning: Overdue: {what} was due {when(item.due)}. Please finish or snooze it."
@@ -239,6 +243,22 @@ class ReminderScanner:
             it.next_reminder_at = next_reminder_at(it, self.cfg)
 
         await self.items.update(item.id, change)
+
+    async def schedule_undated(self) -> int:
+        """Put open items with no due date and no next reminder (stored before undated
+        items were reminded) on the reminder schedule; how many were scheduled."""
+        scheduled = 0
+        for item in await self.items.many(await self.items.open_ids()):
+            if item.due is not None or item.next_reminder_at is not None:
+                continue
+
+            def change(it: ActionItem) -> None:
+                if it.is_open and it.due is None and it.next_reminder_at is None:
+                    it.next_reminder_at = next_reminder_at(it, self.cfg)
+
+            await self.items.update(item.id, change)
+            scheduled += 1
+        return scheduled
 
     # --- the weekly digest ---------------------------------------------------------------
 

@@ -12,9 +12,17 @@ def next_reminder_at(item: ActionItem, cfg: ActionSettings) -> datetime | None:
     """The next time a worker should look at this item; None when nothing is left to send.
 
     Before due: one reminder at `due - lead_time`. Overdue: at `due`, then every
-    `overdue_every` after the last one. A snooze pushes whatever comes next to its end."""
-    if not item.is_open or item.due is None:
+    `overdue_every` after the last one. No due date: every `undated_every` after the item
+    was created or last nudged, until it is done or gets a date. A snooze pushes whatever
+    comes next to its end."""
+    if not item.is_open:
         return None
+    if item.due is None:
+        nudges = [r.at for r in item.reminders_sent if r.kind is ReminderKind.UNDATED]
+        at = max([item.created_at, *nudges]) + cfg.undated_every
+        if item.snoozed_until is not None and item.snoozed_until > at:
+            at = item.snoozed_until
+        return at
     overdue_sent = item.sent_in_generation(ReminderKind.OVERDUE) + item.sent_in_generation(
         ReminderKind.ESCALATION
     )
@@ -30,7 +38,8 @@ def next_reminder_at(item: ActionItem, cfg: ActionSettings) -> datetime | None:
 
 
 def reminder_kind(item: ActionItem, now: datetime, cfg: ActionSettings) -> ReminderKind:
-    assert item.due is not None
+    if item.due is None:
+        return ReminderKind.UNDATED
     if now < item.due:
         return ReminderKind.BEFORE_DUE
     if item.overdue_reminders_count >= cfg.escalate_after and item.escalated_at is None:
@@ -42,6 +51,8 @@ def slot_for(item: ActionItem, kind: ReminderKind) -> str:
     """A name unique to one reminder of one item: `g<generation>:<kind>[:<n>]`."""
     if kind is ReminderKind.OVERDUE:
         return f"g{item.generation}:overdue:{item.overdue_reminders_count + 1}"
+    if kind is ReminderKind.UNDATED:
+        return f"g{item.generation}:undated:{len(item.sent_in_generation(kind)) + 1}"
     return f"g{item.generation}:{kind.value}"
 
 

@@ -229,6 +229,29 @@ class ActionItemService:
         )
         return item
 
+    async def set_due(self, item_id: str, due: str, actor: str) -> ActionItem:
+        """Give an item a due date (or move it): `YYYY-MM-DD`, `tomorrow`, `3d`…; the
+        reminder cycle starts over from the new date."""
+        item = await self.items.get(item_id)
+        await self._may_change(item, actor, "set the due date of")
+        if not item.is_open:
+            raise UsageError(f"{item.id} is already done.")
+        now = self.clock()
+        due_at = parse_due(due, now)
+        if due_at <= now:
+            raise UsageError(f"`{escape(due)}` is in the past.")
+
+        def change(it: ActionItem) -> None:
+            it.due = due_at
+            it.snoozed_until = None
+            self._restart_reminders(it)
+
+        item = await self.items.update(item.id, change)
+        await self._event(
+            item, actor, f"Action item {item.id} is due {when(due_at)}", "due_set"
+        )
+        return item
+
     async def reassign(self, item_id: str, new_owner: str, actor: str) -> ActionItem:
         item = await self.items.get(item_id)
         await self._may_change(item, actor, "reassign")

@@ -10,7 +10,10 @@ from bot.mrkdwn import escape, when
 
 DONE_ACTION = "action_item_done"
 SNOOZE_ACTION = "action_item_snooze"
+SET_DUE_ACTION = "action_item_set_due"
+BLOCK_PREFIX = "action_item:"
 Block = dict[str, object]
+NO_DUE_DATE = ":grey_question: no due date"
 
 
 class ItemLike(Protocol):
@@ -29,11 +32,26 @@ class IncidentLike(Protocol):
     channel_id: str
 
 
-def item_buttons(item_id: str) -> Block:
+def item_id_of_block(block_id: str) -> str | None:
+    """The item an actions block belongs to (its block_id is `action_item:<id>`)."""
+    return block_id[len(BLOCK_PREFIX) :] if block_id.startswith(BLOCK_PREFIX) else None
+
+
+def due_picker() -> Block:
+    """Slack's date picker: choosing a day sends block_actions with `selected_date`."""
+    return {
+        "type": "datepicker",
+        "action_id": SET_DUE_ACTION,
+        "placeholder": {"type": "plain_text", "text": "Set a due date"},
+    }
+
+
+def item_buttons(item_id: str, *, undated: bool = False) -> Block:
     return {
         "type": "actions",
-        "block_id": f"action_item:{item_id}",
+        "block_id": f"{BLOCK_PREFIX}{item_id}",
         "elements": [
+            *([due_picker()] if undated else []),
             {
                 "type": "button",
                 "action_id": DONE_ACTION,
@@ -54,7 +72,7 @@ def item_buttons(item_id: str) -> Block:
 def reminder_blocks(item: ItemLike, kind: object, text: str) -> list[Block]:
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": text}},
-        item_buttons(item.id),
+        item_buttons(item.id, undated=item.due is None),
     ]
 
 
@@ -70,7 +88,7 @@ def home_view(
             {"type": "section", "text": {"type": "mrkdwn", "text": "Nothing open. :tada:"}}
         )
     for item in open_items[:40]:
-        due = ""
+        due = f" · {NO_DUE_DATE}"
         if item.due is not None:
             late = " :warning: overdue" if item.due <= now else ""
             due = f" · due {when(item.due)}{late}"
@@ -83,7 +101,7 @@ def home_view(
                 },
             }
         )
-        blocks.append(item_buttons(item.id))
+        blocks.append(item_buttons(item.id, undated=item.due is None))
     blocks.append({"type": "divider"})
     blocks.append({"type": "header", "text": {"type": "plain_text", "text": "Your open incidents"}})
     lines = [f"• *{inc.id}* <#{inc.channel_id}> {escape(inc.title)}" for inc in incidents]

@@ -1,0 +1,159 @@
+"""Action items without a due date: nudged every UNDATED_REMINDER in the owner's working
+hours until done, with a date picker that gives them a date (the same change as
+`/incident action due`); `/incident action list` marks them. Through the real bot, the
+Slack emulator, real Redis and the worker's scan job, with a ManualClock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.actions.models import ActionItem, ActionSettings, ReminderKind
+from bot.actions.reminders import ReminderScanner
+from bot.clock import ManualClock
+from bot.slack.action_blocks import SET_DUE_ACTION
+from bot.wiring import build_scanner
+from sandbox.slack_emulator import SlackEmulator
+from tests.conftest import Harness, make_settings, running_bot
+
+ALICE, BOB, CHARLIE = "U0ALICE", "U0BOB", "U0CHARLIE"  # New York, London, Tokyo
+START = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)  # a Monday
+
+
+@pytest.fixture
+def manual_clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+async def bot(
+    slack: SlackEmulator, redis_url: str, manual_clock: ManualClock
+) -> AsyncIterator[Harness]:
+    async with running_bot(slack, redis_url, clock=manual_clock, undated_reminder="7d") as h:
+        yield h
+
+
+def scanner_for(
+    h: Harness, slack: SlackEmulator, redis_url: str, clock: ManualClock
+) -> ReminderScanner:
+    settings = make_settings(slack, redis_url, undated_reminder="7d")
+    return build_scanner(settings, clock=clock)
+
+
+async def add_undated(h: Harness, channel: str, owner: str, text: str) -> str:
+    reply = await h.driver.command(f"action add <@{owner}> {text}", user=ALICE, channel=channel)
+    return next(w.strip("*") for w in reply.text.split() if w.strip("*").startswith("AI-"))
+
+
+def dms(slack: SlackEmulator, user: str) -> list[str]:
+    channel = next((c.id for c in slack.channels() if c.is_im and c.im_user == user), None)
+    return [m.text for m in slack.messages(channel)] if channel else []
+
+
+async def test_undated_items_are_nudged_weekly_in_working_hours_until_they_get_a_date(
+    bot: Harness, slack: SlackEmulator, redis_url: str, manual_clock: ManualClock
+) -> None:
+    channel = await bot.declare(user=ALICE)
+    bobs = await add_undated(bot, channel, BOB, "Write the failover runbook")
+    charlies = await add_undated(bot, channel, CHARLIE, "Load-test the queue consumers")
+    listing = await bot.driver.command("action list", user=ALICE, channel=channel)
+    assert listing.text.count("no due date") == 2, listing.text
+
+    scanner = scanner_for(bot, slack, redis_url, manual_clock)
+    try:
+        assert (await scanner.scan()).sent == []  # nothing before a week has passed
+        manual_clock.set(START + timedelta(days=7))  # Monday 14:00 UTC
+        result = await scanner.scan()
+        # London is at work; Tokyo (23:00) is not: Charlie's nudge waits for his morning
+        assert result.sent == [(bobs, "g0:undated:1")]
+        assert result.deferred == [charlies]
+        assert "has no due date yet" in dms(slack, BOB)[-1]
+        dm = next(c for c in slack.channels() if c.is_im and c.im_user == BOB)
+        picker = slack.messages(dm.id)[-1].blocks[-1]["elements"][0]
+        assert picker["type"] == "datepicker" and picker["action_id"] == SET_DUE_ACTION
+
+        manual_clock.set(datetime(2026, 12, 1, 0, 0, tzinfo=UTC))  # Tuesday 09:00 in Tokyo
+        assert (await scanner.scan()).sent == [(charlies, "g0:undated:1")]
+        manual_clock.advance(timedelta(days=3))
+        assert (await scanner.scan()).sent == []  # weekly, not daily
+
+        # Bob picks a day in the reminder: the item has a date and the cycle starts over
+        reply = await bot.driver.click(
+            SET_DUE_ACTION,
+            "2026-12-10",
+            user=BOB,
+            channel=dm.id,
+            message_ts=slack.messages(dm.id)[-1].ts,
+            block_id=f"action_item:{bobs}",
+            action_type="datepicker",
+        )
+        assert f"*{bobs}* is due" in reply.text, reply.text
+        item = await bot.bot.services.actions.get(bobs)
+        assert item.due == datetime(2026, 12, 10, 23, 59, tzinfo=UTC)
+        assert item.next_reminder_at == item.due - timedelta(hours=24)
+
+        # a week after Charlie's first nudge, the second one; then done: no more
+        manual_clock.set(datetime(2026, 12, 8, 0, 0, tzinfo=UTC))
+        assert (await scanner.scan()).sent == [(charlies, "g0:undated:2")]
+        await bot.driver.command(f"action done {charlies}", user=CHARLIE, channel=channel)
+        manual_clock.advance(timedelta(days=14))
+        sent = (await scanner.scan()).sent
+        assert [s for s in sent if s[0] == charlies] == []
+        charlie_item = await bot.bot.services.actions.get(charlies)
+        kinds = [r.kind for r in charlie_item.reminders_sent]
+        assert kinds == [ReminderKind.UNDATED, ReminderKind.UNDATED]
+        listing = await bot.driver.command("action list", user=ALICE, channel=channel)
+        assert "no due date" not in listing.text, listing.text
+    finally:
+        await scanner.items.aclose()
+
+
+async def test_due_command_gives_a_date_and_refuses_bad_ones(bot: Harness) -> None:
+    channel = await bot.declare(user=ALICE)
+    item_id = await add_undated(bot, channel, BOB, "Add a queue depth alert")
+    for bad, says in (
+        (f"action due {item_id} someday", "is not a date"),
+        (f"action due {item_id} 2020-01-01", "is in the past"),
+        (f"action due {item_id}", "Give the item id and the date"),
+        ("action due AI-9999 3d", "no action item"),
+    ):
+        reply = await bot.driver.command(bad, user=BOB, channel=channel)
+        assert reply.ephemeral and says in reply.text, (bad, reply.text)
+    assert (await bot.bot.services.actions.get(item_id)).due is None
+    reply = await bot.driver.command(f"action due {item_id} 3d", user=CHARLIE, channel=channel)
+    assert "Only the owner" in reply.text
+    reply = await bot.driver.command(f"action due {item_id} 3d", user=BOB, channel=channel)
+    assert f"*{item_id}* is due" in reply.text
+    assert (await bot.bot.services.actions.get(item_id)).due == START + timedelta(days=3)
+
+
+def test_undated_reminder_setting_is_read_and_checked() -> None:
+    assert ActionSettings.from_settings(object()).undated_every == timedelta(days=7)
+
+    class Configured:
+        undated_reminder = "2w"
+
+    assert ActionSettings.from_settings(Configured()).undated_every == timedelta(weeks=2)
+
+
+async def test_undated_items_stored_before_this_feature_are_put_on_the_schedule(
+    bot: Harness, slack: SlackEmulator, redis_url: str, manual_clock: ManualClock
+) -> None:
+    channel = await bot.declare(user=ALICE)
+    item_id = await add_undated(bot, channel, BOB, "Document the retry budget")
+    scanner = scanner_for(bot, slack, redis_url, manual_clock)
+    try:
+
+        def unschedule(it: ActionItem) -> None:
+            it.next_reminder_at = None  # as an older version stored it
+
+        await scanner.items.update(item_id, unschedule)
+        assert await scanner.items.due_ids(START + timedelta(days=30), 10) == []
+        assert await scanner.schedule_undated() == 1
+        assert await scanner.schedule_undated() == 0
+        item = await scanner.items.get(item_id)
+        assert item.next_reminder_at == START + timedelta(days=7)
+    finally:
+        await scanner.items.aclose()
