@@ -159,3 +159,32 @@ def run(
 
         configure_logging("WARNING")
         raise typer.Exit(asyncio.run(run_demo(scenario=scenario)))
+
+
+metrics_cli = typer.Typer(add_completion=False, help="Metric checks: see what Prometheus has.")
+cli.add_typer(metrics_cli, name="metrics")
+
+
+@metrics_cli.command("discover")
+def metrics_discover(
+    write: str | None = typer.Option(
+        None, "--write", help="write the bindings as YAML to FILE (edit it, pass as METRICS_CONFIG)"
+    ),
+) -> None:
+    """Ask Prometheus (PROMETHEUS_URL) which services and metric conventions it has."""
+    from bot.errors import IncidentBotError
+    from bot.metrics.discovery import discover_once, pins_yaml
+    from bot.metrics.render import render_discovery
+
+    settings = settings_or_exit()
+    require(settings, "PROMETHEUS_URL")
+    try:
+        found = asyncio.run(discover_once(str(settings.prometheus_url), settings.metrics_config))
+    except IncidentBotError as exc:
+        typer.echo(f"incident-bot: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(render_discovery(found))
+    if write:
+        with open(write, "w", encoding="utf-8") as fh:
+            fh.write(pins_yaml(found, str(settings.prometheus_url)))
+        typer.echo(f"wrote {write}: edit it and set METRICS_CONFIG={write}")

@@ -14,6 +14,7 @@ from bot.metrics import (
     render_cascade,
     render_check,
     render_correlation,
+    render_discovery,
     render_query,
 )
 from bot.metrics.channel_report import code
@@ -124,6 +125,22 @@ async def query(ctx: CommandContext) -> None:
     if not ctx.parsed.rest:
         raise UsageError("Give a PromQL expression.")
     await ctx.reply(code(render_query(await ctx.services.metrics.query(ctx.parsed.rest))))
+
+
+@registry.subcommand(
+    "discover",
+    usage="discover",
+    summary="ask Prometheus again what it has: services, metrics, labels and units per check",
+)
+async def discover(ctx: CommandContext) -> None:
+    if ctx.parsed.words:
+        raise UsageError("`discover` takes no arguments.")
+    found = await ctx.services.metrics.bindings(refresh=True)
+    note = (
+        "\nPin or change any of it with METRICS_CONFIG "
+        "(`incident-bot metrics discover --write metrics.yml` writes one to edit)."
+    )
+    await ctx.reply(code(render_discovery(found)) + note)
 
 
 @registry.subcommand("help", usage="help", summary="this list")

@@ -22,17 +22,20 @@ Missing binaries raise PrometheusNotInstalled: tests must fail, never skip.
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 
@@ -244,8 +247,13 @@ class PrometheusServer:
         openmetrics: Callable[[], tuple[str, ScenarioTimes]] | None = None,
         workdir: Path | None = None,
         ready_timeout: float = 30.0,
+        scrape_metadata: str | None = None,
     ) -> None:
         self._make = openmetrics or (lambda: generate_openmetrics(now, extend))
+        # OpenMetrics text (# TYPE / # UNIT lines and a sample per family) served over HTTP
+        # and scraped, because a backfilled TSDB has no metadata (see DESIGN.md).
+        self._scrape_text = scrape_metadata
+        self._exporter: ThreadingHTTPServer | None = None
         self._workdir = workdir
         self._ready_timeout = ready_timeout
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -282,7 +290,7 @@ class PrometheusServer:
             raise RuntimeError(f"promtool backfill failed: {done.stderr.strip() or done.stdout}")
         self.backfill_seconds = time.monotonic() - started
         config = base / "prometheus.yml"
-        config.write_text(EMPTY_CONFIG, encoding="utf-8")
+        config.write_text(self._config(), encoding="utf-8")
         self.port = free_port()
         log = (base / "prometheus.log").open("wb")
         started = time.monotonic()
@@ -300,8 +308,46 @@ class PrometheusServer:
         )
         log.close()
         self._wait_ready(base / "prometheus.log")
+        if self._scrape_text is not None:
+            self._wait_metadata()
         self.startup_seconds = time.monotonic() - started
         return self
+
+    def _config(self) -> str:
+        if self._scrape_text is None:
+            return EMPTY_CONFIG
+        text = self._scrape_text.encode()
+
+        class Exporter(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header(
+                    "Content-Type", "application/openmetrics-text; version=1.0.0; charset=utf-8"
+                )
+                self.send_header("Content-Length", str(len(text)))
+                self.end_headers()
+                self.wfile.write(text)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._exporter = ThreadingHTTPServer(("127.0.0.1", 0), Exporter)
+        threading.Thread(target=self._exporter.serve_forever, daemon=True).start()
+        port = self._exporter.server_address[1]
+        return (
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1h\n"
+            "scrape_configs:\n  - job_name: exporter-metadata\n    honor_labels: true\n"
+            f"    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+        )
+
+    def _wait_metadata(self) -> None:
+        deadline = time.monotonic() + self._ready_timeout
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(f"{self.url}/api/v1/metadata", timeout=1) as resp:
+                if json.loads(resp.read()).get("data"):
+                    return
+            time.sleep(0.2)
+        raise RuntimeError("prometheus scraped no metadata from the exporter stand-in")
 
     def _wait_ready(self, log: Path) -> None:
         deadline = time.monotonic() + self._ready_timeout
@@ -320,6 +366,10 @@ class PrometheusServer:
         raise RuntimeError(f"prometheus not ready after {self._ready_timeout:g}s")
 
     def stop(self) -> None:
+        if self._exporter is not None:
+            self._exporter.shutdown()
+            self._exporter.server_close()
+            self._exporter = None
         if self._proc is not None:
             self._proc.terminate()
             try:

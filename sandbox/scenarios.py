@@ -333,6 +333,31 @@ def generate(
     return "\n".join(w.out) + "\n", times
 
 
+def metadata_exposition(scenario: Scenario) -> str:
+    """The scenario's families as an exporter would expose them (no timestamps): scraped
+    once, they give Prometheus the # TYPE / # UNIT metadata a backfill cannot."""
+    w = _Writer(scenario_times(extend=timedelta(minutes=1)))
+    scenario.write(scenario, w)
+    meta: dict[str, list[str]] = {}
+    samples: dict[str, dict[str, None]] = {}
+    for line in w.out:
+        if line.startswith("#"):
+            name = line.split()[2]
+            meta.setdefault(name, []).append(line)
+            samples.setdefault(name, {})
+            continue
+        name_labels = line.rsplit(" ", 2)[0]
+        metric = name_labels.split("{", 1)[0]
+        family = next(
+            f
+            for f in meta
+            if metric == f or metric in (f + x for x in ("_bucket", "_count", "_sum", "_total"))
+        )
+        samples[family][f"{name_labels} 1"] = None
+    out = [line for f in meta for line in (*meta[f], *samples[f])]
+    return "\n".join([*out, "# EOF"]) + "\n"
+
+
 def openmetrics_for(
     name: str, now: datetime | None = None, extend: timedelta = timedelta(hours=1)
 ) -> Callable[[], tuple[str, ScenarioTimes]]:

@@ -26,7 +26,7 @@ from bot.metrics.models import Verdict
 from bot.metrics.prometheus import InstantResult
 from bot.runbooks import RunbookLibrary
 from sandbox.prometheus_scenario import PrometheusServer, ScenarioTimes, scenario_times
-from sandbox.scenarios import MICROMETER, OTEL
+from sandbox.scenarios import MICROMETER, OTEL, metadata_exposition, openmetrics_for
 from tests.prometheus_fixture import (  # noqa: F401
     micrometer_prometheus,
     otel_prometheus,
@@ -339,3 +339,24 @@ async def test_class_status_values_match_on_a_real_prometheus(
 
 def test_verdict_helpers_rank_services() -> None:
     assert Verdict.CRITICAL.at_least(Verdict.HIGH) and not Verdict.OK.at_least(Verdict.ELEVATED)
+
+
+@pytest.fixture(scope="module")
+def scraped_otel_prometheus() -> Iterator[PrometheusServer]:
+    with PrometheusServer(
+        openmetrics=openmetrics_for("otel"), scrape_metadata=metadata_exposition(OTEL)
+    ) as server:
+        yield server
+
+
+async def test_units_come_from_metadata_when_prometheus_has_it(
+    scraped_otel_prometheus: PrometheusServer, otel_prometheus: PrometheusServer
+) -> None:
+    b = await service_for(scraped_otel_prometheus).bindings()
+    assert b.latency is not None
+    assert (b.latency.unit, b.latency.unit_from) == ("seconds", "metadata")
+    # a backfilled TSDB has none: the name's suffix says the same
+    backfilled = await service_for(otel_prometheus).bindings()
+    assert backfilled.latency is not None and backfilled.latency.unit_from == "name"
+    report = await service_for(scraped_otel_prometheus).check()
+    assert "  - ledger-svc: 2400ms P99 [HIGH]" in render_check(report)

@@ -29,8 +29,10 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar
+
+import yaml
 
 from bot.metrics.bindings import (
     Bindings,
@@ -691,3 +693,35 @@ def bindings_yaml_data(b: Bindings) -> dict[str, Any]:
     if b.pools:
         checks["pools"] = [p.model_dump(mode="json") for p in b.pools]
     return {"service_label": b.service_label, "services": list(b.services), "checks": checks}
+
+
+def pins_yaml(b: Bindings, source: str) -> str:
+    """A METRICS_CONFIG file pinning what was found, with a header saying how to edit it."""
+    header = (
+        f"# Metric bindings discovered in {source}"
+        + (f" at {b.discovered_at:%Y-%m-%d %H:%M} UTC" if b.discovered_at else "")
+        + ".\n"
+        "# Pass this file as METRICS_CONFIG: what it pins always wins over discovery.\n"
+        "# Delete `services` to keep finding new services; delete a check under `checks` to\n"
+        "# let discovery choose it again; add `thresholds`, `dependencies` or `pool_size`\n"
+        "# (see bot/metrics/defaults.yml) to change those too.\n"
+    )
+    body = yaml.safe_dump(bindings_yaml_data(b), sort_keys=False, allow_unicode=True)
+    return header + body
+
+
+async def discover_once(prometheus_url: str, config_path: str | None) -> Bindings:
+    """One discovery against `prometheus_url` (the CLI's `metrics discover`)."""
+    from bot.metrics.config import load_config
+    from bot.metrics.prometheus import PrometheusSource
+
+    config = load_config(config_path)
+    source = PrometheusSource(prometheus_url, timeout=config.prometheus.query_timeout_seconds)
+    try:
+        return await Discovery(source=source, config=config, clock=_utcnow).bindings()
+    finally:
+        source.close()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
