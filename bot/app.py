@@ -28,6 +28,7 @@ from commands import (
     postmortem,
     timeline_events,
     workspace,
+    updates,
 )
 from commands.context import explain_failure
 
@@ -35,6 +36,7 @@ log = structlog.get_logger(__name__)
 
 COMMAND_MODULES = [
     incident,
+    updates,
     timeline_events,
     interactivity,
     action_items,

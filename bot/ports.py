@@ -41,6 +41,16 @@ class ChatGateway(Protocol):
     async def announce(self, channel: str, incident: Incident, text: str) -> None:
         """Announce in a broadcast channel (joining it first if needed)."""
 
+    async def post_announcement(
+        self, channel: str, incident: Incident, text: str
+    ) -> tuple[str, str]:
+        """The declaration in a broadcast channel; returns (channel id, message ts)."""
+
+    async def update_announcement(self, incident: Incident, text: str, status_line: str) -> None:
+        """Edit the declaration to show the latest status line."""
+
+    async def reply_in_thread(self, channel_id: str, thread_ts: str, text: str) -> str: ...
+
     async def post(self, channel_id: str, text: str) -> str: ...
 
     async def post_blocks(

@@ -30,3 +30,4 @@ class Services:
     actions: Any = None
     postmortems: Any = None
     patterns: Any = None
+    updates: Any = None  # bot.updates.service.UpdateService

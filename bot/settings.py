@@ -4,11 +4,34 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Annotated
 
-from pydantic import AnyHttpUrl, Field, ValidationError, field_validator
+from pydantic import AnyHttpUrl, BeforeValidator, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
+
+
+OFF_WORDS = ("", "off", "none", "no", "0")
+
+
+def _duration(value: object) -> object:
+    """`30m`, `2h`, `1d` (or seconds as a number); `off`/`none` for no duration."""
+    if isinstance(value, str):
+        from bot.errors import UsageError
+        from bot.parsing import parse_duration
+
+        if value.strip().lower() in OFF_WORDS:
+            return None
+        try:
+            return parse_duration(value)
+        except UsageError:
+            raise ValueError("use a duration like 30m, 2h or 7d, or off") from None
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+OptionalDuration = Annotated[timedelta | None, BeforeValidator(_duration)]
 
 
 class SettingsError(Exception):
@@ -46,6 +69,16 @@ class Settings(BaseSettings):
     reminder_work_end: str = Field(default="18:00", pattern=r"^\d{2}:\d{2}$")
     digest_day: str = Field(default="mon", pattern=r"^(mon|tue|wed|thu|fri|sat|sun)$")
     digest_time: str = Field(default="09:00", pattern=r"^\d{2}:\d{2}$")
+    # status updates and nudges (bot/updates/)
+    updates_by_anyone: bool = False
+    update_cadence_sev1: OptionalDuration = timedelta(minutes=30)
+    update_cadence_sev2: OptionalDuration = timedelta(minutes=60)
+    update_cadence_sev3: OptionalDuration = None
+    update_cadence_sev4: OptionalDuration = None
+    update_overdue_after: Duration = timedelta(minutes=15)
+    stale_after: OptionalDuration = timedelta(hours=2)
+    postmortem_due: int = Field(default=2, ge=0)  # business days in the IC's time zone
+    close_after: OptionalDuration = timedelta(days=7)
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -74,6 +107,14 @@ class Settings(BaseSettings):
         if isinstance(v, str) and re.fullmatch(r"\d+[smhd]", v.strip()):
             amount, unit = int(v.strip()[:-1]), v.strip()[-1]
             return timedelta(seconds=amount * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit])
+        return v
+
+    @field_validator("postmortem_due", mode="before")
+    @classmethod
+    def _business_days(cls, v: object) -> object:
+        # `2`, `2d` or `2bd`: business days
+        if isinstance(v, str):
+            return v.strip().lower().removesuffix("bd").removesuffix("d").strip()
         return v
 
     @field_validator("incidents_channel")

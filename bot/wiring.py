@@ -37,6 +37,8 @@ from bot.slack.alert_blocks import alert_blocks
 from bot.slack.gateway import SlackGateway, build_client
 from bot.store.redis_store import RedisStore, connect
 from bot.timeline.service import TimelineService
+from bot.updates.models import CadenceSettings
+from bot.updates.service import UpdateService
 
 log = structlog.get_logger(__name__)
 ADMIN_CACHE_SECONDS = 60.0
@@ -165,6 +167,10 @@ def build_services(settings: Settings, *, clock: Clock = system_clock) -> Servic
         metrics=metrics,
     )
 
+    updates = build_updates(
+        settings, store=store, chat=chat, flows=flows, clock=clock, is_admin=is_admin
+    )
+
     async def post_alert(text: str, blocks: list[dict[str, object]]) -> str:
         return await chat.broadcast(settings.incidents_channel, text, blocks)
 
@@ -190,7 +196,40 @@ def build_services(settings: Settings, *, clock: Clock = system_clock) -> Servic
         actions=actions,
         postmortems=postmortems,
         patterns=patterns,
+        updates=updates,
     )
+
+
+def build_updates(
+    settings: Settings,
+    *,
+    store: RedisStore,
+    chat: SlackGateway,
+    flows: IncidentFlows,
+    clock: Clock,
+    is_admin: AdminCheck,
+) -> UpdateService:
+    """Status updates; a status or severity given with an update goes through `flows`, and
+    resolving stops the cadence and tells the followers (a follow-up step)."""
+    updates = UpdateService(
+        store=store,
+        chat=chat,
+        changes=flows,
+        clock=clock,
+        cadence=CadenceSettings.from_settings(settings),
+        is_admin=is_admin,
+    )
+
+    async def tell_followers(outcome: Outcome) -> None:
+        await updates.on_resolved(outcome.incident)
+
+    flows.after(
+        Change.RESOLVED,
+        "followers",
+        tell_followers,
+        warning="could not tell every follower it is resolved",
+    )
+    return updates
 
 
 def build_postmortems(

@@ -325,7 +325,9 @@ async def test_a_step_added_for_resolve_runs_on_every_route_and_failures_are_tol
     flows = harness.bot.services.flows
     flows.after(Change.RESOLVED, "verify", verify, before="announcement")
     flows.after(Change.RESOLVED, "page", page_someone, warning="could not page the on-call")
-    assert flows.steps(Change.RESOLVED)[-4:] == ["verify", "announcement", "recurrence", "page"]
+    assert flows.steps(Change.RESOLVED)[-5:] == [
+        "verify", "announcement", "recurrence", "followers", "page"
+    ]
     first = await harness.declare("Search down", user=ALICE)
     reply = await harness.driver.command("status resolved", user=ALICE, channel=first)
     assert "could not page the on-call" in reply.text and "Usage" not in reply.text

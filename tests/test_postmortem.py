@@ -83,6 +83,12 @@ class FakeChat:
 
     async def update_header(self, incident: Any) -> None: ...
     async def announce(self, channel: str, incident: Any, text: str) -> None: ...
+    async def post_announcement(self, channel: str, incident: Any, text: str) -> tuple[str, str]:
+        return "C0INCIDENTS", await self.post("C0INCIDENTS", text)
+
+    async def update_announcement(self, incident: Any, text: str, status_line: str) -> None: ...
+    async def reply_in_thread(self, channel_id: str, thread_ts: str, text: str) -> str:
+        return await self.post(channel_id, text)
 
     async def post(self, channel_id: str, text: str) -> str:
         self.posts.append((channel_id, text))

@@ -77,7 +77,11 @@ def add_standard_steps(
         outcome.incident = await incidents.remember_header(outcome.incident.id, ts)
 
     async def announce_declared(outcome: Outcome) -> None:
-        await chat.announce(incidents_channel, outcome.incident, declaration(outcome.incident))
+        # its ts is kept: status updates reply in its thread and edit it (bot/updates/)
+        where, ts = await chat.post_announcement(
+            incidents_channel, outcome.incident, declaration(outcome.incident)
+        )
+        await incidents.remember_announcement(outcome.incident.id, where, ts)
 
     declare = Change.DECLARED
     flows.after(

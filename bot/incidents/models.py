@@ -7,7 +7,7 @@ from enum import IntEnum, StrEnum
 
 from pydantic import BaseModel, Field
 
-INCIDENT_SCHEMA_VERSION = 1
+INCIDENT_SCHEMA_VERSION = 2
 
 
 class Severity(IntEnum):
@@ -85,6 +85,12 @@ class Incident(BaseModel):
     closed_at: datetime | None = None
     resolution_summary: str | None = None
     root_cause_category: str | None = None
+    # status updates (schema version 2; bot/updates/)
+    announcement_channel_id: str | None = None  # the declaration in INCIDENTS_CHANNEL
+    announcement_ts: str | None = None
+    update_cadence_minutes: int | None = None  # overrides the severity's cadence; 0 = off
+    last_update_at: datetime | None = None
+    next_update_due: datetime | None = None  # promised by the last update or cadence change
 
     @property
     def is_active(self) -> bool:

@@ -175,6 +175,17 @@ class IncidentService:
         incident, _ = await self.store.update_incident(incident_id, remember)
         return incident
 
+    async def remember_announcement(self, incident_id: str, channel_id: str, ts: str) -> Incident:
+        """Keep where the declaration was announced, so status updates can reply in its
+        thread and edit it."""
+
+        def remember(inc: Incident) -> list[TimelineEvent]:
+            inc.announcement_channel_id, inc.announcement_ts = channel_id, ts
+            return []
+
+        incident, _ = await self.store.update_incident(incident_id, remember)
+        return incident
+
     async def _quietly(self, step: Awaitable[object], what: str) -> bool:
         try:
             await step

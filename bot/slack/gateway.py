@@ -18,6 +18,7 @@ from bot.incidents.models import Incident
 from bot.mrkdwn import escape
 from bot.ports import ChannelRef, ChatUser
 from bot.slack.blocks import header_blocks
+from bot.slack.update_blocks import announcement_blocks
 
 log = structlog.get_logger(__name__)
 
@@ -181,6 +182,37 @@ class SlackGateway:
         if self._bot_user_id is None:
             self._bot_user_id = str((await self._call("auth.test"))["user_id"])
         return self._bot_user_id
+
+    async def post_announcement(
+        self, channel: str, incident: Incident, text: str
+    ) -> tuple[str, str]:
+        """The declaration in a broadcast channel, with its Follow updates button; returns
+        (channel id, ts) so updates can reply in its thread and edit it."""
+        channel_id = await self.channel_id(channel)
+        blocks = announcement_blocks(incident, text, None)
+        try:
+            return channel_id, await self.post_blocks(channel_id, text, blocks)
+        except ChatError as exc:
+            if exc.code != "not_in_channel":
+                raise
+            await self._call("conversations.join", channel=channel_id)
+            return channel_id, await self.post_blocks(channel_id, text, blocks)
+
+    async def update_announcement(self, incident: Incident, text: str, status_line: str) -> None:
+        """Edit the declaration to show the latest status line and the next update."""
+        await self._call(
+            "chat.update",
+            channel=incident.announcement_channel_id,
+            ts=incident.announcement_ts,
+            text=text,
+            blocks=announcement_blocks(incident, text, status_line),
+        )
+
+    async def reply_in_thread(self, channel_id: str, thread_ts: str, text: str) -> str:
+        data = await self._call(
+            "chat.postMessage", channel=channel_id, thread_ts=thread_ts, text=text
+        )
+        return str(data["ts"])
 
     async def post(self, channel_id: str, text: str) -> str:
         data = await self._call("chat.postMessage", channel=channel_id, text=text)

@@ -22,7 +22,22 @@ def _v0_to_v1(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-UPGRADES: dict[int, Upgrade] = {0: _v0_to_v1}
+def _v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
+    # version 2 added the status-update fields (announcement, cadence, next update due);
+    # records from before them had none of these, so every one starts unset
+    for name in (
+        "announcement_channel_id",
+        "announcement_ts",
+        "update_cadence_minutes",
+        "last_update_at",
+        "next_update_due",
+    ):
+        doc.setdefault(name, None)
+    doc["schema_version"] = 2
+    return doc
+
+
+UPGRADES: dict[int, Upgrade] = {0: _v0_to_v1, 1: _v1_to_v2}
 
 
 def dumps(model: BaseModel) -> str:

@@ -161,3 +161,27 @@ def alert_incident(fingerprint: str) -> str:
 def alert_resolved(fingerprint: str, ends_at: str) -> str:
     """A resolved alert was already noted."""
     return f"{PREFIX}:sent:alert-resolved:{fingerprint}:{ends_at}"
+
+
+# --- status updates, subscribers, cadence and nudges (bot/store/updates.py) -------------
+
+
+def status_updates(incident_id: str) -> str:
+    """list of the incident's status updates (JSON), oldest first."""
+    return f"{PREFIX}:{{{incident_id}}}:updates"
+
+
+def update_delivered(incident_id: str, what: str) -> str:
+    """set of users already sent `what` (an update's number, or the resolve) by DM."""
+    return f"{PREFIX}:{{{incident_id}}}:delivered:{what}"
+
+
+def subscribers(incident_id: str) -> str:
+    """set of users following the incident's updates."""
+    return f"{PREFIX}:{{{incident_id}}}:subscribers"
+
+
+def following(user_id: str) -> str:
+    """set of incident ids a user follows (App Home)."""
+    return f"{PREFIX}:user:{user_id}:following"
+

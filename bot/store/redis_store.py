@@ -1,7 +1,8 @@
 """The store the services are given: incidents, timelines and idempotency markers directly
 (`store.get_incident`, `store.append_event`, `store.first_time`, …), and one small store per
 other domain as an attribute (`store.actions`, `store.postmortems`, `store.alerts`,
-`store.patterns`, `store.leases`). They all share one `Db` (client + durability); every
+`store.patterns`, `store.leases`, `store.updates`). They all share one `Db` (client +
+durability); every
 Redis command lives in bot/store/ or bot/actions/store.py."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bot.store.timeline import RECORD_MESSAGE_LUA, TimelineStore
 if TYPE_CHECKING:
     from bot.actions.store import ActionItemStore
     from bot.store.patterns import PatternIndex
+    from bot.store.updates import UpdateStore
 
 __all__ = [
     "RECORD_MESSAGE_LUA",
@@ -59,3 +61,9 @@ class RedisStore(IncidentStore, TimelineStore, SeenStore):
     @cached_property
     def leases(self) -> Leases:
         return Leases(self.db)
+
+    @cached_property
+    def updates(self) -> UpdateStore:
+        from bot.store.updates import UpdateStore
+
+        return UpdateStore(self.db)

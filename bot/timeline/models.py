@@ -28,6 +28,8 @@ class EventKind(StrEnum):
     ACTION_ITEM = "action_item"
     ALERT = "alert"
     SYSTEM = "system"  # a change to the channel itself (topic, name, archive), not words
+    STATUS_UPDATE = "status_update"  # /incident update
+    CADENCE = "update_cadence"  # /incident cadence
 
 
 BOT_EVENT_KINDS = frozenset(
@@ -43,6 +45,8 @@ BOT_EVENT_KINDS = frozenset(
         EventKind.METRICS,
         EventKind.ACTION_ITEM,
         EventKind.ALERT,
+        EventKind.STATUS_UPDATE,
+        EventKind.CADENCE,
     }
 )
 

@@ -17,6 +17,8 @@ ICONS = {
     EventKind.ACTION_ITEM: ":ballot_box_with_check:",
     EventKind.ALERT: ":bell:",
     EventKind.SYSTEM: ":gear:",
+    EventKind.STATUS_UPDATE: ":mega:",
+    EventKind.CADENCE: ":repeat:",
 }
 
 

@@ -1,0 +1,374 @@
+"""Structured status updates, the per-incident cadence and subscribers.
+
+An update goes out in this order, each Slack step on its own so one refusal never stops the
+others (the caller is told which failed): the incident channel, a reply in the
+announcement's thread in INCIDENTS_CHANNEL, the announcement edited to show the latest
+status line and the next update, then a DM to every follower (each once, see
+bot/store/updates.py). It is recorded first: a key event on the timeline and the next
+update due on the incident, in one transaction. A status or severity given with the update
+is changed first, through the same path as `/incident status` and `/incident severity`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import structlog
+
+from bot.clock import Clock
+from bot.errors import ChatError, InvalidTransition, PermissionDenied, UsageError
+from bot.incidents.follow_ups import declaration
+from bot.incidents.models import Incident, Role, Severity, Status, format_duration
+from bot.mrkdwn import escape, mention, when
+from bot.store.redis_store import RedisStore
+from bot.timeline.models import EventKind, TimelineEvent
+from bot.updates.models import (
+    CadenceSettings,
+    StatusUpdate,
+    UpdateDraft,
+    cadence_for,
+    describe_cadence,
+    next_update_due,
+)
+
+log = structlog.get_logger(__name__)
+
+MIN_CADENCE = timedelta(minutes=5)
+MAX_CADENCE = timedelta(hours=24)
+FANOUT_CONCURRENCY = 8
+FANOUT_ROUNDS = 4
+FANOUT_PAUSE_SECONDS = 2.0
+STATUS_EMOJI = {
+    Status.INVESTIGATING: ":mag:",
+    Status.IDENTIFIED: ":bulb:",
+    Status.MONITORING: ":eyes:",
+    Status.RESOLVED: ":white_check_mark:",
+    Status.CLOSED: ":lock:",
+}
+AdminCheck = Callable[[str], Awaitable[bool]]
+
+
+class UpdateChat(Protocol):
+    async def post(self, channel_id: str, text: str) -> str: ...
+
+    async def reply_in_thread(self, channel_id: str, thread_ts: str, text: str) -> str: ...
+
+    async def update_announcement(
+        self, incident: Incident, text: str, status_line: str
+    ) -> None: ...
+
+
+class ChangeOutcome(Protocol):
+    incident: Incident
+    warnings: list[str]
+
+
+class IncidentChanges(Protocol):
+    """How a status or severity given with an update is applied: the incident flows, so
+    their follow-up steps run as for `/incident status` and `/incident severity`."""
+
+    async def set_severity(
+        self, incident: Incident, severity: Severity, actor: str
+    ) -> ChangeOutcome: ...
+
+    async def set_status(
+        self, incident: Incident, status: Status, actor: str
+    ) -> ChangeOutcome: ...
+
+
+@dataclass
+class Delivery:
+    sent: list[str] = field(default_factory=list)
+    already: int = 0  # DMed before (a retried fan-out)
+    failed: list[str] = field(default_factory=list)
+
+
+@dataclass
+class UpdateResult:
+    incident: Incident
+    update: StatusUpdate
+    delivery: Delivery
+    warnings: list[str] = field(default_factory=list)
+
+
+def update_text(incident: Incident, update: StatusUpdate, *, for_dm: bool = False) -> str:
+    lines = [
+        f":mega: *Status update #{update.seq} — {incident.id}* {escape(incident.title)}",
+        f"{update.severity.label} · {STATUS_EMOJI[update.status]} "
+        f"{update.status.value.capitalize()} · by {mention(update.author)} {when(update.at)}",
+        f"*What changed:* {escape(update.text, limit=1500)}",
+    ]
+    if update.impact:
+        lines.append(f"*Current impact:* {escape(update.impact, limit=1500)}")
+    if update.next_steps:
+        lines.append(f"*Next steps:* {escape(update.next_steps, limit=1500)}")
+    if update.next_update_due is not None:
+        lines.append(f"*Next update by* {when(update.next_update_due)}")
+    if for_dm:
+        lines.append(
+            f"_You follow this incident (<#{incident.channel_id}>). "
+            f"`/incident unsubscribe id:{incident.id}` to stop._"
+        )
+    return "\n".join(lines)
+
+
+def status_line(incident: Incident, update: StatusUpdate | None) -> str:
+    """The line under the announcement: the latest update and when the next is due."""
+    if not incident.is_active:
+        word = "Closed" if incident.status is Status.CLOSED else "Resolved"
+        after = f" after {format_duration(incident.time_to_resolve)}"
+        return f"{STATUS_EMOJI[incident.status]} *{word}*{after} · {when(incident.resolved_at)}" \
+            if incident.resolved_at else f"{STATUS_EMOJI[incident.status]} *{word}*"
+    parts = [f"{STATUS_EMOJI[incident.status]} *{incident.status.value.capitalize()}*"]
+    if update is not None:
+        parts.append(f"update #{update.seq} {when(update.at)}: {escape(update.text, limit=200)}")
+    if incident.next_update_due is not None:
+        parts.append(f"next update by {when(incident.next_update_due)}")
+    return " · ".join(parts)
+
+
+class UpdateService:
+    def __init__(
+        self,
+        *,
+        store: RedisStore,
+        chat: UpdateChat,
+        changes: IncidentChanges,
+        clock: Clock,
+        cadence: CadenceSettings,
+        is_admin: AdminCheck,
+    ) -> None:
+        self.store = store
+        self.updates = store.updates
+        self.chat = chat
+        self.changes = changes
+        self.clock = clock
+        self.cadence = cadence
+        self.is_admin = is_admin
+
+    # --- who may -------------------------------------------------------------------------
+
+    async def may_post(self, incident: Incident, actor: str, what: str = "post updates") -> None:
+        if self.cadence.updates_by_anyone or actor in incident.roles.values():
+            return
+        if await self.is_admin(actor):
+            return
+        holders = ", ".join(
+            f"{role.display_name} {mention(user)}" for role, user in incident.roles.items()
+        )
+        raise PermissionDenied(
+            f"Only the incident's roles ({holders or 'none assigned'}) or an admin may {what} "
+            f"for {incident.id}. Ask one of them, or take a role with `/incident role`."
+        )
+
+    def due(self, incident: Incident) -> datetime | None:
+        return next_update_due(incident, self.cadence)
+
+    # --- posting an update -----------------------------------------------------------------
+
+    async def post_update(self, incident: Incident, draft: UpdateDraft, actor: str) -> UpdateResult:
+        if incident.status is Status.CLOSED:
+            raise InvalidTransition(f"{incident.id} is closed; it takes no more updates.")
+        await self.may_post(incident, actor)
+        if draft.status is Status.CLOSED:
+            raise UsageError("Use `/incident close` to close an incident.")
+        warnings: list[str] = []
+        if draft.severity is not None and draft.severity != incident.severity:
+            changed = await self.changes.set_severity(incident, draft.severity, actor)
+            incident, warnings = changed.incident, warnings + changed.warnings
+        if draft.status is not None and draft.status != incident.status:
+            changed = await self.changes.set_status(incident, draft.status, actor)
+            incident, warnings = changed.incident, warnings + changed.warnings
+        incident = await self.store.get_incident(incident.id)  # as the follow-ups left it
+        now = self.clock()
+        due: datetime | None = None
+        if incident.is_active:
+            every = cadence_for(incident, self.cadence)
+            due = now + draft.next_in if draft.next_in else (now + every if every else None)
+        update = await self.updates.append(
+            StatusUpdate(
+                seq=0,
+                incident_id=incident.id,
+                at=now,
+                author=actor,
+                text=draft.text.strip(),
+                impact=draft.impact.strip(),
+                next_steps=draft.next_steps.strip(),
+                status=incident.status,
+                severity=incident.severity,
+                next_update_due=due,
+            )
+        )
+
+        def record(inc: Incident) -> list[TimelineEvent]:
+            inc.last_update_at = now
+            inc.next_update_due = due
+            return [
+                TimelineEvent(
+                    kind=EventKind.STATUS_UPDATE,
+                    at=now,
+                    actor=actor,
+                    text=f"Status update #{update.seq}: {escape(update.text)}",
+                    key=True,
+                    data={"seq": str(update.seq)},
+                )
+            ]
+
+        incident, _ = await self.store.update_incident(incident.id, record)
+        result = UpdateResult(
+            incident=incident, update=update, delivery=Delivery(), warnings=warnings
+        )
+        text = update_text(incident, update)
+        if not await self._quietly(self.chat.post(incident.channel_id, text), "channel post"):
+            result.warnings.append("could not post it in the incident channel")
+        if incident.announcement_ts and incident.announcement_channel_id:
+            if not await self._quietly(
+                self.chat.reply_in_thread(
+                    incident.announcement_channel_id, incident.announcement_ts, text
+                ),
+                "thread reply",
+            ):
+                result.warnings.append("could not reply in the announcement's thread")
+            if not await self.refresh_announcement(incident, update):
+                result.warnings.append("could not edit the announcement")
+        result.delivery = await self.deliver(
+            incident, str(update.seq), update_text(incident, update, for_dm=True), exclude={actor}
+        )
+        if result.delivery.failed:
+            result.warnings.append(
+                f"could not DM {len(result.delivery.failed)} follower(s) (Slack refused)"
+            )
+        return result
+
+    async def refresh_announcement(
+        self, incident: Incident, update: StatusUpdate | None = None
+    ) -> bool:
+        if not (incident.announcement_ts and incident.announcement_channel_id):
+            return True
+        if update is None:
+            update = await self.updates.latest(incident.id)
+        return await self._quietly(
+            self.chat.update_announcement(
+                incident, declaration(incident), status_line(incident, update)
+            ),
+            "announcement edit",
+        )
+
+    # --- followers -----------------------------------------------------------------------
+
+    async def deliver(
+        self, incident: Incident, what: str, text: str, *, exclude: set[str] | None = None
+    ) -> Delivery:
+        """DM every follower `text` about `what`, each at most once, a few at a time; those
+        Slack refuses (e.g. 429 after the client's own retries) are tried again shortly."""
+        delivery = Delivery()
+        pending = sorted(await self.updates.subscribers(incident.id) - (exclude or set()))
+        gate = asyncio.Semaphore(FANOUT_CONCURRENCY)
+
+        async def one(user_id: str) -> str | None:
+            if not await self.updates.claim_delivery(incident.id, what, user_id):
+                delivery.already += 1
+                return None
+            async with gate:
+                try:
+                    # chat.postMessage to a user id posts in the app's DM with them
+                    await self.chat.post(user_id, text)
+                except ChatError as exc:
+                    await self.updates.undo_delivery(incident.id, what, user_id)
+                    log.warning("follower_dm_failed", user=user_id, error=exc.code)
+                    return user_id
+            delivery.sent.append(user_id)
+            return None
+
+        for round_ in range(FANOUT_ROUNDS):
+            if round_:
+                await asyncio.sleep(FANOUT_PAUSE_SECONDS)
+            failed = await asyncio.gather(*(one(u) for u in pending))
+            pending = [u for u in failed if u is not None]
+            if not pending:
+                break
+        delivery.failed = pending
+        return delivery
+
+    async def subscribe(self, incident: Incident, user_id: str) -> bool:
+        if not incident.is_active:
+            raise InvalidTransition(
+                f"{incident.id} is {incident.status.value}; there will be no more updates."
+            )
+        return await self.updates.subscribe(incident.id, user_id)
+
+    async def unsubscribe(self, incident: Incident, user_id: str) -> bool:
+        return await self.updates.unsubscribe(incident.id, user_id)
+
+    async def on_resolved(self, incident: Incident) -> Delivery:
+        """Resolve: no update is due any more; the announcement and every follower hear it."""
+
+        def stop_cadence(inc: Incident) -> list[TimelineEvent]:
+            inc.next_update_due = None
+            return []
+
+        incident, _ = await self.store.update_incident(incident.id, stop_cadence)
+        await self.refresh_announcement(incident)
+        summary = (
+            f"\n>{escape(incident.resolution_summary)}" if incident.resolution_summary else ""
+        )
+        text = (
+            f":white_check_mark: *{incident.id}* {escape(incident.title)} is resolved "
+            f"after {format_duration(incident.time_to_resolve)} "
+            f"(<#{incident.channel_id}>).{summary}"
+        )
+        what = f"resolved:{int((incident.resolved_at or self.clock()).timestamp())}"
+        return await self.deliver(incident, what, text)
+
+    # --- cadence ---------------------------------------------------------------------------
+
+    async def set_cadence(
+        self, incident: Incident, every: timedelta | None, actor: str
+    ) -> Incident:
+        """`every` None turns the reminders off for this incident."""
+        if not incident.is_active:
+            raise InvalidTransition(
+                f"{incident.id} is {incident.status.value}; it has no update cadence any more."
+            )
+        await self.may_post(incident, actor, "change the update cadence")
+        if every is not None and not MIN_CADENCE <= every <= MAX_CADENCE:
+            raise UsageError("A cadence is between 5m and 24h (or `off`).")
+        now = self.clock()
+        label = describe_cadence(every)
+
+        def change(inc: Incident) -> list[TimelineEvent]:
+            inc.update_cadence_minutes = 0 if every is None else int(every.total_seconds() // 60)
+            inc.next_update_due = None if every is None else now + every
+            return [
+                TimelineEvent(
+                    kind=EventKind.CADENCE,
+                    at=now,
+                    actor=actor,
+                    text=f"Update cadence {label}",
+                    data={"minutes": str(inc.update_cadence_minutes)},
+                )
+            ]
+
+        updated, _ = await self.store.update_incident(incident.id, change)
+        await self.refresh_announcement(updated)
+        return updated
+
+    def cadence_label(self, incident: Incident) -> str:
+        return describe_cadence(cadence_for(incident, self.cadence))
+
+    @staticmethod
+    def who_updates(incident: Incident) -> str | None:
+        """Whom the cadence prompt goes to: the Comms lead, else the IC."""
+        return incident.roles.get(Role.COMMS) or incident.roles.get(Role.IC)
+
+    async def _quietly(self, step: Awaitable[object], what: str) -> bool:
+        try:
+            await step
+        except ChatError as exc:
+            log.warning("update_step_failed", step=what, error=exc.code)
+            return False
+        return True
