@@ -27,8 +27,8 @@ from commands import (
     patterns,
     postmortem,
     timeline_events,
-    workspace,
     updates,
+    workspace,
 )
 from commands.context import explain_failure
 
