@@ -12,6 +12,7 @@ from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
+from bot.errors import StoreUnavailable
 from bot.observability import BotMetrics
 from bot.services import Services
 from bot.side_server import READINESS, Readiness, health_routes, slack_auth_check
@@ -23,6 +24,7 @@ from commands import (
     confirm,
     incident,
     interactivity,
+    membership,
     metrics,
     patterns,
     postmortem,
@@ -38,6 +40,7 @@ COMMAND_MODULES = [
     incident,
     updates,
     timeline_events,
+    membership,
     interactivity,
     action_items,
     postmortem,
@@ -74,9 +77,16 @@ def build_app(services: Services) -> AsyncApp:
             body.get("type") == "event_callback"
             and event_id
             and (event.get("type") if isinstance(event, dict) else None)
-            not in timeline_events.TIMELINE_EVENTS
+            not in (*timeline_events.TIMELINE_EVENTS, *membership.STATE_EVENTS)
         )
-        if is_other_event and not await services.store.first_time(keys.seen_event(str(event_id))):
+        try:
+            first = not is_other_event or await services.store.first_time(
+                keys.seen_event(str(event_id))
+            )
+        except StoreUnavailable:  # answered 503: Slack delivers it again later
+            log.warning("event_deferred", event_id=event_id)
+            return membership.REDIS_DOWN
+        if not first:
             log.info("event_retry_dropped", event_id=event_id)
             return BoltResponse(status=200, body="")
         await next()

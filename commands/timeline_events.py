@@ -16,7 +16,6 @@ from bot.errors import StoreUnavailable
 from bot.services import Services
 from bot.slack.message_events import Deleted, Edited, Said, SystemNote, read_message_event
 from bot.store import keys
-from commands.context import reports_errors
 
 log = structlog.get_logger(__name__)
 
@@ -80,16 +79,3 @@ def register(app: AsyncApp, services: Services) -> None:
             log.warning("timeline_event_deferred", event_id=body.get("event_id"))
             return BoltResponse(status=503, body="store unavailable; retry")
         return BoltResponse(status=200, body="")
-
-    @app.event("member_joined_channel")
-    @reports_errors(services, tell_user=False)
-    async def joined(event: dict[str, Any]) -> None:
-        """Someone joining the war room gets the catch-up (/incident summary) privately."""
-        incident = await services.incidents.for_channel(event.get("channel", ""))
-        user = event.get("user", "")
-        if incident is None or not user or user in incident.roles.values():
-            return
-        summary = await services.postmortems.summary(incident.id)
-        await services.chat.post_ephemeral(
-            incident.channel_id, user, f":wave: Welcome to the war room.\n{summary}"
-        )
