@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck bench system-deps clean
+.PHONY: run test lint typecheck bench eval system-deps clean
 
 system-deps:
 	@need=""; \
@@ -35,6 +35,10 @@ test: system-deps $(STAMP)
 
 bench: system-deps $(STAMP)
 	$(BIN)/python -m bench
+
+# AI postmortems on recorded incidents against the Anthropic stand-in (faithful, inventing)
+eval: system-deps $(STAMP)
+	$(BIN)/python -m bench.eval_postmortem
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

@@ -49,7 +49,8 @@ OUTCOME_OF_EVENT = {
 
 
 class TallyCollector(Collector):
-    """Redis errors and postmortem-draft outcomes of this process (bot/tallies.py)."""
+    """Redis errors, postmortem-draft outcomes and model tokens of this process
+    (bot/tallies.py)."""
 
     def collect(self) -> Iterator[Metric]:
         redis = CounterMetricFamily(
@@ -66,6 +67,15 @@ class TallyCollector(Collector):
         for outcome in ("ok", "fallback"):
             drafts.add_metric([outcome], tallies.count(tallies.MODEL_DRAFTS, outcome))
         yield drafts
+        tokens = CounterMetricFamily(
+            "incident_bot_llm_tokens",
+            "Tokens the model used for AI drafts, by kind (input, output, cache_read, "
+            "cache_creation)",
+            labels=["kind"],
+        )
+        for kind in tallies.TOKEN_KINDS:
+            tokens.add_metric([kind], tallies.count(tallies.LLM_TOKENS, kind))
+        yield tokens
 
 
 def metrics_response(registry: CollectorRegistry) -> web.Response:

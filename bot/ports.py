@@ -57,6 +57,11 @@ class ChatGateway(Protocol):
         self, channel_id: str, text: str, blocks: list[dict[str, object]]
     ) -> str: ...
 
+    async def update_blocks(
+        self, channel_id: str, ts: str, text: str, blocks: list[dict[str, object]]
+    ) -> None:
+        """Replace a message the bot posted (e.g. buttons that belong to an older draft)."""
+
     async def post_ephemeral(self, channel_id: str, user_id: str, text: str) -> None: ...
 
     async def direct_message(self, user_id: str, text: str) -> None: ...

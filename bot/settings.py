@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     anthropic_api_key: str | None = None
     anthropic_base_url: AnyHttpUrl | None = None
     anthropic_model: str = "claude-sonnet-4-6"
+    # seconds for the whole AI draft, retries included; the record's draft is posted first
+    anthropic_timeout: float = Field(default=30.0, gt=0, le=600)
     incidents_channel: str = "incidents"
     port: int = Field(default=3000, ge=1, le=65535)
     worker_port: int = Field(default=8081, ge=1, le=65535)

@@ -8,12 +8,14 @@ from collections import Counter
 
 REDIS_ERRORS = "redis_errors"
 MODEL_DRAFTS = "model_drafts"
+LLM_TOKENS = "llm_tokens"  # by kind: input, output, cache_read, cache_creation
+TOKEN_KINDS = ("input", "output", "cache_read", "cache_creation")
 
 _counts: Counter[tuple[str, str]] = Counter()
 
 
-def tally(name: str, label: str = "") -> None:
-    _counts[(name, label)] += 1
+def tally(name: str, label: str = "", amount: int = 1) -> None:
+    _counts[(name, label)] += amount
 
 
 def count(name: str, label: str = "") -> int:

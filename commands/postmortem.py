@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.errors import IncidentBotError
+from bot.errors import IncidentBotError, UsageError
 from bot.mrkdwn import escape, mention
 from bot.postmortem.models import ACTION_GROUPS, GROUP_ORDER, Postmortem
+from bot.postmortem.render import UNASSIGNED, claims_line
 from bot.services import Services
 from commands.context import CommandContext, first_click, reports_errors
 from commands.incident import registry
@@ -34,7 +36,7 @@ def accept_blocks(pm: Postmortem) -> list[dict[str, object]]:
     for a in ordered[:MAX_BUTTONS]:
         due = f" · due {a.due_suggestion.isoformat()}" if a.due_suggestion else ""
         owner = a.owner_suggestion or ""
-        who = mention(owner) if owner.startswith(("U", "W")) else escape(owner or "you")
+        who = mention(owner) if owner.startswith(("U", "W")) else escape(owner or UNASSIGNED)
         blocks.append(
             {
                 "type": "section",
@@ -47,7 +49,7 @@ def accept_blocks(pm: Postmortem) -> list[dict[str, object]]:
                     "type": "button",
                     "action_id": ACCEPT_ACTION,
                     "text": {"type": "plain_text", "text": "Accept"},
-                    "value": f"{pm.incident_id}|{a.id}",
+                    "value": f"{pm.incident_id}|{a.id}|v{pm.version}",
                 },
             }
         )
@@ -67,19 +69,38 @@ def accept_blocks(pm: Postmortem) -> list[dict[str, object]]:
     return blocks
 
 
-def draft_reply(pm: Postmortem, channel_id: str) -> str:
+_AT_USER = re.compile(r"(?<![\w<])@([UW][A-Z0-9]{2,})\b")
+
+
+def _people(text: str) -> str:
+    """Escaped text with the record's `@U123` people as Slack mentions."""
+    return _AT_USER.sub(lambda m: mention(m.group(1)), escape(text))
+
+
+def draft_reply(pm: Postmortem, channel_id: str, *, budget: float = 0.0) -> str:
     top = pm.root_causes[0]
-    how = (
-        f"AI-drafted ({escape(pm.ai_model or 'Claude')})"
-        if pm.ai_written
-        else f"not AI-written: {escape(pm.not_ai_reason or 'no model configured')}"
-    )
+    if pm.ai_written:
+        how = f"AI-drafted ({escape(pm.ai_model or 'Claude')}); {escape(claims_line(pm))}"
+    elif pm.ai_pending:
+        how = (
+            f"built from the record; AI draft in progress, at most {budget:g} s — it follows "
+            "as the next version once its claims are checked"
+        )
+    else:
+        how = f"not AI-written: {escape(pm.not_ai_reason or 'no model configured')}"
     return (
         f":memo: Postmortem draft v{pm.version} for *{pm.incident_id}* posted in "
         f"<#{channel_id}> ({how}).\n"
-        f"Root cause: {escape(top.cause)} (confidence {top.confidence:.0%}"
+        f"Root cause: {_people(top.cause)} (confidence {top.confidence:.0%}"
         + (", evidence is thin" if top.confidence < 0.7 else "")
         + f"). {len(pm.action_items)} proposed action item(s)."
+    )
+
+
+def no_ai_reply(pm: Postmortem) -> str:
+    return (
+        f":information_source: No AI draft: {escape(pm.not_ai_reason or 'the model gave none')}; "
+        f"postmortem v{pm.version} is built from the record."
     )
 
 
@@ -96,20 +117,37 @@ async def postmortem(ctx: CommandContext) -> None:
         await ctx.reply(f":warning: {NOT_SET_UP}")
         return
     incident = await ctx.incident()
-    pm = await service.draft(incident.id)
-    text = draft_reply(pm, incident.channel_id)
-    if pm.action_items and ctx.services.actions is None:
+    # never wait on the model: the record's draft goes out first, the AI draft follows
+    first = await service.draft_from_record(incident.id)
+    text = draft_reply(first, incident.channel_id, budget=service.drafter.budget)
+    chat, can_accept = ctx.services.chat, ctx.services.actions is not None
+    if first.action_items and not can_accept:
         text += (
             "\nAction items are not set up, so the proposals cannot be accepted with a "
             "click; they are listed in the file."
         )
     await ctx.reply(text)
-    if pm.action_items and ctx.services.actions is not None:
-        await ctx.services.chat.post_blocks(
+    buttons_ts: str | None = None
+    if first.action_items and can_accept:
+        buttons_ts = await chat.post_blocks(
             incident.channel_id,
             f"Proposed action items from the postmortem of {incident.id}",
-            accept_blocks(pm),
+            accept_blocks(first),
         )
+    if not first.ai_pending:
+        return
+    final = await service.draft_with_ai(incident.id, first)
+    if not final.ai_written:
+        await ctx.reply(no_ai_reply(final))
+        return
+    await ctx.reply(draft_reply(final, incident.channel_id))
+    if not (final.action_items and can_accept):
+        return
+    text = f"Proposed action items from the postmortem of {incident.id}"
+    if buttons_ts is not None:
+        await chat.update_blocks(incident.channel_id, buttons_ts, text, accept_blocks(final))
+    else:
+        await chat.post_blocks(incident.channel_id, text, accept_blocks(final))
 
 
 @registry.subcommand(
@@ -143,8 +181,13 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         act = body["actions"][0]
         user = body["user"]["id"]
-        incident_id, _, proposal_id = str(act.get("value", "")).partition("|")
-        item = await services.postmortems.accept_action(incident_id, proposal_id, user)
+        parts = [*str(act.get("value", "")).split("|"), "", ""]
+        incident_id, proposal_id, version = parts[0], parts[1], parts[2].removeprefix("v")
+        if version and not version.isdigit():
+            raise UsageError("That button is not one the bot made.")
+        item = await services.postmortems.accept_action(
+            incident_id, proposal_id, user, version=int(version) if version else None
+        )
         await respond(
             text=f":ballot_box_with_check: {proposal_id} is now tracked as *{item.id}* "
             f"({item.priority.value}) for {mention(item.owner)}: {escape(item.text)}",

@@ -163,12 +163,12 @@ def service(
     )
 
 
-def drafter_for(standin: AnthropicStandin, *, timeout: float = 5.0) -> AnthropicDrafter:
+def drafter_for(standin: AnthropicStandin, *, budget: float = 5.0) -> AnthropicDrafter:
     return AnthropicDrafter(
         api_key=standin.api_key,
         base_url=standin.base_url,
         model="claude-sonnet-4-6",
-        timeout=timeout,
+        budget=budget,
         max_retries=2,
     )
 
@@ -319,35 +319,59 @@ async def test_ai_draft_through_the_standin_is_grounded_and_scoped(
     incident_id = await seed_002(store, chat, clock)
     pm = await service(store, chat, clock, drafter_for(anthropic)).draft(incident_id)
 
+    # a faithful answer is kept whole: every claim checks out against the record
     assert pm.ai_written and pm.ai_model == "claude-sonnet-4-6" and pm.not_ai_reason is None
+    assert pm.claims is not None and pm.claims.kept > 20
+    assert (pm.claims.flagged, pm.claims.dropped) == (0, 0), pm.unverified
+    assert pm.unverified == [] and pm.version == 2
     assert pm.summary.startswith("Blameless review")
-    assert "(model-reviewed)" in pm.root_causes[0].cause
+    assert "@UALICE declared it at 14:23 UTC" in pm.summary  # rendered by the bot
+    assert "It was resolved after 45m 0s." in pm.summary
+    assert "(model-reviewed)" in pm.root_causes[0].cause and "N+1" in pm.root_causes[0].cause
+    # the bot's confidence from the evidence that validated, not the model's
+    assert 0.7 <= pm.root_causes[0].confidence <= 0.9
+    assert any(e.kind == "resolution" for e in pm.root_causes[0].evidence)
+    assert any("rollback to v2.3.3" in d.decision for d in pm.decision_records)
+    assert {a.owner_suggestion for a in pm.action_items} <= {"UALICE", "UBOB"}
     # facts stay the recorded ones whatever the model says
     assert pm.durations.ttr_seconds == 45 * 60 and pm.timeline[0].time == T0
     assert assert_real_citations(pm) >= 1
     md = render_markdown(pm)
     assert_complete(md)
-    assert "AI-drafted by claude-sonnet-4-6" in md
+    assert "AI-drafted by claude-sonnet-4-6" in md and "Unverified" not in md
+    first, second = chat.uploads
+    assert "AI draft in progress" in first["comment"] and first["filename"].endswith("-v1.md")
+    assert "checked against the record" in second["comment"] and "Replaces v1" in second["comment"]
     [req] = anthropic.requests
     sent_key = req.headers.get("x-api-key") or req.headers.get("Authorization", "")[7:]
     assert sent_key == anthropic.api_key and req.headers["anthropic-version"]
     body = req.body
     assert body["tool_choice"] == {"type": "tool", "name": "write_postmortem"}
-    assert body["tools"][0]["input_schema"]["required"]
+    schema = body["tools"][0]["input_schema"]
+    cause = schema["$defs"]["CauseClaim"]["properties"]
+    assert "evidence" in cause and "confidence" not in cause  # the model gives no confidence
+    # the stable prefix is marked for caching: system prompt (with the tools), runbooks
+    assert [b.get("cache_control") for b in body["system"]] == [{"type": "ephemeral"}] * 2
+    assert "Engineering Runbook: Database Connection Issues" in body["system"][1]["text"]
     prompt = req.prompt
     assert incident_id in prompt and "N+1 query in /api/products" in prompt
+    assert '"id": "E1"' in prompt and '"id": "M1"' in prompt
+    assert '<runbook_section id="R1"' in body["system"][1]["text"]
     assert "zebra" not in prompt and "UZED" not in prompt  # only this incident's data
-    assert "Engineering Runbook: Database Connection Issues" in prompt  # retrieved section
     assert "Lazy loading in a loop" not in prompt  # not the whole folder
+    assert pm.ai_usage is not None and pm.ai_usage.cache_creation_input_tokens > 0
+    again = await service(store, chat, clock, drafter_for(anthropic)).build(incident_id)
+    assert again.ai_usage is not None and again.ai_usage.cache_read_input_tokens > 0
 
 
 @pytest.mark.parametrize(
-    ("mode", "reason"),
+    ("mode", "reason", "requests"),
     [
-        ("invalid_json", "not valid JSON"),
-        ("schema_mismatch", "did not match the schema"),
-        ("timeout", "timed out"),
-        ("overloaded", "overloaded (529)"),
+        ("broken_json", "could not be read as a postmortem draft", 1),
+        ("invalid_tool_input", "could not be read as a postmortem draft", 1),
+        ("slow", "the AI draft was not ready within 0.3 s", 1),
+        ("overloaded", "overloaded each time the bot tried", 3),
+        ("unauthorized", "refused the bot's API key", 1),
     ],
 )
 async def test_every_api_failure_falls_back_to_a_complete_draft(
@@ -357,22 +381,43 @@ async def test_every_api_failure_falls_back_to_a_complete_draft(
     anthropic: AnthropicStandin,
     mode: str,
     reason: str,
+    requests: int,
 ) -> None:
     incident_id = await seed_002(store, chat, clock)
     anthropic.reset(mode)
     anthropic.delay = 3.0
-    drafter = drafter_for(anthropic, timeout=0.3 if mode == "timeout" else 5.0)
+    drafter = drafter_for(anthropic, budget=0.3 if mode == "slow" else 5.0)
     pm = await service(store, chat, clock, drafter).draft(incident_id)
 
     assert not pm.ai_written and pm.not_ai_reason and reason in pm.not_ai_reason
+    assert pm.version == 1 and not pm.ai_pending  # the record's draft stands, updated
     assert pm.durations.ttr_seconds == 45 * 60 and "N+1" in pm.root_causes[0].cause
-    md = chat.uploads[0]["content"]
-    assert_complete(md)
-    assert "Not AI-written" in md and reason in md
-    if mode in ("overloaded", "timeout"):
-        assert len(anthropic.requests) == 3  # max_retries=2
-    else:
-        assert len(anthropic.requests) == 1
+    [upload] = chat.uploads  # posted at once, before the model answered
+    assert_complete(upload["content"]) and "AI draft in progress" in upload["comment"]
+    [note] = [text for _, text in chat.posts if "No AI draft" in text]
+    assert reason in note and "v1 above is built from the record" in note
+    for said in (note, pm.not_ai_reason, await svc_export(store, chat, clock, incident_id)):
+        for leak in ("JSONDecodeError", "Expecting", "validation error", "Traceback", "anthropic."):
+            assert leak not in said
+    assert len(anthropic.requests) == requests  # 529 retried twice (max_retries=2), not 401
+
+
+async def svc_export(
+    store: RedisStore, chat: FakeChat, clock: ManualClock, incident_id: str
+) -> str:
+    return await service(store, chat, clock, NoModelDrafter()).export(incident_id)
+
+
+async def test_a_retry_after_longer_than_the_budget_ends_in_plain_words(
+    store: RedisStore, chat: FakeChat, clock: ManualClock, anthropic: AnthropicStandin
+) -> None:
+    """529 with retry-after: the SDK waits as told; the budget still bounds the whole call."""
+    incident_id = await seed_002(store, chat, clock)
+    anthropic.reset("overloaded")
+    anthropic.retry_after = 30
+    pm = await service(store, chat, clock, drafter_for(anthropic, budget=0.5)).draft(incident_id)
+    assert pm.not_ai_reason == "the AI draft was not ready within 0.5 s"
+    assert len(anthropic.requests) == 1  # still waiting the 30 s it was told when time ran out
 
 
 async def test_no_key_means_deterministic_and_bad_key_falls_back(
@@ -382,7 +427,7 @@ async def test_no_key_means_deterministic_and_bad_key_falls_back(
     incident_id = await seed_002(store, chat, clock)
     wrong = AnthropicDrafter(api_key="sk-wrong", base_url=anthropic.base_url, model="m")
     pm = await service(store, chat, clock, wrong).build(incident_id)
-    assert not pm.ai_written and "401" in (pm.not_ai_reason or "")
+    assert not pm.ai_written and "refused the bot's API key" in (pm.not_ai_reason or "")
     assert_complete(render_markdown(pm))
 
 

@@ -113,6 +113,29 @@ class DraftSections(BaseModel):
     data_gaps: list[str] = Field(default_factory=list)
 
 
+class UnverifiedClaim(BaseModel):
+    """A model's claim the record did not support: shown apart, never as fact."""
+
+    section: str
+    text: str
+    reason: str
+
+
+class ClaimTally(BaseModel):
+    kept: int = 0
+    flagged: int = 0
+    dropped: int = 0
+
+
+class TokenUsage(BaseModel):
+    """Tokens one draft used (the Messages API's `usage`)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+
+
 class Postmortem(DraftSections):
     schema_version: int = POSTMORTEM_SCHEMA_VERSION
     version: int = 0  # set when stored (1, 2, …)
@@ -131,6 +154,10 @@ class Postmortem(DraftSections):
     ai_model: str | None = None
     not_ai_reason: str | None = None  # why the deterministic draft was used
     pattern: list[str] = Field(default_factory=list)  # recurrence, from the patterns service
+    ai_pending: bool = False  # posted from the record while the model drafts
+    unverified: list[UnverifiedClaim] = Field(default_factory=list)
+    claims: ClaimTally | None = None  # how the model's claims fared against the record
+    ai_usage: TokenUsage | None = None
 
     @property
     def overall_confidence(self) -> float:

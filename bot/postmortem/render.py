@@ -26,6 +26,13 @@ def _who(user: str | None) -> str:
     return user if user.startswith("@") or " " in user else f"@{user}"
 
 
+UNASSIGNED = "unassigned — IC to pick"
+
+
+def _owner(user: str | None) -> str:
+    return _who(user) if user else UNASSIGNED
+
+
 def render_markdown(pm: Postmortem) -> str:
     d = pm.durations
     ic = pm.roles.get("Incident Commander")
@@ -114,7 +121,7 @@ def render_markdown(pm: Postmortem) -> str:
         for a in items:
             due = a.due_suggestion.isoformat() if a.due_suggestion else "—"
             out.append(
-                f"| {a.id} | {a.type} | {_cell(a.description)} | {_who(a.owner_suggestion)} | "
+                f"| {a.id} | {a.type} | {_cell(a.description)} | {_owner(a.owner_suggestion)} | "
                 f"{a.priority} | {due} | {a.accepted_item_id or 'proposed'} |"
             )
         out.append("")
@@ -136,6 +143,7 @@ def render_markdown(pm: Postmortem) -> str:
         "",
         *(f"- {g}" for g in pm.data_gaps or ["None noted."]),
         "",
+        *unverified_section(pm),
         "## Tags",
         "",
         " ".join(f"`{t}`" for t in pm.tags) or "—",
@@ -148,12 +156,48 @@ def render_markdown(pm: Postmortem) -> str:
     return "\n".join(out)
 
 
+UNVERIFIED_HEADING = "## Unverified (model's suggestion)"
+
+
+def unverified_section(pm: Postmortem) -> list[str]:
+    """The model's claims the record did not support, apart from the facts, with the reason."""
+    if not pm.unverified:
+        return []
+    return [
+        UNVERIFIED_HEADING,
+        "",
+        "Not checked out against the record, so not stated as fact above. Confirm or delete "
+        "at the review.",
+        "",
+        *(f"- *{u.section}*: {u.text} — **why unverified**: {u.reason}" for u in pm.unverified),
+        "",
+    ]
+
+
+def claims_line(pm: Postmortem) -> str:
+    c = pm.claims
+    if c is None:
+        return ""
+    return (
+        f"{c.kept} of the model's claims checked out against the record, {c.flagged} "
+        f"flagged as unverified, {c.dropped} dropped"
+    )
+
+
 def footer(pm: Postmortem) -> str:
     stamp = pm.generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     if pm.ai_written:
         return (
             f"*AI-drafted by {pm.ai_model or 'Claude'} from the incident record on {stamp}; "
-            "times and durations come from the recorded timeline. Review before publishing.*"
+            "people, times, durations and readings come from the record, and every claim was "
+            f"checked against it ({claims_line(pm)}). Root-cause confidence is the bot's, "
+            "from the evidence that checked out. Review before publishing.*"
+        )
+    if pm.ai_pending:
+        return (
+            f"*Drafted from the incident record on {stamp}. An AI draft is in progress; it "
+            "is posted as the next version once its claims are checked. Review before "
+            "publishing.*"
         )
     return (
         f"*Not AI-written: drafted deterministically from the incident record on {stamp} "

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -14,10 +16,11 @@ from bot.incidents.models import Incident, Role, format_duration
 from bot.mrkdwn import escape, mention, when
 from bot.ports import ChatGateway
 from bot.postmortem.analysis import analyze
-from bot.postmortem.facts import plain
-from bot.postmortem.llm import Drafter, DraftRequest
-from bot.postmortem.models import DraftSections, Postmortem, ProposedAction
-from bot.postmortem.render import render_markdown
+from bot.postmortem.assemble import assemble
+from bot.postmortem.grounding import FactSheet, build_fact_sheet
+from bot.postmortem.llm import Drafter, DraftRequest, baseline_for_prompt, uses_model
+from bot.postmortem.models import Postmortem, ProposedAction
+from bot.postmortem.render import claims_line, render_markdown
 from bot.runbooks import RunbookLibrary
 from bot.store.redis_store import RedisStore
 from bot.timeline.models import EventKind, TimelineEntry
@@ -76,42 +79,10 @@ class ActionItemsPort(Protocol):
     ) -> Any: ...
 
 
-def incident_facts(
-    incident: Incident, pm: Postmortem, entries: list[TimelineEntry]
-) -> dict[str, Any]:
-    """Everything the model may see about this incident, and nothing about any other."""
-    return {
-        "id": incident.id,
-        "title": incident.title,
-        "description": incident.description,
-        "severity": incident.severity.label,
-        "status": incident.status.value,
-        "services": incident.services,
-        "tags": incident.tags,
-        "roles": pm.roles,
-        "declared_at": incident.declared_at,
-        "detected_at": incident.detected_at,
-        "identified_at": incident.identified_at,
-        "mitigated_at": incident.mitigated_at,
-        "resolved_at": incident.resolved_at,
-        "resolution_summary": incident.resolution_summary,
-        "durations": {
-            "ttd": format_duration(incident.time_to_detect),
-            "ttm": format_duration(incident.time_to_mitigate),
-            "ttr": format_duration(incident.time_to_resolve),
-        },
-        "timeline": [r.model_dump(mode="json") for r in pm.timeline],
-        "metric_readings": [
-            {"at": e.event.at, "reading": plain(e.event.text), "data": e.event.data}
-            for e in entries
-            if e.event.kind is EventKind.METRICS
-        ],
-        "other_messages": [
-            {"at": e.event.at, "text": plain(e.event.text)}
-            for e in entries
-            if not e.is_key and e.event.kind is EventKind.MESSAGE
-        ][-40:],
-    }
+@dataclass
+class _Drafting:
+    base: Postmortem
+    sheet: FactSheet
 
 
 class PostmortemService:
@@ -139,58 +110,91 @@ class PostmortemService:
 
     # --- drafting ---------------------------------------------------------------------
 
-    async def build(self, incident_id: str) -> Postmortem:
-        """Draft without storing or posting: the model's sections when it answers well,
-        else the deterministic draft with the reason."""
+    @property
+    def uses_model(self) -> bool:
+        """True when drafts go to the model (ANTHROPIC_API_KEY set)."""
+        return uses_model(self.drafter)
+
+    async def _from_record(self, incident_id: str) -> _Drafting:
         incident = await self.store.get_incident(incident_id)
         entries = await self.store.timeline(incident_id)
         library = self.library()
-        analysis = analyze(incident, entries, library=library, now=self.clock())
-        base = analysis.postmortem
-        request = DraftRequest(
-            incident_id=incident.id,
-            incident=incident_facts(incident, base, entries),
-            baseline=base.sections(),
+        now = self.clock()
+        analysis = analyze(incident, entries, library=library, now=now)
+        base = analysis.postmortem.model_copy(update={"pattern": pattern_lines(entries)})
+        sheet = build_fact_sheet(
+            incident,
+            entries,
             citations=analysis.citations,
+            library=library,
+            now=now,
+            baseline_text=baseline_for_prompt(base.sections()),
         )
-        base = base.model_copy(update={"pattern": pattern_lines(entries)})
+        return _Drafting(base=base, sheet=sheet)
+
+    async def build_from_record(self, incident_id: str) -> Postmortem:
+        """The deterministic draft (no model), not stored."""
+        return (await self._from_record(incident_id)).base
+
+    async def build(self, incident_id: str, *, ai: bool = True) -> Postmortem:
+        """Draft without storing or posting: the model's checked claims when it answers
+        well, else the deterministic draft with the reason."""
+        drafting = await self._from_record(incident_id)
+        if not ai or not self.uses_model:
+            return drafting.base.model_copy(
+                update={"not_ai_reason": drafting.base.not_ai_reason or self._no_ai_reason(ai)}
+            )
+        return await self._with_model(drafting)
+
+    def _no_ai_reason(self, ai: bool) -> str | None:
+        if not ai:
+            return "the model is not used for this incident"
+        return getattr(self.drafter, "reason", None)
+
+    async def _learn_names(self, sheet: FactSheet) -> None:
+        """Display names of the people the record knows, so '@alice' in prose is checkable."""
+
+        async def name(uid: str) -> tuple[str, list[str]]:
+            try:
+                user = await self.chat.user(uid)
+            except IncidentBotError:
+                return uid, []
+            return uid, [n for n in (user.name, user.real_name) if n]
+
+        for uid, names in await asyncio.gather(*(name(u) for u in sheet.people)):
+            for n in names:
+                sheet.names.setdefault(n.lower(), uid)
+
+    async def _with_model(self, drafting: _Drafting) -> Postmortem:
+        base, sheet = drafting.base, drafting.sheet
+        await self._learn_names(sheet)
+        request = DraftRequest(incident_id=base.incident_id, sheet=sheet, baseline=base.sections())
         outcome = await self.drafter.draft(request)
-        if outcome.sections is None:
-            return base.model_copy(update={"not_ai_reason": outcome.reason})
-        sections = self._grounded(outcome.sections, library)
+        usage = {"ai_usage": outcome.usage, "ai_pending": False}
+        if outcome.draft is None:
+            return base.model_copy(update={"not_ai_reason": outcome.reason, **usage})
+        assembled = assemble(outcome.draft, sheet, base.sections(), now=self.clock())
+        tally = assembled.tally
+        checked = {"unverified": assembled.unverified, "claims": tally, **usage}
+        log.info(
+            "postmortem_ai_checked",
+            incident=base.incident_id,
+            kept=tally.kept,
+            flagged=tally.flagged,
+            dropped=tally.dropped,
+        )
+        if tally.kept == 0:
+            reason = "none of the model's claims matched the record"
+            return base.model_copy(update={"not_ai_reason": reason, **checked})
         return base.model_copy(
             update={
-                **dict(sections),
+                **dict(assembled.sections),
+                **checked,
                 "ai_written": True,
                 "ai_model": outcome.model,
                 "not_ai_reason": None,
             }
         )
-
-    @staticmethod
-    def _grounded(sections: DraftSections, library: RunbookLibrary | None) -> DraftSections:
-        """Drop runbook citations that match no real heading; number the proposals."""
-        known = {c.rendered for c in library.sections()} if library else set()
-        dropped = 0
-        for rc in sections.root_causes:
-            kept = []
-            for ev in rc.evidence:
-                if ev.kind == "runbook":
-                    cite = (ev.citation or ev.text).removeprefix("Runbook: ").strip()
-                    if cite not in known:
-                        dropped += 1
-                        continue
-                    ev.citation = cite
-                kept.append(ev)
-            rc.evidence = kept
-        if dropped:
-            sections.data_gaps.append(
-                f"{dropped} runbook citation(s) from the model matched no runbook heading "
-                "and were removed."
-            )
-        for i, action in enumerate(sections.action_items, 1):
-            action.id = f"PA-{i}"
-        return sections
 
     async def _save(self, pm: Postmortem) -> Postmortem:
         return await self.store.postmortems.save_new_version(pm)
@@ -204,28 +208,94 @@ class PostmortemService:
     async def version_count(self, incident_id: str) -> int:
         return await self.store.postmortems.version_count(incident_id)
 
-    async def draft(self, incident_id: str) -> Postmortem:
-        """Draft, store as a new version and post the Markdown to the incident channel.
+    async def draft(self, incident_id: str, *, ai: bool = True) -> Postmortem:
+        """Post the draft built from the record at once, then (with a model) the checked AI
+        draft as the next version; returns the last one posted."""
+        first = await self.draft_from_record(incident_id, ai=ai)
+        if not first.ai_pending:
+            return first
+        return await self.draft_with_ai(incident_id, first)
+
+    async def draft_from_record(self, incident_id: str, *, ai: bool = True) -> Postmortem:
+        """Store and post the deterministic draft; `ai_pending` when the model drafts next.
         Raises ChatError after storing when the upload fails."""
         incident = await self.store.get_incident(incident_id)
-        pm = await self._save(await self.build(incident.id))
-        kind = "AI-drafted" if pm.ai_written else "Not AI-written (deterministic)"
+        pending = ai and self.uses_model
+        pm = await self.build_from_record(incident.id)
+        pm = pm.model_copy(
+            update={
+                "ai_pending": pending,
+                "not_ai_reason": None if pending else self._no_ai_reason(ai),
+            }
+        )
+        pm = await self._save(pm)
+        if pending:
+            comment = (
+                f":memo: Postmortem draft v{pm.version} for *{incident.id}* — built from the "
+                f"record. :hourglass_flowing_sand: AI draft in progress (at most "
+                f"{self.drafter.budget:g} s); it follows as the next version once its claims "
+                "are checked against the record."
+            )
+        else:
+            comment = (
+                f":memo: Postmortem draft v{pm.version} for *{incident.id}* — Not AI-written "
+                "(deterministic)."
+                + (f" Why: {escape(pm.not_ai_reason)}." if pm.not_ai_reason else "")
+            )
+        await self._post(incident.channel_id, incident.id, incident.title, pm, comment)
+        return pm
+
+    async def draft_with_ai(self, incident_id: str, first: Postmortem) -> Postmortem:
+        """The model's draft, checked claim by claim, posted as the next version. When there
+        is none (budget run out, API error, nothing checked out), says why in plain words
+        and returns `first`, updated with the reason."""
+        incident = await self.store.get_incident(incident_id)
+        pm = await self._with_model(await self._from_record(incident.id))
+        if not pm.ai_written:
+            done = first.model_copy(
+                update={
+                    "ai_pending": False,
+                    "not_ai_reason": pm.not_ai_reason,
+                    "ai_usage": pm.ai_usage,
+                    "unverified": pm.unverified,
+                    "claims": pm.claims,
+                }
+            )
+            if (await self.version_count(incident.id)) == first.version:
+                await self._replace_latest(done)
+            await self.chat.post(
+                incident.channel_id,
+                f":information_source: No AI draft for *{incident.id}*: "
+                f"{escape(pm.not_ai_reason or 'the model gave none')}; postmortem "
+                f"v{first.version} above is built from the record.",
+            )
+            return done
+        pm = await self._save(pm)
+        comment = (
+            f":memo: Postmortem draft v{pm.version} for *{incident.id}* — AI-drafted "
+            f"({escape(pm.ai_model or 'Claude')}), checked against the record: "
+            f"{escape(claims_line(pm))}. Replaces v{first.version}."
+        )
+        await self._post(incident.channel_id, incident.id, incident.title, pm, comment)
+        return pm
+
+    async def _post(
+        self, channel_id: str, incident_id: str, title: str, pm: Postmortem, comment: str
+    ) -> None:
         try:
             await self.chat.upload_file(
-                incident.channel_id,
-                filename=f"postmortem-{incident.id}-v{pm.version}.md",
-                title=f"Postmortem draft v{pm.version}: {incident.title}",
+                channel_id,
+                filename=f"postmortem-{incident_id}-v{pm.version}.md",
+                title=f"Postmortem draft v{pm.version}: {title}",
                 content=await self.markdown(pm),
-                comment=f":memo: Postmortem draft v{pm.version} for *{incident.id}* — {kind}."
-                + (f" Why: {escape(pm.not_ai_reason)}." if pm.not_ai_reason else ""),
+                comment=comment,
             )
         except ChatError as exc:
             raise ChatError(
                 f"The postmortem was drafted and saved (version {pm.version}) but could not "
-                f"be posted: {exc.message}. `incident-bot export {incident.id}` writes it.",
+                f"be posted: {exc.message}. `incident-bot export {incident_id}` writes it.",
                 code=exc.code,
             ) from exc
-        return pm
 
     async def export(self, incident_id: str) -> str:
         """The latest stored draft as Markdown; a fresh (unsaved) draft when none is stored."""
@@ -246,13 +316,20 @@ class PostmortemService:
 
     # --- action items -------------------------------------------------------------------
 
-    async def accept_action(self, incident_id: str, proposal_id: str, actor: str) -> Any:
-        """Turn a proposed action item into a tracked one, once."""
+    async def accept_action(
+        self, incident_id: str, proposal_id: str, actor: str, *, version: int | None = None
+    ) -> Any:
+        """Turn a proposed action item of the latest draft into a tracked one, once."""
         if self.actions is None:
             raise IncidentBotError("Action items are not set up on this bot.")
         pm = await self.latest(incident_id)
         if pm is None:
             raise NotFound(f"{incident_id} has no postmortem draft yet.")
+        if version is not None and version != pm.version:
+            raise UsageError(
+                f"That button belongs to postmortem draft v{version}; v{pm.version} replaced "
+                "it. Use the buttons of the latest draft."
+            )
         proposal = next((a for a in pm.action_items if a.id == proposal_id), None)
         if proposal is None:
             raise NotFound(f"The draft of {incident_id} has no proposed item {proposal_id}.")

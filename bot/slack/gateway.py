@@ -222,6 +222,11 @@ class SlackGateway:
         data = await self._call("chat.postMessage", channel=channel_id, text=text, blocks=blocks)
         return str(data["ts"])
 
+    async def update_blocks(
+        self, channel_id: str, ts: str, text: str, blocks: list[dict[str, object]]
+    ) -> None:
+        await self._call("chat.update", channel=channel_id, ts=ts, text=text, blocks=blocks)
+
     async def post_ephemeral(self, channel_id: str, user_id: str, text: str) -> None:
         await self._call("chat.postEphemeral", channel=channel_id, user=user_id, text=text)
 
