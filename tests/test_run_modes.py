@@ -245,3 +245,105 @@ async def test_socket_mode_process_serves_slack_over_the_socket_and_alertmanager
     assert declares == 1
     body = json.loads(await bot.wait_for("/healthz", 200))
     assert body["socket"] == "ok"
+
+
+async def test_socket_mode_leaves_an_event_unacknowledged_while_redis_is_down(
+    slack: SlackEmulator, worker_redis: OwnRedis, tmp_path: Path
+) -> None:
+    """Over Socket Mode the 503 is 'no acknowledgement': Slack sends the envelope again
+    (retry_attempt 1) and the event is stored then, once."""
+    slack.add_app_token(APP_TOKEN)
+    port = free_port()
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_APP_TOKEN": APP_TOKEN,
+        "SLACK_API_URL": slack.api_url,
+        "REDIS_URL": worker_redis.url,
+        "PORT": str(port),
+        "SNAPSHOT_ON_DECLARE": "false",
+    }
+    bot = BotProcess("socket", env, port, tmp_path).start()
+    socket = slack.socket_mode
+    try:
+        await bot.wait_for("/healthz", 200, contains='"socket"')
+        await socket.wait_connected()
+        incidents = slack.channel_by_name("incidents")
+        assert incidents is not None
+        before = set(slack.channel_ids())
+        command = sr.slash_command(
+            "/incident",
+            "declare Search index stale sev:3",
+            ALICE,
+            incidents.id,
+            response_url=slack.new_response_url(incidents.id, ALICE),
+            trigger_id=slack.issue_trigger_id(),
+        )
+        assert (await socket.deliver(envelope(command))).ack is not None
+        await wait_until(lambda: len(set(slack.channel_ids()) - before) == 1, "war room", bot)
+        (war_room,) = set(slack.channel_ids()) - before
+        ts = slack.post_as_user(war_room, ALICE, "reindex started")
+        event = sr.event_callback(
+            {
+                "type": "message",
+                "channel": war_room,
+                "user": ALICE,
+                "text": "reindex started",
+                "ts": ts,
+                "channel_type": "channel",
+            },
+            event_id="Ev0SOCKDOWN",
+        )
+        store = RedisStore(connect(worker_redis.url))
+        for _ in range(300):  # the declare finishes after its ack: wait for the record
+            if await store.incident_id_for_channel(war_room):
+                break
+            await asyncio.sleep(0.05)
+        await store.redis.aclose()
+        worker_redis.kill()
+        first = await socket.deliver(envelope(event), timeout=1.0)
+        assert first.ack is None  # Slack will deliver it again
+        body = json.loads(await bot.wait_for("/healthz", 503))
+        assert body["socket"] == "ok" and "Redis" in body["redis"]
+        worker_redis.start()
+        await bot.wait_for("/healthz", 200)
+        again = await socket.deliver(envelope(event, retry_attempt=1))
+        assert again.ack == {"envelope_id": again.envelope["envelope_id"]}
+        store = RedisStore(connect(worker_redis.url))
+        try:
+            incident_id = await store.incident_id_for_channel(war_room)
+            assert incident_id is not None
+            texts = [e.text for _, e in await store.events(incident_id)]
+            assert texts.count("reindex started") == 1
+        finally:
+            await store.redis.aclose()
+    finally:
+        bot.stop()
+
+
+async def test_serve_process_answers_healthz_and_metrics_on_port(
+    slack: SlackEmulator, redis_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": "process-signing-secret",
+        "SLACK_API_URL": slack.api_url,
+        "REDIS_URL": redis_url,
+        "PORT": str(port),
+    }
+    bot = BotProcess("serve", env, port, tmp_path).start()
+    try:
+        body = json.loads(await bot.wait_for("/healthz", 200))
+        assert body == {"ok": True, "redis": "ok", "slack": "ok"}
+        assert bot.cli("healthcheck").returncode == 0
+        _, metrics = await bot.get("/metrics")
+        for family in (
+            "incident_bot_redis_errors_total",
+            'incident_bot_model_drafts_total{outcome="fallback"}',
+            "incident_bot_open_incidents",
+            "incident_bot_ack_latency_seconds_bucket",
+        ):
+            assert family in metrics, family
+        assert len(slack.calls("auth.test")) == 1  # the token is checked once, at start
+    finally:
+        bot.stop()
