@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Coroutine
+from typing import Any
 
 import structlog
 import typer
@@ -35,6 +37,17 @@ def settings_or_exit() -> Settings:
         raise typer.Exit(2) from None
 
 
+def run_or_exit(job: Coroutine[Any, Any, None]) -> None:
+    """Run a process; Redis settings that do not match the servers end it with one line."""
+    from bot.store.connection import RedisSetupError
+
+    try:
+        asyncio.run(job)
+    except RedisSetupError as exc:
+        typer.echo(f"incident-bot: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 def require(settings: Settings, *names: str) -> None:
     for name in names:
         if not getattr(settings, name.lower()):
@@ -50,7 +63,7 @@ def serve() -> None:
     configure_logging()
     settings = settings_or_exit()
     require(settings, "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
-    asyncio.run(run_http(settings))
+    run_or_exit(run_http(settings))
 
 
 @cli.command()
@@ -61,7 +74,7 @@ def socket() -> None:
     configure_logging()
     settings = settings_or_exit()
     require(settings, "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
-    asyncio.run(run_socket_mode(settings))
+    run_or_exit(run_socket_mode(settings))
 
 
 def main() -> None:
@@ -76,7 +89,7 @@ def worker() -> None:
     configure_logging()
     settings = settings_or_exit()
     require(settings, "SLACK_BOT_TOKEN")
-    asyncio.run(run_worker_process(settings))
+    run_or_exit(run_worker_process(settings))
 
 
 @cli.command()

@@ -8,7 +8,8 @@ from bot.clock import system_clock
 from bot.errors import NotFound, UsageError
 from bot.ports import ChatGateway
 from bot.settings import Settings
-from bot.store.redis_store import RedisStore, connect
+from bot.store.connection import db_for
+from bot.store.redis_store import RedisStore
 from bot.wiring import build_postmortems, slack_gateway
 
 FORMATS = ("md",)
@@ -29,12 +30,10 @@ async def export_postmortem(settings: Settings, incident_id: str, fmt: str = "md
     fresh draft (not saved) — AI-written when ANTHROPIC_API_KEY is set, else deterministic."""
     if fmt not in FORMATS:
         raise UsageError(f"`{fmt}` is not an export format; use {', '.join(FORMATS)}.")
-    redis = connect(settings.redis_url)
+    store = RedisStore(db_for(settings.redis_config()))
     try:
         chat = slack_gateway(settings) if settings.slack_bot_token else cast(ChatGateway, _NoChat())
-        service = build_postmortems(
-            settings, store=RedisStore(redis), chat=chat, clock=system_clock
-        )
+        service = build_postmortems(settings, store=store, chat=chat, clock=system_clock)
         return await service.export(incident_id.strip().upper())
     finally:
-        await redis.aclose()
+        await store.aclose()

@@ -27,17 +27,22 @@ async def _slack(settings: Settings) -> Result:
 
 
 async def _redis(settings: Settings) -> Result:
-    from bot.errors import StoreUnavailable
-    from bot.store.redis_store import RedisStore, connect
+    from bot.store.connection import RedisSetupError, open_db
 
-    redis = connect(settings.redis_url)
+    cfg = settings.redis_config()
+    where = (
+        f"sentinels {settings.redis_sentinels} (master {settings.redis_sentinel_master})"
+        if cfg.sentinels
+        else ("cluster via " if cfg.cluster else "") + settings.redis_url
+    )
     try:
-        await RedisStore(redis).ping()
-    except StoreUnavailable:
-        return ("redis", False, f"cannot reach {settings.redis_url}")
-    finally:
-        await redis.aclose()
-    return ("redis", True, settings.redis_url)
+        db = await open_db(cfg)
+    except RedisSetupError as exc:
+        return ("redis", False, f"cannot reach {where}" if exc.unreachable else str(exc))
+    await db.aclose()
+    if db.durability.replicas:
+        where += f", writes wait for {db.durability.replicas} replica(s)"
+    return ("redis", True, where)
 
 
 async def _prometheus(settings: Settings) -> Result:

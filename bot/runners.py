@@ -14,6 +14,7 @@ from aiohttp import web
 from bot.settings import Settings
 from bot.side_server import READINESS, Readiness, slack_auth_check
 from bot.slack.gateway import SlackGateway
+from bot.store.connection import open_db
 from bot.wiring import Bot, build_bot, build_scanner
 
 log = structlog.get_logger(__name__)
@@ -28,7 +29,7 @@ async def serve_http(bot: Bot, host: str, port: int) -> web.AppRunner:
 
 
 async def run_http(settings: Settings, host: str = "0.0.0.0") -> None:
-    bot = build_bot(settings)
+    bot = build_bot(settings, db=await open_db(settings.redis_config()))
     await bot.web_app[READINESS].check_slack_token()
     runner = await serve_http(bot, host, settings.port)
     try:
@@ -40,7 +41,7 @@ async def run_http(settings: Settings, host: str = "0.0.0.0") -> None:
 async def run_worker_process(settings: Settings, host: str = "0.0.0.0") -> None:
     from bot.worker import run_worker
 
-    scanner = build_scanner(settings)
+    scanner = build_scanner(settings, db=await open_db(settings.redis_config()))
     readiness = Readiness(
         redis_ping=scanner.store.ping,
         slack_auth=slack_auth_check(cast(SlackGateway, scanner.chat).client),
@@ -57,7 +58,7 @@ async def run_worker_process(settings: Settings, host: str = "0.0.0.0") -> None:
 async def run_socket_mode(settings: Settings, host: str = "0.0.0.0") -> None:
     from bot.slack.inbound import SocketModeHandler
 
-    bot = build_bot(settings)
+    bot = build_bot(settings, db=await open_db(settings.redis_config()))
     handler = SocketModeHandler(bot.app, settings.slack_app_token)
     await serve_socket_mode(bot, handler, host, settings.port)
 

@@ -9,6 +9,8 @@ from typing import Annotated
 from pydantic import AnyHttpUrl, BeforeValidator, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.store.connection import RedisSettings
+
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
 
 
@@ -46,6 +48,13 @@ class Settings(BaseSettings):
     slack_app_token: str | None = None
     slack_api_url: AnyHttpUrl = AnyHttpUrl(SLACK_DEFAULT_API_URL)
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_cluster: bool = False
+    redis_sentinels: str | None = None
+    redis_sentinel_master: str | None = None
+    redis_password: str | None = None
+    redis_sentinel_password: str | None = None
+    redis_min_replicas_ack: int | None = Field(default=None, ge=0)
+    redis_replica_ack_timeout_ms: int = Field(default=500, ge=1, le=60000)
     prometheus_url: AnyHttpUrl | None = None
     anthropic_api_key: str | None = None
     anthropic_base_url: AnyHttpUrl | None = None
@@ -119,6 +128,17 @@ class Settings(BaseSettings):
             return v.strip().lower().removesuffix("bd").removesuffix("d").strip()
         return v
 
+    @field_validator("redis_sentinels")
+    @classmethod
+    def _sentinel_list(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        for part in v.split(","):
+            host, _, port = part.strip().rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{part.strip()!r} is not host:port (want host:port,host:port,…)")
+        return v
+
     @field_validator("incidents_channel")
     @classmethod
     def _channel_name(cls, v: str) -> str:
@@ -129,6 +149,38 @@ class Settings(BaseSettings):
         url = str(self.slack_api_url)
         return url if url.endswith("/") else url + "/"
 
+    def redis_config(self) -> RedisSettings:
+        """The Redis part, for bot.store.connection (one server, Sentinel or Cluster)."""
+        sentinels = [
+            (host, int(port))
+            for host, _, port in (
+                p.strip().rpartition(":") for p in (self.redis_sentinels or "").split(",") if p
+            )
+        ]
+        return RedisSettings(
+            url=self.redis_url,
+            cluster=self.redis_cluster,
+            sentinels=sentinels,
+            sentinel_master=self.redis_sentinel_master,
+            password=self.redis_password,
+            sentinel_password=self.redis_sentinel_password,
+            min_replicas_ack=self.redis_min_replicas_ack,
+            replica_ack_timeout_ms=self.redis_replica_ack_timeout_ms,
+        )
+
+    def check(self) -> None:
+        """Settings that are only wrong together; SettingsError names the setting."""
+        if self.redis_sentinels and self.redis_cluster:
+            raise SettingsError(
+                "setting REDIS_CLUSTER is invalid: a Redis Cluster is not used through "
+                "REDIS_SENTINELS; set one of them"
+            )
+        if self.redis_sentinels and not self.redis_sentinel_master:
+            raise SettingsError(
+                "setting REDIS_SENTINEL_MASTER is required with REDIS_SENTINELS "
+                "(the master name the sentinels monitor)"
+            )
+
     @property
     def has_slack_credentials(self) -> bool:
         return bool(self.slack_bot_token and self.slack_signing_secret)
@@ -137,8 +189,10 @@ class Settings(BaseSettings):
 def load_settings() -> Settings:
     """Read the environment; raise SettingsError with one line naming the bad setting."""
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as exc:
         err = exc.errors()[0]
         name = str(err["loc"][0]).upper() if err["loc"] else "settings"
         raise SettingsError(f"setting {name} is invalid: {err['msg']}") from None
+    settings.check()
+    return settings

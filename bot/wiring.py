@@ -35,7 +35,8 @@ from bot.settings import Settings
 from bot.slack.action_blocks import reminder_blocks
 from bot.slack.alert_blocks import alert_blocks
 from bot.slack.gateway import SlackGateway, build_client
-from bot.store.redis_store import RedisStore, connect
+from bot.store.connection import Db, db_for
+from bot.store.redis_store import RedisStore
 from bot.timeline.service import TimelineService
 from bot.updates.models import CadenceSettings
 from bot.updates.service import UpdateService
@@ -123,8 +124,10 @@ def build_flows(
     return flows
 
 
-def build_services(settings: Settings, *, clock: Clock = system_clock) -> Services:
-    store = RedisStore(connect(settings.redis_url))
+def build_services(
+    settings: Settings, *, clock: Clock = system_clock, db: Db | None = None
+) -> Services:
+    store = RedisStore(db or db_for(settings.redis_config()))
     chat = slack_gateway(settings)
     is_admin = admin_check(chat, settings.admin_usergroup)
     runbooks = RunbookLibrary.from_folder(settings.runbooks_dir)
@@ -250,9 +253,11 @@ def build_postmortems(
     )
 
 
-def build_scanner(settings: Settings, *, clock: Clock = system_clock) -> ReminderScanner:
+def build_scanner(
+    settings: Settings, *, clock: Clock = system_clock, db: Db | None = None
+) -> ReminderScanner:
     """The worker's collaborators: Redis, the Slack gateway, the reminder scanner."""
-    store = RedisStore(connect(settings.redis_url))
+    store = RedisStore(db or db_for(settings.redis_config()))
     chat = slack_gateway(settings)
     return ReminderScanner(
         actions_store=store.actions,
@@ -273,8 +278,8 @@ class Bot:
     observability: BotMetrics | None = None
 
 
-def build_bot(settings: Settings, *, clock: Clock = system_clock) -> Bot:
-    services = build_services(settings, clock=clock)
+def build_bot(settings: Settings, *, clock: Clock = system_clock, db: Db | None = None) -> Bot:
+    services = build_services(settings, clock=clock, db=db)
     observability = BotMetrics()
     services.chat.on_error = observability.slack_error
     services.chat.client.retry_handlers.insert(0, observability.rate_limit_observer())

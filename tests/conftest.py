@@ -21,6 +21,7 @@ from bot.store.redis_store import RedisStore
 from bot.wiring import Bot, build_bot
 from sandbox.driver import SlackDriver
 from sandbox.slack_emulator import SlackEmulator
+from tests.redis_servers import Cluster, redis_cluster
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
@@ -58,6 +59,20 @@ def _flush_redis(redis_url: str) -> Iterator[None]:
     client.flushdb()
     yield
     client.flushdb()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_setup() -> Iterator[Cluster]:
+    """A 3-master Redis Cluster the tests start once (tests/redis_servers.py)."""
+    with redis_cluster(3) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def cluster_url(redis_cluster_setup: Cluster) -> Iterator[str]:
+    redis_cluster_setup.flush()
+    yield redis_cluster_setup.url
+    redis_cluster_setup.flush()
 
 
 @pytest.fixture(scope="session")

@@ -102,6 +102,10 @@ class Db:
 class RedisSetupError(Exception):
     """The Redis settings do not match the servers; the message is one line naming the setting."""
 
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
+
 
 @dataclass
 class RedisSettings:
@@ -143,20 +147,35 @@ def build_client(cfg: RedisSettings) -> Client:
     return single
 
 
+def db_for(cfg: RedisSettings) -> Db:
+    """The Db for the settings without touching the network (replica acks as set, else 0);
+    processes that serve use `open_db`, which also checks the servers."""
+    return Db(build_client(cfg), Durability(cfg.min_replicas_ack or 0, cfg.replica_ack_timeout_ms))
+
+
 async def open_db(cfg: RedisSettings) -> Db:
     """Connect and check the settings against the servers; RedisSetupError names the bad one."""
     if cfg.sentinels:
         await _check_sentinels(cfg)
-    client = build_client(cfg)
+    try:
+        client = build_client(cfg)
+    except RedisClusterException as exc:  # e.g. a database other than 0 in REDIS_URL
+        raise RedisSetupError(f"setting REDIS_URL is invalid for a Redis Cluster: {exc}") from None
     try:
         info = await client.info("replication")
     except RedisClusterException as exc:
+        if "not enabled" in str(exc):
+            raise RedisSetupError(
+                f"setting REDIS_CLUSTER is true but {cfg.url} is not a Redis Cluster node"
+            ) from None
         raise RedisSetupError(
-            f"setting REDIS_CLUSTER is true but {cfg.url} is not a Redis Cluster node ({exc})"
+            f"setting REDIS_URL: cannot reach the cluster at {cfg.url} ({exc})", unreachable=True
         ) from None
     except Exception as exc:
         name = "REDIS_SENTINEL_MASTER" if cfg.sentinels else "REDIS_URL"
-        raise RedisSetupError(f"setting {name}: cannot reach Redis ({exc})") from None
+        raise RedisSetupError(
+            f"setting {name}: cannot reach Redis ({exc})", unreachable=True
+        ) from None
     if not cfg.cluster and not cfg.sentinels:
         mode = await client.info("cluster")
         if int(mode.get("cluster_enabled", 0)):
@@ -202,7 +221,9 @@ async def _check_sentinels(cfg: RedisSettings) -> None:
             return
     if not reached:
         where = ",".join(f"{h}:{p}" for h, p in cfg.sentinels)
-        raise RedisSetupError(f"setting REDIS_SENTINELS: no sentinel reachable at {where}")
+        raise RedisSetupError(
+            f"setting REDIS_SENTINELS: no sentinel reachable at {where}", unreachable=True
+        )
     raise RedisSetupError(
         f"setting REDIS_SENTINEL_MASTER: the sentinels know no master named "
         f"{cfg.sentinel_master!r}"
