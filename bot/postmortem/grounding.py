@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from bot.incidents.models import Incident, Role, format_duration
 from bot.postmortem.facts import hhmm, plain
 from bot.postmortem.models import ActionType
-from bot.postmortem.rca import FIXES, recovery_time
+from bot.postmortem.rca import is_fix, recovery_time
 from bot.runbooks import Citation, RunbookLibrary
 from bot.timeline.models import EventKind, TimelineEntry
 
@@ -164,11 +164,6 @@ def _iso(at: datetime | None) -> str | None:
     return None if at is None else at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _is_fix(text: str) -> bool:
-    low = text.lower()
-    return not low.rstrip().endswith("?") and any(re.search(p, low) for p, _ in FIXES)
-
-
 def build_fact_sheet(
     incident: Incident,
     entries: Sequence[TimelineEntry],
@@ -212,7 +207,7 @@ def build_fact_sheet(
             continue
         n_event += 1
         fid = f"E{n_event}"
-        fix = recovered is not None and ev.at <= recovered and _is_fix(text)
+        fix = recovered is not None and ev.at <= recovered and is_fix(text)
         facts[fid] = Fact(
             id=fid,
             kind="event",

@@ -37,6 +37,10 @@ FIXES: tuple[tuple[str, frozenset[str]], ...] = (
     ),
     (r"fail(ed)?[ -]?over|switched (provider|region|upstream)", frozenset({"dependency"})),
 )
+_NOT_DONE = re.compile(
+    r"\b(decision|decided|decide|plan|planning|propos\w*|should|could|might|consider\w*|"
+    r"suggest\w*|if we)\b|\?\s*$"
+)
 _RECOVERY = re.compile(r"back to (normal|baseline)|returned to normal|\brecovered\b")
 
 
@@ -113,6 +117,17 @@ def find_matches(
     return matches
 
 
+def is_done(text: str) -> bool:
+    """A step taken, not a decision, plan or question about one."""
+    return _NOT_DONE.search(text.lower()) is None
+
+
+def is_fix(text: str) -> bool:
+    """A fix taken (rollback, revert, config undo, restart, scale-out, failover)."""
+    low = text.lower()
+    return is_done(text) and any(re.search(p, low) for p, _ in FIXES)
+
+
 def recovery_time(incident: Incident, entries: Sequence[TimelineEntry]) -> datetime | None:
     """When impact ended: mitigation, else resolution, else the first 'back to normal'."""
     if incident.mitigated_at is not None or incident.resolved_at is not None:
@@ -138,8 +153,8 @@ def fixes_for(
         if e.event.kind is EventKind.METRICS or e.event.at > recovered:
             continue
         text = plain(e.event.text)
-        if text.rstrip().endswith("?"):
-            continue  # a question is not a fix
+        if not is_done(text):
+            continue
         found.append((text, e.event.at, f"{hhmm(e.event.at)} {text}"))
     if incident.resolution_summary:
         summary = plain(incident.resolution_summary)

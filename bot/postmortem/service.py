@@ -173,7 +173,12 @@ class PostmortemService:
         usage = {"ai_usage": outcome.usage, "ai_pending": False}
         if outcome.draft is None:
             return base.model_copy(update={"not_ai_reason": outcome.reason, **usage})
-        assembled = assemble(outcome.draft, sheet, base.sections(), now=self.clock())
+        try:
+            assembled = assemble(outcome.draft, sheet, base.sections(), now=self.clock())
+        except Exception:  # a draft we cannot check is never posted; the record's stands
+            log.exception("postmortem_ai_unchecked", incident=base.incident_id)
+            reason = "the model's draft could not be checked against the record"
+            return base.model_copy(update={"not_ai_reason": reason, **usage})
         tally = assembled.tally
         checked = {"unverified": assembled.unverified, "claims": tally, **usage}
         log.info(

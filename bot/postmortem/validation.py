@@ -228,7 +228,7 @@ def check_citations(text: str, sheet: FactSheet) -> list[Problem]:
         for seg in re.split(r"\s*→\s*", text)[1:]:
             low = seg.strip().lower()
             if low and not any(low.startswith(t) for t in sheet.runbook_titles):
-                leaf = re.split(r"[;,()\n\"”]|\.\s", seg)[0].strip()
+                leaf = re.split(r"[;,()\n\"”]|\.(?:\s|$)", seg)[0].strip()
                 problems.append(
                     Problem("citation", f"cites runbook section “{leaf}”, which no runbook has")
                 )
