@@ -736,3 +736,24 @@ async def test_a_fix_recorded_after_recovery_does_not_count(
     assert [rc.cause for rc in pm.root_causes] == before
     assert pm.root_causes[0].category == "capacity"
     assert not any(e.kind == "resolution" for rc in pm.root_causes for e in rc.evidence)
+
+
+async def test_a_draft_that_cannot_be_checked_is_never_posted(
+    store: RedisStore,
+    chat: FakeChat,
+    clock: ManualClock,
+    anthropic: AnthropicStandin,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import bot.postmortem.service as svc_module
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug in the checks")
+
+    monkeypatch.setattr(svc_module, "assemble", broken)
+    incident_id = await seed_002(store, chat, clock)
+    pm = await service(store, chat, clock, drafter_for(anthropic)).draft(incident_id)
+    assert not pm.ai_written and pm.version == 1
+    assert pm.not_ai_reason == "the model's draft could not be checked against the record"
+    assert len(chat.uploads) == 1 and "(model-reviewed)" not in chat.uploads[0]["content"]
+    assert not any("a bug in the checks" in text for _, text in chat.posts)
