@@ -66,9 +66,10 @@ async def run_socket_mode(settings: Settings, host: str = "0.0.0.0") -> None:
 async def serve_socket_mode(
     bot: Bot, handler: Any, host: str, port: int, stop: asyncio.Event | None = None
 ) -> None:
-    """Socket Mode plus the side server on PORT: /healthz (with the socket's state),
-    /metrics and /alertmanager. /slack/events is there too but refuses everything
-    (no signing secret in Socket Mode); Slack sends nothing to it."""
+    """Socket Mode plus the side server on PORT: the same web app as HTTP mode, so
+    /healthz (with the socket's state), /metrics, /alertmanager and any webhook route
+    wiring adds. /slack/events is there too but refuses everything (no signing secret in
+    Socket Mode); Slack sends nothing to it."""
     readiness = bot.web_app[READINESS]
     readiness.socket_connected = handler.client.is_connected
     await readiness.check_slack_token()
