@@ -26,6 +26,7 @@ from commands import (
     interactivity,
     membership,
     metrics,
+    paging,
     patterns,
     postmortem,
     timeline_events,
@@ -48,7 +49,8 @@ COMMAND_MODULES = [
     patterns,
     alerts,
     confirm,
-    workspace,
+    paging,
+    workspace,  # last: acknowledges what no listener above takes
 ]
 EVENTS_PATH = "/slack/events"
 

@@ -20,6 +20,7 @@ class ChatUser(BaseModel):
     real_name: str = ""
     tz: str = "UTC"
     is_bot: bool = False
+    email: str = ""  # only with the users:read.email scope
 
 
 class ChatGateway(Protocol):

@@ -23,6 +23,7 @@ class Subcommand:
     options: frozenset[str] = frozenset()
     needs_incident: bool = False
     verbatim: bool = False  # the rest of the text is one argument (e.g. PromQL keeps its colons)
+    requires: str | None = None  # an optional capability (e.g. "paging"); help hides it when off
 
 
 @dataclass
@@ -41,6 +42,7 @@ class CommandRegistry:
         options: tuple[str, ...] = (),
         needs_incident: bool = False,
         verbatim: bool = False,
+        requires: str | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             sub = Subcommand(
@@ -52,6 +54,7 @@ class CommandRegistry:
                 options=frozenset(options) | ({"id"} if needs_incident else frozenset()),
                 needs_incident=needs_incident,
                 verbatim=verbatim,
+                requires=requires,
             )
             for key in (name, *aliases):
                 if key in self._lookup:
@@ -84,9 +87,12 @@ class CommandRegistry:
     def usage_of(self, name: str) -> str:
         return f"`{self.command} {self.subcommands[name].usage}`"
 
-    def help_text(self) -> str:
+    def help_text(self, available: Callable[[str], bool] | None = None) -> str:
+        """Every subcommand, less those whose optional capability is not configured."""
         lines = [f"*{self.command}* commands:"]
         for sub in self.subcommands.values():
+            if sub.requires and available is not None and not available(sub.requires):
+                continue
             alias = f" (also: {', '.join(sub.aliases)})" if sub.aliases else ""
             lines.append(f"• `{self.command} {sub.usage}` — {sub.summary}{alias}")
         return "\n".join(lines)

@@ -15,7 +15,7 @@ from bot.settings import Settings
 from bot.side_server import READINESS, Readiness, slack_auth_check
 from bot.slack.gateway import SlackGateway
 from bot.store.connection import open_db
-from bot.wiring import Bot, build_bot, build_scanner
+from bot.wiring import Bot, build_bot, build_scanner, build_worker_jobs
 
 log = structlog.get_logger(__name__)
 
@@ -41,7 +41,8 @@ async def run_http(settings: Settings, host: str = "0.0.0.0") -> None:
 async def run_worker_process(settings: Settings, host: str = "0.0.0.0") -> None:
     from bot.worker import run_worker
 
-    scanner = build_scanner(settings, db=await open_db(settings.redis_config()))
+    db = await open_db(settings.redis_config())
+    scanner = build_scanner(settings, db=db)
     readiness = Readiness(
         redis_ping=scanner.store.ping,
         slack_auth=slack_auth_check(cast(SlackGateway, scanner.chat).client),
@@ -52,6 +53,7 @@ async def run_worker_process(settings: Settings, host: str = "0.0.0.0") -> None:
         port=settings.worker_port,
         host=host,
         readiness=readiness,
+        jobs=build_worker_jobs(settings, db=db),
     )
 
 

@@ -9,6 +9,8 @@ from bot.alerts import AlertService
 from bot.clock import Clock
 from bot.incidents.flows import IncidentFlows
 from bot.incidents.service import IncidentService
+from bot.integrations.paging import PagingService
+from bot.integrations.tracking import TrackerService
 from bot.settings import Settings
 from bot.slack.gateway import SlackGateway
 from bot.store.redis_store import RedisStore
@@ -31,3 +33,9 @@ class Services:
     postmortems: Any = None
     patterns: Any = None
     updates: Any = None  # bot.updates.service.UpdateService
+    paging: PagingService | None = None
+    tracking: TrackerService | None = None
+
+    def has(self, capability: str) -> bool:
+        """Whether an optional capability (a field above) is configured."""
+        return getattr(self, capability, None) is not None

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, BeforeValidator, Field, ValidationError, field_validator
+from pydantic import (
+    AnyHttpUrl,
+    BeforeValidator,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.store.connection import RedisSettings
@@ -90,6 +97,28 @@ class Settings(BaseSettings):
     stale_after: OptionalDuration = timedelta(hours=2)
     postmortem_due: int = Field(default=2, ge=0)  # business days in the IC's time zone
     close_after: OptionalDuration = timedelta(days=7)
+    # issue trackers (configure at most one) and pagers; every one is optional
+    jira_url: AnyHttpUrl | None = None
+    jira_email: str | None = None
+    jira_api_token: str | None = None
+    jira_project: str | None = None
+    jira_issue_type: str = "Task"
+    github_token: str | None = None
+    github_repo: str | None = Field(default=None, pattern=r"^[\w.-]+/[\w.-]+$")
+    github_api_url: AnyHttpUrl = AnyHttpUrl("https://api.github.com")
+    linear_api_key: str | None = None
+    linear_team: str | None = None
+    linear_api_url: AnyHttpUrl = AnyHttpUrl("https://api.linear.app/graphql")
+    track_actions: Literal["manual", "auto"] = "manual"
+    tracker_sync_interval: float = Field(default=300.0, gt=0)
+    pagerduty_routing_key: str | None = None
+    pagerduty_routing_keys: str | None = None
+    pagerduty_events_url: AnyHttpUrl = AnyHttpUrl("https://events.pagerduty.com/v2/enqueue")
+    pagerduty_webhook_secret: str | None = None
+    opsgenie_api_key: str | None = None
+    opsgenie_api_url: AnyHttpUrl = AnyHttpUrl("https://api.opsgenie.com")
+    opsgenie_webhook_token: str | None = None
+    page_min_severity: int = Field(default=1, ge=1, le=4)
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -144,6 +173,33 @@ class Settings(BaseSettings):
     def _channel_name(cls, v: str) -> str:
         return v.lstrip("#")
 
+    @field_validator("pagerduty_routing_keys")
+    @classmethod
+    def _routing_keys(cls, v: str | None) -> str | None:
+        from bot.integrations.pagers.pagerduty import parse_routing_keys
+
+        parse_routing_keys(v)  # raises ValueError naming the bad entry
+        return v
+
+    @model_validator(mode="after")
+    def _one_complete_tracker(self) -> Settings:
+        groups = {
+            "JIRA": ("jira_url", "jira_email", "jira_api_token", "jira_project"),
+            "GITHUB": ("github_token", "github_repo"),
+            "LINEAR": ("linear_api_key", "linear_team"),
+        }
+        configured = []
+        for name, fields in groups.items():
+            given = [f for f in fields if getattr(self, f)]
+            if given and len(given) < len(fields):
+                missing = next(f for f in fields if not getattr(self, f))
+                raise ValueError(f"{missing.upper()} is required when {given[0].upper()} is set")
+            if given:
+                configured.append(name)
+        if len(configured) > 1:
+            raise ValueError(f"configure one issue tracker, not {' and '.join(configured)}")
+        return self
+
     @property
     def slack_api_base(self) -> str:
         url = str(self.slack_api_url)
@@ -192,7 +248,10 @@ def load_settings() -> Settings:
         settings = Settings()
     except ValidationError as exc:
         err = exc.errors()[0]
-        name = str(err["loc"][0]).upper() if err["loc"] else "settings"
+        if not err["loc"]:  # a rule across settings names them in its message
+            reason = err["msg"].removeprefix("Value error, ")
+            raise SettingsError(f"settings are invalid: {reason}") from None
+        name = str(err["loc"][0]).upper()
         raise SettingsError(f"setting {name} is invalid: {err['msg']}") from None
     settings.check()
     return settings

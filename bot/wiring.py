@@ -18,10 +18,14 @@ from bot.actions.service import ActionItemService
 from bot.alerts import AlertService, alertmanager_routes
 from bot.app import build_app, build_web_app
 from bot.clock import Clock, system_clock
-from bot.errors import ChatError
+from bot.errors import ChatError, IncidentBotError
 from bot.incidents.flows import Change, IncidentFlows, Outcome
 from bot.incidents.follow_ups import add_standard_steps
 from bot.incidents.service import AdminCheck, IncidentService, nobody_is_admin
+from bot.integrations.factory import build_integrations, worker_jobs
+from bot.integrations.follow_ups import add_paging_steps
+from bot.integrations.tracking import EmailOf
+from bot.integrations.webhooks import PagerEvents, opsgenie_routes, pagerduty_routes
 from bot.metrics import MetricsService, PrometheusSource, load_config
 from bot.metrics.channel_report import post_check
 from bot.observability import BotMetrics, install_logging
@@ -40,6 +44,7 @@ from bot.store.redis_store import RedisStore
 from bot.timeline.service import TimelineService
 from bot.updates.models import CadenceSettings
 from bot.updates.service import UpdateService
+from bot.worker import PeriodicJob
 
 log = structlog.get_logger(__name__)
 ADMIN_CACHE_SECONDS = 60.0
@@ -173,6 +178,11 @@ def build_services(
     updates = build_updates(
         settings, store=store, chat=chat, flows=flows, clock=clock, is_admin=is_admin
     )
+    integrations = build_integrations(
+        settings, store=store, items=store.actions, clock=clock, email_of=email_lookup(chat)
+    )
+    if integrations.paging is not None:
+        add_paging_steps(flows, integrations.paging)
 
     async def post_alert(text: str, blocks: list[dict[str, object]]) -> str:
         return await chat.broadcast(settings.incidents_channel, text, blocks)
@@ -200,6 +210,34 @@ def build_services(
         postmortems=postmortems,
         patterns=patterns,
         updates=updates,
+        paging=integrations.paging,
+        tracking=integrations.tracking,
+    )
+
+
+def email_lookup(chat: ChatGateway) -> EmailOf:
+    """A person's email (for the tracker's assignee), or None when Slack does not say."""
+
+    async def email_of(user_id: str) -> str | None:
+        try:
+            return (await chat.user(user_id)).email or None
+        except IncidentBotError:
+            return None
+
+    return email_of
+
+
+def build_worker_jobs(
+    settings: Settings, *, clock: Clock = system_clock, db: Db | None = None
+) -> list[PeriodicJob]:
+    """The features' own worker jobs (integration retries and tracker sync)."""
+    store = RedisStore(db or db_for(settings.redis_config()))
+    integrations = build_integrations(
+        settings, store=store, items=store.actions, clock=clock,
+        email_of=email_lookup(slack_gateway(settings)),
+    )
+    return worker_jobs(
+        integrations, clock=clock, leases=store.leases, sync_every=settings.tracker_sync_interval
     )
 
 
@@ -293,7 +331,15 @@ def build_bot(settings: Settings, *, clock: Clock = system_clock, db: Db | None 
         ]
     )
     app = build_app(services)
-    routes = alertmanager_routes(services.alerts, settings.alertmanager_token)
+    pager_events = PagerEvents(
+        alerts=services.alerts, store=services.store,
+        integrations=services.store.integrations, clock=services.clock,
+    )
+    routes = [
+        *alertmanager_routes(services.alerts, settings.alertmanager_token),
+        *pagerduty_routes(pager_events, settings.pagerduty_webhook_secret),
+        *opsgenie_routes(pager_events, settings.opsgenie_webhook_token),
+    ]
     return Bot(
         services=services,
         app=app,

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 import structlog
 from aiohttp import web
@@ -26,6 +28,26 @@ log = structlog.get_logger(__name__)
 
 SCAN_JOB = "reminder_scan"
 DIGEST_JOB = "action_digest"
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """A feature's own job in the worker (integration retries, tracker sync…), run every
+    `every` seconds. Jobs that must run once across workers take a lease themselves."""
+
+    name: str
+    run: Callable[[], Awaitable[object]]
+    every: float
+
+
+async def periodic_job(job: PeriodicJob, metrics: WorkerMetrics) -> None:
+    """One run; a failure is logged and counted and never stops the scheduler."""
+    metrics.jobs.labels(name=job.name).inc()
+    try:
+        await job.run()
+    except Exception as exc:
+        metrics.job_failures.labels(name=job.name).inc()
+        log.warning("job_failed", job=job.name, error=repr(exc))
 
 
 def slot_kind(slot: str) -> str:
@@ -95,6 +117,7 @@ def build_scheduler(
     settings: ActionSettings | None = None,
     clock: Clock = system_clock,
     metrics: WorkerMetrics | None = None,
+    jobs: Sequence[PeriodicJob] = (),
 ) -> AsyncIOScheduler:
     """The scheduler; not started. The scan itself reads time from the scanner's clock,
     so tests call `scanner.scan()` directly with a ManualClock and move time."""
@@ -124,6 +147,15 @@ def build_scheduler(
         coalesce=True,
         misfire_grace_time=3600,
     )
+    for job in jobs:
+        scheduler.add_job(
+            periodic_job,
+            IntervalTrigger(seconds=job.every, timezone="UTC"),
+            args=[job, metrics],
+            id=job.name,
+            max_instances=1,
+            coalesce=True,
+        )
     return scheduler
 
 
@@ -151,11 +183,12 @@ async def run_worker(
     host: str = "0.0.0.0",
     readiness: Readiness | None = None,
     metrics: WorkerMetrics | None = None,
+    jobs: Sequence[PeriodicJob] = (),
 ) -> None:
     """Run until cancelled (or `stop` is set); with `port`, serve /healthz and /metrics."""
     metrics = metrics or WorkerMetrics()
     scheduler = build_scheduler(
-        scanner, scan_interval=scan_interval, settings=scanner.cfg, metrics=metrics
+        scanner, scan_interval=scan_interval, settings=scanner.cfg, metrics=metrics, jobs=jobs
     )
     readiness = readiness or Readiness(redis_ping=scanner.store.ping)
     readiness.scheduler_running = lambda: bool(scheduler.running)

@@ -232,7 +232,7 @@ async def list_open(ctx: CommandContext) -> None:
 
 @registry.subcommand("help", usage="help", summary="this list")
 async def help_(ctx: CommandContext) -> None:
-    await ctx.reply(registry.help_text())
+    await ctx.reply(registry.help_text(ctx.services.has))
 
 
 def register(app: AsyncApp, services: Services) -> None:

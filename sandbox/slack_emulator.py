@@ -129,7 +129,11 @@ METHOD_SCOPES: dict[str, str | None] = {
     "views.update": None,
 }
 
-DEFAULT_SCOPES: frozenset[str] = frozenset(s for s in METHOD_SCOPES.values() if s)
+# scopes that change what a method returns rather than whether it may be called
+FIELD_SCOPES = {"users:read.email": "profile.email in users.info / users.list"}
+DEFAULT_SCOPES: frozenset[str] = frozenset(
+    {s for s in METHOD_SCOPES.values() if s} | set(FIELD_SCOPES)
+)
 
 _CHANNEL_NAME_OK = re.compile(r"^[a-z0-9_-]+$")
 _EMOJI_NAME_OK = re.compile(r"^[a-z0-9_+'-]+$")
@@ -1101,14 +1105,16 @@ class SlackEmulator:
                         "last_set": ch.created if ch.purpose else 0},
         }
 
-    def _user_obj(self, u: User) -> dict[str, Any]:
+    def _user_obj(self, u: User, tok: _Token) -> dict[str, Any]:
         profile: dict[str, Any] = {
             "real_name": u.real_name, "real_name_normalized": u.real_name,
             "display_name": u.name, "display_name_normalized": u.name,
-            "email": u.email, "team": self.team.id, "status_text": "", "status_emoji": "",
+            "team": self.team.id, "status_text": "", "status_emoji": "",
             "image_48": f"https://example.invalid/avatars/{u.id}_48.png",
             "image_72": f"https://example.invalid/avatars/{u.id}_72.png",
         }
+        if "users:read.email" in tok.scopes and not u.is_bot:  # as Slack: only with the scope
+            profile["email"] = u.email
         if u.bot_id:
             profile["bot_id"] = u.bot_id
             profile["api_app_id"] = APP_ID
@@ -1696,10 +1702,10 @@ class SlackEmulator:
         u = self._users.get(_str(args, "user"))
         if u is None:
             raise SlackError("user_not_found")
-        return {"user": self._user_obj(u)}
+        return {"user": self._user_obj(u, tok)}
 
     def _users_list(self, args: dict[str, Any], tok: _Token) -> dict[str, Any]:
-        members = [self._user_obj(u) for u in self._users.values()]
+        members = [self._user_obj(u, tok) for u in self._users.values()]
         page, nxt = _paginate(members, args, 200)
         return {"members": page, "cache_ts": int(self._clock()),
                 "response_metadata": {"next_cursor": nxt}}

@@ -47,6 +47,16 @@ class SentReminder(BaseModel):
     to: str
 
 
+class TrackerLink(BaseModel):
+    """The tracker issue (Jira, GitHub, Linear) that follows an action item."""
+
+    tracker: str  # "jira" | "github" | "linear"
+    key: str  # OPS-12, #34, ENG-5
+    url: str
+    done: bool = False
+    id: str = ""  # the tracker's own id where it differs from the key (Linear's UUID)
+
+
 class ActionItem(BaseModel):
     schema_version: int = ACTION_ITEM_SCHEMA_VERSION
     id: str
@@ -59,6 +69,7 @@ class ActionItem(BaseModel):
     priority: Priority = Priority.P2
     type: ItemType | None = None
     ticket: str | None = None
+    tracked: TrackerLink | None = None
     status: ItemStatus = ItemStatus.OPEN
     done_at: datetime | None = None
     done_by: str | None = None

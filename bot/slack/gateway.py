@@ -250,6 +250,7 @@ class SlackGateway:
             real_name=u.get("real_name", "") or u.get("profile", {}).get("real_name", ""),
             tz=u.get("tz") or "UTC",
             is_bot=bool(u.get("is_bot")),
+            email=str(u.get("profile", {}).get("email") or ""),  # users:read.email
         )
 
     async def usergroup_members(self, usergroup_id: str) -> set[str]:

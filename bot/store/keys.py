@@ -185,3 +185,16 @@ def following(user_id: str) -> str:
     """set of incident ids a user follows (App Home)."""
     return f"{PREFIX}:user:{user_id}:following"
 
+def pages_of_incident(incident_id: str) -> str:
+    """hash page target -> "<pager>|<dedup_key>" of every page sent for the incident."""
+    return f"{PREFIX}:{{{incident_id}}}:pages"
+
+
+def integration_outbox() -> str:
+    """sorted set of integration calls to retry (JSON job -> due epoch seconds)."""
+    return f"{PREFIX}:integrations:outbox"
+
+
+def pager_event_seen(product: str, event_id: str) -> str:
+    """An inbound pager webhook event already handled (the pagers re-deliver)."""
+    return f"{PREFIX}:seen:pager:{product}:{event_id}"

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from bot.store.alerts import AlertStore
 from bot.store.connection import Client, Db, connect, guarded
 from bot.store.incidents import IncidentStore
+from bot.store.integrations import IntegrationStore
 from bot.store.leases import Leases
 from bot.store.postmortems import PostmortemStore
 from bot.store.seen import SEEN_TTL_SECONDS, SeenStore
@@ -57,6 +58,10 @@ class RedisStore(IncidentStore, TimelineStore, SeenStore):
         from bot.store.patterns import PatternIndex
 
         return PatternIndex(self.db)
+
+    @cached_property
+    def integrations(self) -> IntegrationStore:
+        return IntegrationStore(self.db)
 
     @cached_property
     def leases(self) -> Leases:

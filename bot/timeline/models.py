@@ -30,6 +30,7 @@ class EventKind(StrEnum):
     SYSTEM = "system"  # a change to the channel itself (topic, name, archive), not words
     STATUS_UPDATE = "status_update"  # /incident update
     CADENCE = "update_cadence"  # /incident cadence
+    PAGE = "page"  # paged / page resolved / acknowledged on the pager's side
 
 
 BOT_EVENT_KINDS = frozenset(
@@ -47,6 +48,7 @@ BOT_EVENT_KINDS = frozenset(
         EventKind.ALERT,
         EventKind.STATUS_UPDATE,
         EventKind.CADENCE,
+        EventKind.PAGE,
     }
 )
 

@@ -1,0 +1,177 @@
+"""One HTTP client for every integration: retries 429 and 5xx (and connection errors) with
+backoff that honours Retry-After, never retries another 4xx, and never logs a credential."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+import structlog
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+)
+
+from bot.errors import IncidentBotError
+
+log = structlog.get_logger(__name__)
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_RETRY_AFTER = 30.0
+
+
+class IntegrationError(IncidentBotError):
+    """An integration call failed; the message is safe to show (no credentials, no body dump).
+    `retryable` says whether trying again later can help (down, throttled), as opposed to a
+    refusal (bad credentials, a bad request) that needs a person to fix the settings."""
+
+    def __init__(self, product: str, message: str, *, status: int | None, retryable: bool) -> None:
+        super().__init__(f"{product}: {message}")
+        self.product = product
+        self.status = status
+        self.retryable = retryable
+
+
+class _Retryable(Exception):
+    def __init__(self, status: int | None, retry_after: float | None, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.retry_after = retry_after
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), MAX_RETRY_AFTER)
+    try:
+        at = email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, min(at - (now if now is not None else time.time()), MAX_RETRY_AFTER))
+
+
+class ApiClient:
+    """A small wrapper over httpx.AsyncClient for one product's API."""
+
+    def __init__(
+        self,
+        product: str,
+        base_url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        auth: httpx.Auth | tuple[str, str] | None = None,
+        timeout: float = 10.0,
+        attempts: int = 4,
+        budget: float = 30.0,
+        backoff: float = 0.5,
+        throttled: Callable[[httpx.Response], bool] | None = None,
+    ) -> None:
+        self.product = product
+        # products that signal throttling in the body (Linear's RATELIMITED) say so here
+        self.throttled = throttled
+        self.attempts = attempts
+        self.budget = budget
+        self.backoff = backoff
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/") + "/",
+            headers=dict(headers or {}),
+            auth=auth,
+            timeout=timeout,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _Retryable) and exc.retry_after is not None:
+            return exc.retry_after
+        return float(self.backoff * (2 ** (state.attempt_number - 1)))
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        ok: tuple[int, ...] = (200, 201, 202, 204),
+    ) -> httpx.Response:
+        """Send one request, retried as the module says; raises IntegrationError."""
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
+                stop=stop_after_attempt(self.attempts) | stop_after_delay(self.budget),
+                wait=self._wait,
+                reraise=True,
+            ):
+                with attempt:
+                    return await self._once(method, path, json=json, params=params, ok=ok)
+        except _Retryable as exc:
+            what = f"HTTP {exc.status}" if exc.status else str(exc)
+            raise IntegrationError(
+                self.product,
+                f"not reachable after {self.attempts} tries ({what})",
+                status=exc.status,
+                retryable=True,
+            ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _once(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any,
+        params: Mapping[str, str] | None,
+        ok: tuple[int, ...],
+    ) -> httpx.Response:
+        try:
+            response = await self._client.request(method, path, json=json, params=params)
+        except httpx.TimeoutException:
+            log.warning("integration_timeout", product=self.product, path=path)
+            raise _Retryable(None, None, "timed out") from None
+        except httpx.TransportError as exc:
+            log.warning("integration_unreachable", product=self.product, error=type(exc).__name__)
+            raise _Retryable(None, None, "connection failed") from None
+        throttled = self.throttled is not None and self.throttled(response)
+        if response.status_code in ok and not throttled:
+            return response
+        if response.status_code in RETRY_STATUSES or _secondary_rate_limit(response) or throttled:
+            log.warning(
+                "integration_retry", product=self.product, path=path, status=response.status_code
+            )
+            raise _Retryable(
+                response.status_code, retry_after_seconds(response.headers), "throttled or down"
+            )
+        raise IntegrationError(
+            self.product,
+            _refusal(response),
+            status=response.status_code,
+            retryable=False,
+        )
+
+
+def _secondary_rate_limit(response: httpx.Response) -> bool:
+    """GitHub answers a rate limit with 403 and x-ratelimit-remaining: 0 or Retry-After."""
+    return response.status_code == 403 and (
+        "retry-after" in response.headers or response.headers.get("x-ratelimit-remaining") == "0"
+    )
+
+
+def _refusal(response: httpx.Response) -> str:
+    if response.status_code in (401, 403):
+        return f"the credentials were refused (HTTP {response.status_code}); check the settings"
+    if response.status_code == 404:
+        return "not found (HTTP 404)"
+    return f"the request was refused (HTTP {response.status_code})"

@@ -1,0 +1,1 @@
+"""Pagers behind one port: PagerDuty Events API v2, Opsgenie Alert API."""

@@ -1,0 +1,1 @@
+"""Issue trackers behind one port: Jira Cloud, GitHub Issues, Linear."""

@@ -1,0 +1,233 @@
+"""Action items followed in an issue tracker (Jira, GitHub or Linear): create or link the
+issue, keep both sides in step (an issue finished in the tracker closes the item and stops
+its reminders; `action done` in Slack comments on the issue and closes it), and retry from
+the outbox what failed while the tracker was down."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import structlog
+
+from bot.actions.models import ActionItem, ItemStatus
+from bot.actions.store import ActionItemStore
+from bot.clock import Clock
+from bot.errors import NotFound, UsageError
+from bot.incidents.models import Incident
+from bot.integrations.http import IntegrationError
+from bot.integrations.trackers.base import IssueDraft, IssueTracker
+from bot.mrkdwn import escape
+from bot.store.integrations import IntegrationStore, RetryJob
+from bot.store.redis_store import RedisStore
+from bot.timeline.models import EventKind, TimelineEvent
+
+log = structlog.get_logger(__name__)
+
+RETRY_BACKOFF = timedelta(minutes=2)
+MAX_ATTEMPTS = 10
+EmailOf = Callable[[str], Awaitable[str | None]]
+
+
+async def no_email(user_id: str) -> str | None:
+    return None
+
+
+class TrackerService:
+    def __init__(
+        self,
+        *,
+        tracker: IssueTracker,
+        store: RedisStore,
+        items: ActionItemStore,
+        integrations: IntegrationStore,
+        clock: Clock,
+        email_of: EmailOf = no_email,
+        auto: bool = False,
+        channel_link: str = "",
+    ) -> None:
+        self.tracker = tracker
+        self.store = store
+        self.items = items
+        self.integrations = integrations
+        self.clock = clock
+        self.email_of = email_of
+        self.auto = auto
+        self.channel_link = channel_link
+
+    @property
+    def name(self) -> str:
+        return {"jira": "Jira", "github": "GitHub", "linear": "Linear"}.get(
+            self.tracker.name, self.tracker.name
+        )
+
+    async def _draft(self, item: ActionItem, incident: Incident) -> IssueDraft:
+        lines = [
+            f"Action item {item.id} from incident {incident.id} ({incident.severity.label}): "
+            f"{incident.title}",
+            f"Incident channel: #{incident.channel_name}"
+            + (f" {self.channel_link.format(channel=incident.channel_id)}"
+               if self.channel_link else ""),
+        ]
+        if incident.resolution_summary:
+            lines.append(f"Resolution: {incident.resolution_summary}")
+        elif incident.description:
+            lines.append(f"Summary: {incident.description[:500]}")
+        lines.append(f"What to do: {item.text}")
+        labels = ["incident", incident.id] + ([item.type.value] if item.type else [])
+        return IssueDraft(
+            title=item.text[:200],
+            body="\n".join(lines),
+            labels=labels,
+            priority=item.priority.value,
+            due=item.due.date() if item.due else None,
+            owner_email=await self.email_of(item.owner),
+        )
+
+    async def _event(self, item: ActionItem, actor: str | None, text: str) -> None:
+        await self.store.append_event(
+            item.incident_id,
+            TimelineEvent(
+                kind=EventKind.ACTION_ITEM,
+                at=self.clock(),
+                actor=actor,
+                text=text,
+                data={"item": item.id, "action": "tracked", "owner": item.owner},
+            ),
+        )
+
+    async def track(self, item_id: str, actor: str | None, *, attempt: int = 1) -> ActionItem:
+        """Create the tracker issue for the item. Raises IntegrationError when the tracker
+        refuses; when it is down, queues a retry and raises IntegrationError(retryable)."""
+        item = await self.items.get(item_id)
+        if item.tracked is not None:
+            return item  # already followed: tracking twice is not an error
+        incident = await self.store.get_incident(item.incident_id)
+        try:
+            issue = await self.tracker.create(await self._draft(item, incident))
+        except IntegrationError as exc:
+            if exc.retryable and attempt < MAX_ATTEMPTS:
+                await self.integrations.enqueue(
+                    RetryJob(op="track", incident_id=item.incident_id, item_id=item.id,
+                             attempt=attempt + 1),
+                    self.clock() + RETRY_BACKOFF * attempt,
+                )
+            raise
+
+        def link(it: ActionItem) -> None:
+            it.tracked = issue
+
+        item = await self.items.update(item.id, link)
+        await self._event(item, actor, f"Action item {item.id} tracked in {self.name}: "
+                                       f"<{issue.url}|{escape(issue.key)}>")
+        return item
+
+    async def link(self, item_id: str, ref: str, actor: str) -> ActionItem:
+        item = await self.items.get(item_id)
+        try:
+            issue = await self.tracker.find(ref)
+        except IntegrationError as exc:
+            if exc.status == 404 or exc.status is None:
+                raise UsageError(f"{self.name} has no issue `{escape(ref)}`.") from None
+            raise
+
+        def link(it: ActionItem) -> None:
+            it.tracked = issue
+
+        item = await self.items.update(item.id, link)
+        await self._event(item, actor, f"Action item {item.id} linked to {self.name} "
+                                       f"<{issue.url}|{escape(issue.key)}>")
+        return item
+
+    async def on_item_added(self, item: ActionItem) -> list[str]:
+        """TRACK_ACTIONS=auto: every new item gets its issue; problems come back as words."""
+        if not self.auto:
+            return []
+        try:
+            await self.track(item.id, None)
+        except IntegrationError as exc:
+            return [self._problem("create the issue", exc)]
+        return []
+
+    async def on_item_done(self, item: ActionItem, *, attempt: int = 1) -> list[str]:
+        """Done in Slack: comment on the linked issue and close it where the tracker allows."""
+        if item.tracked is None or item.tracked.done:
+            return []
+        try:
+            await self.tracker.comment(item.tracked, f"Done in Slack ({item.id}).")
+            closed = await self.tracker.close(item.tracked)
+        except IntegrationError as exc:
+            if exc.retryable and attempt < MAX_ATTEMPTS:
+                await self.integrations.enqueue(
+                    RetryJob(op="finish_issue", incident_id=item.incident_id, item_id=item.id,
+                             attempt=attempt + 1),
+                    self.clock() + RETRY_BACKOFF * attempt,
+                )
+            return [self._problem(f"close {item.tracked.key}", exc)]
+        if closed:
+            def mark(it: ActionItem) -> None:
+                if it.tracked is not None:
+                    it.tracked.done = True
+
+            await self.items.update(item.id, mark)
+            return []
+        return [f"{self.name} has no way to close {item.tracked.key} from here; close it there"]
+
+    def _problem(self, what: str, exc: IntegrationError) -> str:
+        if exc.retryable:
+            return f"could not {what} in {self.name} yet (it is not answering); I will keep trying"
+        return f"could not {what} in {self.name}: {exc.message}"
+
+    async def sync(self) -> list[ActionItem]:
+        """Poll the linked issues of open items; an issue finished in the tracker finishes the
+        item (and so stops its reminders). Returns the items finished this way."""
+        finished: list[ActionItem] = []
+        for item in await self.items.many(await self.items.open_ids()):
+            if item.tracked is None:
+                continue
+            try:
+                fresh = await self.tracker.refresh(item.tracked)
+            except IntegrationError as exc:
+                log.warning("tracker_sync_failed", item=item.id, error=exc.message)
+                continue
+            if fresh.done:
+                finished.append(await self._finish_from_tracker(item.id))
+        return finished
+
+    async def _finish_from_tracker(self, item_id: str) -> ActionItem:
+        now = self.clock()
+        changed = False
+
+        def finish(it: ActionItem) -> None:
+            nonlocal changed
+            if it.status is ItemStatus.DONE:
+                return
+            changed = True
+            it.status = ItemStatus.DONE
+            it.done_at = now
+            it.done_by = None
+            it.generation += 1
+            it.next_reminder_at = None
+            if it.tracked is not None:
+                it.tracked.done = True
+
+        item = await self.items.update(item_id, finish)
+        if changed:
+            tracked = item.tracked
+            where = f"<{tracked.url}|{escape(tracked.key)}>" if tracked else "the tracker"
+            await self._event(item, None, f"Action item {item.id} done in {self.name} ({where})")
+        return item
+
+    async def retry(self, job: RetryJob) -> bool:
+        try:
+            if job.op == "track":
+                await self.track(job.item_id, None, attempt=job.attempt)
+                return True
+            if job.op == "finish_issue":
+                item = await self.items.get(job.item_id)
+                return not await self.on_item_done(item, attempt=job.attempt)
+        except NotFound:
+            return True
+        except IntegrationError:
+            return False
+        return True

@@ -1,0 +1,70 @@
+"""Redis for the integrations: which pages went out per incident, and an outbox of calls to
+retry when a tracker or pager was down. A job is claimed by removing it (ZREM), so two
+workers never run the same retry."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable
+from datetime import datetime
+from typing import Any, cast
+
+from pydantic import BaseModel, Field
+
+from bot.store import keys
+from bot.store.base import StoreBase
+from bot.store.connection import guarded
+
+
+class RetryJob(BaseModel):
+    op: str  # "page" | "resolve_page" | "track" | "finish_issue"
+    incident_id: str
+    target: str = ""
+    item_id: str = ""
+    text: str = ""
+    attempt: int = 1
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class IntegrationStore(StoreBase):
+    @guarded
+    async def remember_page(self, incident_id: str, target: str, pager: str, dedup: str) -> None:
+        await cast(
+            Awaitable[int],
+            self.db.client.hset(keys.pages_of_incident(incident_id), target, f"{pager}|{dedup}"),
+        )
+
+    @guarded
+    async def pages(self, incident_id: str) -> dict[str, tuple[str, str]]:
+        raw = await cast(
+            Awaitable[dict[str, str]], self.db.client.hgetall(keys.pages_of_incident(incident_id))
+        )
+        out: dict[str, tuple[str, str]] = {}
+        for target, value in raw.items():
+            pager, _, dedup = str(value).partition("|")
+            out[str(target)] = (pager, dedup)
+        return out
+
+    @guarded
+    async def enqueue(self, job: RetryJob, due: datetime) -> None:
+        member = job.model_dump_json()
+        await self.db.client.zadd(keys.integration_outbox(), {member: due.timestamp()})
+
+    @guarded
+    async def claim_due(self, now: datetime, limit: int = 50) -> list[RetryJob]:
+        raw = await self.db.client.zrangebyscore(
+            keys.integration_outbox(), "-inf", now.timestamp(), start=0, num=limit
+        )
+        claimed: list[RetryJob] = []
+        for member in raw:
+            if await self.db.client.zrem(keys.integration_outbox(), member):
+                claimed.append(RetryJob.model_validate(json.loads(member)))
+        return claimed
+
+    @guarded
+    async def waiting(self) -> int:
+        return int(await self.db.client.zcard(keys.integration_outbox()))
+
+    @guarded
+    async def first_time(self, key: str, ttl_seconds: int = 7 * 24 * 3600) -> bool:
+        return bool(await self.db.client.set(key, "1", nx=True, ex=ttl_seconds))
