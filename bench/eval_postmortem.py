@@ -22,11 +22,12 @@ from datetime import UTC, datetime, timedelta
 
 import redis as sync_redis
 
-from bot.__main__ import build_bot, serve_http
 from bot.clock import ManualClock
 from bot.postmortem.render import UNVERIFIED_HEADING
+from bot.runners import serve_http
 from bot.settings import Settings
 from bot.timeline.models import EventKind, TimelineEvent
+from bot.wiring import build_bot
 from sandbox.anthropic_standin import INVENTED, AnthropicStandin
 from sandbox.driver import SlackDriver
 from sandbox.recorded_incidents import ALICE, RECORDED, RecordedIncident
@@ -69,6 +70,24 @@ def _redis_url() -> str:
         return os.environ["EVAL_REDIS_URL"]
     server = os.environ.get("TEST_REDIS_SERVER", "redis://127.0.0.1:6379").rstrip("/")
     return f"{server}/3"
+
+
+async def evaluate(
+    incidents: tuple[RecordedIncident, ...] = RECORDED, modes: tuple[str, ...] = MODES
+) -> list[Row]:
+    """Every incident in every mode, through the real bot; one Row each."""
+    redis_url = _redis_url()
+    slack = SlackEmulator(token=TOKEN)
+    slack.start()
+    rows: list[Row] = []
+    try:
+        with AnthropicStandin() as model:
+            for incident in incidents:
+                for mode in modes:
+                    rows.append(await play(incident, mode, slack, model, redis_url))
+    finally:
+        slack.stop()
+    return rows
 
 
 async def play(
@@ -175,16 +194,7 @@ async def main() -> int:
     except sync_redis.RedisError as exc:
         print(f"make eval needs Redis at {redis_url}: {exc}", file=sys.stderr)
         return 2
-    slack = SlackEmulator(token=TOKEN)
-    slack.start()
-    rows: list[Row] = []
-    try:
-        with AnthropicStandin() as model:
-            for incident in RECORDED:
-                for mode in MODES:
-                    rows.append(await play(incident, mode, slack, model, redis_url))
-    finally:
-        slack.stop()
+    rows = await evaluate()
     print(f"AI postmortems on {len(RECORDED)} recorded incidents (Redis {redis_url})\n")
     header = (
         f"{'incident':<66} {'model':<10} {'kept':>4} {'flag':>4} {'drop':>4} {'leak':>4} "
