@@ -226,6 +226,23 @@ class BotMetrics:
 
         return observe
 
+    def timed_socket_listener(
+        self, listener: Callable[[Any, Any], Awaitable[None]]
+    ) -> Callable[[Any, Any], Awaitable[None]]:
+        """A Socket Mode request listener (dispatch, then the ack frame) timed into the
+        same ack-latency histogram as HTTP, with a request id per envelope."""
+
+        async def timed(client: Any, request: Any) -> None:
+            started = time.perf_counter()
+            request_id = str(getattr(request, "envelope_id", "") or uuid.uuid4().hex[:12])
+            with structlog.contextvars.bound_contextvars(request_id=request_id):
+                try:
+                    await listener(client, request)
+                finally:
+                    self.ack_latency.observe(time.perf_counter() - started)
+
+        return timed
+
     # --- Bolt listeners ----------------------------------------------------------
 
     def instrument(self, app: Any) -> None:

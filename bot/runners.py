@@ -74,6 +74,9 @@ async def serve_socket_mode(
     Socket Mode); Slack sends nothing to it."""
     readiness = bot.web_app[READINESS]
     readiness.socket_connected = handler.client.is_connected
+    if bot.observability is not None:
+        listeners = handler.client.socket_mode_request_listeners
+        listeners[:] = [bot.observability.timed_socket_listener(f) for f in listeners]
     await readiness.check_slack_token()
     runner = await serve_http(bot, host, port)
     try:

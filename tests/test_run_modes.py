@@ -243,6 +243,8 @@ async def test_socket_mode_process_serves_slack_over_the_socket_and_alertmanager
         outcome="ok",
     )
     assert declares == 1
+    # every envelope's time to acknowledgement, as over HTTP (declare, message, help)
+    assert metric_value(metrics, "incident_bot_ack_latency_seconds_count") == 3
     body = json.loads(await bot.wait_for("/healthz", 200))
     assert body["socket"] == "ok"
 
