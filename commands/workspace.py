@@ -69,6 +69,23 @@ def register(app: AsyncApp, services: Services) -> None:
         )
         return BoltResponse(status=200, body="")
 
+    @app.middleware
+    async def buttons_carry_values(body: dict[str, Any], next: Any) -> BoltResponse | None:
+        """Every button the bot posts carries a value (the incident or item it is about) or
+        is a link; a click without either is not one of ours: acknowledged, nothing done."""
+        actions = body.get("actions") if body.get("type") == "block_actions" else None
+        first = actions[0] if isinstance(actions, list) and actions else {}
+        if (
+            isinstance(first, dict)
+            and first.get("type") == "button"
+            and "value" not in first
+            and "url" not in first
+        ):
+            log.info("button_without_value_ignored", action_id=str(first.get("action_id")))
+            return BoltResponse(status=200, body="")
+        await next()
+        return None
+
     @app.event("app_uninstalled")
     @reports_errors(services, tell_user=False)
     async def uninstalled(body: dict[str, Any]) -> None:

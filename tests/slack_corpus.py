@@ -1,6 +1,7 @@
 """The corpus of real Slack payloads (tests/fixtures/slack/) and two ways to deliver one:
-signed over HTTP to /slack/events, or as a Socket Mode envelope through the bot's Socket
-Mode handler. Both give back an `Outcome`, so a test can hold them to the same answer."""
+signed over HTTP to /slack/events, or as a Socket Mode envelope over a real WebSocket (the
+emulator's Socket Mode stand-in, sandbox/socket_mode.py) to the bot's Socket Mode handler.
+Both give back an `Outcome`, so a test can hold them to the same answer."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from urllib.parse import urlencode
 
 from bot.slack.inbound import SocketModeHandler
 from sandbox import slack_requests as sr
-from sandbox.socket_envelopes import SocketModeDriver, envelope_for
+from sandbox.socket_mode import envelope
 from tests.conftest import Harness
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "slack"
@@ -64,6 +65,9 @@ class Outcome:
     status: int | None = None  # HTTP only
 
 
+APP_TOKEN = "xapp-1-corpus-replay"
+
+
 class Wire:
     """Delivers a body over one transport, then waits for the bot's background work."""
 
@@ -71,20 +75,27 @@ class Wire:
         self.harness = harness
         self.transport = transport
         self._handler: SocketModeHandler | None = None
-        self._socket: SocketModeDriver | None = None
-        if transport == "socket":
-            self._handler = SocketModeHandler(harness.bot.app, "xapp-test-token")
-            self._socket = SocketModeDriver(self._handler.client)
+
+    async def open(self) -> Wire:
+        """Socket Mode: the bot connects to the stand-in as it does to Slack."""
+        if self.transport == "socket":
+            stand_in = self.harness.slack.socket_mode
+            self.harness.slack.add_app_token(APP_TOKEN)
+            before = stand_in.last_connection_id
+            self._handler = SocketModeHandler(self.harness.bot.app, APP_TOKEN)
+            await self._handler.connect_async()
+            await stand_in.wait_connected(after=before)
+        return self
 
     async def close(self) -> None:
         if self._handler is not None:
-            await self._handler.client.close()
+            await self._handler.close_async()
 
     async def send(self, body: str) -> Outcome:
-        if self._socket is not None:
-            ack = await self._socket.send(envelope_for(body))
+        if self._handler is not None:
+            delivery = await self.harness.slack.socket_mode.deliver(envelope(body))
             await self.harness.driver.settle()
-            return Outcome(ack is not None, ack.payload if ack else None)
+            return Outcome(delivery.ack is not None, delivery.payload)
         status, text = await self.harness.driver._post(body)
         await self.harness.driver.settle()
         payload: dict[str, Any] | None = None

@@ -1,7 +1,8 @@
 """Every payload of the real-Slack corpus (tests/fixtures/slack/, each file naming its source)
-is sent signed to the real /slack/events endpoint and, in the same test, as a Socket Mode
-envelope through the bot's Socket Mode handler: Slack gets its 200 (or the documented
-answer) and the bot does what the payload means, the same over both transports.
+is sent signed to the real /slack/events endpoint, and — every test runs twice — as a Socket
+Mode envelope over a real WebSocket (the emulator's Socket Mode stand-in) to the bot's Socket
+Mode handler. Slack gets its 200 (or the documented answer) and the bot does what the
+payload means; the same expectations hold over both transports.
 
 A person's words are recorded (plain, thread broadcast, file share, /me, forwarded and
 shared messages with their text marked); a channel's changes become system events; joins,
@@ -53,7 +54,7 @@ async def room(request: pytest.FixtureRequest, harness: Harness) -> AsyncIterato
     channel = await harness.declare("Corpus replay sev:2", user=BOB)
     incident = await harness.bot.services.incidents.for_channel(channel)
     assert incident is not None
-    wire = Wire(harness, request.param)
+    wire = await Wire(harness, request.param).open()
     try:
         yield WarRoom(harness, wire, channel, incident.id)
     finally:

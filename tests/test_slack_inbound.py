@@ -5,13 +5,14 @@ send is a 400 that changes nothing, never a 500."""
 from __future__ import annotations
 
 import json
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
 from bot.slack.inbound import MalformedBody, parse_body
 from sandbox import slack_requests as sr
 from tests.conftest import Harness
+from tests.slack_corpus import Wire
 
 ALICE = "U0ALICE"
 
@@ -90,22 +91,40 @@ async def test_a_malformed_signed_body_is_a_400_and_changes_nothing(
 
 
 async def test_socket_mode_reads_the_same_command(harness: Harness) -> None:
-    """The same slash command over Socket Mode: Bolt's envelope path, our request builder."""
-    from bot.slack.inbound import SocketModeHandler
-    from sandbox.socket_envelopes import SocketModeDriver
-
-    handler = SocketModeHandler(harness.bot.app, "xapp-test")
-    socket = SocketModeDriver(handler.client)
+    """The same slash command over Socket Mode (a real WebSocket to the emulator's stand-in,
+    the bot's Socket Mode handler, our request builder)."""
+    wire = await Wire(harness, "socket").open()
     try:
         url = harness.slack.new_response_url(harness.incidents_id)
         body = sr.slash_command(
             "/incident", "declare Webhook payload delivery delays", ALICE, harness.incidents_id,
             url, "trig-socket-1", channel_name="payload-team",
         )
-        ack = await socket.send_body(body)
-        await harness.driver.settle()
+        outcome = await wire.send(body)
     finally:
-        await handler.client.close()
-    assert ack is not None and ack.envelope_id.startswith("env-")
+        await wire.close()
+    assert outcome.acknowledged
     opened = await harness.bot.services.incidents.list_open()
     assert [i.title for i in opened] == ["Webhook payload delivery delays"]
+
+
+async def test_a_malformed_socket_envelope_is_acknowledged_and_changes_nothing(
+    harness: Harness,
+) -> None:
+    """No status code on a socket: the envelope is acknowledged (so Slack does not send it
+    again) and nothing runs, as an HTTP 400 would."""
+    wire = await Wire(harness, "socket").open()
+    try:
+        url = harness.slack.new_response_url(harness.incidents_id)
+        body = sr.slash_command(
+            "/incident", "declare Should not happen", ALICE, harness.incidents_id, url, "t-9"
+        )
+        broken = urlencode({**dict(parse_qsl(body)), "response_url": "not a url"})
+        outcome = await wire.send(broken)
+        http_status, _ = await harness.driver._post(broken)
+    finally:
+        await wire.close()
+    assert outcome.acknowledged and outcome.payload is None
+    assert http_status == 400
+    assert await harness.bot.services.incidents.list_open() == []
+    assert harness.slack.calls("conversations.create") == []

@@ -10,18 +10,30 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 import structlog
 from aiohttp import web
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.socket_mode.async_internals import send_async_response
 from slack_bolt.adapter.socket_mode.internals import build_headers
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
@@ -57,6 +69,159 @@ def parse_body(raw: str, content_type: str | None) -> dict[str, Any]:
     if "payload" in fields:
         return _json_object(fields["payload"], "the payload field")
     return fields
+
+
+def _web_url(value: str) -> str:
+    if not value.startswith(("https://", "http://")):
+        raise ValueError("not a web URL")
+    return value
+
+
+WebUrl = Annotated[StrictStr, AfterValidator(_web_url)]
+
+
+class _Shape(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class _Ref(_Shape):
+    id: StrictStr
+
+
+class _Authorization(_Shape):
+    team_id: StrictStr | None = None
+    user_id: StrictStr | None = None
+    enterprise_id: StrictStr | None = None
+
+
+class _Common(_Shape):
+    """Fields Bolt reads from every request to build its context (ids, where, who)."""
+
+    user: StrictStr | _Ref | None = None
+    channel: StrictStr | _Ref | None = None
+    team: StrictStr | _Ref | None = None
+    enterprise: StrictStr | _Ref | None = None
+    user_id: StrictStr | None = None
+    channel_id: StrictStr | None = None
+    team_id: StrictStr | None = None
+    enterprise_id: StrictStr | None = None
+    is_enterprise_install: StrictBool | StrictStr | None = None
+    response_url: WebUrl | None = None
+    authorizations: list[_Authorization] | None = None
+
+
+class SlashCommand(_Common):
+    command: StrictStr
+    text: StrictStr = ""
+    user_id: StrictStr
+    channel_id: StrictStr
+    response_url: WebUrl  # every answer after the ack goes there
+    trigger_id: StrictStr
+
+
+class _Event(_Common):
+    type: StrictStr
+    ts: StrictStr | None = None
+    event_ts: StrictStr | None = None
+    thread_ts: StrictStr | None = None
+
+
+class EventCallback(_Common):
+    event: _Event
+    event_id: StrictStr | None = None
+
+
+class _Action(_Shape):
+    action_id: StrictStr
+    block_id: StrictStr | None = None
+    type: StrictStr | None = None
+    value: StrictStr | None = None
+    selected_option: dict[str, Any] | None = None
+
+
+class _Input(_Shape):
+    """One input's value in a view's state, as Slack sends it for each element type."""
+
+    type: StrictStr
+    value: StrictStr | None = None
+    selected_option: dict[str, Any] | None = None
+    selected_options: list[dict[str, Any]] | None = None
+    selected_user: StrictStr | None = None
+    selected_users: list[StrictStr] | None = None
+    selected_channel: StrictStr | None = None
+    selected_conversation: StrictStr | None = None
+    selected_date: StrictStr | None = None
+    selected_time: StrictStr | None = None
+
+
+class _ViewState(_Shape):
+    values: dict[str, dict[str, _Input]]  # block_id -> action_id -> the input's value
+
+
+class _View(_Shape):
+    type: StrictStr  # modal, home, workflow_step: Bolt reads it for every view payload
+    id: StrictStr | None = None
+    callback_id: StrictStr | None = None
+    private_metadata: StrictStr | None = None
+    state: _ViewState | None = None
+
+
+class Interaction(_Common):
+    type: StrictStr
+    user: StrictStr | _Ref
+    view: _View | None = None
+    container: dict[str, Any] | None = None
+    message: dict[str, Any] | None = None
+    trigger_id: StrictStr | None = None
+
+
+class _SubmittedView(_View):
+    callback_id: StrictStr
+    state: _ViewState
+
+
+class ViewSubmission(Interaction):
+    view: _SubmittedView
+
+
+class BlockActions(Interaction):
+    actions: list[_Action] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def answerable(self) -> BlockActions:
+        """A click on a message can always be answered: Slack sends its response_url."""
+        on_message = (self.container or {}).get("type") == "message" or self.message is not None
+        if on_message and not self.response_url:
+            raise ValueError("a click on a message comes with its response_url")
+        return self
+
+
+INTERACTIONS: dict[str, type[_Shape]] = {
+    "block_actions": BlockActions,
+    "block_suggestion": Interaction,
+    "view_submission": ViewSubmission,
+    "view_closed": Interaction,
+    "shortcut": Interaction,
+    "message_action": Interaction,
+}
+
+
+def check_shape(body: dict[str, Any]) -> None:
+    """The fields the bot and Bolt rely on have the types Slack sends (MalformedBody if not):
+    a missing user or a number where an id belongs is refused before anything runs."""
+    kind = body.get("type")
+    model: type[_Shape] = _Common
+    if "command" in body:
+        model = SlashCommand
+    elif kind == "event_callback":
+        model = EventCallback
+    elif isinstance(kind, str) and kind in INTERACTIONS:
+        model = INTERACTIONS[kind]
+    try:
+        model.model_validate(body)
+    except ValidationError as exc:
+        wrong = sorted({".".join(str(p) for p in e["loc"][:3]) for e in exc.errors()})
+        raise MalformedBody(f"missing or wrong fields: {', '.join(wrong[:5])}") from exc
 
 
 class ParsedRequest(AsyncBoltRequest):
@@ -99,20 +264,25 @@ def http_request(
 ) -> ParsedRequest:
     """The Bolt request for an HTTP POST to /slack/events (raises MalformedBody)."""
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
-    return ParsedRequest(
-        raw_body=raw, body=parse_body(raw, content_type), query=query, headers=headers
-    )
+    body = parse_body(raw, content_type)
+    check_shape(body)
+    try:
+        return ParsedRequest(raw_body=raw, body=body, query=query, headers=headers)
+    except (TypeError, AttributeError, KeyError, ValueError) as exc:  # Bolt reading its context
+        raise MalformedBody(f"fields Slack never sends ({type(exc).__name__})") from exc
 
 
 def socket_mode_request(req: SocketModeRequest) -> ParsedRequest:
-    """The Bolt request for a Socket Mode envelope: its payload is already a parsed dict."""
+    """The Bolt request for a Socket Mode envelope: its payload is already a parsed dict
+    (raises MalformedBody like HTTP)."""
     payload = req.payload if isinstance(req.payload, dict) else {}
-    return ParsedRequest(
-        raw_body="",
-        body=payload,
-        headers=build_headers(req),
-        mode="socket_mode",
-    )
+    check_shape(payload)
+    try:
+        return ParsedRequest(
+            raw_body="", body=payload, headers=build_headers(req), mode="socket_mode"
+        )
+    except (TypeError, AttributeError, KeyError, ValueError) as exc:
+        raise MalformedBody(f"fields Slack never sends ({type(exc).__name__})") from exc
 
 
 def events_endpoint(app: AsyncApp) -> Any:
@@ -125,7 +295,15 @@ def events_endpoint(app: AsyncApp) -> Any:
         except MalformedBody as exc:
             log.info("slack_body_malformed", reason=str(exc))
             return web.Response(status=400, text=f"malformed request body: {exc}")
-        return await to_aiohttp_response(await app.async_dispatch(bolt_request))
+        try:
+            response = await app.async_dispatch(bolt_request)
+        except Exception as exc:  # Bolt itself failed on a shape the checks above let by
+            ref = uuid.uuid4().hex[:8]
+            log.error("slack_body_unreadable", ref=ref, exc_info=exc)
+            return web.Response(
+                status=400, text=f"malformed request body: unreadable (reference {ref})"
+            )
+        return await to_aiohttp_response(response)
 
     return slack_events
 
@@ -137,5 +315,12 @@ class SocketModeHandler(AsyncSocketModeHandler):
         self, client: AsyncBaseSocketModeClient, req: SocketModeRequest
     ) -> None:
         start = time.time()
-        bolt_response = await self.app.async_dispatch(socket_mode_request(req))
+        try:
+            bolt_request = socket_mode_request(req)
+        except MalformedBody as exc:
+            # acknowledged, so Slack does not deliver it again; nothing runs (HTTP: 400)
+            log.info("slack_envelope_malformed", reason=str(exc), envelope_type=req.type)
+            await send_async_response(client, req, BoltResponse(status=200, body=""), start)
+            return
+        bolt_response = await self.app.async_dispatch(bolt_request)
         await send_async_response(client, req, bolt_response, start)
