@@ -39,12 +39,19 @@ from bot.settings import Settings
 from bot.slack.action_blocks import reminder_blocks
 from bot.slack.alert_blocks import alert_blocks
 from bot.slack.gateway import SlackGateway, build_client
+from bot.slack.update_blocks import (
+    cadence_prompt_blocks,
+    close_nudge_blocks,
+    postmortem_nudge_blocks,
+    stale_nudge_blocks,
+)
 from bot.store.connection import Db, db_for
 from bot.store.redis_store import RedisStore
 from bot.timeline.service import TimelineService
-from bot.updates.models import CadenceSettings
+from bot.updates.models import CadenceSettings, NudgeSettings
 from bot.updates.service import UpdateService
 from bot.worker import PeriodicJob
+from bot.updates.watch import IncidentWatch, WatchRender
 
 log = structlog.get_logger(__name__)
 ADMIN_CACHE_SECONDS = 60.0
@@ -230,15 +237,29 @@ def email_lookup(chat: ChatGateway) -> EmailOf:
 def build_worker_jobs(
     settings: Settings, *, clock: Clock = system_clock, db: Db | None = None
 ) -> list[PeriodicJob]:
-    """The features' own worker jobs (integration retries and tracker sync)."""
+    """The features' own worker jobs (integration retries, tracker sync, the incident watch)."""
     store = RedisStore(db or db_for(settings.redis_config()))
     integrations = build_integrations(
         settings, store=store, items=store.actions, clock=clock,
         email_of=email_lookup(slack_gateway(settings)),
     )
-    return worker_jobs(
-        integrations, clock=clock, leases=store.leases, sync_every=settings.tracker_sync_interval
-    )
+    watch = build_watch(settings, clock=clock, store=store)
+
+    async def watch_incidents() -> None:
+        result = await watch.scan()
+        if result.sent or result.failed:
+            log.info("incident_watch", sent=result.sent, failed=result.failed)
+
+    return [
+        *worker_jobs(
+            integrations,
+            clock=clock,
+            leases=store.leases,
+            sync_every=settings.tracker_sync_interval,
+        ),
+        # update cadence and nudges (bot/updates/watch.py); each message once, by lease
+        PeriodicJob("incident_watch", watch_incidents, every=settings.reminder_scan_interval),
+    ]
 
 
 def build_updates(
@@ -305,6 +326,29 @@ def build_scanner(
         settings=ActionSettings.from_settings(settings),
         render=reminder_blocks,
         channel_resolver=chat.channel_id,
+    )
+
+
+def build_watch(
+    settings: Settings,
+    *,
+    clock: Clock = system_clock,
+    store: RedisStore | None = None,
+    chat: SlackGateway | None = None,
+) -> IncidentWatch:
+    """The worker's update cadence and nudges (its own Redis and Slack clients unless given)."""
+    return IncidentWatch(
+        store=store or RedisStore(db_for(settings.redis_config())),
+        chat=chat or slack_gateway(settings),
+        clock=clock,
+        cadence=CadenceSettings.from_settings(settings),
+        nudges=NudgeSettings.from_settings(settings),
+        render=WatchRender(
+            cadence_prompt=cadence_prompt_blocks,
+            stale=stale_nudge_blocks,
+            postmortem=postmortem_nudge_blocks,
+            close=close_nudge_blocks,
+        ),
     )
 
 

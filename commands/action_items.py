@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
@@ -18,6 +18,7 @@ from bot.slack.action_blocks import (
     home_view,
     item_id_of_block,
 )
+from bot.slack.update_blocks import home_update_blocks
 from commands.context import CommandContext, first_click, reports_errors
 from commands.incident import registry
 
@@ -160,7 +161,13 @@ async def publish_home(services: Services, client: Any, user_id: str) -> None:
         for inc in await services.incidents.list_open()
         if user_id in inc.roles.values() or inc.declared_by == user_id
     ]
-    await client.views_publish(user_id=user_id, view=home_view(items, incidents, services.clock()))
+    view = home_view(items, incidents, services.clock())
+    if services.updates is not None:  # roles with the next update due, followed incidents
+        leading, followed = await services.updates.home(user_id, incidents)
+        mine = home_update_blocks(leading, followed, services.clock())
+        theirs = cast(list[dict[str, Any]], view["blocks"])
+        view["blocks"] = [*mine, {"type": "divider"}, *theirs][:100]
+    await client.views_publish(user_id=user_id, view=view)
 
 
 def register(app: AsyncApp, services: Services) -> None:

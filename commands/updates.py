@@ -1,5 +1,6 @@
-"""/incident update|cadence|subscribe|unsubscribe, the update modal, and the buttons that
-open it or follow an incident. Thin: parse, call bot/updates, answer."""
+"""/incident update|cadence|subscribe|unsubscribe, the update modal, the buttons that open
+it or follow an incident, and the fix buttons on the worker's nudges (Still active, Draft
+postmortem, Close incident; Resolve is the header's). Thin: parse, call, answer."""
 
 from __future__ import annotations
 
@@ -17,8 +18,11 @@ from bot.services import Services
 from bot.settings import OFF_WORDS
 from bot.slack.update_blocks import (
     CADENCE_CHOICE,
+    CLOSE_ACTION,
+    DRAFT_POSTMORTEM_ACTION,
     FOLLOW_ACTION,
     OPEN_UPDATE_ACTION,
+    STILL_ACTIVE_ACTION,
     UPDATE_CALLBACK,
     update_modal,
 )
@@ -26,6 +30,7 @@ from bot.updates.models import MAX_FIELD_CHARS, UpdateDraft
 from bot.updates.service import MAX_CADENCE, MIN_CADENCE, UpdateResult, UpdateService
 from commands.context import CommandContext, first_click, reports_errors
 from commands.incident import registry
+from commands.postmortem import draft_reply
 
 NOT_SET_UP = "Status updates are not set up on this bot."
 UPDATABLE = (Status.INVESTIGATING, Status.IDENTIFIED, Status.MONITORING, Status.RESOLVED)
@@ -275,3 +280,44 @@ def register(app: AsyncApp, services: Services) -> None:
         user = body["user"]["id"]
         result = await service.post_update(incident, draft, user)
         await services.chat.direct_message(user, describe_result(result))
+
+    @app.action(STILL_ACTIVE_ACTION)
+    @reports_errors(services)
+    async def still_active(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        if not await first_click(services, body):
+            return
+        incident = await services.store.get_incident(body["actions"][0]["value"])
+        if not incident.is_active:
+            raise IncidentBotError(f"{incident.id} is already {incident.status.value}.")
+        user = body["user"]["id"]
+        await services.flows.add_note(
+            incident, "Still active (answered the no-activity reminder)", user
+        )
+        await tell(
+            respond, body, f":ok_hand: Noted on the timeline of *{incident.id}*: still active."
+        )
+
+    @app.action(DRAFT_POSTMORTEM_ACTION)
+    @reports_errors(services)
+    async def draft_postmortem(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        if services.postmortems is None:
+            raise IncidentBotError("Postmortems are not set up on this bot.")
+        if not await first_click(services, body):
+            return
+        incident = await services.store.get_incident(body["actions"][0]["value"])
+        pm = await services.postmortems.draft(incident.id)
+        await tell(respond, body, draft_reply(pm, incident.channel_id))
+
+    @app.action(CLOSE_ACTION)
+    @reports_errors(services)
+    async def close_incident(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        if not await first_click(services, body):
+            return
+        incident = await services.store.get_incident(body["actions"][0]["value"])
+        await services.flows.close(incident, body["user"]["id"])
+        await tell(respond, body, f":lock: *{incident.id}* is closed.")

@@ -360,6 +360,21 @@ class UpdateService:
     def cadence_label(self, incident: Incident) -> str:
         return describe_cadence(cadence_for(incident, self.cadence))
 
+    async def home(
+        self, user_id: str, open_incidents: list[Incident], limit: int = 20
+    ) -> tuple[list[tuple[Incident, str, datetime | None]], list[Incident]]:
+        """For App Home: the open incidents where `user_id` holds a role (which, and when
+        the next update is due), and the incidents they follow (open ones first)."""
+        leading = [
+            (inc, ", ".join(r.display_name for r, u in inc.roles.items() if u == user_id),
+             self.due(inc))
+            for inc in open_incidents
+            if user_id in inc.roles.values()
+        ][:limit]
+        followed = await self.store.incidents(await self.updates.followed(user_id))
+        followed.sort(key=lambda inc: (not inc.is_active, inc.declared_at), reverse=False)
+        return leading, followed[:limit]
+
     @staticmethod
     def who_updates(incident: Incident) -> str | None:
         """Whom the cadence prompt goes to: the Comms lead, else the IC."""
