@@ -50,8 +50,8 @@ from bot.store.redis_store import RedisStore
 from bot.timeline.service import TimelineService
 from bot.updates.models import CadenceSettings, NudgeSettings
 from bot.updates.service import UpdateService
-from bot.worker import PeriodicJob
 from bot.updates.watch import IncidentWatch, WatchRender
+from bot.worker import PeriodicJob
 
 log = structlog.get_logger(__name__)
 ADMIN_CACHE_SECONDS = 60.0
