@@ -190,6 +190,8 @@ def build_services(
     )
     if integrations.paging is not None:
         add_paging_steps(flows, integrations.paging)
+    if integrations.tracking is not None:
+        actions.followers.append(integrations.tracking)
 
     async def post_alert(text: str, blocks: list[dict[str, object]]) -> str:
         return await chat.broadcast(settings.incidents_channel, text, blocks)

@@ -7,6 +7,7 @@ from typing import Any, cast
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.errors import IncidentBotError, NotInIncidentChannel, UsageError
+from bot.integrations.http import IntegrationError
 from bot.mrkdwn import escape, mention, when
 from bot.parsing import parse_duration, parse_user
 from bot.services import Services
@@ -33,6 +34,19 @@ FORMS = (
 )
 USAGE = "*Usage:*\n" + FORMS
 NOT_SET_UP = "Action items are not set up on this bot."
+TRACKER_FORMS = (
+    "\n`/incident action track <id>` (create its tracker issue)"
+    "\n`/incident action link <id> <KEY-1|URL>` (link an existing issue)"
+)
+NO_TRACKER = (
+    ":information_source: No issue tracker is configured. Set the `JIRA_…`, `GITHUB_…` or "
+    "`LINEAR_…` settings to follow action items in Jira, GitHub or Linear."
+)
+
+
+def notes_text(item: Any) -> str:
+    """What a follower (the tracker) could not do, for the reply."""
+    return "".join(f"\n:warning: I {note}." for note in item.notes)
 
 
 def _line(item: Any, now: Any) -> str:
@@ -42,6 +56,8 @@ def _line(item: Any, now: Any) -> str:
     state = ":white_check_mark: " if not item.is_open else ""
     extra = f" · {item.type.value}" if item.type else ""
     extra += f" · {escape(item.ticket)}" if item.ticket else ""
+    if item.tracked is not None:
+        extra += f" · <{item.tracked.url}|{escape(item.tracked.key)}>"
     return (
         f"• {state}*{item.id}* {item.priority.value} {mention(item.owner)}{due}{extra} "
         f"({item.incident_id}): {escape(item.text)}"
@@ -69,7 +85,7 @@ async def action(ctx: CommandContext) -> None:
     try:
         await _dispatch(ctx, actions, verb, args, opts)
     except UsageError as exc:
-        exc.usage = exc.usage or USAGE
+        exc.usage = exc.usage or (USAGE + (TRACKER_FORMS if ctx.services.tracking else ""))
         raise
 
 
@@ -92,10 +108,16 @@ async def _dispatch(
             ticket=opts.get("ticket"),
         )
         due = f", due {when(item.due)}" if item.due else ""
+        tracked = (
+            f" · <{item.tracked.url}|{escape(item.tracked.key)}>" if item.tracked else ""
+        )
         await ctx.reply(
             f":ballot_box_with_check: *{item.id}* ({item.priority.value}) for "
-            f"{mention(owner)}{due}: {escape(item.text)}"
+            f"{mention(owner)}{due}: {escape(item.text)}{tracked}" + notes_text(item)
         )
+        return
+    if verb in ("track", "link"):
+        await _track_or_link(ctx, verb, args)
         return
     if verb == "list":
         if len(args) > 1 or (args and args[0].lower() not in ("mine", "overdue", "all")):
@@ -127,7 +149,7 @@ async def _dispatch(
                 raise UsageError("Give one item id.")
             item, changed = await actions.done(item_id, ctx.user_id)
             note = "" if changed else " (it already was)"
-            await ctx.reply(f":white_check_mark: *{item.id}* is done{note}.")
+            await ctx.reply(f":white_check_mark: *{item.id}* is done{note}." + notes_text(item))
         elif verb == "snooze":
             if len(args) != 1:
                 raise UsageError("Give one item id, and optionally `for:3d`.")
@@ -151,6 +173,35 @@ async def _dispatch(
             )
         return
     raise UsageError(f"`action {escape(verb)}` is not understood.")
+
+
+async def _track_or_link(ctx: CommandContext, verb: str, args: list[str]) -> None:
+    tracking = ctx.services.tracking
+    if tracking is None:
+        await ctx.reply(NO_TRACKER)
+        return
+    wanted = 1 if verb == "track" else 2
+    if len(args) != wanted:
+        example = "AI-0001" if verb == "track" else "AI-0001 OPS-123"
+        raise UsageError(f"Give {'the item id' if wanted == 1 else 'the item id and the issue'}, "
+                         f"e.g. `action {verb} {example}`.")
+    item_id = args[0].upper()
+    item = await ctx.services.actions.get(item_id)
+    await ctx.services.actions.may_change(item, ctx.user_id, verb)
+    try:
+        if verb == "track":
+            item = await tracking.track(item_id, ctx.user_id)
+        else:
+            item = await tracking.link(item_id, args[1], ctx.user_id)
+    except IntegrationError as exc:
+        what = "create" if verb == "track" else "find"
+        later = " I will keep trying." if exc.retryable and verb == "track" else ""
+        await ctx.reply(f":warning: I could not {what} the {tracking.name} issue: "
+                        f"{escape(exc.message)}.{later}")
+        return
+    assert item.tracked is not None
+    await ctx.reply(f":link: *{item.id}* is followed in {tracking.name}: "
+                    f"<{item.tracked.url}|{escape(item.tracked.key)}>")
 
 
 async def publish_home(services: Services, client: Any, user_id: str) -> None:
@@ -193,7 +244,8 @@ def register(app: AsyncApp, services: Services) -> None:
             return
         item, changed = await services.actions.done(body["actions"][0]["value"], body["user"]["id"])
         if changed:
-            await tell(respond, body, f":white_check_mark: *{item.id}* is done. Thank you!")
+            await tell(respond, body,
+                       f":white_check_mark: *{item.id}* is done. Thank you!" + notes_text(item))
         await after_click(body, client)
 
     @app.action(SNOOZE_ACTION)

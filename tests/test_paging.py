@@ -130,7 +130,7 @@ async def test_pager_down_never_blocks_declare_or_resolve(
     incident = await incident_of(h, channel)
     assert pagerduty.alerts == {}
     assert await h.store.integrations.waiting() == 1
-    pagerduty.reset()  # PagerDuty is back
+    pagerduty.heal()  # PagerDuty is back
     integrations = integrations_of(h)
     assert await retry_due(integrations, clock()) == 0  # not due yet: backoff
     clock.advance(timedelta(minutes=2))

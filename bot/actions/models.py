@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 ACTION_ITEM_SCHEMA_VERSION = 1
 
@@ -81,6 +81,12 @@ class ActionItem(BaseModel):
     last_reminded_at: datetime | None = None
     overdue_reminders_count: int = 0
     escalated_at: datetime | None = None
+    # what a follower (the issue tracker) could not do in this request; never stored
+    _notes: list[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def notes(self) -> list[str]:
+        return self._notes
 
     @property
     def is_open(self) -> bool:

@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
+import structlog
+
 from bot.actions.models import (
     ActionItem,
     ActionSettings,
@@ -24,6 +26,8 @@ from bot.parsing import parse_due
 from bot.ports import ChatUser
 from bot.store.redis_store import RedisStore
 from bot.timeline.models import EventKind, TimelineEvent
+
+log = structlog.get_logger(__name__)
 
 AdminCheck = Callable[[str], Awaitable[bool]]
 Scope = Literal["mine", "overdue", "all"]
@@ -64,6 +68,15 @@ def parse_ticket(value: str) -> str:
     return value.strip()
 
 
+class ActionFollower(Protocol):
+    """Something that follows action items elsewhere (an issue tracker): told after an item
+    is added or finished, it answers with what it could not do, in plain words."""
+
+    async def on_item_added(self, item: ActionItem) -> list[str]: ...
+
+    async def on_item_done(self, item: ActionItem) -> list[str]: ...
+
+
 class ActionItemService:
     def __init__(
         self,
@@ -81,6 +94,22 @@ class ActionItemService:
         self.clock = clock
         self.cfg = settings or ActionSettings()
         self.is_admin = is_admin
+        # told after every add and done, whichever entry point made it (wiring.py adds them)
+        self.followers: list[ActionFollower] = []
+
+    async def _tell_followers(self, item: ActionItem, added: bool) -> ActionItem:
+        """Each follower in turn, failure-isolated; what they could not do goes on
+        `item.notes` for the entry point to tell the user. The change itself stands."""
+        for follower in self.followers:
+            try:
+                notes = await (
+                    follower.on_item_added(item) if added else follower.on_item_done(item)
+                )
+            except Exception as exc:
+                log.warning("action_follower_failed", item=item.id, error=repr(exc))
+                notes = ["could not update the issue tracker"]
+            item.notes.extend(notes)
+        return item
 
     async def _owner(self, user_id: str) -> ChatUser:
         try:
@@ -148,7 +177,7 @@ class ActionItemService:
         await self._event(
             item, actor, f"Action item {item.id} for {mention(owner)}: {escape(text)}", "added"
         )
-        return item
+        return await self._tell_followers(item, added=True)
 
     async def get(self, item_id: str) -> ActionItem:
         return await self.items.get(item_id)
@@ -170,7 +199,7 @@ class ActionItemService:
             return [i for i in items if i.is_overdue(now)]
         return items
 
-    async def _may_change(self, item: ActionItem, actor: str, what: str) -> None:
+    async def may_change(self, item: ActionItem, actor: str, what: str) -> None:
         if actor == item.owner:
             return
         try:
@@ -188,7 +217,7 @@ class ActionItemService:
     async def done(self, item_id: str, actor: str) -> tuple[ActionItem, bool]:
         """Mark done; returns (item, changed). Done twice is not an error, it changes once."""
         item = await self.items.get(item_id)
-        await self._may_change(item, actor, "finish")
+        await self.may_change(item, actor, "finish")
         changed = False
         now = self.clock()
 
@@ -208,13 +237,14 @@ class ActionItemService:
             await self._event(
                 item, actor, f"Action item {item.id} done: {escape(item.text)}", "done"
             )
+            item = await self._tell_followers(item, added=False)
         return item, changed
 
     async def snooze(
         self, item_id: str, actor: str, duration: timedelta | None = None
     ) -> ActionItem:
         item = await self.items.get(item_id)
-        await self._may_change(item, actor, "snooze")
+        await self.may_change(item, actor, "snooze")
         if not item.is_open:
             raise UsageError(f"{item.id} is already done.")
         until = self.clock() + (duration or self.cfg.default_snooze)
@@ -233,7 +263,7 @@ class ActionItemService:
         """Give an item a due date (or move it): `YYYY-MM-DD`, `tomorrow`, `3d`…; the
         reminder cycle starts over from the new date."""
         item = await self.items.get(item_id)
-        await self._may_change(item, actor, "set the due date of")
+        await self.may_change(item, actor, "set the due date of")
         if not item.is_open:
             raise UsageError(f"{item.id} is already done.")
         now = self.clock()
@@ -254,7 +284,7 @@ class ActionItemService:
 
     async def reassign(self, item_id: str, new_owner: str, actor: str) -> ActionItem:
         item = await self.items.get(item_id)
-        await self._may_change(item, actor, "reassign")
+        await self.may_change(item, actor, "reassign")
         await self._owner(new_owner)
 
         def change(it: ActionItem) -> None:

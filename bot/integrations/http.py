@@ -70,9 +70,9 @@ class ApiClient:
         *,
         headers: Mapping[str, str] | None = None,
         auth: httpx.Auth | tuple[str, str] | None = None,
-        timeout: float = 10.0,
-        attempts: int = 4,
-        budget: float = 30.0,
+        timeout: float = 5.0,
+        attempts: int = 3,
+        budget: float = 8.0,
         backoff: float = 0.5,
         throttled: Callable[[httpx.Response], bool] | None = None,
     ) -> None:
@@ -93,10 +93,15 @@ class ApiClient:
         await self._client.aclose()
 
     def _wait(self, state: RetryCallState) -> float:
+        """Retry-After when the API gave one, else exponential backoff; never past the
+        budget (a person is waiting; the worker's outbox retries the rest later)."""
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _Retryable) and exc.retry_after is not None:
-            return exc.retry_after
-        return float(self.backoff * (2 ** (state.attempt_number - 1)))
+            wait = exc.retry_after
+        else:
+            wait = float(self.backoff * (2 ** (state.attempt_number - 1)))
+        left = self.budget - (state.seconds_since_start or 0.0)
+        return max(0.0, min(wait, left))
 
     async def request(
         self,

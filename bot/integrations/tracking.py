@@ -144,9 +144,9 @@ class TrackerService:
         if not self.auto:
             return []
         try:
-            await self.track(item.id, None)
+            item.tracked = (await self.track(item.id, None)).tracked
         except IntegrationError as exc:
-            return [self._problem("create the issue", exc)]
+            return [self._problem(f"create the {self.name} issue", exc)]
         return []
 
     async def on_item_done(self, item: ActionItem, *, attempt: int = 1) -> list[str]:
@@ -163,7 +163,7 @@ class TrackerService:
                              attempt=attempt + 1),
                     self.clock() + RETRY_BACKOFF * attempt,
                 )
-            return [self._problem(f"close {item.tracked.key}", exc)]
+            return [self._problem(f"close {item.tracked.key} in {self.name}", exc)]
         if closed:
             def mark(it: ActionItem) -> None:
                 if it.tracked is not None:
@@ -175,8 +175,8 @@ class TrackerService:
 
     def _problem(self, what: str, exc: IntegrationError) -> str:
         if exc.retryable:
-            return f"could not {what} in {self.name} yet (it is not answering); I will keep trying"
-        return f"could not {what} in {self.name}: {exc.message}"
+            return f"could not {what} yet ({self.name} is not answering); I will keep trying"
+        return f"could not {what}: {exc.message}"
 
     async def sync(self) -> list[ActionItem]:
         """Poll the linked issues of open items; an issue finished in the tracker finishes the

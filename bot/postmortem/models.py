@@ -136,6 +136,18 @@ class TokenUsage(BaseModel):
     cache_creation_input_tokens: int = 0
 
 
+class RecordedAction(BaseModel):
+    """An action item recorded for the incident (not a proposal), with its tracker issue."""
+
+    id: str
+    text: str
+    owner: str
+    status: str
+    due: datetime | None = None
+    tracker_key: str | None = None
+    tracker_url: str | None = None
+
+
 class Postmortem(DraftSections):
     schema_version: int = POSTMORTEM_SCHEMA_VERSION
     version: int = 0  # set when stored (1, 2, …)
@@ -158,6 +170,7 @@ class Postmortem(DraftSections):
     unverified: list[UnverifiedClaim] = Field(default_factory=list)
     claims: ClaimTally | None = None  # how the model's claims fared against the record
     ai_usage: TokenUsage | None = None
+    recorded_actions: list[RecordedAction] = Field(default_factory=list)
 
     @property
     def overall_confidence(self) -> float:

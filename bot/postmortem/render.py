@@ -108,6 +108,24 @@ def render_markdown(pm: Postmortem) -> str:
     ):
         out += [f"## {heading}", "", *(f"- {x}" for x in lines or ["—"]), ""]
     out += ["## Action Items", ""]
+    if pm.recorded_actions:
+        out += [
+            "### Recorded",
+            "",
+            "| ID | Description | Owner | Status | Due | Tracker |",
+            "|----|-------------|-------|--------|-----|---------|",
+        ]
+        for r in pm.recorded_actions:
+            tracker = (
+                f"[{_cell(r.tracker_key)}]({r.tracker_url})" if r.tracker_key and r.tracker_url
+                else _cell(r.tracker_key) if r.tracker_key else "—"
+            )
+            due = r.due.date().isoformat() if r.due else "—"
+            out.append(
+                f"| {r.id} | {_cell(r.text)} | {_owner(r.owner)} | {r.status} | {due} | "
+                f"{tracker} |"
+            )
+        out.append("")
     for group in GROUP_ORDER:
         items = sorted((a for a in pm.action_items if a.type == group), key=lambda a: a.priority)
         out += [f"### {ACTION_GROUPS[group]}", ""]

@@ -19,7 +19,7 @@ from bot.postmortem.analysis import analyze
 from bot.postmortem.assemble import assemble
 from bot.postmortem.grounding import FactSheet, build_fact_sheet
 from bot.postmortem.llm import Drafter, DraftRequest, baseline_for_prompt, uses_model
-from bot.postmortem.models import Postmortem, ProposedAction
+from bot.postmortem.models import Postmortem, ProposedAction, RecordedAction
 from bot.postmortem.render import claims_line, render_markdown
 from bot.runbooks import RunbookLibrary
 from bot.store.redis_store import RedisStore
@@ -121,7 +121,12 @@ class PostmortemService:
         library = self.library()
         now = self.clock()
         analysis = analyze(incident, entries, library=library, now=now)
-        base = analysis.postmortem.model_copy(update={"pattern": pattern_lines(entries)})
+        base = analysis.postmortem.model_copy(
+            update={
+                "pattern": pattern_lines(entries),
+                "recorded_actions": await self._recorded_actions(incident_id),
+            }
+        )
         sheet = build_fact_sheet(
             incident,
             entries,
@@ -131,6 +136,18 @@ class PostmortemService:
             baseline_text=baseline_for_prompt(base.sections()),
         )
         return _Drafting(base=base, sheet=sheet)
+
+    async def _recorded_actions(self, incident_id: str) -> list[RecordedAction]:
+        items = self.store.actions
+        found = await items.many(await items.ids_of_incident(incident_id))
+        return [
+            RecordedAction(
+                id=i.id, text=i.text, owner=i.owner, status=i.status.value, due=i.due,
+                tracker_key=i.tracked.key if i.tracked else (i.ticket or None),
+                tracker_url=i.tracked.url if i.tracked else None,
+            )
+            for i in sorted(found, key=lambda i: i.id)
+        ]
 
     async def build_from_record(self, incident_id: str) -> Postmortem:
         """The deterministic draft (no model), not stored."""

@@ -67,6 +67,11 @@ class Standin:
         with self._lock:
             self.faults.append(Fault(status, retry_after, delay, times))
 
+    def heal(self) -> None:
+        """The API is back: drop the injected faults, keep what it holds."""
+        with self._lock:
+            self.faults.clear()
+
     def reset(self) -> None:
         with self._lock:
             self.calls.clear()

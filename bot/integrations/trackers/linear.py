@@ -53,7 +53,8 @@ class LinearTracker:
         doc = response.json()
         if doc.get("errors"):
             message = str(doc["errors"][0].get("message", "error"))[:200]
-            raise IntegrationError("Linear", message, status=response.status_code, retryable=False)
+            status = 404 if "not found" in message.lower() else response.status_code
+            raise IntegrationError("Linear", message, status=status, retryable=False)
         return dict(doc["data"])
 
     async def _team_info(self) -> dict[str, Any]:
