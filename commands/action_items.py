@@ -85,7 +85,8 @@ async def action(ctx: CommandContext) -> None:
     try:
         await _dispatch(ctx, actions, verb, args, opts)
     except UsageError as exc:
-        exc.usage = exc.usage or (USAGE + (TRACKER_FORMS if ctx.services.tracking else ""))
+        tracking = getattr(ctx.services, "tracking", None)
+        exc.usage = exc.usage or (USAGE + (TRACKER_FORMS if tracking else ""))
         raise
 
 

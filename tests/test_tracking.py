@@ -235,7 +235,7 @@ async def test_the_worker_runs_the_retries_and_the_sync(
     assert isinstance(s, GitHubStandin)
     async with tracked_bot(slack, redis_url, "github", s, clock, track_actions="auto") as h:
         jobs = {j.name: j for j in build_worker_jobs(h.bot.services.settings, clock=clock)}
-        assert set(jobs) == {"integration_retries", "tracker_sync"}
+        assert {"integration_retries", "tracker_sync"} <= set(jobs)
         channel = await h.declare("Search slow sev:3", user=ALICE)
         s.fail(503, times=100)
         item_id = await add_item(h, channel)
@@ -251,4 +251,5 @@ def test_no_worker_jobs_without_integrations(slack: SlackEmulator, redis_url: st
     from bot.wiring import build_worker_jobs
     from tests.conftest import make_settings
 
-    assert build_worker_jobs(make_settings(slack, redis_url)) == []
+    names = {j.name for j in build_worker_jobs(make_settings(slack, redis_url))}
+    assert not names & {"integration_retries", "tracker_sync"}
