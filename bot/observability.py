@@ -76,6 +76,15 @@ class TallyCollector(Collector):
         for kind in tallies.TOKEN_KINDS:
             tokens.add_metric([kind], tallies.count(tallies.LLM_TOKENS, kind))
         yield tokens
+        claims = CounterMetricFamily(
+            "incident_bot_llm_claims",
+            "The model's claims checked against the record, by verdict (kept; flagged: shown "
+            "as unverified; dropped: named someone not in the record)",
+            labels=["verdict"],
+        )
+        for verdict in tallies.CLAIM_VERDICTS:
+            claims.add_metric([verdict], tallies.count(tallies.LLM_CLAIMS, verdict))
+        yield claims
 
 
 def metrics_response(registry: CollectorRegistry) -> web.Response:

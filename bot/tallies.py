@@ -10,6 +10,8 @@ REDIS_ERRORS = "redis_errors"
 MODEL_DRAFTS = "model_drafts"
 LLM_TOKENS = "llm_tokens"  # by kind: input, output, cache_read, cache_creation
 TOKEN_KINDS = ("input", "output", "cache_read", "cache_creation")
+LLM_CLAIMS = "llm_claims"  # the model's claims checked against the record, by verdict
+CLAIM_VERDICTS = ("kept", "flagged", "dropped")
 
 _counts: Counter[tuple[str, str]] = Counter()
 

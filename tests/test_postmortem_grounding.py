@@ -170,6 +170,8 @@ async def test_a_faithful_draft_is_kept_whole(h: Harness, model: AnthropicStandi
     }
     assert tokens["input"] > 0 and tokens["output"] > 0 and tokens["cache_creation"] > 0
     assert "cache_read" in tokens
+    verdicts = dict(re.findall(r'incident_bot_llm_claims_total\{verdict="(\w+)"\} (\S+)', metrics))
+    assert float(verdicts["kept"]) >= stored.claims.kept and "dropped" in verdicts
 
 
 @pytest.mark.parametrize("mode", sorted(INVENTED))

@@ -242,7 +242,8 @@ def build_fact_sheet(
         "ttm": incident.time_to_mitigate,
         "ttr": incident.time_to_resolve,
     }
-    numbers = numbers_in(corpus)
+    # generous on the record's side: digits inside tokens (p99, 5xx, v2) count too
+    numbers = numbers_in(corpus) + [float(x) for x in re.findall(r"\d+(?:\.\d+)?", corpus)]
     for d in durations.values():
         if d is not None:
             secs = d.total_seconds()

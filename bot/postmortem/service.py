@@ -23,6 +23,8 @@ from bot.postmortem.models import Postmortem, ProposedAction, RecordedAction
 from bot.postmortem.render import claims_line, render_markdown
 from bot.runbooks import RunbookLibrary
 from bot.store.redis_store import RedisStore
+from bot.tallies import CLAIM_VERDICTS, LLM_CLAIMS
+from bot.tallies import tally as count_up
 from bot.timeline.models import EventKind, TimelineEntry
 from bot.timeline.render import render_entry
 
@@ -197,6 +199,8 @@ class PostmortemService:
             reason = "the model's draft could not be checked against the record"
             return base.model_copy(update={"not_ai_reason": reason, **usage})
         tally = assembled.tally
+        for verdict in CLAIM_VERDICTS:
+            count_up(LLM_CLAIMS, verdict, getattr(tally, verdict))
         checked = {"unverified": assembled.unverified, "claims": tally, **usage}
         log.info(
             "postmortem_ai_checked",
