@@ -1,6 +1,7 @@
 """The worker process: APScheduler runs the reminder scan every REMINDER_SCAN_INTERVAL
-seconds and the weekly action-item digest. Several workers may run at once: every
-reminder is claimed in Redis first (see bot/actions/reminders.py). Its side server
+seconds and the weekly action-item digest. Several workers may run at once: each scan
+interval is run by one of them (a lease, bot/store/leases.py), every reminder is claimed
+in Redis first (see bot/actions/reminders.py), and the digest is sent once per week. Its side server
 (WORKER_PORT) answers /healthz (Redis, Slack token, scheduler) and /metrics."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 import structlog
 from aiohttp import web
@@ -23,6 +25,7 @@ from bot.clock import Clock, system_clock
 from bot.errors import IncidentBotError
 from bot.observability import METRICS_PATH, WorkerMetrics, metrics_response
 from bot.side_server import Readiness, health_routes, start_side_server
+from bot.store.leases import Leases
 
 log = structlog.get_logger(__name__)
 
@@ -33,17 +36,28 @@ DIGEST_JOB = "action_digest"
 @dataclass(frozen=True)
 class PeriodicJob:
     """A feature's own job in the worker (integration retries, tracker sync…), run every
-    `every` seconds. Jobs that must run once across workers take a lease themselves."""
+    `every` seconds. With `once_across_workers` each interval runs on one worker only (a
+    lease, bot/store/leases.py); otherwise on every worker, so the job must claim its own
+    units of work (`Leases.acquire` / `run_once`)."""
 
     name: str
     run: Callable[[], Awaitable[object]]
     every: float
+    once_across_workers: bool = False
 
 
-async def periodic_job(job: PeriodicJob, metrics: WorkerMetrics) -> None:
+async def periodic_job(
+    job: PeriodicJob, metrics: WorkerMetrics, leases: Leases | None = None
+) -> None:
     """One run; a failure is logged and counted and never stops the scheduler."""
     metrics.jobs.labels(name=job.name).inc()
     try:
+        if (
+            job.once_across_workers
+            and leases is not None
+            and await leases.acquire(f"job:{job.name}", scan_lease_ttl(job.every)) is None
+        ):
+            return  # another worker runs this interval
         await job.run()
     except Exception as exc:
         metrics.job_failures.labels(name=job.name).inc()
@@ -72,10 +86,33 @@ async def refresh_backlog(scanner: ReminderScanner, metrics: WorkerMetrics) -> N
     metrics.backlog(due, (now - oldest).total_seconds() if oldest else 0.0)
 
 
-async def scan_job(scanner: ReminderScanner, metrics: WorkerMetrics | None = None) -> None:
+def scan_lease_ttl(scan_interval: float) -> timedelta:
+    """How long one worker's scan run excludes the others: most of an interval, so each
+    interval is scanned once whichever worker ticks first, and a worker killed mid-scan
+    delays the next scan by less than one interval."""
+    return timedelta(seconds=max(0.5, scan_interval * 0.8))
+
+
+async def scan_job(
+    scanner: ReminderScanner,
+    metrics: WorkerMetrics | None = None,
+    lease_ttl: timedelta | None = None,
+) -> None:
     """One scan; errors are logged and counted, never kill the scheduler (the next scan
-    retries)."""
+    retries). With `lease_ttl`, the run takes the scan lease first and is skipped when
+    another worker has it (bot/store/leases.py): one scan per interval, not one per worker.
+    The lease is not released: it expires, covering the rest of the interval."""
     metrics = metrics or WorkerMetrics()
+    if lease_ttl is not None:
+        try:
+            lease = await scanner.items.leases.acquire(f"job:{SCAN_JOB}", lease_ttl)
+        except IncidentBotError as exc:
+            metrics.job_failures.labels(name=SCAN_JOB).inc()
+            log.warning("reminder_scan_failed", reason=exc.message)
+            return
+        if lease is None:
+            log.debug("reminder_scan_by_another_worker")
+            return
     metrics.jobs.labels(name=SCAN_JOB).inc()
     started = time.perf_counter()
     try:
@@ -127,7 +164,7 @@ def build_scheduler(
     scheduler.add_job(
         scan_job,
         IntervalTrigger(seconds=scan_interval, timezone="UTC"),
-        args=[scanner, metrics],
+        args=[scanner, metrics, scan_lease_ttl(scan_interval)],
         id=SCAN_JOB,
         max_instances=1,
         coalesce=True,
@@ -151,7 +188,7 @@ def build_scheduler(
         scheduler.add_job(
             periodic_job,
             IntervalTrigger(seconds=job.every, timezone="UTC"),
-            args=[job, metrics],
+            args=[job, metrics, scanner.items.leases],
             id=job.name,
             max_instances=1,
             coalesce=True,
