@@ -25,7 +25,7 @@ TRANSPORTS = ["http", "socket"]
 @dataclass(frozen=True)
 class Fixture:
     name: str
-    transport: str  # events | command | interactive
+    transport: str  # events | command | interactive | envelope (a Socket Mode envelope)
     wrap: str | None
     body: dict[str, Any]
     source: dict[str, str]
@@ -40,19 +40,35 @@ def load(name: str) -> Fixture:
     return Fixture(name, data["transport"], data["wrap"], data["body"], data["source"])
 
 
-def render(fixture: Fixture, *, channel: str, response_url: str) -> str:
-    """The HTTP body Slack would send, in this test's workspace: the war room's real id,
-    an emulator response URL, and a fresh event_id (Slack gives each event its own)."""
+def localize(fixture: Fixture, *, channel: str, response_url: str) -> dict[str, Any]:
+    """The fixture in this test's workspace: the war room's real id, an emulator response
+    URL, and a fresh event_id / envelope_id (Slack gives each delivery its own)."""
     text = json.dumps(fixture.body).replace(WAR_ROOM, channel)
     body: dict[str, Any] = json.loads(text.replace("$RESPONSE_URL", response_url))
-    if fixture.transport == "command":
+    inner = body.get("payload", body) if fixture.transport == "envelope" else body
+    if isinstance(inner, dict) and "event_id" in inner:
+        inner["event_id"] = f"Ev{uuid.uuid4().hex[:10].upper()}"
+    if "envelope_id" in body:
+        body["envelope_id"] = str(uuid.uuid4())
+    return body
+
+
+HTTP_OF_ENVELOPE = {"slash_commands": "command", "interactive": "interactive",
+                    "events_api": "events"}
+
+
+def render(fixture: Fixture, *, channel: str, response_url: str) -> str:
+    """The HTTP body Slack would POST for the fixture (for an envelope: for its payload)."""
+    body = localize(fixture, channel=channel, response_url=response_url)
+    transport = fixture.transport
+    if transport == "envelope":
+        transport, body = HTTP_OF_ENVELOPE[body["type"]], body["payload"]
+    if transport == "command":
         return urlencode(body)
     if fixture.transport == "interactive":
         return urlencode({"payload": json.dumps(body)})
     if fixture.wrap == "event_callback":
         return sr.event_callback(body)
-    if "event_id" in body:
-        body["event_id"] = f"Ev{uuid.uuid4().hex[:10].upper()}"
     return json.dumps(body)
 
 
@@ -106,5 +122,11 @@ class Wire:
         return Outcome(status == 200, payload, status)
 
     async def send_fixture(self, name: str, *, channel: str) -> Outcome:
+        fixture = load(name)
         response_url = self.harness.slack.new_response_url(channel)
-        return await self.send(render(load(name), channel=channel, response_url=response_url))
+        if self._handler is not None and fixture.transport == "envelope":  # as Slack sent it
+            body = localize(fixture, channel=channel, response_url=response_url)
+            delivery = await self.harness.slack.socket_mode.deliver(body)
+            await self.harness.driver.settle()
+            return Outcome(delivery.ack is not None, delivery.payload)
+        return await self.send(render(fixture, channel=channel, response_url=response_url))

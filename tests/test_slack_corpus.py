@@ -63,12 +63,15 @@ async def room(request: pytest.FixtureRequest, harness: Harness) -> AsyncIterato
 
 def test_every_fixture_names_its_public_source() -> None:
     names = fixture_names()
-    assert len(names) >= 40
+    assert len(names) >= 45
     for name in names:
         fixture = load(name)
-        assert fixture.source["repo"].count("/") == 1, name
-        assert len(fixture.source["commit"]) == 40 and fixture.source["path"], name
-        assert fixture.transport in ("events", "command", "interactive"), name
+        if "url" in fixture.source:  # an example printed in Slack's API docs
+            assert fixture.source["url"].startswith("https://docs.slack.dev/"), name
+        else:
+            assert fixture.source["repo"].count("/") == 1, name
+            assert len(fixture.source["commit"]) == 40 and fixture.source["path"], name
+        assert fixture.transport in ("events", "command", "interactive", "envelope"), name
 
 
 WORDS = {
@@ -82,6 +85,8 @@ WORDS = {
         ALICE, ["hello check that out!", "↪ forwarded from lev: this will be shared with a message"]
     ),
     "message_shared_without_comment": (ALICE, ["↪ forwarded from jadel: blahblahblahblahblah"]),
+    "envelope_message": (BOB, ["<@U0ALICE> Hi here!"]),
+    "docs_message": (ALICE, ["Hello world"]),
 }
 
 
@@ -103,6 +108,7 @@ NOT_WORDS = [
     "message_channel_posting_permissions",
     "reaction_added",  # :heart_eyes: is not a key-event mark
     "pin_added_empty_item",  # Slack has sent a pin with no item
+    "docs_channel_topic_without_channel",  # the docs' example names no channel
 ]
 
 
@@ -146,6 +152,9 @@ async def test_an_edit_is_recorded_as_an_edit(room: WarRoom) -> None:
     assert [(e.kind, e.actor, e.text) for e in added] == [
         (EventKind.MESSAGE_EDITED, ALICE, "updated message")
     ]
+    await room.said(ALICE, "Hello", "1355517523.000005")
+    added = await room.send("docs_message_changed")  # no previous_message: `edited` says so
+    assert [(e.kind, e.text) for e in added] == [(EventKind.MESSAGE_EDITED, "Hello, world!")]
 
 
 async def test_an_unfurl_is_not_an_edit(room: WarRoom) -> None:
@@ -179,6 +188,8 @@ ACKNOWLEDGED_ONLY = [
     "shortcut",
     "message_action",
     "block_actions",  # a button the bot did not post
+    "envelope_shortcut",
+    "envelope_app_mention",  # not subscribed to; acknowledged if it comes
 ]
 
 
@@ -228,6 +239,16 @@ async def test_opening_app_home_publishes_it(room: WarRoom) -> None:
     assert ALICE in room.harness.slack.published_views()
 
 
+async def test_a_real_socket_mode_command_envelope_gets_the_help(room: WarRoom) -> None:
+    """python-slack-sdk's slash command envelope, as /incident with no text."""
+    outcome = await room.wire.send_fixture("envelope_slash_command", channel=room.channel)
+    assert outcome.acknowledged
+    shown = (outcome.payload or {}).get("text", "") + "".join(
+        str(r.get("text", "")) for r in room.harness.slack.responses()
+    )
+    assert "/incident declare" in shown
+
+
 async def test_a_real_slash_command_body_gets_the_usage(room: WarRoom) -> None:
     """bolt-python's slash command body, as /incident: "Hi" is no subcommand."""
     outcome = await room.wire.send_fixture("slash_command", channel=room.channel)
@@ -242,6 +263,20 @@ def test_every_fixture_is_exercised() -> None:
         "message_changed", "message_changed_thread_reply", "message_changed_unfurl",
         "message_deleted", "message_changed_tombstone", "message_changed_tombstone_no_previous",
         "block_suggestion", "url_verification", "app_uninstalled", "tokens_revoked",
-        "member_joined_channel", "app_home_opened", "slash_command",
+        "member_joined_channel", "app_home_opened", "slash_command", "envelope_slash_command",
+        "docs_message_changed",
     }
     assert set(fixture_names()) == used
+
+
+async def test_slack_answering_token_revoked_stops_posting(harness: Harness) -> None:
+    """Another process got the uninstall event: this one learns it from Slack's answer."""
+    chat = harness.bot.services.chat
+    harness.slack.revoke_token()
+    with pytest.raises(ChatError, match="token_revoked"):
+        await chat.post(harness.incidents_id, "first try")
+    assert chat.access_lost is not None and "token_revoked" in chat.access_lost
+    calls_before = len(harness.slack.calls())
+    with pytest.raises(ChatError, match="Slack access is gone"):
+        await chat.post(harness.incidents_id, "second try")
+    assert len(harness.slack.calls()) == calls_before
