@@ -48,6 +48,7 @@ from bot.slack.update_blocks import (
 from bot.store.connection import Db, db_for
 from bot.store.redis_store import RedisStore
 from bot.timeline.service import TimelineService
+from bot.updates.exec_summary import make_exec_writer
 from bot.updates.models import CadenceSettings, NudgeSettings
 from bot.updates.service import UpdateService
 from bot.updates.watch import IncidentWatch, WatchRender
@@ -282,6 +283,7 @@ def build_updates(
         clock=clock,
         cadence=CadenceSettings.from_settings(settings),
         is_admin=is_admin,
+        writer=make_exec_writer(settings),
     )
 
     async def tell_followers(outcome: Outcome) -> None:

@@ -152,12 +152,24 @@ async def postmortem(ctx: CommandContext) -> None:
 
 @registry.subcommand(
     "summary",
-    usage="summary",
-    summary="catch up: what happened, status, who holds which role, what is being tried",
+    usage="summary [exec]",
+    summary="catch up: what happened, status, who holds which role, what is being tried; "
+    "`exec`: a short, jargon-free summary for stakeholders (affected, since, status, what "
+    "is being done, what is needed, next update)",
     aliases=("catchup",),
     needs_incident=True,
 )
 async def summary(ctx: CommandContext) -> None:
+    words = [w.lower() for w in ctx.parsed.words]
+    if words not in ([], ["exec"]):
+        raise UsageError(f"`summary {escape(' '.join(ctx.parsed.words))}` is not understood.")
+    if words == ["exec"]:
+        if ctx.services.updates is None:
+            await ctx.reply(":warning: Status updates are not set up on this bot.")
+            return
+        incident = await ctx.incident()
+        await ctx.reply(await ctx.services.updates.exec_summary(incident))
+        return
     service = ctx.services.postmortems
     if service is None:
         await ctx.reply(f":warning: {NOT_SET_UP}")

@@ -6,7 +6,8 @@ SDK at it with `base_url=standin.base_url` (ANTHROPIC_BASE_URL). Choose how it a
 `reset(mode)`:
 
 - `faithful` (alias `valid`): a schema-valid `write_postmortem` call built from the request's
-  fact sheet and the bot's draft, every claim citing facts that exist
+  fact sheet and the bot's draft, every claim citing facts that exist (for the
+  `write_exec_summary` tool: the summary's four parts reworded, nothing added)
 - `invent_person`, `invent_citation`, `invent_time`, `invent_number`, `invent_region`,
   `invent_all`: the faithful answer plus schema-valid inventions of that kind — a person who
   took no part (as incident commander, in the five whys, as action-item owner), runbook
@@ -70,6 +71,7 @@ INVENTED: dict[str, tuple[str, ...]] = {
 }
 INVENTED["invent_all"] = tuple(x for m in INVENTIONS for x in INVENTED[m])
 API_VERSION = "2023-06-01"
+EXEC_TOOL = "write_exec_summary"  # /incident summary exec (bot/updates/exec_summary.py)
 
 
 @dataclass
@@ -223,6 +225,11 @@ class AnthropicStandin:
                 "five_whys": [],
             }
             content = [self._tool_use(tool, tool_input)]
+        elif tool == EXEC_TOOL:
+            summary = faithful_exec_summary(body)
+            if mode.startswith("invent_"):
+                invent_exec(summary, mode)
+            content = [self._tool_use(tool, summary)]
         else:
             draft = faithful_draft(body)
             if mode.startswith("invent_"):
@@ -389,6 +396,34 @@ def faithful_draft(body: dict[str, Any]) -> dict[str, Any]:
             {"text": "Undetermined", "category": "unknown", "kind": "technical", "evidence": []}
         ]
     return draft
+
+
+def faithful_exec_summary(body: dict[str, Any]) -> dict[str, str]:
+    """The executive summary's four parts, reworded without adding anything."""
+    prompt = RecordedRequest(headers={}, body=body).prompt
+    facts = _section(prompt, "exec_facts")
+    return {
+        "affected": f"In plain words: {facts.get('affected', '')}",
+        "status": f"Where we are: {facts.get('status', '')}",
+        "doing": f"The team's next step: {facts.get('doing', '')}",
+        "needed": f"From leadership: {facts.get('needed', '')}",
+    }
+
+
+def invent_exec(summary: dict[str, str], mode: str) -> None:
+    """Inventions in the executive summary: each lands in one part."""
+    kinds = INVENTIONS if mode == "invent_all" else (mode,)
+    for kind in kinds:
+        if kind == "invent_person":
+            summary["doing"] += " Mallory Quinn (<@U0MALLORY9>) is leading the fix."
+        elif kind == "invent_number":
+            summary["affected"] += " About 47% of checkouts fail, 12,000 customers."
+        elif kind == "invent_time":
+            summary["status"] += " It started at 03:12."
+        elif kind == "invent_region":
+            summary["affected"] += " Only eu-west-1 is affected."
+        elif kind == "invent_citation":
+            summary["doing"] += " They follow the Redis Failover runbook."
 
 
 def invent(draft: dict[str, Any], mode: str) -> None:

@@ -26,6 +26,13 @@ from bot.incidents.models import Incident, Role, Severity, Status, format_durati
 from bot.mrkdwn import escape, mention, when
 from bot.store.redis_store import RedisStore
 from bot.timeline.models import EventKind, TimelineEvent
+from bot.updates.exec_summary import (
+    ExecWriter,
+    NoModelWriter,
+    build_exec_summary,
+    checked_rewording,
+    render_exec_summary,
+)
 from bot.updates.models import (
     CadenceSettings,
     StatusUpdate,
@@ -141,6 +148,7 @@ class UpdateService:
         clock: Clock,
         cadence: CadenceSettings,
         is_admin: AdminCheck,
+        writer: ExecWriter | None = None,
     ) -> None:
         self.store = store
         self.updates = store.updates
@@ -149,6 +157,7 @@ class UpdateService:
         self.clock = clock
         self.cadence = cadence
         self.is_admin = is_admin
+        self.writer = writer or NoModelWriter()
 
     # --- who may -------------------------------------------------------------------------
 
@@ -374,6 +383,22 @@ class UpdateService:
         followed = await self.store.incidents(await self.updates.followed(user_id))
         followed.sort(key=lambda inc: (not inc.is_active, inc.declared_at), reverse=False)
         return leading, followed[:limit]
+
+    async def exec_summary(self, incident: Incident) -> str:
+        """The stakeholder summary: facts from the record; the model only rewords them,
+        checked part by part (bot/updates/exec_summary.py)."""
+        now = self.clock()
+        entries = await self.store.timeline(incident.id)
+        summary = build_exec_summary(
+            incident,
+            await self.updates.latest(incident.id),
+            entries,
+            now=now,
+            next_update=self.due(incident),
+        )
+        rewording = await self.writer.reword(summary)
+        summary = checked_rewording(summary, rewording, incident, entries, now=now)
+        return render_exec_summary(summary, now)
 
     @staticmethod
     def who_updates(incident: Incident) -> str | None:
