@@ -214,6 +214,13 @@ async def test_socket_mode_process_serves_slack_over_the_socket_and_alertmanager
     assert len(alert_posts) == 1
     status, _ = await bot.post_json("/alertmanager", firing_alert())
     assert status == 401
+    # the pager webhooks live on the same side server (here: not configured, and say so)
+    for path, setting in (
+        ("/webhooks/pagerduty", "PAGERDUTY_WEBHOOK_SECRET"),
+        ("/webhooks/opsgenie", "OPSGENIE_WEBHOOK_TOKEN"),
+    ):
+        status, text = await bot.post_json(path, {"event": {}})
+        assert status == 503 and setting in text, (path, status, text)
 
     # Slack asks for a refresh: the bot opens a new connection and keeps working on it
     first = socket.last_connection_id
