@@ -24,6 +24,7 @@ from commands import (
     confirm,
     incident,
     interactivity,
+    lifecycle,
     membership,
     metrics,
     paging,
@@ -39,6 +40,7 @@ log = structlog.get_logger(__name__)
 
 COMMAND_MODULES = [
     incident,
+    lifecycle,
     updates,
     timeline_events,
     membership,

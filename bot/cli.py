@@ -97,14 +97,20 @@ def export(
     incident_id: str,
     fmt: str = typer.Option("md", "--format", help="output format (md)"),
     output: str | None = typer.Option(None, "--output", "-o", help="file to write"),
+    include_private: bool = typer.Option(
+        False, "--include-private", help="include a private incident's content"
+    ),
 ) -> None:
-    """Write an incident's postmortem (the stored draft, or a fresh one)."""
+    """Write an incident's postmortem (the stored draft, or a fresh one). A private
+    incident is marked and its content omitted unless --include-private is given."""
     from bot.errors import IncidentBotError
     from bot.export import export_postmortem
 
     settings = settings_or_exit()
     try:
-        text = asyncio.run(export_postmortem(settings, incident_id.upper(), fmt))
+        text = asyncio.run(
+            export_postmortem(settings, incident_id.upper(), fmt, include_private=include_private)
+        )
     except IncidentBotError as exc:
         typer.echo(f"incident-bot: {exc.message}", err=True)
         raise typer.Exit(1) from None

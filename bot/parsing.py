@@ -123,3 +123,12 @@ def parse_duration(value: str) -> timedelta:
     if amount == 0:
         raise UsageError(f"`{value}` is zero; give a positive duration.")
     return timedelta(seconds=amount * seconds)
+
+
+def parse_yes_no(value: str, option: str) -> bool:
+    v = value.strip().lower()
+    if v in ("yes", "y", "true", "on"):
+        return True
+    if v in ("no", "n", "false", "off"):
+        return False
+    raise UsageError(f"`{option}:{value}` must be yes or no.")

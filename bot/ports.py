@@ -24,8 +24,20 @@ class ChatUser(BaseModel):
 
 
 class ChatGateway(Protocol):
-    async def create_channel(self, name: str) -> ChannelRef:
-        """Create a public channel; raises ChatError(code="name_taken") when it exists."""
+    async def create_channel(self, name: str, *, private: bool = False) -> ChannelRef:
+        """Create a channel (private: only invited people see it); raises
+        ChatError(code="name_taken") when the name exists."""
+
+    async def bot_user_id(self) -> str:
+        """The bot's own user id."""
+
+    async def rename_channel(self, channel_id: str, name: str) -> None: ...
+
+    async def channel_members(self, channel_id: str) -> list[str]: ...
+
+    async def delete_message(self, channel_id: str, ts: str) -> None: ...
+
+    async def edit(self, channel_id: str, ts: str, text: str) -> None: ...
 
     async def archive_channel(self, channel_id: str) -> None: ...
 

@@ -119,6 +119,7 @@ class Settings(BaseSettings):
     opsgenie_api_url: AnyHttpUrl = AnyHttpUrl("https://api.opsgenie.com")
     opsgenie_webhook_token: str | None = None
     page_min_severity: int = Field(default=1, ge=1, le=4)
+    private_incidents_use_ai: bool = False
 
     @field_validator("slack_bot_token")
     @classmethod

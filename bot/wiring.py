@@ -21,6 +21,8 @@ from bot.clock import Clock, system_clock
 from bot.errors import ChatError, IncidentBotError
 from bot.incidents.flows import Change, IncidentFlows, Outcome
 from bot.incidents.follow_ups import add_standard_steps
+from bot.incidents.lifecycle import LifecycleService
+from bot.incidents.lifecycle_steps import add_lifecycle_steps
 from bot.incidents.service import AdminCheck, IncidentService, nobody_is_admin
 from bot.integrations.factory import build_integrations, worker_jobs
 from bot.integrations.follow_ups import add_paging_steps
@@ -91,12 +93,17 @@ def build_flows(
     timeline: TimelineService,
     patterns: PatternService | None,
     metrics: MetricsService | None,
+    actions: ActionItemService | None = None,
 ) -> IncidentFlows:
     """Every change's follow-up steps and guards, in the order they run."""
-    flows = IncidentFlows(incidents=incidents)
+    lifecycle = LifecycleService(
+        incidents=incidents, move_open_items=actions.move_open_items if actions else None
+    )
+    flows = IncidentFlows(incidents=incidents, lifecycle=lifecycle)
     add_standard_steps(
         flows, incidents=incidents, chat=chat, incidents_channel=settings.incidents_channel
     )
+    add_lifecycle_steps(flows, incidents=incidents, chat=chat)
     if patterns is not None:
         found = patterns
 
@@ -181,6 +188,7 @@ def build_services(
         timeline=timeline,
         patterns=patterns,
         metrics=metrics,
+        actions=actions,
     )
 
     updates = build_updates(
@@ -295,6 +303,16 @@ def build_updates(
         tell_followers,
         warning="could not tell every follower it is resolved",
     )
+
+    async def restart_cadence(outcome: Outcome) -> None:
+        await updates.on_reopened(outcome.incident)
+
+    flows.after(
+        Change.REOPENED,
+        "cadence",
+        restart_cadence,
+        warning="could not restart the update cadence or tell the followers",
+    )
     return updates
 
 
@@ -313,6 +331,7 @@ def build_postmortems(
         clock=clock,
         runbooks_dir=settings.runbooks_dir,
         actions=actions,
+        private_use_ai=settings.private_incidents_use_ai,
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any, cast
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.errors import IncidentBotError, NotInIncidentChannel, UsageError
+from bot.incidents.privacy import can_see
 from bot.integrations.http import IntegrationError
 from bot.mrkdwn import escape, mention, when
 from bot.parsing import parse_duration, parse_user
@@ -208,10 +209,21 @@ async def _track_or_link(ctx: CommandContext, verb: str, args: list[str]) -> Non
 async def publish_home(services: Services, client: Any, user_id: str) -> None:
     actions = services.actions
     items = [] if actions is None else await actions.list_items("mine", user_id=user_id)
+    of_items = await services.store.incidents(sorted({i.incident_id for i in items}))
+    hidden = {
+        inc.id: inc.public_label
+        for inc in of_items
+        if not await can_see(services.chat, inc, user_id)
+    }
+    items = [
+        i.model_copy(update={"text": hidden[i.incident_id]}) if i.incident_id in hidden else i
+        for i in items
+    ]
     incidents = [
         inc
         for inc in await services.incidents.list_open()
-        if user_id in inc.roles.values() or inc.declared_by == user_id
+        if (user_id in inc.roles.values() or inc.declared_by == user_id)
+        and await can_see(services.chat, inc, user_id)
     ]
     view = home_view(items, incidents, services.clock())
     if services.updates is not None:  # roles with the next update due, followed incidents

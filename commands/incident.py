@@ -9,8 +9,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.errors import UsageError
 from bot.incidents.flows import Outcome
 from bot.incidents.models import Role, Status, format_duration
+from bot.incidents.privacy import can_see
 from bot.mrkdwn import escape, mention, when
-from bot.parsing import parse_duration, parse_list, parse_severity, parse_user
+from bot.parsing import parse_duration, parse_list, parse_severity, parse_user, parse_yes_no
 from bot.registry import CommandRegistry
 from bot.services import Services
 from bot.slack.blocks import declare_modal
@@ -29,11 +30,12 @@ registry = CommandRegistry("/incident")
 
 @registry.subcommand(
     "declare",
-    usage="declare <title> [sev:N] [services:a,b] [tags:x,y] [started:30m]",
+    usage="declare <title> [sev:N] [services:a,b] [tags:x,y] [started:30m] [private:yes]",
     summary="open a new incident with its own channel; you become IC (no title: a form); "
-    "`started:` is how long ago impact began, for time to detect",
+    "`started:` is how long ago impact began, for time to detect; `private:yes` opens a "
+    "private channel and announces only its id and severity",
     aliases=("new", "start"),
-    options=("sev", "severity", "services", "tags", "started"),
+    options=("sev", "severity", "services", "tags", "started", "private"),
 )
 async def declare(ctx: CommandContext) -> None:
     opts = ctx.parsed.options
@@ -49,6 +51,8 @@ async def declare(ctx: CommandContext) -> None:
     kwargs: dict[str, Any] = {"services": services, "tags": tags}
     if "started" in opts:
         kwargs["started_ago"] = parse_duration(opts["started"])
+    if "private" in opts:
+        kwargs["private"] = parse_yes_no(opts["private"], "private")
     if severity is not None:
         kwargs["severity"] = severity
 
@@ -213,17 +217,41 @@ async def close(ctx: CommandContext) -> None:
     await ctx.answer(await ctx.services.flows.close(incident, ctx.user_id))
 
 
-@registry.subcommand("list", usage="list", summary="open incidents")
-async def list_open(ctx: CommandContext) -> None:
-    incidents = await ctx.services.incidents.list_open()
+@registry.subcommand(
+    "list",
+    usage="list [all]",
+    summary="open incidents (`all`: recent ones too, with declined and merged ones marked)",
+)
+async def list_incidents(ctx: CommandContext) -> None:
+    words = [w.lower() for w in ctx.parsed.words]
+    if words not in ([], ["all"]):
+        raise UsageError(f"`{escape(ctx.parsed.rest, limit=60)}` is not understood here.")
+    everything = words == ["all"]
+    incidents = (
+        await ctx.services.incidents.list_recent()
+        if everything
+        else await ctx.services.incidents.list_open()
+    )
     if not incidents:
-        await ctx.reply(":sunny: No open incidents.")
+        await ctx.reply(":sunny: No open incidents." if not everything else "No incidents yet.")
         return
-    lines = [f"*Open incidents ({len(incidents)})*"]
+    heading = "Recent incidents" if everything else "Open incidents"
+    lines = [f"*{heading} ({len(incidents)})*"]
     now = ctx.services.clock()
     for inc in incidents:
+        if not await can_see(ctx.services.chat, inc, ctx.user_id):
+            lines.append(f"• :lock: {inc.public_label} {inc.status.value}")
+            continue
+        lock = ":lock: " if inc.private else ""
+        outcome = inc.status.value
+        if inc.merged_into:
+            outcome = f"duplicate of {inc.merged_into}"
+        elif inc.is_declined:
+            outcome = "declined (false alarm)" + (
+                f": {escape(inc.decline_reason, limit=80)}" if inc.decline_reason else ""
+            )
         lines.append(
-            f"• *{inc.id}* {inc.severity.label} {inc.status.value} — {escape(inc.title)} "
+            f"• {lock}*{inc.id}* {inc.severity.label} {outcome} — {escape(inc.title)} "
             f"<#{inc.channel_id}> · IC {mention(inc.roles.get(Role.IC))} · "
             f"since {when(inc.declared_at)} ({format_duration(now - inc.declared_at)})"
         )

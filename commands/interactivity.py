@@ -17,6 +17,8 @@ from commands.context import dm_what_did_not_happen, first_click, reports_errors
 
 def _value(state: dict[str, Any], block: str) -> str:
     element = state.get(block, {}).get("value", {})
+    if element.get("type") == "checkboxes":
+        return ",".join(str(o.get("value", "")) for o in element.get("selected_options") or [])
     if element.get("type") == "static_select":
         return str((element.get("selected_option") or {}).get("value", ""))
     return str(element.get("value") or "")
@@ -43,6 +45,7 @@ def read_declare_form(view: dict[str, Any]) -> tuple[dict[str, Any] | None, dict
         "severity": Severity(int(_value(state, "severity") or "3")),
         "services": affected,
         "description": _value(state, "description"),
+        "private": "private" in _value(state, "private").split(","),
     }, {}
 
 

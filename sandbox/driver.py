@@ -76,7 +76,7 @@ class SlackDriver:
         settle: bool = True,
         channel_name: str | None = None,
     ) -> Reply:
-        response_url = self.emulator.new_response_url(channel)
+        response_url = self.emulator.new_response_url(channel, user)
         trigger_id = f"trig-{next(_trigger_seq)}"
         known = self.emulator.channel(channel)
         body = sr.slash_command(

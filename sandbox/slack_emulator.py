@@ -15,7 +15,9 @@ Behaviour follows Slack's published method contracts (argument requirements, err
 response shapes) for the methods in :data:`METHOD_SCOPES`; anything else returns
 ``{"ok": false, "error": "unknown_method"}``.  Tokens come from the ``Authorization: Bearer``
 header or a ``token`` argument (``not_authed`` / ``invalid_auth``); every method checks its
-OAuth scope (``missing_scope`` with ``needed``/``provided``).
+OAuth scope (``missing_scope`` with ``needed``/``provided``); on a private channel the
+``conversations.*`` methods need Slack's ``groups:*`` scope instead
+(:data:`PRIVATE_CHANNEL_SCOPES`), as ``conversations.create`` with ``is_private`` does.
 
 Default workspace (restored by ``reset()``; ``reset(workspace=False)`` only clears calls,
 faults and latency): team ``T0001`` (domain
@@ -23,7 +25,8 @@ faults and latency): team ``T0001`` (domain
 ``U0BOB`` (Europe/London), ``U0CHARLIE`` (Asia/Tokyo), ``U0DIANA`` (America/Los_Angeles),
 public ``#incidents`` with everyone (bot included) as members, and user group ``@oncall``
 (alice, bob).  Not emulated: system messages (joins / topic changes), Events API delivery,
-trigger-id expiry by time, response_url use limits, per-channel-type scope variants.
+trigger-id expiry by time, response_url use limits. Like Slack, there is no way for a bot
+to make a public channel private (only Enterprise Grid's admin API can).
 
 ``api_url``/``base_url`` are set by ``start()``.  Extra helpers for tests: ``add_user``,
 ``add_channel``, ``add_usergroup``, ``post_as_user``, ``add_token``, ``set_scopes``,
@@ -76,6 +79,7 @@ from sandbox.socket_mode import SocketModeStandIn
 __all__ = [
     "DEFAULT_BOT_TOKEN",
     "METHOD_SCOPES",
+    "PRIVATE_CHANNEL_SCOPES",
     "Call",
     "Channel",
     "Fault",
@@ -109,6 +113,7 @@ METHOD_SCOPES: dict[str, str | None] = {
     "conversations.list": "channels:read",
     "conversations.members": "channels:read",
     "conversations.open": "im:write",
+    "conversations.rename": "channels:manage",
     "conversations.replies": "channels:history",
     "conversations.setPurpose": "channels:manage",
     "conversations.setTopic": "channels:manage",
@@ -129,10 +134,27 @@ METHOD_SCOPES: dict[str, str | None] = {
     "views.update": None,
 }
 
+#: The scope a method needs instead when the channel it acts on is private (Slack's
+#: ``groups:*`` scopes; ``conversations.create`` with ``is_private`` needs ``groups:write``).
+PRIVATE_CHANNEL_SCOPES: dict[str, str] = {
+    "conversations.archive": "groups:write",
+    "conversations.create": "groups:write",
+    "conversations.history": "groups:history",
+    "conversations.info": "groups:read",
+    "conversations.invite": "groups:write",
+    "conversations.members": "groups:read",
+    "conversations.rename": "groups:write",
+    "conversations.replies": "groups:history",
+    "conversations.setPurpose": "groups:write",
+    "conversations.setTopic": "groups:write",
+}
+
 # scopes that change what a method returns rather than whether it may be called
 FIELD_SCOPES = {"users:read.email": "profile.email in users.info / users.list"}
 DEFAULT_SCOPES: frozenset[str] = frozenset(
-    {s for s in METHOD_SCOPES.values() if s} | set(FIELD_SCOPES)
+    {s for s in METHOD_SCOPES.values() if s}
+    | set(PRIVATE_CHANNEL_SCOPES.values())
+    | set(FIELD_SCOPES)
 )
 
 _CHANNEL_NAME_OK = re.compile(r"^[a-z0-9_-]+$")
@@ -610,6 +632,7 @@ class SlackEmulator:
             "conversations.list": self._conversations_list,
             "conversations.members": self._conversations_members,
             "conversations.open": self._conversations_open,
+            "conversations.rename": self._conversations_rename,
             "conversations.replies": self._conversations_replies,
             "conversations.setPurpose": self._conversations_set_purpose,
             "conversations.setTopic": self._conversations_set_topic,
@@ -1246,7 +1269,7 @@ class SlackEmulator:
             if wait > 0:
                 headers = {"Retry-After": str(max(1, math.ceil(wait)))}
                 return 429, {"ok": False, "error": "ratelimited"}, headers, tok
-        needed = METHOD_SCOPES.get(method)
+        needed = self._needed_scope(method, args)
         if needed and needed not in tok.scopes:
             body = {"ok": False, "error": "missing_scope", "needed": needed,
                     "provided": ",".join(sorted(tok.scopes))}
@@ -1257,6 +1280,17 @@ class SlackEmulator:
             body = {"ok": False, "error": err.error, **err.extra}
             return 200, body, {}, tok
         return 200, {"ok": True, **result}, {}, tok
+
+    def _needed_scope(self, method: str, args: dict[str, Any]) -> str | None:
+        """Slack asks for groups:* scopes when the channel acted on is private."""
+        if method not in PRIVATE_CHANNEL_SCOPES:
+            return METHOD_SCOPES.get(method)
+        if method == "conversations.create":
+            private = _bool(args, "is_private")
+        else:
+            ch = self._channel_ref(_str(args, "channel"))
+            private = ch is not None and ch.is_private and not (ch.is_im or ch.is_mpim)
+        return PRIVATE_CHANNEL_SCOPES[method] if private else METHOD_SCOPES.get(method)
 
     async def _handle_upload(self, request: web.Request) -> web.Response:
         file_id = request.match_info["file_id"]
@@ -1476,6 +1510,27 @@ class SlackEmulator:
         obj[key]["creator"] = tok.user_id
         obj[key]["last_set"] = int(self._clock())
         return {"channel": obj}
+
+    def _conversations_rename(self, args: dict[str, Any], tok: _Token) -> dict[str, Any]:
+        _required(args, "channel", "name")
+        ch = self._visible_channel(_str(args, "channel"), tok)
+        name = _str(args, "name")
+        if ch.is_im or ch.is_mpim:
+            raise SlackError("method_not_supported_for_channel_type")
+        if ch.is_archived:
+            raise SlackError("is_archived")
+        if tok.user_id not in ch.members:
+            raise SlackError("not_in_channel")
+        if len(name) > 80:
+            raise SlackError("invalid_name_maxlength")
+        if all(c in "-_" for c in name):
+            raise SlackError("invalid_name_punctuation")
+        if not _CHANNEL_NAME_OK.match(name):
+            raise SlackError("invalid_name_specials")
+        if any(c.name == name and c.id != ch.id for c in self._channels.values() if not c.is_im):
+            raise SlackError("name_taken")
+        ch.name = name
+        return {"channel": self._channel_obj(ch, tok)}
 
     def _conversations_set_topic(self, args: dict[str, Any], tok: _Token) -> dict[str, Any]:
         return self._set_channel_text(args, tok, "topic")

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from sandbox.slack_emulator import FIELD_SCOPES, METHOD_SCOPES
+from sandbox.slack_emulator import FIELD_SCOPES, METHOD_SCOPES, PRIVATE_CHANNEL_SCOPES
 from tests.conftest import Harness
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,12 +110,13 @@ def test_scopes_are_exactly_those_needed(name: str) -> None:
     events = manifest(name)["settings"]["event_subscriptions"]["bot_events"]
     needed = {"commands"}  # slash commands
     needed |= {s for m in used_methods() if (s := METHOD_SCOPES[m])}
+    # private incidents: the same methods on a private channel need Slack's groups:* scopes
+    needed |= {PRIVATE_CHANNEL_SCOPES[m] for m in used_methods() if m in PRIVATE_CHANNEL_SCOPES}
     needed |= {s for e in events if (s := EVENT_SCOPES[e])}
     if any('get("email")' in text for text in sources().values()):
         needed.add("users:read.email")  # the owner's email, to assign tracker issues
-    assert set(FIELD_SCOPES) >= needed - set(METHOD_SCOPES.values()) - {"commands"} - set(
-        EVENT_SCOPES.values()
-    )
+    known = {"commands", *METHOD_SCOPES.values(), *PRIVATE_CHANNEL_SCOPES.values()}
+    assert set(FIELD_SCOPES) >= needed - known - set(EVENT_SCOPES.values())
     scopes = manifest(name)["oauth_config"]["scopes"]["bot"]
     assert len(scopes) == len(set(scopes)), "a scope is listed twice"
     assert set(scopes) == needed, (

@@ -70,9 +70,19 @@ class FakeChat:
         self.blocks: list[tuple[str, list[dict[str, object]]]] = []
         self._n = 0
 
-    async def create_channel(self, name: str) -> ChannelRef:
+    async def create_channel(self, name: str, *, private: bool = False) -> ChannelRef:
         self._n += 1
         return ChannelRef(id=f"C{self._n:06d}", name=name)
+
+    async def bot_user_id(self) -> str:
+        return "U0BOT"
+
+    async def rename_channel(self, channel_id: str, name: str) -> None: ...
+    async def channel_members(self, channel_id: str) -> list[str]:
+        return []
+
+    async def delete_message(self, channel_id: str, ts: str) -> None: ...
+    async def edit(self, channel_id: str, ts: str, text: str) -> None: ...
 
     async def archive_channel(self, channel_id: str) -> None: ...
     async def invite(self, channel_id: str, user_ids: list[str]) -> None: ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import commands.action_items
+import commands.lifecycle  # (registers private, reopen, merge, decline, times)
 import commands.postmortem  # noqa: F401  (registers /incident postmortem, summary)
 from bot.settings import Settings
 from commands.incident import registry as incident_registry

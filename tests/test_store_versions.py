@@ -73,3 +73,30 @@ async def test_a_version_1_record_loads_without_the_status_update_fields(redis_u
         assert stored["update_cadence_minutes"] == 15
     finally:
         await redis.aclose()
+
+
+async def test_a_version_2_record_loads_with_the_lifecycle_defaults(redis_url: str) -> None:
+    redis = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        doc = {**V0_INCIDENT, "schema_version": 2, "severity": 2, "announcement_ts": "1.2"}
+        del doc["sev"]
+        await redis.set(keys.incident(V0_INCIDENT["id"]), json.dumps(doc))
+        store = RedisStore(redis)
+        incident = await store.get_incident(V0_INCIDENT["id"])
+        assert incident.schema_version == INCIDENT_SCHEMA_VERSION == 3
+        assert incident.announcement_ts == "1.2"
+        assert not incident.private and incident.reopenings == [] and incident.merged_from == []
+        assert incident.merged_into is None and incident.declined_at is None
+        assert incident.counts_in_stats
+        assert incident.time_to_resolve is not None
+        assert incident.time_to_resolve.total_seconds() == 45 * 60
+
+        def touch(inc: object) -> list[object]:
+            return []
+
+        # a write stores the upgraded record, which the next read takes as it is
+        await store.update_incident(V0_INCIDENT["id"], touch)  # type: ignore[arg-type]
+        stored = json.loads(await redis.get(keys.incident(V0_INCIDENT["id"])) or "{}")
+        assert stored["schema_version"] == 3 and stored["private"] is False
+    finally:
+        await redis.aclose()

@@ -45,6 +45,7 @@ from bot.actions.store import ActionItemStore
 from bot.clock import Clock
 from bot.errors import ChatError, NotFound
 from bot.incidents.models import Incident, Role
+from bot.incidents.privacy import can_see
 from bot.mrkdwn import escape, mention, when
 from bot.ports import ChatUser
 from bot.store import keys
@@ -65,6 +66,8 @@ class ReminderChat(Protocol):
     async def post_blocks(self, channel_id: str, text: str, blocks: Blocks) -> str: ...
 
     async def direct_message(self, user_id: str, text: str) -> None: ...
+
+    async def channel_members(self, channel_id: str) -> list[str]: ...
 
 
 @dataclass
@@ -149,9 +152,13 @@ class ReminderScanner:
             if not item.is_open or item.next_reminder_at is None or item.next_reminder_at > now:
                 await self.items.update(item_id, lambda it: None)  # re-index a stale entry
                 return
+            incident = await self._incident(item.incident_id)
+            if incident is not None and incident.is_declined:
+                # a false alarm's items are not chased (declined incidents stay searchable)
+                await self.items.unschedule(item_id)
+                return
             kind = reminder_kind(item, now, self.cfg)
             slot = slot_for(item, kind)
-            incident = await self._incident(item.incident_id)
             recipient = item.owner
             if kind is ReminderKind.ESCALATION:
                 recipient = (incident.roles.get(Role.IC) if incident else None) or item.owner
@@ -199,6 +206,8 @@ class ReminderScanner:
         self, item: ActionItem, kind: ReminderKind, slot: str, incident: Incident | None
     ) -> None:
         if kind is not ReminderKind.ESCALATION:
+            if incident is not None and not await can_see(self.chat, incident, item.owner):
+                item = item.model_copy(update={"text": incident.public_label})
             await self._dm(item.owner, item, kind, reminder_text(item, kind))
             return
         assert item.due is not None
@@ -275,6 +284,15 @@ class ReminderScanner:
             if await self.items.exists(sent_key):
                 return False
             items = await self.items.many(await self.items.open_ids())
+            incidents = {
+                i.id: i
+                for i in await self.store.incidents(sorted({it.incident_id for it in items}))
+            }
+            items = [
+                public_item(it, incidents.get(it.incident_id))
+                for it in items
+                if not (it.incident_id in incidents and incidents[it.incident_id].is_declined)
+            ]
             channel = self.cfg.digest_channel
             if self.channel_resolver is not None:
                 channel = await self.channel_resolver(channel)
@@ -283,6 +301,13 @@ class ReminderScanner:
             return True
         finally:
             await self.items.release(claim_id, token)
+
+
+def public_item(item: ActionItem, incident: Incident | None) -> ActionItem:
+    """The item as a public channel may show it: a private incident's is only its label."""
+    if incident is None or not incident.private:
+        return item
+    return item.model_copy(update={"text": incident.public_label})
 
 
 def digest_text(items: list[ActionItem], now: datetime, limit: int = 25) -> str:

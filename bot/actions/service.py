@@ -297,6 +297,19 @@ class ActionItemService:
         )
         return item
 
+    async def move_open_items(self, source_id: str, target_id: str) -> list[ActionItem]:
+        """A merge moves the duplicate's open items to the incident it duplicates."""
+        items = await self.items.many(await self.items.ids_of_incident(source_id))
+        moved = [await self.items.move_to_incident(i.id, target_id) for i in items if i.is_open]
+        for item in moved:
+            await self._event(
+                item,
+                item.owner,
+                f"Action item {item.id} moved from {source_id}: {escape(item.text, limit=120)}",
+                "moved",
+            )
+        return moved
+
     def _restart_reminders(self, it: ActionItem) -> None:
         """A snooze or a new owner starts the reminder cycle over (a new generation)."""
         it.generation += 1

@@ -109,6 +109,28 @@ class ActionItemStore(StoreBase):
         await self._remove_from_indexes(item, old_owner)
         return item
 
+    @guarded
+    async def move_to_incident(self, item_id: str, incident_id: str) -> ActionItem:
+        """The item now belongs to another incident (a merge moves open items)."""
+        moved_from: list[str] = []
+
+        def change(item: ActionItem) -> None:
+            moved_from.append(item.incident_id)
+            item.incident_id = incident_id
+
+        item = await self.update(item_id, change)
+        if moved_from and moved_from[-1] != incident_id:  # removals after the record
+            await cast(
+                Awaitable[int],
+                self.db.client.srem(keys.action_items_of_incident(moved_from[-1]), item.id),
+            )
+        return item
+
+    @guarded
+    async def unschedule(self, item_id: str) -> None:
+        """No more reminders for the item (its incident was declined as a false alarm)."""
+        await self.db.client.zrem(keys.action_items_due(), item_id)
+
     async def _members(self, key: str) -> list[str]:
         members = await cast(Awaitable[set[str]], self.db.client.smembers(key))
         return sorted(str(m) for m in members)

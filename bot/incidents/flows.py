@@ -41,13 +41,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 import structlog
 
 from bot.errors import ConfirmationNeeded, UsageError
-from bot.incidents.models import Incident, Role, Severity, Status
+from bot.incidents.lifecycle import LifecycleService
+from bot.incidents.models import ACTIVE_STATUSES, Incident, Role, Severity, Status
 from bot.incidents.service import IncidentService
 from bot.timeline.models import TimelineEvent
 
@@ -63,6 +64,12 @@ class Change(StrEnum):
     NOTE = "note"
     RESOLVED = "resolved"
     CLOSED = "closed"
+    # the lifecycle beyond resolve (bot/incidents/lifecycle.py)
+    REOPENED = "reopened"  # a resolved incident back to investigating
+    DECLINED = "declined"  # closed as a false alarm
+    MERGED = "merged"  # closed as a duplicate; data["merge"] is the lifecycle.Merge
+    PRIVATE = "private"  # moved to a private channel; data["conversion"]
+    TIMES = "times"  # key times corrected; data["corrections"]
 
 
 @dataclass
@@ -74,7 +81,7 @@ class Outcome:
     actor: str
     before: Incident | None = None  # None for a declare
     events: list[TimelineEvent] = field(default_factory=list)  # recorded with the change
-    summary: str | None = None  # resolve
+    summary: str | None = None  # resolve; the reason of a reopen or decline
     role: Role | None = None  # role
     assignee: str | None = None  # role
     field_name: str | None = None  # labels: "services" or "tags"
@@ -119,8 +126,11 @@ class Guard:
 
 
 class IncidentFlows:
-    def __init__(self, *, incidents: IncidentService) -> None:
+    def __init__(
+        self, *, incidents: IncidentService, lifecycle: LifecycleService | None = None
+    ) -> None:
         self.incidents = incidents
+        self.lifecycle = lifecycle or LifecycleService(incidents=incidents)
         self._steps: dict[Change, list[FollowUp]] = {change: [] for change in Change}
         self._guards: dict[Change, list[Guard]] = {change: [] for change in Change}
 
@@ -213,6 +223,7 @@ class IncidentFlows:
         description: str = "",
         started_ago: timedelta | None = None,
         alongside: Step | None = None,
+        private: bool = False,
     ) -> Outcome:
         """`alongside` runs with the first follow-ups, e.g. telling the declarer the channel
         exists while the topic, header and announcement are still on their way."""
@@ -224,6 +235,7 @@ class IncidentFlows:
             tags=tags,
             description=description,
             started_ago=started_ago,
+            private=private,
         )
         return await self._follow_up(
             Outcome(change=Change.DECLARED, incident=result.incident, actor=declared_by),
@@ -278,6 +290,12 @@ class IncidentFlows:
             return await self.resolve(incident, actor, confirmed=confirmed)
         if status is Status.CLOSED:
             return await self.close(incident, actor, confirmed=confirmed)
+        if incident.status is Status.RESOLVED and status in ACTIVE_STATUSES:
+            # leaving resolved is a reopening, whichever route asks
+            reopened = await self.reopen(incident, actor, confirmed=confirmed)
+            if status is Status.INVESTIGATING:
+                return reopened
+            incident = reopened.incident
         await self.incidents.check_status(incident, status, actor)
         await self._check(
             ChangeRequest(Change.STATUS, incident, actor, confirmed, {"status": status.value})
@@ -335,6 +353,70 @@ class IncidentFlows:
             Outcome(Change.CLOSED, updated, actor, before=incident, events=events)
         )
 
+    # --- the lifecycle beyond resolve -------------------------------------------------
+
+    async def reopen(
+        self,
+        incident: Incident,
+        actor: str,
+        reason: str = "",
+        *,
+        confirmed: frozenset[str] = frozenset(),
+    ) -> Outcome:
+        """A resolved incident back to investigating (the `/incident reopen` command, a
+        status change out of resolved, and any "Reopen" button all come here)."""
+        await self.lifecycle.check_reopen(incident, actor)
+        arguments = {"reason": reason} if reason else {}
+        await self._check(ChangeRequest(Change.REOPENED, incident, actor, confirmed, arguments))
+        updated, events = await self.lifecycle.reopen(incident, actor, reason)
+        return await self._follow_up(
+            Outcome(Change.REOPENED, updated, actor, before=incident, events=events, summary=reason)
+        )
+
+    async def decline(
+        self,
+        incident: Incident,
+        actor: str,
+        reason: str = "",
+        *,
+        confirmed: frozenset[str] = frozenset(),
+    ) -> Outcome:
+        await self.lifecycle.check_decline(incident, actor)
+        arguments = {"reason": reason} if reason else {}
+        await self._check(ChangeRequest(Change.DECLINED, incident, actor, confirmed, arguments))
+        updated, events = await self.lifecycle.decline(incident, actor, reason)
+        return await self._follow_up(
+            Outcome(Change.DECLINED, updated, actor, before=incident, events=events, summary=reason)
+        )
+
+    async def merge(self, source: Incident, target_id: str, actor: str) -> Outcome:
+        target = await self.lifecycle.check_merge(source, target_id, actor)
+        await self._check(
+            ChangeRequest(Change.MERGED, source, actor, arguments={"into": target.id})
+        )
+        updated, events, merge = await self.lifecycle.merge(source, target, actor)
+        outcome = Outcome(Change.MERGED, updated, actor, before=source, events=events)
+        outcome.data["merge"] = merge
+        return await self._follow_up(outcome)
+
+    async def make_private(self, incident: Incident, actor: str) -> Outcome:
+        await self.lifecycle.check_private(incident, actor)
+        await self._check(ChangeRequest(Change.PRIVATE, incident, actor))
+        updated, events, conversion = await self.lifecycle.make_private(incident, actor)
+        outcome = Outcome(Change.PRIVATE, updated, actor, before=incident, events=events)
+        outcome.data["conversion"] = conversion
+        return await self._follow_up(outcome)
+
+    async def correct_times(
+        self, incident: Incident, actor: str, new: dict[str, datetime]
+    ) -> Outcome:
+        await self.lifecycle.check_times(incident, actor, new)
+        await self._check(ChangeRequest(Change.TIMES, incident, actor))
+        updated, events, made = await self.lifecycle.correct_times(incident, actor, new)
+        outcome = Outcome(Change.TIMES, updated, actor, before=incident, events=events)
+        outcome.data["corrections"] = made
+        return await self._follow_up(outcome)
+
     async def confirmed(
         self, change: str, incident_id: str, actor: str, arguments: dict[str, str]
     ) -> Outcome:
@@ -356,5 +438,13 @@ class IncidentFlows:
             case Change.SEVERITY:
                 return await self.set_severity(
                     incident, Severity(int(arguments["severity"])), actor, confirmed=confirmed
+                )
+            case Change.REOPENED:
+                return await self.reopen(
+                    incident, actor, arguments.get("reason", ""), confirmed=confirmed
+                )
+            case Change.DECLINED:
+                return await self.decline(
+                    incident, actor, arguments.get("reason", ""), confirmed=confirmed
                 )
         raise UsageError(f"A {change} change cannot be confirmed later; run it again.")

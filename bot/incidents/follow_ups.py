@@ -45,6 +45,8 @@ def channel_line(outcome: Outcome) -> str | None:
 
 
 def declaration(incident: Incident) -> str:
+    if incident.private:  # outside its channel a private incident is only its label
+        return f":lock: *{incident.public_label}* — declared."
     return (
         f":rotating_light: *{incident.severity.label}* {escape(incident.title)} — "
         f"declared by {mention(incident.declared_by)} in <#{incident.channel_id}>"
@@ -52,6 +54,8 @@ def declaration(incident: Incident) -> str:
 
 
 def resolution(incident: Incident) -> str:
+    if incident.private:
+        return f":lock: *{incident.public_label}* — resolved."
     return (
         f":white_check_mark: *{incident.id}* {escape(incident.title)} resolved "
         f"({format_duration(incident.time_to_resolve)}) — <#{incident.channel_id}>"
@@ -74,7 +78,10 @@ def add_standard_steps(
 
     async def post_header(outcome: Outcome) -> None:
         ts = await chat.post_header(outcome.incident)
-        outcome.incident = await incidents.remember_header(outcome.incident.id, ts)
+        # in place: the announcement step beside this one records its ts on the same copy
+        outcome.incident.header_ts = (
+            await incidents.remember_header(outcome.incident.id, ts)
+        ).header_ts
 
     async def announce_declared(outcome: Outcome) -> None:
         # its ts is kept: status updates reply in its thread and edit it (bot/updates/)

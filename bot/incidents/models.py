@@ -7,7 +7,7 @@ from enum import IntEnum, StrEnum
 
 from pydantic import BaseModel, Field
 
-INCIDENT_SCHEMA_VERSION = 2
+INCIDENT_SCHEMA_VERSION = 3  # 2: status updates; 3: private, reopenings, declined, merged
 
 
 class Severity(IntEnum):
@@ -62,6 +62,16 @@ class Role(StrEnum):
         }[self.value]
 
 
+class Reopening(BaseModel):
+    """A resolved incident put back to investigating; `resolved_at` is the resolution it
+    undid, so the time between that and `at` is not counted as time to resolve."""
+
+    at: datetime
+    by: str
+    reason: str = ""
+    resolved_at: datetime
+
+
 class Incident(BaseModel):
     schema_version: int = INCIDENT_SCHEMA_VERSION
     id: str
@@ -91,10 +101,32 @@ class Incident(BaseModel):
     update_cadence_minutes: int | None = None  # overrides the severity's cadence; 0 = off
     last_update_at: datetime | None = None
     next_update_due: datetime | None = None  # promised by the last update or cadence change
+    # lifecycle (schema version 3; bot/incidents/lifecycle.py)
+    private: bool = False
+    reopenings: list[Reopening] = Field(default_factory=list)
+    declined_at: datetime | None = None
+    decline_reason: str | None = None
+    merged_into: str | None = None
+    merged_from: list[str] = Field(default_factory=list)
 
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def is_declined(self) -> bool:
+        return self.declined_at is not None
+
+    @property
+    def counts_in_stats(self) -> bool:
+        """False for false alarms and duplicates: patterns, durations and reminders skip
+        them, so a merged pair counts once."""
+        return self.declined_at is None and self.merged_into is None
+
+    @property
+    def public_label(self) -> str:
+        """All that places outside a private incident's channel may say about it."""
+        return f"Private incident {self.id} ({self.severity.label})"
 
     @property
     def time_to_detect(self) -> timedelta | None:
@@ -110,7 +142,14 @@ class Incident(BaseModel):
 
     @property
     def time_to_resolve(self) -> timedelta | None:
-        return None if self.resolved_at is None else self.resolved_at - self.started_at
+        """From impact to the last resolution, less the time it spent resolved before a
+        reopening: both periods of a relapse count, the quiet gap between them does not."""
+        if self.resolved_at is None:
+            return None
+        quiet = sum(
+            (max(r.at - r.resolved_at, timedelta(0)) for r in self.reopenings), timedelta(0)
+        )
+        return self.resolved_at - self.started_at - quiet
 
 
 def format_duration(delta: timedelta | None) -> str:

@@ -18,7 +18,7 @@ from bot.errors import (
     PermissionDenied,
     UsageError,
 )
-from bot.incidents.models import Incident, Role, Severity, Status
+from bot.incidents.models import Incident, Reopening, Role, Severity, Status
 from bot.incidents.naming import channel_name
 from bot.mrkdwn import escape, mention
 from bot.ports import ChannelRef, ChatGateway
@@ -87,6 +87,11 @@ class IncidentService:
         ids = await self.store.list_incident_ids(open_only=True)
         return [i for i in await self.store.incidents(ids) if i.is_active]
 
+    async def list_recent(self, limit: int = 50) -> list[Incident]:
+        """The latest incidents whatever their state (declined and merged ones included)."""
+        ids = await self.store.list_incident_ids(open_only=False, limit=limit)
+        return await self.store.incidents(ids)
+
     # --- declare -------------------------------------------------------------------
 
     async def declare(
@@ -99,6 +104,7 @@ class IncidentService:
         tags: list[str] | None = None,
         description: str = "",
         started_ago: timedelta | None = None,
+        private: bool = False,
     ) -> DeclareResult:
         title = " ".join(title.split())
         if not title:
@@ -107,7 +113,7 @@ class IncidentService:
             raise UsageError(f"The title is too long ({len(title)} characters; at most 150).")
         await self.store.ping()  # fail before creating a channel we could not record
         now = self.clock()
-        channel = await self._create_channel(title, now)
+        channel = await self._create_channel(title, now, private=private)
         incident = Incident(
             id=await self._allocate_id(channel.id, now),
             title=title,
@@ -122,6 +128,7 @@ class IncidentService:
             declared_at=now,
             impact_started_at=now - started_ago if started_ago else None,
             detected_at=now,
+            private=private,
         )
         declared = TimelineEvent(
             kind=EventKind.DECLARED,
@@ -130,7 +137,7 @@ class IncidentService:
             text=(
                 f"Incident declared: {escape(title)} ({severity.label}); IC {mention(declared_by)}"
             ),
-            data={"severity": severity.label},
+            data={"severity": severity.label, **({"private": "yes"} if private else {})},
         )
         try:
             await self.store.create_incident(incident, declared)
@@ -146,11 +153,15 @@ class IncidentService:
             await self._quietly(self.chat.archive_channel(channel_id), "archive")
             raise
 
-    async def _create_channel(self, title: str, declared_at: datetime) -> ChannelRef:
+    async def _create_channel(
+        self, title: str, declared_at: datetime, *, private: bool = False
+    ) -> ChannelRef:
         last_error: ChatError | None = None
         for attempt in range(1, MAX_NAME_ATTEMPTS + 1):
             try:
-                return await self.chat.create_channel(channel_name(title, declared_at, attempt))
+                return await self.chat.create_channel(
+                    channel_name(title, declared_at, attempt), private=private
+                )
             except ChatError as exc:
                 if exc.code != "name_taken":
                     raise ChatError(
@@ -279,7 +290,11 @@ class IncidentService:
                 inc.identified_at = now
             if status is Status.MONITORING and inc.mitigated_at is None:
                 inc.mitigated_at = now
-            if before is Status.RESOLVED:
+            if before is Status.RESOLVED and inc.resolved_at is not None:
+                # a status change out of resolved is a reopening: keep the first period
+                inc.reopenings.append(
+                    Reopening(at=now, by=actor, reason="", resolved_at=inc.resolved_at)
+                )
                 inc.resolved_at = None
             return [
                 TimelineEvent(

@@ -149,7 +149,8 @@ class PatternService:
         ids = await self.index.candidates(
             incident, guess.value if guess else None, start, incident.declared_at
         )
-        candidates = await self.store.incidents(ids)
+        # false alarms and duplicates are not past incidents worth matching
+        candidates = [c for c in await self.store.incidents(ids) if c.counts_in_stats]
         return score_matches(
             incident, guess, candidates, self.config, category_why=f"this one: {why}"
         )
@@ -173,6 +174,12 @@ class PatternService:
         ]
         for m in matches:
             inc = m.incident
+            if inc.private:  # outside its own channel a private incident is its label only
+                lines.append(
+                    f"• :lock: {inc.public_label} · "
+                    f"{when(inc.declared_at, fmt='{date_short_pretty}')}"
+                )
+                continue
             lines.append(
                 f"• *{inc.id}* {escape(inc.title, limit=120)} · {inc.severity.label} · "
                 f"{when(inc.declared_at, fmt='{date_short_pretty}')} · {outcome(inc)} · "
@@ -203,6 +210,8 @@ class PatternService:
         return categorize(incident, texts, causes)
 
     async def on_resolve(self, incident: Incident) -> Recurrence | None:
+        if not incident.counts_in_stats:
+            return None
         try:
             return await self._on_resolve(incident)
         except Exception:
@@ -219,10 +228,13 @@ class PatternService:
             rec.related = [
                 i
                 for i in await self.store.incidents([i for i in ids if i != incident.id])
-                if i.root_cause_category == category.value
+                if i.root_cause_category == category.value and i.counts_in_stats
             ]
             for rel in rec.related:
-                rec.open_items += await self.open_items(rel.id)
+                rec.open_items += [
+                    i.model_copy(update={"text": rel.public_label}) if rel.private else i
+                    for i in await self.open_items(rel.id)
+                ]
             rec.organizational = bool(rec.open_items) or (
                 self.actions is not None and not await self._any_items(rec.related)
             )
@@ -274,6 +286,12 @@ class PatternService:
             return "\n".join(lines)
         lines.append(f":repeat: This is our *{rec.flag}*:")
         for n, rel in enumerate(sorted(rec.related, key=lambda i: i.declared_at), start=1):
+            if rel.private:
+                lines.append(
+                    f"{n}. :lock: {rel.public_label} · "
+                    f"{when(rel.declared_at, fmt='{date_short_pretty}')}"
+                )
+                continue
             lines.append(
                 f"{n}. *{rel.id}* {escape(rel.title, limit=120)} · "
                 f"{when(rel.declared_at, fmt='{date_short_pretty}')} · {outcome(rel)}"
@@ -349,11 +367,21 @@ class PatternService:
         incidents: list[Incident] = []
         id_list = [str(i) for i in ids]
         for n in range(0, len(id_list), 1000):
-            incidents += await self.store.incidents(id_list[n : n + 1000])
+            incidents += [
+                # counted once (no duplicates, no false alarms); a private one only by
+                # severity and category, never its services or action items
+                i.model_copy(update={"services": [], "title": i.public_label, "description": ""})
+                if i.private
+                else i
+                for i in await self.store.incidents(id_list[n : n + 1000])
+                if i.counts_in_stats
+            ]
         cat = Category(category) if isinstance(category, str) else category
         items: dict[str, list[ActionItem]] = {}
         if self.actions is not None:
             for inc in incidents[-500:]:
+                if inc.private:
+                    continue
                 items[inc.id] = await self.actions.list_items("all", user_id="", incident_id=inc.id)
         return build_report(incidents, items, now=now, since=since, service=service, category=cat)
 

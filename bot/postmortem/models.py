@@ -166,6 +166,7 @@ class Postmortem(DraftSections):
     ai_model: str | None = None
     not_ai_reason: str | None = None  # why the deterministic draft was used
     pattern: list[str] = Field(default_factory=list)  # recurrence, from the patterns service
+    lifecycle: list[str] = Field(default_factory=list)  # reopenings, corrected times, merges
     ai_pending: bool = False  # posted from the record while the model drafts
     unverified: list[UnverifiedClaim] = Field(default_factory=list)
     claims: ClaimTally | None = None  # how the model's claims fared against the record

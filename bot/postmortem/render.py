@@ -55,6 +55,11 @@ def render_markdown(pm: Postmortem) -> str:
         "",
         *(f"- {line}" for line in pm.impact),
         "",
+        *(
+            ["## Reopenings and corrections", "", *(f"- {line}" for line in pm.lifecycle), ""]
+            if pm.lifecycle
+            else []
+        ),
         "## Roles",
         "",
         *(f"- {role}: {_who(user)}" for role, user in pm.roles.items()),

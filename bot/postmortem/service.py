@@ -18,6 +18,7 @@ from bot.ports import ChatGateway
 from bot.postmortem.analysis import analyze
 from bot.postmortem.assemble import assemble
 from bot.postmortem.grounding import FactSheet, build_fact_sheet
+from bot.postmortem.lifecycle import lifecycle_lines
 from bot.postmortem.llm import Drafter, DraftRequest, baseline_for_prompt, uses_model
 from bot.postmortem.models import Postmortem, ProposedAction, RecordedAction
 from bot.postmortem.render import claims_line, render_markdown
@@ -85,6 +86,7 @@ class ActionItemsPort(Protocol):
 class _Drafting:
     base: Postmortem
     sheet: FactSheet
+    sheet_incident_private: bool = False
 
 
 class PostmortemService:
@@ -97,7 +99,9 @@ class PostmortemService:
         clock: Clock,
         runbooks_dir: str | Path = "runbooks",
         actions: ActionItemsPort | None = None,
+        private_use_ai: bool = False,
     ) -> None:
+        self.private_use_ai = private_use_ai  # PRIVATE_INCIDENTS_USE_AI
         self.store = store
         self.chat = chat
         self.drafter = drafter
@@ -127,6 +131,7 @@ class PostmortemService:
             update={
                 "pattern": pattern_lines(entries),
                 "recorded_actions": await self._recorded_actions(incident_id),
+                "lifecycle": lifecycle_lines(incident, entries),
             }
         )
         sheet = build_fact_sheet(
@@ -137,7 +142,7 @@ class PostmortemService:
             now=now,
             baseline_text=baseline_for_prompt(base.sections()),
         )
-        return _Drafting(base=base, sheet=sheet)
+        return _Drafting(base=base, sheet=sheet, sheet_incident_private=incident.private)
 
     async def _recorded_actions(self, incident_id: str) -> list[RecordedAction]:
         items = self.store.actions
@@ -159,13 +164,23 @@ class PostmortemService:
         """Draft without storing or posting: the model's checked claims when it answers
         well, else the deterministic draft with the reason."""
         drafting = await self._from_record(incident_id)
+        private = drafting.sheet_incident_private
+        ai = self._ai_allowed(private, ai)
         if not ai or not self.uses_model:
-            return drafting.base.model_copy(
-                update={"not_ai_reason": drafting.base.not_ai_reason or self._no_ai_reason(ai)}
-            )
+            reason = drafting.base.not_ai_reason or self._no_ai_reason(ai, private=private)
+            return drafting.base.model_copy(update={"not_ai_reason": reason})
         return await self._with_model(drafting)
 
-    def _no_ai_reason(self, ai: bool) -> str | None:
+    def _ai_allowed(self, private: bool, ai: bool) -> bool:
+        """A private incident's text goes to the model only with PRIVATE_INCIDENTS_USE_AI."""
+        return ai and (not private or self.private_use_ai)
+
+    def _no_ai_reason(self, ai: bool, *, private: bool = False) -> str | None:
+        if not ai and private and not self.private_use_ai:
+            return (
+                "a private incident's text is not sent to the model "
+                "(PRIVATE_INCIDENTS_USE_AI is off)"
+            )
         if not ai:
             return "the model is not used for this incident"
         return getattr(self.drafter, "reason", None)
@@ -246,12 +261,15 @@ class PostmortemService:
         """Store and post the deterministic draft; `ai_pending` when the model drafts next.
         Raises ChatError after storing when the upload fails."""
         incident = await self.store.get_incident(incident_id)
+        ai = self._ai_allowed(incident.private, ai)
         pending = ai and self.uses_model
         pm = await self.build_from_record(incident.id)
         pm = pm.model_copy(
             update={
                 "ai_pending": pending,
-                "not_ai_reason": None if pending else self._no_ai_reason(ai),
+                "not_ai_reason": None
+                if pending
+                else self._no_ai_reason(ai, private=incident.private),
             }
         )
         pm = await self._save(pm)
@@ -276,6 +294,8 @@ class PostmortemService:
         is none (budget run out, API error, nothing checked out), says why in plain words
         and returns `first`, updated with the reason."""
         incident = await self.store.get_incident(incident_id)
+        if not self._ai_allowed(incident.private, True):
+            return first  # never the model for a private incident (PRIVATE_INCIDENTS_USE_AI)
         pm = await self._with_model(await self._from_record(incident.id))
         if not pm.ai_written:
             done = first.model_copy(

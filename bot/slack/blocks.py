@@ -132,6 +132,27 @@ def declare_modal(*, title: str = "", description: str = "", private_metadata: s
                 "label": {"type": "plain_text", "text": "What is happening?"},
                 "element": description_element,
             },
+            {
+                "type": "input",
+                "block_id": "private",
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Visibility"},
+                "element": {
+                    "type": "checkboxes",
+                    "action_id": "value",
+                    "options": [
+                        {
+                            "text": {"type": "plain_text", "text": "Private incident"},
+                            "description": {
+                                "type": "plain_text",
+                                "text": "A private channel; everything public shows only its "
+                                "id and severity (security, HR)",
+                            },
+                            "value": "private",
+                        }
+                    ],
+                },
+            },
         ],
     }
 

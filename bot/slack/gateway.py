@@ -103,9 +103,31 @@ class SlackGateway:
             raise _chat_error(exc, method) from exc
         return dict(response.data) if isinstance(response.data, dict) else {}
 
-    async def create_channel(self, name: str) -> ChannelRef:
-        data = await self._call("conversations.create", name=name, is_private=False)
+    async def create_channel(self, name: str, *, private: bool = False) -> ChannelRef:
+        data = await self._call("conversations.create", name=name, is_private=private)
         return ChannelRef(id=data["channel"]["id"], name=data["channel"]["name"])
+
+    async def rename_channel(self, channel_id: str, name: str) -> None:
+        await self._call("conversations.rename", channel=channel_id, name=name)
+
+    async def channel_members(self, channel_id: str) -> list[str]:
+        members: list[str] = []
+        cursor: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"channel": channel_id, "limit": 200}
+            if cursor:
+                kwargs["cursor"] = cursor
+            data = await self._call("conversations.members", **kwargs)
+            members += [str(m) for m in data.get("members", [])]
+            cursor = data.get("response_metadata", {}).get("next_cursor") or None
+            if not cursor:
+                return members
+
+    async def delete_message(self, channel_id: str, ts: str) -> None:
+        await self._call("chat.delete", channel=channel_id, ts=ts)
+
+    async def edit(self, channel_id: str, ts: str, text: str) -> None:
+        await self._call("chat.update", channel=channel_id, ts=ts, text=text, blocks=[])
 
     async def archive_channel(self, channel_id: str) -> None:
         await self._call("conversations.archive", channel=channel_id)

@@ -124,8 +124,9 @@ async def _cluster_eval_and_wait(
     return reply, acked
 
 
-async def apply(db: Db, writes: Sequence[Write], *, guard: str | None = None,
-                expect: object = ANY) -> list[Any] | None:
+async def apply(
+    db: Db, writes: Sequence[Write], *, guard: str | None = None, expect: object = ANY
+) -> list[Any] | None:
     """Run `writes` atomically; with `guard` and `expect` (a value read before, ABSENT or
     ANY) only if the guarded key still holds it. Returns the replies, or None on conflict."""
     order: list[str] = []

@@ -37,7 +37,19 @@ def _v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-UPGRADES: dict[int, Upgrade] = {0: _v0_to_v1, 1: _v1_to_v2}
+def _v2_to_v3(doc: dict[str, Any]) -> dict[str, Any]:
+    # version 3 added the lifecycle (private, reopenings, declined, merged): a record from
+    # before it was public, never reopened, declined or merged
+    doc.setdefault("private", False)
+    doc.setdefault("reopenings", [])
+    doc.setdefault("merged_from", [])
+    for name in ("declined_at", "decline_reason", "merged_into"):
+        doc.setdefault(name, None)
+    doc["schema_version"] = 3
+    return doc
+
+
+UPGRADES: dict[int, Upgrade] = {0: _v0_to_v1, 1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def dumps(model: BaseModel) -> str:

@@ -192,9 +192,7 @@ def _has_replicas(info: dict[str, Any]) -> bool:
     # a cluster client answers per node: {node: {...}}
     if "connected_slaves" in info:
         return int(info["connected_slaves"]) > 0
-    return any(
-        isinstance(v, dict) and int(v.get("connected_slaves", 0)) > 0 for v in info.values()
-    )
+    return any(isinstance(v, dict) and int(v.get("connected_slaves", 0)) > 0 for v in info.values())
 
 
 async def _check_sentinels(cfg: RedisSettings) -> None:
@@ -225,6 +223,5 @@ async def _check_sentinels(cfg: RedisSettings) -> None:
             f"setting REDIS_SENTINELS: no sentinel reachable at {where}", unreachable=True
         )
     raise RedisSetupError(
-        f"setting REDIS_SENTINEL_MASTER: the sentinels know no master named "
-        f"{cfg.sentinel_master!r}"
+        f"setting REDIS_SENTINEL_MASTER: the sentinels know no master named {cfg.sentinel_master!r}"
     )

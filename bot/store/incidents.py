@@ -72,6 +72,11 @@ class IncidentStore(StoreBase):
         return None if value is None else str(value)
 
     @guarded
+    async def index_channel(self, channel_id: str, incident_id: str) -> None:
+        """Another channel now belongs to the incident (a private conversion's new channel)."""
+        await self.db.client.set(keys.channel_index(channel_id), incident_id)
+
+    @guarded
     async def update_incident(
         self,
         incident_id: str,

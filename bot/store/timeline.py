@@ -31,6 +31,16 @@ class TimelineStore(StoreBase):
         return str(replies[0])
 
     @guarded
+    async def append_events(self, incident_id: str, events: list[TimelineEvent]) -> None:
+        """Several events at once, in order, in one atomic write (a merge's copied timeline)."""
+        if not events:
+            return
+        key = keys.timeline(incident_id)
+        await atomic.apply(
+            self.db, [Write("XADD", key, ("*", "v", codec.dumps(e))) for e in events]
+        )
+
+    @guarded
     async def record_message(self, incident_id: str, event: TimelineEvent) -> bool:
         """Store a channel message once per message ts; False when it was already stored.
         One atomic script: a failure can never leave a message marked but unstored."""

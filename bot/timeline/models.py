@@ -31,6 +31,11 @@ class EventKind(StrEnum):
     STATUS_UPDATE = "status_update"  # /incident update
     CADENCE = "update_cadence"  # /incident cadence
     PAGE = "page"  # paged / page resolved / acknowledged on the pager's side
+    REOPENED = "reopened"
+    DECLINED = "declined"
+    MERGED = "merged"
+    TIMES = "times"  # a key time corrected (who, old, new)
+    PRIVATE = "private"  # converted to a private incident
 
 
 BOT_EVENT_KINDS = frozenset(
@@ -49,6 +54,11 @@ BOT_EVENT_KINDS = frozenset(
         EventKind.STATUS_UPDATE,
         EventKind.CADENCE,
         EventKind.PAGE,
+        EventKind.REOPENED,
+        EventKind.DECLINED,
+        EventKind.MERGED,
+        EventKind.TIMES,
+        EventKind.PRIVATE,
     }
 )
 

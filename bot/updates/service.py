@@ -68,6 +68,8 @@ class UpdateChat(Protocol):
         self, incident: Incident, text: str, status_line: str
     ) -> None: ...
 
+    async def channel_members(self, channel_id: str) -> list[str]: ...
+
 
 class ChangeOutcome(Protocol):
     incident: Incident
@@ -82,9 +84,7 @@ class IncidentChanges(Protocol):
         self, incident: Incident, severity: Severity, actor: str
     ) -> ChangeOutcome: ...
 
-    async def set_status(
-        self, incident: Incident, status: Status, actor: str
-    ) -> ChangeOutcome: ...
+    async def set_status(self, incident: Incident, status: Status, actor: str) -> ChangeOutcome: ...
 
 
 @dataclass
@@ -123,15 +123,36 @@ def update_text(incident: Incident, update: StatusUpdate, *, for_dm: bool = Fals
     return "\n".join(lines)
 
 
+def public_update_text(incident: Incident, update: StatusUpdate) -> str:
+    """A private incident's update where non-members read (the announcement's thread, a
+    follower outside the channel): its label and status, never its words."""
+    return (
+        f":lock: *{incident.public_label}* — status update #{update.seq}: "
+        f"{update.status.value.capitalize()}"
+    )
+
+
 def status_line(incident: Incident, update: StatusUpdate | None) -> str:
-    """The line under the announcement: the latest update and when the next is due."""
+    """The line under the announcement: the latest update and when the next is due (for a
+    private incident without the update's words)."""
+    if incident.merged_into:
+        return f":twisted_rightwards_arrows: *Duplicate* of {incident.merged_into}"
+    if incident.is_declined:
+        return ":no_entry_sign: *Declined* as a false alarm"
     if not incident.is_active:
         word = "Closed" if incident.status is Status.CLOSED else "Resolved"
         after = f" after {format_duration(incident.time_to_resolve)}"
-        return f"{STATUS_EMOJI[incident.status]} *{word}*{after} · {when(incident.resolved_at)}" \
-            if incident.resolved_at else f"{STATUS_EMOJI[incident.status]} *{word}*"
+        return (
+            f"{STATUS_EMOJI[incident.status]} *{word}*{after} · {when(incident.resolved_at)}"
+            if incident.resolved_at
+            else f"{STATUS_EMOJI[incident.status]} *{word}*"
+        )
     parts = [f"{STATUS_EMOJI[incident.status]} *{incident.status.value.capitalize()}*"]
-    if update is not None:
+    if incident.reopenings:
+        parts[0] += " (reopened)"
+    if update is not None and incident.private:
+        parts.append(f"update #{update.seq} {when(update.at)}")
+    elif update is not None:
         parts.append(f"update #{update.seq} {when(update.at)}: {escape(update.text, limit=200)}")
     if incident.next_update_due is not None:
         parts.append(f"next update by {when(incident.next_update_due)}")
@@ -237,7 +258,9 @@ class UpdateService:
         if incident.announcement_ts and incident.announcement_channel_id:
             if not await self._quietly(
                 self.chat.reply_in_thread(
-                    incident.announcement_channel_id, incident.announcement_ts, text
+                    incident.announcement_channel_id,
+                    incident.announcement_ts,
+                    public_update_text(incident, update) if incident.private else text,
                 ),
                 "thread reply",
             ):
@@ -245,7 +268,11 @@ class UpdateService:
             if not await self.refresh_announcement(incident, update):
                 result.warnings.append("could not edit the announcement")
         result.delivery = await self.deliver(
-            incident, str(update.seq), update_text(incident, update, for_dm=True), exclude={actor}
+            incident,
+            str(update.seq),
+            update_text(incident, update, for_dm=True),
+            exclude={actor},
+            public_text=public_update_text(incident, update),
         )
         if result.delivery.failed:
             result.warnings.append(
@@ -270,12 +297,27 @@ class UpdateService:
     # --- followers -----------------------------------------------------------------------
 
     async def deliver(
-        self, incident: Incident, what: str, text: str, *, exclude: set[str] | None = None
+        self,
+        incident: Incident,
+        what: str,
+        text: str,
+        *,
+        exclude: set[str] | None = None,
+        public_text: str | None = None,
     ) -> Delivery:
         """DM every follower `text` about `what`, each at most once, a few at a time; those
-        Slack refuses (e.g. 429 after the client's own retries) are tried again shortly."""
+        Slack refuses (e.g. 429 after the client's own retries) are tried again shortly.
+        Followers of a private incident who are not in its channel get `public_text` (its
+        label) instead."""
         delivery = Delivery()
         pending = sorted(await self.updates.subscribers(incident.id) - (exclude or set()))
+        members: set[str] | None = None
+        if incident.private:
+            try:
+                members = set(await self.chat.channel_members(incident.channel_id))
+            except ChatError:
+                members = set()  # when in doubt, say nothing
+        outside = public_text or f":lock: *{incident.public_label}*"
         gate = asyncio.Semaphore(FANOUT_CONCURRENCY)
 
         async def one(user_id: str) -> str | None:
@@ -285,7 +327,8 @@ class UpdateService:
             async with gate:
                 try:
                     # chat.postMessage to a user id posts in the app's DM with them
-                    await self.chat.post(user_id, text)
+                    says = text if members is None or user_id in members else outside
+                    await self.chat.post(user_id, says)
                 except ChatError as exc:
                     await self.updates.undo_delivery(incident.id, what, user_id)
                     log.warning("follower_dm_failed", user=user_id, error=exc.code)
@@ -322,16 +365,37 @@ class UpdateService:
 
         incident, _ = await self.store.update_incident(incident.id, stop_cadence)
         await self.refresh_announcement(incident)
-        summary = (
-            f"\n>{escape(incident.resolution_summary)}" if incident.resolution_summary else ""
-        )
+        summary = f"\n>{escape(incident.resolution_summary)}" if incident.resolution_summary else ""
         text = (
             f":white_check_mark: *{incident.id}* {escape(incident.title)} is resolved "
             f"after {format_duration(incident.time_to_resolve)} "
             f"(<#{incident.channel_id}>).{summary}"
         )
         what = f"resolved:{int((incident.resolved_at or self.clock()).timestamp())}"
-        return await self.deliver(incident, what, text)
+        return await self.deliver(
+            incident, what, text, public_text=f":lock: *{incident.public_label}* — resolved."
+        )
+
+    async def on_reopened(self, incident: Incident) -> Delivery:
+        """Reopen: the cadence starts again from now, the announcement shows it, and every
+        follower hears it."""
+        now = self.clock()
+        every = cadence_for(incident, self.cadence)
+
+        def restart_cadence(inc: Incident) -> list[TimelineEvent]:
+            inc.next_update_due = None if every is None else now + every
+            return []
+
+        incident, _ = await self.store.update_incident(incident.id, restart_cadence)
+        await self.refresh_announcement(incident)
+        text = (
+            f":leftwards_arrow_with_hook: *{incident.id}* {escape(incident.title)} was reopened "
+            f"(<#{incident.channel_id}>)."
+        )
+        what = f"reopened:{len(incident.reopenings)}"
+        return await self.deliver(
+            incident, what, text, public_text=f":lock: *{incident.public_label}* — reopened."
+        )
 
     # --- cadence ---------------------------------------------------------------------------
 

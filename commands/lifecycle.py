@@ -1,0 +1,134 @@
+"""/incident private, reopen, merge, decline and times: thin handlers over the lifecycle
+flows (bot/incidents/flows.py; the changes are in bot/incidents/lifecycle.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.errors import UsageError
+from bot.incidents.flows import Outcome
+from bot.incidents.lifecycle import Merge
+from bot.incidents.models import format_duration
+from bot.incidents.times import KEY_TIMES, TimeCorrection, parse_key_time, zone
+from bot.mrkdwn import escape, when
+from bot.services import Services
+from commands.context import CommandContext, warnings_text
+from commands.incident import registry
+
+
+def _with_warnings(text: str, outcome: Outcome) -> str:
+    return text + warnings_text(outcome)
+
+
+@registry.subcommand(
+    "private",
+    usage="private",
+    summary="make the incident private: it moves to a private channel with its members, and "
+    "everything public shows only its id and severity (one way; IC or admin)",
+    needs_incident=True,
+)
+async def make_private(ctx: CommandContext) -> None:
+    if ctx.parsed.words:
+        raise UsageError("`/incident private` takes no words.")
+    incident = await ctx.incident()
+    outcome = await ctx.services.flows.make_private(incident, ctx.user_id)
+    await ctx.reply(
+        _with_warnings(
+            f":lock: {incident.id} is private now: it continues in "
+            f"<#{outcome.incident.channel_id}>. Messages already posted in the old public "
+            "channel stay in its archive; delete anything sensitive there.",
+            outcome,
+        )
+    )
+
+
+@registry.subcommand(
+    "reopen",
+    usage="reopen [reason]",
+    summary="put a resolved incident back to investigating (time to resolve counts both "
+    "periods; IC or admin)",
+    needs_incident=True,
+)
+async def reopen(ctx: CommandContext) -> None:
+    incident = await ctx.incident()
+    outcome = await ctx.services.flows.reopen(incident, ctx.user_id, ctx.parsed.rest)
+    await ctx.reply(_with_warnings(f"{incident.id} is investigating again.", outcome))
+
+
+@registry.subcommand(
+    "merge",
+    usage="merge <INC-id>",
+    summary="mark this incident a duplicate of another: timeline copied, open action items "
+    "moved, members invited, this channel archived (IC or admin)",
+    needs_incident=True,
+)
+async def merge(ctx: CommandContext) -> None:
+    if len(ctx.parsed.words) != 1:
+        raise UsageError("Name the one incident this duplicates, e.g. `/incident merge INC-…`.")
+    incident = await ctx.incident()
+    outcome = await ctx.services.flows.merge(incident, ctx.parsed.words[0], ctx.user_id)
+    merge: Merge = outcome.data["merge"]  # type: ignore[assignment]
+    invited: list[str] = outcome.data.get("invited", [])  # type: ignore[assignment]
+    await ctx.reply(
+        _with_warnings(
+            f":twisted_rightwards_arrows: {incident.id} merged into *{merge.target.id}* "
+            f"(<#{merge.target.channel_id}>): {merge.events_copied} timeline events copied, "
+            f"{len(merge.items_moved)} open action items moved, {len(invited)} people invited.",
+            outcome,
+        )
+    )
+
+
+@registry.subcommand(
+    "decline",
+    usage="decline [reason]",
+    summary="close a false alarm without a postmortem (kept in `list all`, left out of "
+    "patterns, durations and reminders; IC or admin)",
+    needs_incident=True,
+)
+async def decline(ctx: CommandContext) -> None:
+    incident = await ctx.incident()
+    outcome = await ctx.services.flows.decline(incident, ctx.user_id, ctx.parsed.rest)
+    await ctx.reply(_with_warnings(f"{incident.id} is closed as a false alarm.", outcome))
+
+
+@registry.subcommand(
+    "times",
+    usage="times [started:HH:MM] [identified:HH:MM] [mitigated:HH:MM] [resolved:HH:MM]",
+    summary="correct key times (HH:MM in the IC's time zone, or ISO like 2026-11-23T14:05); "
+    "each edit is audited on the timeline (IC or admin)",
+    options=tuple(KEY_TIMES),
+    needs_incident=True,
+)
+async def times(ctx: CommandContext) -> None:
+    if ctx.parsed.words:
+        raise UsageError(
+            f"`{escape(ctx.parsed.rest, limit=60)}` is not understood; give the times as "
+            "`started:HH:MM identified:HH:MM …`."
+        )
+    given = {k: v for k, v in ctx.parsed.options.items() if k in KEY_TIMES}
+    if not given:
+        raise UsageError("Give at least one of started:, identified:, mitigated:, resolved:.")
+    incident = await ctx.incident()
+    tz = zone(await ctx.services.flows.lifecycle.timezone_of_ic(incident))
+    now = ctx.services.clock()
+    new: dict[str, datetime] = {
+        name: parse_key_time(value, now=now, tz=tz) for name, value in given.items()
+    }
+    outcome = await ctx.services.flows.correct_times(incident, ctx.user_id, new)
+    updated = outcome.incident
+    made: list[TimeCorrection] = outcome.data["corrections"]  # type: ignore[assignment]
+    lines = [f":stopwatch: Corrected on {updated.id} (and noted on the timeline):"]
+    lines += [f"• {c.name}: {when(c.old) if c.old else 'unset'} → {when(c.new)}" for c in made]
+    lines.append(
+        f"Time to detect {format_duration(updated.time_to_detect)} · to mitigate "
+        f"{format_duration(updated.time_to_mitigate)} · to resolve "
+        f"{format_duration(updated.time_to_resolve)}"
+    )
+    await ctx.reply("\n".join(lines) + warnings_text(outcome))
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    """The subcommands above live on /incident's registry; nothing else to listen to."""
