@@ -54,6 +54,14 @@ def numbers_in(text: str) -> list[float]:
     return out
 
 
+def percents_in(text: str) -> list[float]:
+    return [float(m.group(1)) for m in re.finditer(r"(\d+(?:\.\d+)?)\s*%", text)]
+
+
+def _is_percent(key: str, value: str) -> bool:
+    return ("percent" in key or "rate" in key) and re.fullmatch(r"\d+(\.\d+)?", value) is not None
+
+
 @dataclass(frozen=True)
 class Fact:
     id: str
@@ -91,6 +99,7 @@ class FactSheet:
     record_times: set[str]  # "HH:MM" at which something happened or that the record mentions
     durations: dict[str, timedelta | None]
     baseline_numbers: list[float] = field(default_factory=list)
+    percents: list[float] = field(default_factory=list)  # numbers the record gives as a %
 
     def fact(self, ref: str) -> Fact | None:
         ref = ref.strip()
@@ -267,6 +276,8 @@ def build_fact_sheet(
         record_times=times,
         durations=durations,
         baseline_numbers=numbers_in(baseline_text),
+        percents=percents_in(corpus + " " + baseline_text)
+        + [float(v) for f in facts.values() for k, v in f.data.items() if _is_percent(k, v)],
     )
 
 

@@ -11,7 +11,7 @@ A claim is checked for
 - times: every clock time or date must fall inside the incident window, or be a time the
   record itself mentions (a deploy before the incident, say);
 - numbers: every measured number must match a number of the record within tolerance
-  (5 % or 0.5), or one of the bot's own draft;
+  (3 % or 0.5; a percentage only against the record's percentages), or one of the bot's own draft;
 - regions: every cloud region or zone named must appear in the record.
 
 Verdicts: `kept`; `flagged` (shown only under "Unverified (model's suggestion)" with the
@@ -36,7 +36,7 @@ from bot.postmortem.grounding import (
 
 Verdict = Literal["kept", "flagged", "dropped"]
 ProblemKind = Literal["person", "citation", "evidence", "time", "number", "region"]
-REL_TOLERANCE = 0.05
+REL_TOLERANCE = 0.03
 ABS_TOLERANCE = 0.5
 SMALL_COUNT = 10  # bare small integers ("3 retries", "two of 5 pods") are not measurements
 
@@ -309,14 +309,18 @@ def _matches(value: float, known: Iterable[float]) -> bool:
 def check_numbers_in(text: str, sheet: FactSheet, allowed: Iterable[float] = ()) -> list[Problem]:
     text = _VERSION.sub(" ", text)
     text = _IDS.sub(" ", text)
+    allowed = list(allowed)
     known = [*sheet.numbers, *sheet.baseline_numbers, *allowed]
+    percents = [*sheet.percents, *allowed]
     problems: list[Problem] = []
     for m in re.finditer(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)", text):
         value = float(m.group(1).replace(",", ""))
-        measured = _MEASURE.match(text, m.end()) is not None
+        unit = _MEASURE.match(text, m.end())
+        measured = unit is not None
         if not measured and value <= SMALL_COUNT and value == int(value):
             continue
-        if not _matches(value, known):
+        percent = unit is not None and unit.group(1) == "%"
+        if not _matches(value, percents if percent else known):
             shown = m.group(0) + (text[m.end() : m.end() + 1] if measured else "")
             problems.append(
                 Problem("number", f"gives {shown.strip()}, which matches no reading in the record")
