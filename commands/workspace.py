@@ -51,6 +51,7 @@ def acknowledge_unhandled(body: dict[str, Any]) -> BoltResponse | None:
             callback = view.get("callback_id")
         log.info("slack_interaction_not_acted_on", kind=kind, callback_id=str(callback))
         return BoltResponse(status=200, body="")
+    log.warning("slack_request_unhandled", type=str(kind), command=str(body.get("command")))
     return None
 
 

@@ -280,3 +280,40 @@ async def test_slack_answering_token_revoked_stops_posting(harness: Harness) -> 
     with pytest.raises(ChatError, match="Slack access is gone"):
         await chat.post(harness.incidents_id, "second try")
     assert len(harness.slack.calls()) == calls_before
+
+
+async def test_every_fixture_has_the_same_outcome_over_http_and_socket_mode(
+    harness: Harness,
+) -> None:
+    """Side by side, the whole corpus: each payload goes once over HTTP and once over the
+    socket, each time into a fresh war room, and what Slack got back, what the timeline
+    gained and which Web API methods the bot called must be the same."""
+    wires = {t: await Wire(harness, t).open() for t in TRANSPORTS}
+    results: dict[str, dict[str, object]] = {}
+    try:
+        for name in fixture_names():
+            if name == "url_verification":  # HTTP only
+                continue
+            seen: dict[str, object] = {}
+            for transport, wire in wires.items():
+                channel = await harness.declare(f"Parity {name} {transport}", user=BOB)
+                incident = await harness.bot.services.incidents.for_channel(channel)
+                assert incident is not None
+                before = len(await harness.store.events(incident.id))
+                calls = len(harness.slack.calls())
+                outcome = await wire.send_fixture(name, channel=channel)
+                added = (await harness.store.events(incident.id))[before:]
+                seen[transport] = (
+                    outcome.acknowledged,
+                    outcome.payload,
+                    [(e.kind, e.actor, e.text) for _, e in added],
+                    sorted({c.method for c in harness.slack.calls()[calls:]}),
+                )
+                harness.bot.services.chat.access_lost = None  # uninstall fixtures: undo
+            results[name] = seen
+    finally:
+        for wire in wires.values():
+            await wire.close()
+    different = {n: s for n, s in results.items() if s["http"] != s["socket"]}
+    assert different == {}
+    assert len(results) == len(fixture_names()) - 1
