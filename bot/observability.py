@@ -93,13 +93,46 @@ def metrics_response(registry: CollectorRegistry) -> web.Response:
     )
 
 
-class WorkerMetrics:
+class SlackCallMetrics:
+    """Slack Web API errors and 429s of one process (web, socket or worker), hooked to
+    its gateway: the same series everywhere, so one alert covers every process."""
+
+    registry: CollectorRegistry
+
+    def _slack_counters(self) -> None:
+        self.slack_api_errors = Counter(
+            "incident_bot_slack_api_errors",
+            "Slack Web API calls that failed, by method and error",
+            ["method", "error"],
+            registry=self.registry,
+        )
+        self.slack_rate_limited = Counter(
+            "incident_bot_slack_rate_limited",
+            "HTTP 429 answers from the Slack Web API (retried after Retry-After)",
+            ["method"],
+            registry=self.registry,
+        )
+
+    def slack_error(self, method: str, error: str) -> None:
+        self.slack_api_errors.labels(method=method, error=error).inc()
+
+    def rate_limit_observer(self) -> AsyncRetryHandler:
+        return _RateLimitObserver(self)
+
+    def watch_gateway(self, gateway: Any) -> None:
+        """Count the failures and 429s of a SlackGateway's Web API client."""
+        gateway.on_error = self.slack_error
+        gateway.client.retry_handlers.insert(0, self.rate_limit_observer())
+
+
+class WorkerMetrics(SlackCallMetrics):
     """The worker's metrics: reminders, escalations and failures by kind, the scan's
-    duration, what is due and how late, scheduled jobs run and failed."""
+    duration, what is due and how late, scheduled jobs run and failed, Slack errors."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(TallyCollector())
+        self._slack_counters()
         self.reminders_sent = Counter(
             "incident_bot_reminders_sent",
             "Reminders sent, by kind (before_due, overdue, escalation, undated)",
@@ -156,7 +189,7 @@ class WorkerMetrics:
         self.oldest_lag.set(max(oldest_lag_seconds, 0.0))
 
 
-class BotMetrics:
+class BotMetrics(SlackCallMetrics):
     """The metrics of one bot process; a registry of its own so tests do not collide."""
 
     def __init__(self) -> None:
@@ -174,18 +207,7 @@ class BotMetrics:
             buckets=ACK_BUCKETS,
             registry=self.registry,
         )
-        self.slack_api_errors = Counter(
-            "incident_bot_slack_api_errors",
-            "Slack Web API calls that failed, by method and error",
-            ["method", "error"],
-            registry=self.registry,
-        )
-        self.slack_rate_limited = Counter(
-            "incident_bot_slack_rate_limited",
-            "HTTP 429 answers from the Slack Web API (retried after Retry-After)",
-            ["method"],
-            registry=self.registry,
-        )
+        self._slack_counters()
         self.open_incidents = Gauge(
             "incident_bot_open_incidents",
             "Incidents not yet resolved (read from Redis on scrape)",
@@ -196,14 +218,6 @@ class BotMetrics:
             "Scrapes of /metrics that could not read Redis",
             registry=self.registry,
         )
-
-    # --- hooks -------------------------------------------------------------------
-
-    def slack_error(self, method: str, error: str) -> None:
-        self.slack_api_errors.labels(method=method, error=error).inc()
-
-    def rate_limit_observer(self) -> AsyncRetryHandler:
-        return _RateLimitObserver(self)
 
     # --- HTTP --------------------------------------------------------------------
 
@@ -306,7 +320,7 @@ def describe(body: dict[str, Any]) -> tuple[str, str, str | None]:
 class _RateLimitObserver(AsyncRetryHandler):
     """First in the client's retry handlers: counts 429s, never retries itself."""
 
-    def __init__(self, metrics: BotMetrics) -> None:
+    def __init__(self, metrics: SlackCallMetrics) -> None:
         super().__init__(max_retry_count=1_000_000)
         self.metrics = metrics
 

@@ -11,6 +11,7 @@ from typing import Any, cast
 import structlog
 from aiohttp import web
 
+from bot.observability import WorkerMetrics
 from bot.settings import Settings
 from bot.side_server import READINESS, Readiness, slack_auth_check
 from bot.slack.gateway import SlackGateway
@@ -43,16 +44,17 @@ async def run_worker_process(settings: Settings, host: str = "0.0.0.0") -> None:
 
     db = await open_db(settings.redis_config())
     scanner = build_scanner(settings, db=db)
-    readiness = Readiness(
-        redis_ping=scanner.store.ping,
-        slack_auth=slack_auth_check(cast(SlackGateway, scanner.chat).client),
-    )
+    chat = cast(SlackGateway, scanner.chat)
+    metrics = WorkerMetrics()
+    metrics.watch_gateway(chat)  # Slack errors and 429s of the worker's own calls
+    readiness = Readiness(redis_ping=scanner.store.ping, slack_auth=slack_auth_check(chat.client))
     await run_worker(
         scanner,
         scan_interval=settings.reminder_scan_interval,
         port=settings.worker_port,
         host=host,
         readiness=readiness,
+        metrics=metrics,
         jobs=build_worker_jobs(settings, db=db),
     )
 

@@ -386,8 +386,7 @@ class Bot:
 def build_bot(settings: Settings, *, clock: Clock = system_clock, db: Db | None = None) -> Bot:
     services = build_services(settings, clock=clock, db=db)
     observability = BotMetrics()
-    services.chat.on_error = observability.slack_error
-    services.chat.client.retry_handlers.insert(0, observability.rate_limit_observer())
+    observability.watch_gateway(services.chat)
     install_logging(
         [
             settings.slack_bot_token,

@@ -9,14 +9,18 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from prometheus_client import generate_latest
 
 from bot.actions.models import ActionItem, ActionSettings, ReminderKind
 from bot.actions.reminders import ReminderScanner
 from bot.clock import ManualClock
+from bot.observability import WorkerMetrics
 from bot.slack.action_blocks import SET_DUE_ACTION
 from bot.wiring import build_scanner
+from bot.worker import scan_job
 from sandbox.slack_emulator import SlackEmulator
 from tests.conftest import Harness, make_settings, running_bot
+from tests.processes import metric_value
 
 ALICE, BOB, CHARLIE = "U0ALICE", "U0BOB", "U0CHARLIE"  # New York, London, Tokyo
 START = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)  # a Monday
@@ -155,5 +159,41 @@ async def test_undated_items_stored_before_this_feature_are_put_on_the_schedule(
         assert await scanner.schedule_undated() == 0
         item = await scanner.items.get(item_id)
         assert item.next_reminder_at == START + timedelta(days=7)
+    finally:
+        await scanner.items.aclose()
+
+
+async def test_the_workers_slack_errors_and_429s_are_on_its_metrics(
+    bot: Harness, slack: SlackEmulator, redis_url: str, manual_clock: ManualClock
+) -> None:
+    channel = await bot.declare(user=ALICE)
+    first = await add_undated(bot, channel, BOB, "Rotate the queue credentials")
+    second = await add_undated(bot, channel, BOB, "Alert on consumer lag")
+    scanner = scanner_for(bot, slack, redis_url, manual_clock)
+    metrics = WorkerMetrics()
+    metrics.watch_gateway(scanner.chat)
+    try:
+        manual_clock.set(START + timedelta(days=7))
+        slack.fail("chat.postMessage", "ratelimited", retry_after=1, times=1)  # retried
+        slack.fail("chat.postMessage", "msg_blocks_too_long", times=1)  # not retried
+        await scan_job(scanner, metrics)
+        text = generate_latest(metrics.registry).decode()
+        assert (
+            metric_value(text, "incident_bot_slack_rate_limited_total", method="chat.postMessage")
+            == 1
+        )
+        errors = metric_value(
+            text,
+            "incident_bot_slack_api_errors_total",
+            method="chat.postMessage",
+            error="msg_blocks_too_long",
+        )
+        assert errors == 1
+        assert metric_value(text, "incident_bot_reminder_failures_total", kind="undated") == 1
+        assert metric_value(text, "incident_bot_reminders_sent_total", kind="undated") == 1
+        # one item was nudged; the refused one is still due and goes out at the next scan
+        await scan_job(scanner, metrics)
+        for item_id in (first, second):
+            assert len((await scanner.items.get(item_id)).reminders_sent) == 1
     finally:
         await scanner.items.aclose()
