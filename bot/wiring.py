@@ -292,6 +292,7 @@ def build_updates(
         cadence=CadenceSettings.from_settings(settings),
         is_admin=is_admin,
         writer=make_exec_writer(settings),
+        private_use_ai=settings.private_incidents_use_ai,
     )
 
     async def tell_followers(outcome: Outcome) -> None:

@@ -4,8 +4,9 @@ flows (bot/incidents/flows.py; the changes are in bot/incidents/lifecycle.py).""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from slack_bolt.async_app import AsyncApp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.errors import UsageError
 from bot.incidents.flows import Outcome
@@ -14,7 +15,8 @@ from bot.incidents.models import format_duration
 from bot.incidents.times import KEY_TIMES, TimeCorrection, parse_key_time, zone
 from bot.mrkdwn import escape, when
 from bot.services import Services
-from commands.context import CommandContext, warnings_text
+from bot.slack.blocks import REOPEN_ACTION
+from commands.context import CommandContext, first_click, reports_errors, warnings_text
 from commands.incident import registry
 
 
@@ -131,4 +133,19 @@ async def times(ctx: CommandContext) -> None:
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    """The subcommands above live on /incident's registry; nothing else to listen to."""
+    """The subcommands above live on /incident's registry; here is the Reopen button
+    (bot/slack/blocks.reopen_button, e.g. under a relapse warning)."""
+
+    @app.action(REOPEN_ACTION)
+    @reports_errors(services)
+    async def reopen_clicked(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        if not await first_click(services, body):
+            return
+        incident = await services.store.get_incident(body["actions"][0]["value"])
+        outcome = await services.flows.reopen(incident, body["user"]["id"])
+        await respond(
+            text=f"{incident.id} is investigating again." + warnings_text(outcome),
+            response_type="ephemeral",
+            replace_original=False,
+        )

@@ -323,6 +323,28 @@ async def test_reopen_counts_both_periods(bot: Harness, clock: ManualClock) -> N
     assert "**Duration**: 50m 0s" in md
 
 
+async def test_the_reopen_button_runs_the_same_flow(bot: Harness, clock: ManualClock) -> None:
+    """The button other features put under a relapse warning (bot/slack/blocks.reopen_button)."""
+    channel = await bot.declare("Cache stampede sev:2", user=ALICE)
+    clock.advance(timedelta(minutes=15))
+    await bot.driver.command("resolve", user=ALICE, channel=channel)
+    incident = await incident_in(bot, channel)
+    before = redis_dump(bot)
+    denied = await bot.driver.click(
+        "reopen_incident", incident.id, user=BOB, channel=channel, message_ts="1.000"
+    )
+    after = {k: v for k, v in redis_dump(bot).items() if not k.startswith("ib:seen:action:")}
+    assert "Only the incident commander" in denied.text and after == before  # click guard aside
+    clock.advance(timedelta(minutes=5))
+    reply = await bot.driver.click(
+        "reopen_incident", incident.id, user=ALICE, channel=channel, message_ts="1.000"
+    )
+    assert "investigating again" in reply.text
+    incident = await incident_in(bot, channel)
+    assert incident.status is Status.INVESTIGATING and len(incident.reopenings) == 1
+    assert "Reopened by" in bot.slack.messages(channel)[-1].text
+
+
 async def test_a_status_change_out_of_resolved_is_a_reopening(
     bot: Harness, clock: ManualClock
 ) -> None:
@@ -518,6 +540,7 @@ async def test_the_model_sees_a_private_incident_only_when_allowed(
         ) as h:
             channel = await h.declare(f"{TITLE} sev:2 private:yes", user=ALICE)
             await h.driver.message(user=ALICE, channel=channel, text=f"found {SECRET}")
+            await h.driver.command("summary exec", user=ALICE, channel=channel)
             clock.advance(timedelta(minutes=20))
             await h.driver.command("resolve", user=ALICE, channel=channel)
             await h.driver.command("postmortem", user=ALICE, channel=channel)

@@ -170,3 +170,18 @@ def confirm_blocks(text: str, label: str, value: str) -> list[Block]:
             "elements": [_button(label, CONFIRM_CHANGE_ACTION, value, style="danger")],
         },
     ]
+
+
+REOPEN_ACTION = "reopen_incident"
+
+
+def reopen_button(incident_id: str) -> Block:
+    """A "Reopen" button (e.g. under a relapse warning): it runs the reopen flow, the same
+    as `/incident reopen`, for the IC or an admin (commands/lifecycle.py)."""
+    return {
+        "type": "button",
+        "text": {"type": "plain_text", "text": "Reopen"},
+        "action_id": REOPEN_ACTION,
+        "value": incident_id,
+        "style": "danger",
+    }

@@ -29,6 +29,7 @@ from bot.timeline.models import EventKind, TimelineEvent
 from bot.updates.exec_summary import (
     ExecWriter,
     NoModelWriter,
+    Rewording,
     build_exec_summary,
     checked_rewording,
     render_exec_summary,
@@ -170,7 +171,9 @@ class UpdateService:
         cadence: CadenceSettings,
         is_admin: AdminCheck,
         writer: ExecWriter | None = None,
+        private_use_ai: bool = False,
     ) -> None:
+        self.private_use_ai = private_use_ai  # PRIVATE_INCIDENTS_USE_AI
         self.store = store
         self.updates = store.updates
         self.chat = chat
@@ -460,7 +463,14 @@ class UpdateService:
             now=now,
             next_update=self.due(incident),
         )
-        rewording = await self.writer.reword(summary)
+        if incident.private and not self.private_use_ai:
+            rewording = Rewording(
+                prose=None,
+                reason="a private incident's text is not sent to the model "
+                "(PRIVATE_INCIDENTS_USE_AI is off)",
+            )
+        else:
+            rewording = await self.writer.reword(summary)
         summary = checked_rewording(summary, rewording, incident, entries, now=now)
         return render_exec_summary(summary, now)
 
