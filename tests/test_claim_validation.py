@@ -158,3 +158,8 @@ def test_a_root_cause_needs_evidence_that_exists(sheet: FactSheet) -> None:
     by_link = sheet.facts["E2"].permalink
     assert by_link is not None
     assert verdict(sheet, "The v4.2.0 rollout", [by_link], needs_evidence=True)[0] == "kept"
+
+
+def test_kept_text_names_people_the_way_the_draft_does(sheet: FactSheet) -> None:
+    c = check_claim("summary", ["<@U0OPS2> rolled back at {time:E4}."], ["E4"], sheet)
+    assert c.verdict == "kept" and c.text == "@U0OPS2 rolled back at 09:25 UTC."

@@ -767,3 +767,19 @@ async def test_a_draft_that_cannot_be_checked_is_never_posted(
     assert pm.not_ai_reason == "the model's draft could not be checked against the record"
     assert len(chat.uploads) == 1 and "(model-reviewed)" not in chat.uploads[0]["content"]
     assert not any("a bug in the checks" in text for _, text in chat.posts)
+
+
+async def test_the_fact_sheet_is_there_for_other_model_written_text(
+    store: RedisStore, chat: FakeChat, clock: ManualClock
+) -> None:
+    """What /incident summary exec (or any other model-written text) is checked against."""
+    from bot.postmortem.validation import check_claim
+
+    incident_id = await seed_002(store, chat, clock)
+    sheet = await service(store, chat, clock, NoModelDrafter()).fact_sheet(incident_id)
+    assert sheet.names["ubob"] == "UBOB"  # FakeChat names people by their lower-case id
+    ok = check_claim("exec summary", ["{person:ops} rolled back v2.3.4 at 14:42."], [], sheet)
+    assert ok.verdict == "kept" and ok.text == "@UBOB rolled back v2.3.4 at 14:42."
+    bad = check_claim("exec summary", ["@dave says 40% of users in us-east-1 failed."], [], sheet)
+    assert bad.verdict == "dropped"
+    assert '"id": "M1"' in sheet.prompt_json()

@@ -156,6 +156,13 @@ class PostmortemService:
             for i in sorted(found, key=lambda i: i.id)
         ]
 
+    async def fact_sheet(self, incident_id: str) -> FactSheet:
+        """This incident's record by id, with the names of its people: what any model-written
+        text about it is checked against (bot.postmortem.validation.check_claim)."""
+        sheet = (await self._from_record(incident_id)).sheet
+        await self._learn_names(sheet)
+        return sheet
+
     async def build_from_record(self, incident_id: str) -> Postmortem:
         """The deterministic draft (no model), not stored."""
         return (await self._from_record(incident_id)).base

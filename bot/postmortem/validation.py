@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from bot.postmortem.facts import plain
 from bot.postmortem.grounding import (
     PLACEHOLDER,
     Fact,
@@ -159,7 +160,7 @@ def check_claim(
         prose = PLACEHOLDER.sub(" ", raw)
         allowed = [n for f in cited if f.kind == "runbook" for n in numbers_in(f.text)]
         problems += check_text(prose, sheet, allowed_numbers=allowed, check_numbers=check_numbers)
-        rendered.append(text)
+        rendered.append(plain(text))  # `<@U1>` -> `@U1`, as the rest of the draft
     if needs_evidence and not cited:
         problems.append(Problem("evidence", "cites no event, reading or runbook section"))
     problems = list(dict.fromkeys(problems))
