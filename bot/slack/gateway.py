@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from typing import Any
 
 import structlog
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import ChatError, NotFound
@@ -55,6 +61,36 @@ def build_client(token: str | None, base_url: str) -> AsyncWebClient:
     )
 
 
+class RateLimitPause(AsyncRetryHandler):
+    """Remembers until when Slack asked the bot to slow down (the latest 429's Retry-After),
+    so a fan-out can hold all its senders instead of each running into its own 429. Never
+    retries itself (AsyncRateLimitErrorRetryHandler does)."""
+
+    def __init__(self) -> None:
+        super().__init__(max_retry_count=1_000_000)
+        self.until = 0.0  # time.monotonic()
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is not None and response.status_code == 429:
+            after = "1"
+            for name, value in response.headers.items():
+                if name.lower() == "retry-after":
+                    after = value[0] if isinstance(value, list) else str(value)
+            try:
+                seconds = float(after)
+            except ValueError:
+                seconds = 1.0
+            self.until = max(self.until, time.monotonic() + seconds)
+        return False
+
+
 def _chat_error(exc: SlackApiError, method: str) -> ChatError:
     code = str(exc.response.get("error", "unknown_error"))
     words = PLAIN_WORDS.get(code, code.replace("_", " "))
@@ -65,6 +101,8 @@ def _chat_error(exc: SlackApiError, method: str) -> ChatError:
 class SlackGateway:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
+        self.rate_limit = RateLimitPause()
+        client.retry_handlers.insert(0, self.rate_limit)
         self._incidents_channel_id: dict[str, str] = {}
         self._bot_user_id: str | None = None
         # metrics hook (bot/observability.py): called with (method, error code) on failures
@@ -235,6 +273,12 @@ class SlackGateway:
             "chat.postMessage", channel=channel_id, thread_ts=thread_ts, text=text
         )
         return str(data["ts"])
+
+    async def pace(self) -> None:
+        """Wait while Slack has asked the bot to slow down (a 429's Retry-After)."""
+        delay = self.rate_limit.until - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
 
     async def post(self, channel_id: str, text: str) -> str:
         data = await self._call("chat.postMessage", channel=channel_id, text=text)

@@ -71,6 +71,9 @@ class UpdateChat(Protocol):
 
     async def channel_members(self, channel_id: str) -> list[str]: ...
 
+    async def pace(self) -> None:
+        """Wait while Slack has asked the bot to slow down."""
+
 
 class ChangeOutcome(Protocol):
     incident: Incident
@@ -329,6 +332,7 @@ class UpdateService:
                 return None
             async with gate:
                 try:
+                    await self.chat.pace()  # after a 429 every sender waits, not just one
                     # chat.postMessage to a user id posts in the app's DM with them
                     says = text if members is None or user_id in members else outside
                     await self.chat.post(user_id, says)
