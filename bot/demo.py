@@ -300,7 +300,7 @@ async def _play(
     from bot.actions.schedule import next_working_start
     from bot.runners import serve_http
     from bot.settings import Settings
-    from bot.wiring import build_bot, build_scanner
+    from bot.wiring import build_bot, build_scanner, build_watch
     from sandbox.driver import Reply, SlackDriver
 
     secret = secrets.token_hex(16)
@@ -462,6 +462,38 @@ async def _play(
             "UTC (bob's working hours, Europe/London)"
         )
 
+    async def follow() -> None:
+        incident = await bot.services.store.get_incident(state["incident"])
+        await driver.click(
+            "follow_updates", incident.id, user=DIANA, channel=incidents,
+            message_ts=incident.announcement_ts or "",
+        )
+        if DIANA not in await bot.services.store.updates.subscribers(incident.id):
+            raise StepFailed("diana's Follow updates click did not make her a follower")
+
+    async def status_update() -> None:
+        before = _dm_count(emulator, DIANA)
+        await command(
+            'update "Cause found: the database connection pool is exhausted; rolling back '
+            'v2.3.4" next:15m',
+            CHARLIE,
+            channel(),
+        )
+        if _dm_count(emulator, DIANA) <= before:
+            raise StepFailed("diana follows the incident but got no DM of the update")
+
+    async def cadence_nudge() -> None:
+        watch = build_watch(settings, clock=clock)
+        try:
+            before = _dm_count(emulator, CHARLIE)
+            result = await watch.scan()
+        finally:
+            await watch.store.aclose()
+        if _dm_count(emulator, CHARLIE) <= before or not any(
+            name.startswith("update-due") for name in result.sent
+        ):
+            raise StepFailed("the next update came due but charlie (Comms) got no prompt")
+
     async def monitoring() -> None:
         await command("status monitoring", ALICE, channel())
 
@@ -495,11 +527,22 @@ async def _play(
         await outcome.step("/metrics correlate", metrics_correlate)
         clock.advance(timedelta(minutes=9))
         await outcome.step("/incident status identified", identified)
+        await outcome.step("diana presses Follow updates on the announcement", follow)
+        clock.advance(GRID)
+        await outcome.step(
+            "charlie (Comms) posts /incident update … next:15m: channel, announcement "
+            "thread and edit, diana's DM",
+            status_update,
+        )
         clock.advance(timedelta(minutes=6))
         await outcome.step("/incident note Rolled back v2.3.4", note)
         clock.advance(timedelta(minutes=4))
         await outcome.step("/incident action add (bob, due in 3 days)", action)
         clock.advance(timedelta(minutes=5))
+        await outcome.step(
+            "the next update is due: the worker DMs charlie a Post update button",
+            cadence_nudge,
+        )
         await outcome.step("/incident status monitoring", monitoring)
         clock.advance(timedelta(minutes=20))
         await outcome.step("/incident resolve", resolve)

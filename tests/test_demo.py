@@ -29,6 +29,13 @@ async def test_demo_plays_a_whole_incident(
     dm_bob = out.split("### DM with @bob", 1)[1].split("###", 1)[0]
     assert "AI-0001" in dm_bob and "Add DB pool alert at 80%" in dm_bob
     assert "Resolved" in out
+    # a status update to the channel, the announcement's thread and a follower; its cadence
+    dm_diana = out.split("### DM with @diana", 1)[1].split("###", 1)[0]
+    assert "Status update #1" in dm_diana and "You follow this incident" in dm_diana
+    incidents = out.split("### #incidents", 1)[1].split("###", 1)[0]
+    assert "Status update #1" in incidents and "*Resolved* after" in incidents
+    dm_charlie = out.split("### DM with @charlie", 1)[1].split("###", 1)[0]
+    assert "A status update for" in dm_charlie and "[Post update]" in dm_charlie
     assert "(only you)" in out
     assert "<@U0" not in out
     files = list(tmp_path.glob("postmortem-INC-*.md"))

@@ -131,7 +131,7 @@ class IncidentWatch:
             result.failed.append(name)
             return
         if ran:
-            log.info("watch_sent", message=name)
+            log.debug("watch_sent", message=name)
             result.sent.append(name)
 
     # --- update cadence ------------------------------------------------------------------
