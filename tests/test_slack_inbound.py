@@ -128,3 +128,11 @@ async def test_a_malformed_socket_envelope_is_acknowledged_and_changes_nothing(
     assert http_status == 400
     assert await harness.bot.services.incidents.list_open() == []
     assert harness.slack.calls("conversations.create") == []
+
+
+async def test_slacks_ssl_check_is_answered(harness: Harness) -> None:
+    """Slack checks a Request URL's certificate with a form of its own (no command, no
+    payload): 200 and nothing else."""
+    status, text = await harness.driver._post("ssl_check=1&token=deprecated-verification-token")
+    assert (status, text) == (200, "")
+    assert harness.slack.calls() == []
