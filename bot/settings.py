@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     snapshot_on_declare: bool = True
     reminder_lead_time_hours: float = Field(default=24.0, gt=0)
     reminder_escalate_after: int = Field(default=3, ge=1)
+    reminder_claim_ttl: float = Field(default=120.0, gt=0, le=3600)
     undated_reminder: str = Field(default="7d", pattern=r"^\d{1,4}[hdw]$")
     reminder_work_start: str = Field(default="09:00", pattern=r"^\d{2}:\d{2}$")
     reminder_work_end: str = Field(default="18:00", pattern=r"^\d{2}:\d{2}$")

@@ -194,6 +194,11 @@ class SentinelSet:
     def server_on(self, port: int) -> Server:
         return next(s for s in (self.primary, self.replica) if s.port == port)
 
+    def wait_primary_change(self, old_port: int, timeout: float = 30) -> int:
+        """Until the sentinels name a primary other than `old_port`; returns its port."""
+        _wait(lambda: self.current_primary_port() != old_port, "a new primary", timeout=timeout)
+        return self.current_primary_port()
+
     def wait_replicated(self) -> None:
         """Until the current primary has one replica online."""
         def ok() -> bool:

@@ -151,6 +151,7 @@ class ActionSettings:
         return cls(
             lead_time=timedelta(hours=float(g(settings, "reminder_lead_time_hours", 24.0))),
             escalate_after=int(g(settings, "reminder_escalate_after", 3)),
+            claim_ttl=timedelta(seconds=float(g(settings, "reminder_claim_ttl", 120.0))),
             undated_every=_parse_every(g(settings, "undated_reminder", None), timedelta(days=7)),
             work_start=_parse_clock(g(settings, "reminder_work_start", None), time(9, 0)),
             work_end=_parse_clock(g(settings, "reminder_work_end", None), time(18, 0)),
