@@ -88,6 +88,17 @@ class ActionItem(BaseModel):
     def notes(self) -> list[str]:
         return self._notes
 
+    def finish(self, at: datetime, by: str | None) -> bool:
+        """Mark done and end the reminder cycle; False when it already was done."""
+        if self.status is ItemStatus.DONE:
+            return False
+        self.status = ItemStatus.DONE
+        self.done_at = at
+        self.done_by = by
+        self.generation += 1
+        self.next_reminder_at = None
+        return True
+
     @property
     def is_open(self) -> bool:
         return self.status is ItemStatus.OPEN

@@ -12,7 +12,6 @@ import structlog
 from bot.actions.models import (
     ActionItem,
     ActionSettings,
-    ItemStatus,
     ItemType,
     Priority,
 )
@@ -223,14 +222,7 @@ class ActionItemService:
 
         def change(it: ActionItem) -> None:
             nonlocal changed
-            if it.status is ItemStatus.DONE:
-                return
-            changed = True
-            it.status = ItemStatus.DONE
-            it.done_at = now
-            it.done_by = actor
-            it.generation += 1
-            it.next_reminder_at = None
+            changed = it.finish(now, actor)
 
         item = await self.items.update(item.id, change)
         if changed:

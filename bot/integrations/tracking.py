@@ -10,13 +10,13 @@ from datetime import timedelta
 
 import structlog
 
-from bot.actions.models import ActionItem, ItemStatus
+from bot.actions.models import ActionItem
 from bot.actions.store import ActionItemStore
 from bot.clock import Clock
 from bot.errors import NotFound, UsageError
 from bot.incidents.models import Incident
 from bot.integrations.http import IntegrationError
-from bot.integrations.trackers.base import IssueDraft, IssueTracker
+from bot.integrations.trackers.base import IssueDraft, IssueTracker, TrackedIssue
 from bot.mrkdwn import escape
 from bot.store.integrations import IntegrationStore, RetryJob
 from bot.store.redis_store import RedisStore
@@ -114,13 +114,7 @@ class TrackerService:
                 )
             raise
 
-        def link(it: ActionItem) -> None:
-            it.tracked = issue
-
-        item = await self.items.update(item.id, link)
-        await self._event(item, actor, f"Action item {item.id} tracked in {self.name}: "
-                                       f"<{issue.url}|{escape(issue.key)}>")
-        return item
+        return await self._attach(item, issue, actor, "tracked in")
 
     async def link(self, item_id: str, ref: str, actor: str) -> ActionItem:
         item = await self.items.get(item_id)
@@ -131,12 +125,17 @@ class TrackerService:
                 raise UsageError(f"{self.name} has no issue `{escape(ref)}`.") from None
             raise
 
-        def link(it: ActionItem) -> None:
+        return await self._attach(item, issue, actor, "linked to")
+
+    async def _attach(
+        self, item: ActionItem, issue: TrackedIssue, actor: str | None, how: str
+    ) -> ActionItem:
+        def attach(it: ActionItem) -> None:
             it.tracked = issue
 
-        item = await self.items.update(item.id, link)
-        await self._event(item, actor, f"Action item {item.id} linked to {self.name} "
-                                       f"<{issue.url}|{escape(issue.key)}>")
+        item = await self.items.update(item.id, attach)
+        link = f"<{issue.url}|{escape(issue.key)}>"
+        await self._event(item, actor, f"Action item {item.id} {how} {self.name}: {link}")
         return item
 
     async def on_item_added(self, item: ActionItem) -> list[str]:
@@ -200,14 +199,7 @@ class TrackerService:
 
         def finish(it: ActionItem) -> None:
             nonlocal changed
-            if it.status is ItemStatus.DONE:
-                return
-            changed = True
-            it.status = ItemStatus.DONE
-            it.done_at = now
-            it.done_by = None
-            it.generation += 1
-            it.next_reminder_at = None
+            changed = it.finish(now, None)
             if it.tracked is not None:
                 it.tracked.done = True
 
