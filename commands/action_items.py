@@ -228,6 +228,12 @@ async def publish_home(services: Services, client: Any, user_id: str) -> None:
     view = home_view(items, incidents, services.clock())
     if services.updates is not None:  # roles with the next update due, followed incidents
         leading, followed = await services.updates.home(user_id, incidents)
+        followed = [  # a private incident followed from outside its channel: the label only
+            inc
+            if await can_see(services.chat, inc, user_id)
+            else inc.model_copy(update={"title": inc.public_label, "services": []})
+            for inc in followed
+        ]
         mine = home_update_blocks(leading, followed, services.clock())
         theirs = cast(list[dict[str, Any]], view["blocks"])
         view["blocks"] = [*mine, {"type": "divider"}, *theirs][:100]

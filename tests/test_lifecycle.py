@@ -168,11 +168,6 @@ async def test_a_private_incident_never_shows_outside_its_channel(
     assert f"Private incident {incident.id} (SEV2)" in outsider.text
     member = await h.driver.command("list", user=BOB, channel=h.incidents_id)
     assert TITLE in member.text
-    for user in (ALICE, CHARLIE, DIANA):
-        await h.driver.event({"type": "app_home_opened", "user": user, "tab": "home"})
-    charlie_home = json.dumps(h.slack.published_views()[CHARLIE].view)
-    assert f"Private incident {incident.id} (SEV2)" in charlie_home
-    assert TITLE in json.dumps(h.slack.published_views()[ALICE].view)
     scanner = reminder_scanner(h)
     assert await scanner.digest()
     digest = h.slack.messages("incidents")[-1].text
@@ -195,6 +190,13 @@ async def test_a_private_incident_never_shows_outside_its_channel(
         if c.method == "chat.postMessage" and c.args.get("channel") == DIANA
     ]
     assert to_diana and all(SECRET not in t for t in to_diana)
+    for user in (ALICE, CHARLIE, DIANA):  # App Home: own items, roles, followed incidents
+        await h.driver.event({"type": "app_home_opened", "user": user, "tab": "home"})
+    charlie_home = json.dumps(h.slack.published_views()[CHARLIE].view)
+    assert f"Private incident {incident.id} (SEV2)" in charlie_home
+    diana_home = json.dumps(h.slack.published_views()[DIANA].view)
+    assert incident.id in diana_home and TITLE not in diana_home
+    assert TITLE in json.dumps(h.slack.published_views()[ALICE].view)
     await h.driver.command("resolve fixed by revoking the share", user=DIANA, channel=public)
 
     await h.driver.command(f"resolve {SECRET} revoked", user=ALICE, channel=channel.id)
