@@ -147,7 +147,6 @@ def build_web_app(
     web_app.middlewares.insert(0, signed_requests_only(services.settings.slack_signing_secret))
     if observability is not None:
         web_app.middlewares.append(observability.middleware())
-        observability.instrument(app)
         web_app.router.add_routes(observability.routes(services.store.open_incident_count))
 
     readiness = Readiness(

@@ -8,7 +8,6 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
-from contextvars import ContextVar
 from typing import Any
 
 import structlog
@@ -39,13 +38,6 @@ SECRET_PATTERN = re.compile(r"(xox[abposr]-|xapp-|sk-ant-)[A-Za-z0-9._\-]+")
 REDACTED = "[redacted]"
 SCAN_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
-# the outcome of the listener running in this context ("refused"/"error" from the log)
-_outcome: ContextVar[list[str] | None] = ContextVar("listener_outcome", default=None)
-OUTCOME_OF_EVENT = {
-    "command_refused": "refused",
-    "listener_failed": "error",
-    "event_listener_failed": "error",
-}
 
 
 class TallyCollector(Collector):
@@ -266,55 +258,12 @@ class BotMetrics(SlackCallMetrics):
 
         return timed
 
-    # --- Bolt listeners ----------------------------------------------------------
+    # --- outcomes ----------------------------------------------------------------
 
-    def instrument(self, app: Any) -> None:
-        """Count every listener run by name and outcome (ok / refused / error)."""
-        for listener in getattr(app, "_async_listeners", []):
-            self._wrap(listener)
-
-    def _wrap(self, listener: Any) -> None:
-        if getattr(listener, "_observed", False):
-            return
-        original = listener.run_ack_function
-
-        async def run_ack_function(*, request: Any, response: Any) -> Any:
-            kind, name, incident_id = describe(request.body)
-            holder: list[str] = []
-            token = _outcome.set(holder)
-            bound = {"incident_id": incident_id} if incident_id else {}
-            try:
-                with structlog.contextvars.bound_contextvars(**bound):
-                    result = await original(request=request, response=response)
-            except Exception:
-                self.commands.labels(kind=kind, name=name, outcome="error").inc()
-                raise
-            finally:
-                _outcome.reset(token)
-            self.commands.labels(kind=kind, name=name, outcome=holder[0] if holder else "ok").inc()
-            return result
-
-        listener.run_ack_function = run_ack_function
-        listener._observed = True
-
-
-def describe(body: dict[str, Any]) -> tuple[str, str, str | None]:
-    """(kind, name, incident id if obvious) of a Slack request, with bounded names."""
-    if "command" in body:
-        words = str(body.get("text") or "").split()
-        sub = words[0].lower() if words and words[0].isalpha() and len(words[0]) <= 20 else ""
-        return "command", f"{body['command']} {sub}".strip(), None
-    kind = str(body.get("type") or "unknown")
-    if kind == "block_actions":
-        action = (body.get("actions") or [{}])[0]
-        value = str(action.get("value") or "")
-        incident_id = value if value.startswith("INC-") else None
-        return "action", str(action.get("action_id", "")), incident_id
-    if kind in ("view_submission", "view_closed"):
-        return "view", str((body.get("view") or {}).get("callback_id", "")), None
-    if kind == "event_callback":
-        return "event", str((body.get("event") or {}).get("type", "")), None
-    return kind, "", None
+    def count(self, kind: str, name: str, outcome: str) -> None:
+        """One command, button, modal or event handled (the registry and the listener
+        wrapper in commands/context.py report here)."""
+        self.commands.labels(kind=kind, name=name, outcome=outcome).inc()
 
 
 class _RateLimitObserver(AsyncRetryHandler):
@@ -367,10 +316,6 @@ class Redactor:
     def __call__(
         self, logger: Any, method: str, event_dict: MutableMapping[str, Any]
     ) -> MutableMapping[str, Any]:
-        holder = _outcome.get()
-        outcome = OUTCOME_OF_EVENT.get(str(event_dict.get("event", "")))
-        if holder is not None and outcome and not holder:
-            holder.append(outcome)
         for key, value in list(event_dict.items()):
             event_dict[key] = self._clean(value)
         return event_dict

@@ -11,6 +11,7 @@ from bot.incidents.flows import IncidentFlows
 from bot.incidents.service import IncidentService
 from bot.integrations.paging import PagingService
 from bot.integrations.tracking import TrackerService
+from bot.registry import OutcomeObserver, ignore_outcome
 from bot.settings import Settings
 from bot.slack.gateway import SlackGateway
 from bot.store.redis_store import RedisStore
@@ -27,6 +28,7 @@ class Services:
     flows: IncidentFlows
     timeline: TimelineService
     alerts: AlertService
+    observe: OutcomeObserver = ignore_outcome  # counts command outcomes (bot /metrics)
     # optional capabilities: None when not configured, and every command says so plainly
     metrics: Any = None
     actions: Any = None

@@ -387,6 +387,7 @@ class Bot:
 def build_bot(settings: Settings, *, clock: Clock = system_clock, db: Db | None = None) -> Bot:
     services = build_services(settings, clock=clock, db=db)
     observability = BotMetrics()
+    services.observe = observability.count
     observability.watch_gateway(services.chat)
     install_logging(
         [

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
+from bot.actions.service import ActionItemService
 from bot.errors import IncidentBotError, NotInIncidentChannel, UsageError
 from bot.incidents.privacy import can_see
 from bot.integrations.http import IntegrationError
 from bot.mrkdwn import escape, mention, when
 from bot.parsing import parse_duration, parse_user
+from bot.registry import CommandRegistry
 from bot.services import Services
 from bot.slack.action_blocks import (
     DONE_ACTION,
@@ -24,20 +26,15 @@ from bot.slack.update_blocks import home_update_blocks
 from commands.context import CommandContext, first_click, reports_errors
 from commands.incident import registry
 
-FORMS = (
-    "`/incident action add <@owner> <text> [due:DATE] [priority:P0-P3] "
-    "[type:prevent|detect|mitigate|process] [ticket:KEY-123]`\n"
-    "`/incident action list [mine|overdue|all]`\n"
-    "`/incident action done <id>`\n"
-    "`/incident action snooze <id> [for:3d]`\n"
-    "`/incident action due <id> <YYYY-MM-DD|tomorrow|3d>`\n"
-    "`/incident action reassign <id> <@user>`"
-)
-USAGE = "*Usage:*\n" + FORMS
 NOT_SET_UP = "Action items are not set up on this bot."
-TRACKER_FORMS = (
-    "\n`/incident action track <id>` (create its tracker issue)"
-    "\n`/incident action link <id> <KEY-1|URL>` (link an existing issue)"
+Scope = Literal["mine", "overdue", "all"]
+SCOPES: dict[str, Scope] = {"mine": "mine", "overdue": "overdue", "all": "all"}
+actions_registry = CommandRegistry(
+    "/incident action",
+    default="list",
+    every_form_in_errors=True,
+    unknown="`action {word}` is not understood.",
+    unavailable=lambda services: NOT_SET_UP if services.actions is None else None,
 )
 NO_TRACKER = (
     ":information_source: No issue tracker is configured. Set the `JIRA_…`, `GITHUB_…` or "
@@ -65,116 +62,141 @@ def _line(item: Any, now: Any) -> str:
     )
 
 
-@registry.subcommand(
-    "action",
-    usage="action add|list|done|snooze|due|reassign …",
-    summary="action items: add <@owner> <text> [due:] [priority:] [type:] [ticket:], "
-    "list [mine|overdue|all], done <id>, snooze <id> [for:3d], due <id> <date>, "
-    "reassign <id> <@user>",
-    aliases=("actions", "ai"),
-    options=("due", "priority", "type", "ticket", "for", "id"),
+def _service(ctx: CommandContext) -> ActionItemService:
+    if ctx.services.actions is None:  # the registry answers "not set up" before this
+        raise UsageError(NOT_SET_UP)
+    service: ActionItemService = ctx.services.actions
+    return service
+
+
+def _item_id(ctx: CommandContext, verb: str, count: int, how: str) -> str:
+    args = ctx.parsed.words
+    if not args:
+        raise UsageError(f"Say which item, e.g. `action {verb} AI-0001`.")
+    if len(args) != count:
+        raise UsageError(how)
+    return args[0].upper()
+
+
+@actions_registry.subcommand(
+    "add",
+    usage="add <@owner> <text> [due:DATE] [priority:P0-P3] "
+    "[type:prevent|detect|mitigate|process] [ticket:KEY-123]",
+    summary="a tracked action item for the incident",
+    options=("due", "priority", "type", "ticket", "id"),
 )
-async def action(ctx: CommandContext) -> None:
-    actions = ctx.services.actions
-    if actions is None:
-        await ctx.reply(f":warning: {NOT_SET_UP}")
-        return
-    words = ctx.parsed.words
-    verb = words[0].lower() if words else "list"
-    args = words[1:]
-    opts = ctx.parsed.options
+async def add(ctx: CommandContext) -> None:
+    args, opts = ctx.parsed.words, ctx.parsed.options
+    if len(args) < 2:
+        raise UsageError("Say who owns it and what to do, e.g. `action add @bob fix pool`.")
+    owner = parse_user(args[0])
+    incident = await ctx.incident()
+    item = await _service(ctx).add(
+        incident,
+        owner=owner,
+        text=" ".join(args[1:]),
+        actor=ctx.user_id,
+        due=opts.get("due"),
+        priority=opts.get("priority"),
+        type=opts.get("type"),
+        ticket=opts.get("ticket"),
+    )
+    due = f", due {when(item.due)}" if item.due else ""
+    tracked = f" · <{item.tracked.url}|{escape(item.tracked.key)}>" if item.tracked else ""
+    await ctx.reply(
+        f":ballot_box_with_check: *{item.id}* ({item.priority.value}) for "
+        f"{mention(owner)}{due}: {escape(item.text)}{tracked}" + notes_text(item)
+    )
+
+
+@actions_registry.subcommand(
+    "list",
+    usage="list [mine|overdue|all]",
+    summary="yours, the overdue ones, or all (in an incident channel: its items)",
+    options=("id",),
+)
+async def list_items(ctx: CommandContext) -> None:
+    args = ctx.parsed.words
+    if len(args) > 1 or (args and args[0].lower() not in SCOPES):
+        raise UsageError("List `mine`, `overdue` or `all`.")
+    incident_id: str | None = None
     try:
-        await _dispatch(ctx, actions, verb, args, opts)
-    except UsageError as exc:
-        tracking = getattr(ctx.services, "tracking", None)
-        exc.usage = exc.usage or (USAGE + (TRACKER_FORMS if tracking else ""))
-        raise
+        incident_id = (await ctx.incident()).id
+    except NotInIncidentChannel:
+        incident_id = None
+    scope: Scope = SCOPES[args[0].lower()] if args else ("all" if incident_id else "mine")
+    items = await _service(ctx).list_items(scope, user_id=ctx.user_id, incident_id=incident_id)
+    where = f" in {incident_id}" if incident_id and scope != "mine" else ""
+    if not items:
+        await ctx.reply(f"No {scope} action items{where}.")
+        return
+    now = ctx.services.clock()
+    lines = [f"*Action items ({scope}{where}): {len(items)}*"]
+    lines += [_line(i, now) for i in items[:50]]
+    if len(items) > 50:
+        lines.append(f"…and {len(items) - 50} more.")
+    await ctx.reply("\n".join(lines))
 
 
-async def _dispatch(
-    ctx: CommandContext, actions: Any, verb: str, args: list[str], opts: dict[str, str]
-) -> None:
-    if verb == "add":
-        if len(args) < 2:
-            raise UsageError("Say who owns it and what to do, e.g. `action add @bob fix pool`.")
-        owner = parse_user(args[0])
-        incident = await ctx.incident()
-        item = await actions.add(
-            incident,
-            owner=owner,
-            text=" ".join(args[1:]),
-            actor=ctx.user_id,
-            due=opts.get("due"),
-            priority=opts.get("priority"),
-            type=opts.get("type"),
-            ticket=opts.get("ticket"),
-        )
-        due = f", due {when(item.due)}" if item.due else ""
-        tracked = (
-            f" · <{item.tracked.url}|{escape(item.tracked.key)}>" if item.tracked else ""
-        )
-        await ctx.reply(
-            f":ballot_box_with_check: *{item.id}* ({item.priority.value}) for "
-            f"{mention(owner)}{due}: {escape(item.text)}{tracked}" + notes_text(item)
-        )
-        return
-    if verb in ("track", "link"):
-        await _track_or_link(ctx, verb, args)
-        return
-    if verb == "list":
-        if len(args) > 1 or (args and args[0].lower() not in ("mine", "overdue", "all")):
-            raise UsageError("List `mine`, `overdue` or `all`.")
-        incident_id: str | None = None
-        try:
-            incident_id = (await ctx.incident()).id
-        except NotInIncidentChannel:
-            incident_id = None
-        scope = args[0].lower() if args else ("all" if incident_id else "mine")
-        items = await actions.list_items(scope, user_id=ctx.user_id, incident_id=incident_id)
-        where = f" in {incident_id}" if incident_id and scope != "mine" else ""
-        if not items:
-            await ctx.reply(f"No {scope} action items{where}.")
-            return
-        now = ctx.services.clock()
-        lines = [f"*Action items ({scope}{where}): {len(items)}*"]
-        lines += [_line(i, now) for i in items[:50]]
-        if len(items) > 50:
-            lines.append(f"…and {len(items) - 50} more.")
-        await ctx.reply("\n".join(lines))
-        return
-    if verb in ("done", "snooze", "due", "reassign"):
-        if not args:
-            raise UsageError(f"Say which item, e.g. `action {verb} AI-0001`.")
-        item_id = args[0].upper()
-        if verb == "done":
-            if len(args) != 1:
-                raise UsageError("Give one item id.")
-            item, changed = await actions.done(item_id, ctx.user_id)
-            note = "" if changed else " (it already was)"
-            await ctx.reply(f":white_check_mark: *{item.id}* is done{note}." + notes_text(item))
-        elif verb == "snooze":
-            if len(args) != 1:
-                raise UsageError("Give one item id, and optionally `for:3d`.")
-            duration = parse_duration(opts["for"]) if "for" in opts else None
-            item = await actions.snooze(item_id, ctx.user_id, duration)
-            assert item.snoozed_until is not None
-            await ctx.reply(f":zzz: *{item.id}* snoozed until {when(item.snoozed_until)}.")
-        elif verb == "due":
-            if len(args) != 2:
-                raise UsageError("Give the item id and the date, e.g. `action due AI-0001 3d`.")
-            item = await actions.set_due(item_id, args[1], ctx.user_id)
-            assert item.due is not None
-            await ctx.reply(f":spiral_calendar_pad: *{item.id}* is due {when(item.due)}.")
-        else:
-            if len(args) != 2:
-                raise UsageError("Give the item id and the new owner.")
-            new_owner = parse_user(args[1])
-            item = await actions.reassign(item_id, new_owner, ctx.user_id)
-            await ctx.reply(
-                f":arrows_counterclockwise: *{item.id}* now belongs to {mention(new_owner)}."
-            )
-        return
-    raise UsageError(f"`action {escape(verb)}` is not understood.")
+@actions_registry.subcommand("done", usage="done <id>", summary="finish an item")
+async def done(ctx: CommandContext) -> None:
+    item_id = _item_id(ctx, "done", 1, "Give one item id.")
+    item, changed = await _service(ctx).done(item_id, ctx.user_id)
+    note = "" if changed else " (it already was)"
+    await ctx.reply(f":white_check_mark: *{item.id}* is done{note}." + notes_text(item))
+
+
+@actions_registry.subcommand(
+    "snooze", usage="snooze <id> [for:3d]", summary="remind later", options=("for",)
+)
+async def snooze(ctx: CommandContext) -> None:
+    item_id = _item_id(ctx, "snooze", 1, "Give one item id, and optionally `for:3d`.")
+    opts = ctx.parsed.options
+    duration = parse_duration(opts["for"]) if "for" in opts else None
+    item = await _service(ctx).snooze(item_id, ctx.user_id, duration)
+    assert item.snoozed_until is not None
+    await ctx.reply(f":zzz: *{item.id}* snoozed until {when(item.snoozed_until)}.")
+
+
+@actions_registry.subcommand(
+    "due", usage="due <id> <YYYY-MM-DD|tomorrow|3d>", summary="set or move the due date"
+)
+async def due(ctx: CommandContext) -> None:
+    item_id = _item_id(
+        ctx, "due", 2, "Give the item id and the date, e.g. `action due AI-0001 3d`."
+    )
+    item = await _service(ctx).set_due(item_id, ctx.parsed.words[1], ctx.user_id)
+    assert item.due is not None
+    await ctx.reply(f":spiral_calendar_pad: *{item.id}* is due {when(item.due)}.")
+
+
+@actions_registry.subcommand(
+    "reassign", usage="reassign <id> <@user>", summary="give an item to someone else"
+)
+async def reassign(ctx: CommandContext) -> None:
+    item_id = _item_id(ctx, "reassign", 2, "Give the item id and the new owner.")
+    new_owner = parse_user(ctx.parsed.words[1])
+    item = await _service(ctx).reassign(item_id, new_owner, ctx.user_id)
+    await ctx.reply(
+        f":arrows_counterclockwise: *{item.id}* now belongs to {mention(new_owner)}."
+    )
+
+
+@actions_registry.subcommand(
+    "track", usage="track <id>", summary="create its tracker issue", requires="tracking"
+)
+async def track(ctx: CommandContext) -> None:
+    await _track_or_link(ctx, "track", ctx.parsed.words)
+
+
+@actions_registry.subcommand(
+    "link",
+    usage="link <id> <KEY-1|URL>",
+    summary="link an existing tracker issue",
+    requires="tracking",
+)
+async def link(ctx: CommandContext) -> None:
+    await _track_or_link(ctx, "link", ctx.parsed.words)
 
 
 async def _track_or_link(ctx: CommandContext, verb: str, args: list[str]) -> None:
@@ -204,6 +226,16 @@ async def _track_or_link(ctx: CommandContext, verb: str, args: list[str]) -> Non
     assert item.tracked is not None
     await ctx.reply(f":link: *{item.id}* is followed in {tracking.name}: "
                     f"<{item.tracked.url}|{escape(item.tracked.key)}>")
+
+
+registry.mount(
+    "action",
+    actions_registry,
+    summary="action items: add <@owner> <text> [due:] [priority:] [type:] [ticket:], "
+    "list [mine|overdue|all], done <id>, snooze <id> [for:3d], due <id> <date>, "
+    "reassign <id> <@user>",
+    aliases=("actions", "ai"),
+)
 
 
 async def publish_home(services: Services, client: Any, user_id: str) -> None:

@@ -15,21 +15,17 @@ from slack_bolt.kwargs_injection.async_args import AsyncArgs
 from bot.errors import (
     ConfirmationNeeded,
     IncidentBotError,
-    NotFound,
-    NotInIncidentChannel,
     UsageError,
 )
 from bot.incidents.flows import Outcome
 from bot.incidents.models import Incident
 from bot.parsing import ParsedText
-from bot.registry import CommandRegistry, Subcommand
+from bot.registry import CommandRegistry, Subcommand, outcome_of
 from bot.services import Services
 from bot.slack.blocks import confirm_blocks
 from bot.store import keys
 
 Respond = Callable[..., Awaitable[Any]]
-# errors about what the user typed: shown with the command's usage
-USAGE_WORTHY = (UsageError, NotFound, NotInIncidentChannel)
 Listener = Callable[..., Awaitable[None]]
 log = structlog.get_logger(__name__)
 
@@ -134,23 +130,52 @@ async def explain_failure(
         log.warning("could_not_report_error", user=user_id)
 
 
+def describe(body: dict[str, Any]) -> tuple[str, str, str | None]:
+    """(kind, name, incident id if obvious) of a Slack request, with bounded names."""
+    if "command" in body:
+        return "command", str(body["command"]), None
+    kind = str(body.get("type") or "unknown")
+    if kind == "block_actions":
+        action = (body.get("actions") or [{}])[0]
+        value = str(action.get("value") or "")
+        incident_id = value if value.startswith("INC-") else None
+        return "action", str(action.get("action_id", "")), incident_id
+    if kind in ("view_submission", "view_closed"):
+        return "view", str((body.get("view") or {}).get("callback_id", "")), None
+    if kind == "event_callback":
+        return "event", str((body.get("event") or {}).get("type", "")), None
+    return kind, "", None
+
+
 def reports_errors(services: Services, *, tell_user: bool = True) -> Callable[[Listener], Listener]:
     """Wrap a Bolt listener so it never raises after ack(): Bolt's asyncio runner can turn a
-    fast failure after ack into an HTTP 404 for Slack, so failures are answered here."""
+    fast failure after ack into an HTTP 404 for Slack, so failures are answered here. Counts
+    the outcome of buttons, modals and events (slash commands are counted by their
+    registry, which knows the subcommand)."""
 
     def decorate(listener: Listener) -> Listener:
         wanted = list(inspect.signature(listener).parameters)
 
         async def wrapper(args: AsyncArgs) -> None:
-            try:
-                await listener(**{name: getattr(args, name) for name in wanted})
-            except Exception as exc:
-                if not tell_user:  # events: nobody asked, so log only
-                    log.error("event_listener_failed", listener=listener.__name__, exc_info=exc)
-                    return
-                await explain_failure(
-                    exc, body=args.body or {}, respond=args.respond, chat=services.chat
-                )
+            body = args.body or {}
+            kind, what, incident_id = describe(body)
+            bound = {"incident_id": incident_id} if incident_id else {}
+            error: Exception | None = None
+            with structlog.contextvars.bound_contextvars(**bound):
+                try:
+                    await listener(**{name: getattr(args, name) for name in wanted})
+                except Exception as exc:
+                    error = exc
+                    if not tell_user:  # events: nobody asked, so log only
+                        log.error(
+                            "event_listener_failed", listener=listener.__name__, exc_info=exc
+                        )
+                    else:
+                        await explain_failure(
+                            exc, body=body, respond=args.respond, chat=services.chat
+                        )
+            if kind != "command":
+                services.observe(kind, what, outcome_of(error))
 
         wrapper.__name__ = listener.__name__
         return wrapper
@@ -184,14 +209,18 @@ async def run_slash_command(
     client: Any,
     unavailable: Callable[[Subcommand], str | None] = lambda sub: None,
 ) -> None:
-    """Parse, ack (with the usage on a mistake, before anything changes), then run."""
+    """Parse, ack (with the usage on a mistake, before anything changes), then run the
+    subcommand through the registry that owns it, which counts its outcome."""
+    text = command.get("text", "")
     try:
-        sub, parsed = registry.parse(command.get("text", ""))
+        owner, sub, parsed = registry.parse(text, services.has)
     except UsageError as exc:
+        services.observe("command", registry.name_of(text), "usage_error")
         await ack(response_type="ephemeral", text=error_text(exc.message, exc.usage))
         return
-    reason = unavailable(sub)
+    reason = unavailable(sub) or owner.unavailable(services)
     if reason:
+        services.observe("command", registry.name_of(text), "refused")
         await ack(response_type="ephemeral", text=f":warning: {reason}")
         return
     await ack()
@@ -204,12 +233,7 @@ async def run_slash_command(
         respond=respond,
         client=client,
     )
-    try:
-        await sub.handler(ctx)
-    except IncidentBotError as exc:
-        if isinstance(exc, USAGE_WORTHY):
-            exc.usage = exc.usage or registry.usage_of(sub.name)
-        raise
+    await owner.dispatch(sub, ctx, observe=services.observe)
 
 
 __all__ = [

@@ -270,5 +270,10 @@ def register(app: AsyncApp, services: Services) -> None:
         ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: Any
     ) -> None:
         await run_slash_command(
-            registry, services, ack=ack, command=command, respond=respond, client=client
+            registry,
+            services,
+            ack=ack,
+            command=command,
+            respond=respond,
+            client=client,
         )

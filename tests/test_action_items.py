@@ -14,11 +14,9 @@ from bot.actions.store import ActionItemStore
 from bot.clock import ManualClock
 from bot.errors import NotFound, PermissionDenied, UsageError
 from bot.incidents.models import Incident, Role
-from bot.parsing import parse_text
 from bot.store import codec, keys
 from bot.store.redis_store import RedisStore, connect
 from bot.timeline.models import EventKind
-from commands.action_items import action
 from commands.context import CommandContext
 from commands.incident import registry
 from tests.test_reminders import REDIS_URL, START, FakeChat
@@ -146,7 +144,9 @@ class Replies:
         self.texts.append(kwargs["text"])
 
 
-def _ctx(env: SimpleNamespace, text: str, user: str = "UCHARLIE") -> tuple[CommandContext, Replies]:
+async def run(env: SimpleNamespace, text: str, user: str = "UCHARLIE") -> Replies:
+    """`/incident action <text>` through the command registry (parse, then dispatch)."""
+
     async def target(channel_id: str, explicit: str | None) -> Incident:
         if channel_id == "CINC0001" or explicit:
             return env.inc  # type: ignore[no-any-return]
@@ -158,46 +158,35 @@ def _ctx(env: SimpleNamespace, text: str, user: str = "UCHARLIE") -> tuple[Comma
         actions=env.service, clock=env.clock, incidents=SimpleNamespace(target=target)
     )
     replies = Replies()
-    sub = registry.resolve("action")
+    owner, sub, parsed = registry.parse(f"action {text}")
     ctx = CommandContext(
         services=services,  # type: ignore[arg-type]
         user_id=user,
         channel_id="CINC0001",
         trigger_id=None,
-        parsed=parse_text(text, sub.options),
+        parsed=parsed,
         respond=replies,
         client=None,
     )
-    return ctx, replies
+    await owner.dispatch(sub, ctx)
+    return replies
 
 
 async def test_command_add_list_done(env: SimpleNamespace) -> None:
-    ctx, out = _ctx(env, "add <@UALICE|alice> Alert on pool use due:3d priority:P1 type:detect")
-    await action(ctx)
+    out = await run(env, "add <@UALICE|alice> Alert on pool use due:3d priority:P1 type:detect")
     assert "AI-0001" in out.texts[-1] and "<!date^" in out.texts[-1]
-    ctx, out = _ctx(env, "list")
-    await action(ctx)
+    out = await run(env, "list")
     assert "AI-0001" in out.texts[-1] and "P1" in out.texts[-1]
-    ctx, out = _ctx(env, "done ai-0001", user="UALICE")
-    await action(ctx)
+    out = await run(env, "")  # no verb: the list
+    assert "AI-0001" in out.texts[-1]
+    out = await run(env, "done ai-0001", user="UALICE")
     assert "done" in out.texts[-1]
 
 
-async def test_command_bad_input_shows_usage(env: SimpleNamespace) -> None:
+async def test_command_bad_input_shows_every_form(env: SimpleNamespace) -> None:
     for text in ("add <@UALICE> thing due:someday", "frobnicate", "add nobody thing", "snooze"):
-        ctx, _ = _ctx(env, text)
         with pytest.raises(UsageError) as err:
-            await action(ctx)
-        assert err.value.usage and "action reassign" in err.value.usage
+            await run(env, text)
+        assert err.value.usage and "`/incident action reassign <id> <@user>`" in err.value.usage
+        assert "`/incident action add <@owner> <text>" in err.value.usage
     await _nothing_stored(env)
-
-
-async def test_command_not_set_up(env: SimpleNamespace) -> None:
-    ctx, out = _ctx(env, "list")
-    ctx.services.actions = None
-    await action(ctx)
-    assert "not set up" in out.texts[-1]
-
-
-async def test_incident_help_lists_action(env: SimpleNamespace) -> None:
-    assert "action add" in registry.help_text()

@@ -83,3 +83,21 @@ async def test_app_home_lists_my_open_items_and_incidents(harness: Harness) -> N
     text = json.dumps(home.view)
     assert item_id in text and "Add DB pool alert at 80%" in text
     assert "action_item_done" in text and "action_item_snooze" in text
+
+
+async def test_action_commands_say_when_action_items_are_not_set_up(harness: Harness) -> None:
+    channel = await harness.declare(user=ALICE)
+    harness.bot.services.actions = None
+    for text in ("action", "action list mine", "action done AI-0001", "ai add <@U0BOB> x"):
+        reply = await harness.driver.command(text, user=ALICE, channel=channel)
+        assert reply.text == ":warning: Action items are not set up on this bot.", text
+
+
+async def test_action_mistakes_show_every_action_form(harness: Harness) -> None:
+    channel = await harness.declare(user=ALICE)
+    reply = await harness.driver.command("action frobnicate", user=ALICE, channel=channel)
+    assert reply.text.startswith(":warning: `action frobnicate` is not understood.")
+    for form in ("add <@owner> <text>", "list [mine|overdue|all]", "snooze <id> [for:3d]"):
+        assert f"`/incident action {form}" in reply.text
+    help_text = (await harness.driver.command("help", user=ALICE, channel=channel)).text
+    assert "`/incident action add|list|done|snooze|due|reassign …`" in help_text

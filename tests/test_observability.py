@@ -54,7 +54,16 @@ async def test_metrics_count_commands_latency_errors_and_open_incidents(harness:
     await harness.driver.command("declare Other thing", user=ALICE, channel=harness.incidents_id)
     # one 429, retried after Retry-After by the SDK: counted, the call still succeeds
     harness.slack.fail("conversations.setTopic", "ratelimited", retry_after=0)
-    await harness.declare("Search slow", user=ALICE)
+    channel = await harness.declare("Search slow", user=ALICE)
+    await harness.driver.command("frobnicate", user=ALICE, channel=harness.incidents_id)
+    await harness.driver.command("resolve", user="U0BOB", channel=channel)
+    await harness.driver.command("action list", user=ALICE, channel=channel)
+    incident = await harness.bot.services.incidents.for_channel(channel)
+    assert incident is not None and incident.header_ts is not None
+    await harness.driver.click(
+        "resolve_incident", incident.id, user=ALICE, channel=channel,
+        message_ts=incident.header_ts,
+    )
 
     text = await scrape(harness)
     assert sample(
@@ -71,15 +80,35 @@ async def test_metrics_count_commands_latency_errors_and_open_incidents(harness:
         name="/incident declare",
         outcome="refused",
     ) == 1
+    # what was typed was wrong: outside an incident channel, or no such subcommand
     assert sample(
         text,
         "incident_bot_commands_total",
         kind="command",
         name="/incident status",
-        outcome="refused",
+        outcome="usage_error",
     ) == 1
-    assert sample(text, "incident_bot_ack_latency_seconds_count") == 5
-    assert sample(text, "incident_bot_ack_latency_seconds_bucket", le="3.0") == 5
+    assert sample(
+        text,
+        "incident_bot_commands_total",
+        kind="command",
+        name="/incident unknown",
+        outcome="usage_error",
+    ) == 1
+    # not the IC: denied; the header's Resolve button by the IC: an action, ok
+    assert sample(
+        text, "incident_bot_commands_total", kind="command", name="/incident resolve",
+        outcome="denied",
+    ) == 1
+    assert sample(
+        text, "incident_bot_commands_total", kind="action", name="resolve_incident", outcome="ok"
+    ) == 1
+    assert sample(
+        text, "incident_bot_commands_total", kind="command", name="/incident action list",
+        outcome="ok",
+    ) == 1
+    assert sample(text, "incident_bot_ack_latency_seconds_count") == 9
+    assert sample(text, "incident_bot_ack_latency_seconds_bucket", le="3.0") == 9
     assert sample(
         text,
         "incident_bot_slack_api_errors_total",
@@ -89,7 +118,7 @@ async def test_metrics_count_commands_latency_errors_and_open_incidents(harness:
     assert sample(
         text, "incident_bot_slack_rate_limited_total", method="conversations.setTopic"
     ) == 1
-    assert sample(text, "incident_bot_open_incidents") == 2
+    assert sample(text, "incident_bot_open_incidents") == 1
 
 
 @pytest.fixture
