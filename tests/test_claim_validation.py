@@ -102,6 +102,8 @@ def test_placeholders_are_filled_from_the_record(sheet: FactSheet) -> None:
         "Ops lead @omar and <@U0OPS2> rolled it back.",  # people of the record
         "See Engineering Runbook: Database Connection Issues → Root Causes → 1. Traffic Spike.",
         "It took {duration:ttr} in total.",
+        "The Ops Lead and the Comms Lead were assigned; Omar, the on-call engineer, paged Lena.",
+        "The Platform team was paged; Database Connection Issues runbook was followed.",
     ],
 )
 def test_what_the_record_supports_is_kept(sheet: FactSheet, text: str) -> None:
@@ -143,6 +145,9 @@ def test_what_the_record_does_not_support_is_flagged_with_the_reason(
         "@priya restarted the workers.",
         "<@U0PRIYA99> restarted the workers.",
         "The on-call engineer, Priya, missed the page.",
+        "Because Priya Raman, the incident commander, was asleep.",
+        "Because Priya (IC) missed the alert.",
+        "The alert was escalated to Priya.",
     ],
 )
 def test_a_person_the_record_does_not_know_drops_the_claim(sheet: FactSheet, text: str) -> None:

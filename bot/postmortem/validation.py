@@ -49,38 +49,27 @@ _ROLE_NAME = re.compile(
     r"(?:\s*[,:(]\s*|\s+(?:was|is|named)\s+|\s+)"
     r"([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)"
 )
-NOT_NAMES = {
-    "the",
-    "a",
-    "an",
-    "this",
-    "that",
-    "team",
-    "channel",
-    "runbook",
-    "database",
-    "slack",
-    "api",
-    "service",
-    "role",
-    "assigned",
-    "was",
-    "is",
-    "on",
-    "for",
-    "and",
-    "of",
-    "to",
-    "in",
-    "incident",
-    "response",
-    "rotation",
-    "page",
-    "pager",
-    "postmortem",
-    "review",
-    "status",
-}
+_NAME = r"([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)"
+_NAME_THEN_ROLE = re.compile(
+    _NAME + r",?\s+(?:\(|(?:was|is)\s+)?(?:the\s+|our\s+)?"
+    r"(?i:incident commander|on-?call|engineer|lead|sre|manager|responder|ic)\b"
+)
+_ACT_ON_NAME = re.compile(
+    r"\b(?i:assigned to|paged|pinged|owned by|escalated to|handed (?:over )?to|"
+    r"called|woke up|asked)\s+" + _NAME
+)
+# capitalised words that start a sentence or a team's name, not a person's
+_NOT_NAMES_TEXT = (
+    "the a an this that these those team channel runbook database slack api service role "
+    "assigned assign was is on for and of to in incident response rotation page pager "
+    "postmortem review status ops comms communications call oncall support platform "
+    "backend frontend security infra infrastructure engineering because our it we they "
+    "see per as after before when then no not new each every any some all one two add "
+    "set keep make notify require alert agreed while with without also if only first "
+    "last next senior junior primary secondary acting former duty shift weekend night "
+    "day"
+)
+NOT_NAMES = frozenset(_NOT_NAMES_TEXT.split())
 _FACT_ID = re.compile(r"\b[EMR]\d{1,4}\b")
 _URL = re.compile(r"https?://[^\s<>|)\]]+")
 _ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::\d{2})?Z?)?\b")
@@ -206,10 +195,16 @@ def check_people(text: str, sheet: FactSheet) -> list[Problem]:
     for who in dict.fromkeys(found):
         if sheet.person(who) is None:
             problems.append(Problem("person", f"names @{who}, who is not in the record"))
-    for m in _ROLE_NAME.finditer(text):
-        name = m.group(1)
-        if name.split()[0].lower() in NOT_NAMES:
+    named = [
+        m.group(1) for p in (_ROLE_NAME, _NAME_THEN_ROLE, _ACT_ON_NAME) for m in p.finditer(text)
+    ]
+    for candidate in dict.fromkeys(named):
+        words = candidate.split()
+        while words and words[0].lower() in NOT_NAMES:
+            words = words[1:]  # "Because Priya" -> "Priya"
+        if not words:
             continue
+        name = " ".join(words)
         first = name.split()[0].lower()
         known = any(first == n.split()[0] for n in sheet.names) or sheet.person(name)
         if not known and name.lower() not in sheet.corpus:
