@@ -497,8 +497,48 @@ async def _play(
     async def monitoring() -> None:
         await command("status monitoring", ALICE, channel())
 
+    async def impact_start() -> None:
+        from bot.slack.blocks import IMPACT_START_ACTION
+
+        offers = _buttons(emulator, channel(), IMPACT_START_ACTION)
+        if not offers:
+            raise StepFailed("the metrics offered no impact start")
+        ts, value = offers[0]
+        await driver.click(IMPACT_START_ACTION, value, user=ALICE, channel=channel(), message_ts=ts)
+        incident = await bot.services.incidents.target(channel(), None)
+        if incident.impact_started_at is None:
+            raise StepFailed("the impact start was not recorded")
+
     async def resolve() -> None:
-        await command("resolve Rolled back; pool back to 40%", ALICE, channel())
+        from bot.incidents.models import Status
+        from bot.slack.blocks import CONFIRM_CHANGE_ACTION
+
+        # the metrics still look bad (verify before resolve): alice resolves anyway
+        reply = await driver.command(
+            "resolve Rolled back; pool back to 40%", user=ALICE, channel=channel()
+        )
+        names.note_reply(channel(), ALICE, reply.text)
+        asked = [
+            el["value"]
+            for r in reply.responses
+            for block in r.get("blocks") or []
+            for el in block.get("elements") or []
+            if el.get("action_id") == CONFIRM_CHANGE_ACTION
+        ]
+        incident = await bot.services.incidents.target(channel(), None)
+        if asked and incident.header_ts:
+            clock.advance(timedelta(seconds=20))
+            await driver.click(
+                CONFIRM_CHANGE_ACTION,
+                asked[0],
+                user=ALICE,
+                channel=channel(),
+                message_ts=incident.header_ts,
+            )
+            names.note_reply(channel(), ALICE, "[Resolve anyway]")
+        incident = await bot.services.incidents.target(channel(), None)
+        if incident.status is not Status.RESOLVED:
+            raise StepFailed(f"{incident.id} is {incident.status.value}, not resolved")
 
     async def postmortem() -> None:
         files_before = len(emulator.uploaded_files())
@@ -523,6 +563,7 @@ async def _play(
         clock.advance(GRID)
         await outcome.step("people talk in the channel; a key message is pinned", chatter)
         await outcome.step("/metrics check", metrics_check)
+        await outcome.step("alice records the impact start the metrics found", impact_start)
         clock.advance(GRID)
         await outcome.step("/metrics correlate", metrics_correlate)
         clock.advance(timedelta(minutes=9))
@@ -545,7 +586,7 @@ async def _play(
         )
         await outcome.step("/incident status monitoring", monitoring)
         clock.advance(timedelta(minutes=20))
-        await outcome.step("/incident resolve", resolve)
+        await outcome.step("/incident resolve (metrics still bad: Resolve anyway)", resolve)
         clock.advance(timedelta(minutes=10))
         await outcome.step("/incident postmortem", postmortem)
         if "due" in state:
@@ -569,6 +610,18 @@ async def _play(
         return 1
     print("\nEvery step worked.")
     return 0
+
+
+def _buttons(emulator: Any, channel_id: str, action_id: str) -> list[tuple[str, str]]:
+    """(message ts, value) of the buttons with `action_id` in a channel's messages."""
+    return [
+        (m.ts, el["value"])
+        for m in emulator.messages(channel_id)
+        for block in m.blocks
+        if block.get("type") == "actions"
+        for el in block.get("elements", [])
+        if el.get("action_id") == action_id
+    ]
 
 
 def _dm_count(emulator: Any, user_id: str) -> int:

@@ -66,6 +66,12 @@ class ChatGateway(Protocol):
 
     async def post(self, channel_id: str, text: str) -> str: ...
 
+    async def broadcast(
+        self, channel: str, text: str, blocks: list[dict[str, object]] | None = None
+    ) -> str:
+        """Post in a broadcast channel (by name or id), joining it first if needed."""
+        ...
+
     async def post_blocks(
         self, channel_id: str, text: str, blocks: list[dict[str, object]]
     ) -> str: ...

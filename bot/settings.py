@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     metrics_config: str | None = None
     # how long discovered metric bindings are reused (`/metrics discover` refreshes)
     metrics_discovery_ttl: timedelta = timedelta(minutes=10)
+    # after resolve, the worker re-checks the incident's services this long (0s: off)
+    relapse_watch: timedelta = timedelta(minutes=30)
     runbooks_dir: str = "runbooks"
     snapshot_on_declare: bool = True
     reminder_lead_time_hours: float = Field(default=24.0, gt=0)
@@ -143,7 +145,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return v
 
-    @field_validator("metrics_discovery_ttl", mode="before")
+    @field_validator("metrics_discovery_ttl", "relapse_watch", mode="before")
     @classmethod
     def _duration(cls, v: object) -> object:
         if isinstance(v, str) and re.fullmatch(r"\d+[smhd]", v.strip()):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 import structlog
 from aiohttp import web
@@ -18,8 +19,8 @@ from bot.actions.service import ActionItemService
 from bot.alerts import AlertService, alertmanager_routes
 from bot.app import build_app, build_web_app
 from bot.clock import Clock, system_clock
-from bot.errors import ChatError, IncidentBotError
-from bot.incidents.flows import Change, IncidentFlows, Outcome
+from bot.errors import ChatError, ConfirmationNeeded, IncidentBotError
+from bot.incidents.flows import Change, ChangeRequest, IncidentFlows, Outcome
 from bot.incidents.follow_ups import add_standard_steps
 from bot.incidents.lifecycle import LifecycleService
 from bot.incidents.lifecycle_steps import add_lifecycle_steps
@@ -30,6 +31,13 @@ from bot.integrations.tracking import EmailOf
 from bot.integrations.webhooks import PagerEvents, opsgenie_routes, pagerduty_routes
 from bot.metrics import MetricsService, PrometheusSource, load_config
 from bot.metrics.channel_report import post_check
+from bot.metrics.incident_checks import (
+    RELAPSE_CHECK_SECONDS,
+    RelapseWatcher,
+    offer_impact_start,
+    still_bad,
+    watch_until,
+)
 from bot.observability import BotMetrics, install_logging
 from bot.patterns.service import PatternService
 from bot.ports import ChatGateway
@@ -40,6 +48,7 @@ from bot.services import Services
 from bot.settings import Settings
 from bot.slack.action_blocks import reminder_blocks
 from bot.slack.alert_blocks import alert_blocks
+from bot.slack.blocks import impact_start_blocks, relapse_blocks
 from bot.slack.gateway import SlackGateway, build_client
 from bot.slack.update_blocks import (
     cadence_prompt_blocks,
@@ -94,6 +103,7 @@ def build_flows(
     patterns: PatternService | None,
     metrics: MetricsService | None,
     actions: ActionItemService | None = None,
+    store: RedisStore | None = None,
 ) -> IncidentFlows:
     """Every change's follow-up steps and guards, in the order they run."""
     lifecycle = LifecycleService(
@@ -141,7 +151,80 @@ def build_flows(
             metrics_snapshot,
             warning="could not post the metrics snapshot",
         )
+    if metrics is not None:
+        add_metric_checks(flows, settings=settings, metrics=metrics, chat=chat, store=store)
     return flows
+
+
+def add_metric_checks(
+    flows: IncidentFlows,
+    *,
+    settings: Settings,
+    metrics: MetricsService,
+    chat: ChatGateway,
+    store: RedisStore | None,
+) -> None:
+    """Verify before resolve (a guard on every way of resolving), impact start from the
+    metrics (offered on declare), and the relapse watch (registered on resolve, ended by a
+    reopen; the worker re-checks, see build_relapse_watcher)."""
+
+    async def metrics_still_bad(request: ChangeRequest) -> None:
+        bad = await still_bad(metrics, request.incident)
+        if bad is None:
+            return
+        lines = "\n".join(f"• {f}" for f in bad.findings[:8])
+        more = f"\n• and {len(bad.findings) - 8} more" if len(bad.findings) > 8 else ""
+        raise ConfirmationNeeded(
+            f"The metrics of {request.incident.id} are still bad:\n{lines}{more}\n"
+            "Resolve anyway?",
+            confirm_label="Resolve anyway",
+        )
+
+    flows.guard(Change.RESOLVED, "metrics still bad", metrics_still_bad)
+
+    if store is None:
+        return
+    seen = store
+
+    async def impact_from_metrics(outcome: Outcome) -> None:
+        await offer_impact_start(metrics, chat, outcome.incident, impact_start_blocks, seen)
+
+    flows.after(Change.DECLARED, "impact start from metrics", impact_from_metrics)
+    watch = settings.relapse_watch
+    relapse = store.relapse
+
+    async def relapse_watch(outcome: Outcome) -> None:
+        until = watch_until(outcome.incident, watch)
+        if until is not None and watch > timedelta(0):
+            await relapse.watch(outcome.incident.id, until)
+
+    async def end_relapse_watch(outcome: Outcome) -> None:
+        await relapse.unwatch(outcome.incident.id)
+
+    flows.after(Change.RESOLVED, "relapse watch", relapse_watch)
+    flows.after(Change.REOPENED, "end relapse watch", end_relapse_watch)
+
+
+def build_relapse_watcher(
+    settings: Settings, *, store: RedisStore, chat: SlackGateway, clock: Clock = system_clock
+) -> RelapseWatcher | None:
+    """The worker's relapse watch; None without Prometheus."""
+    if settings.prometheus_url is None:
+        return None
+    metrics = MetricsService(
+        source=PrometheusSource(str(settings.prometheus_url)),
+        config=load_config(settings.metrics_config),
+        clock=clock,
+        discovery_ttl=settings.metrics_discovery_ttl,
+    )
+    return RelapseWatcher(
+        metrics=metrics,
+        store=store,
+        chat=chat,
+        clock=clock,
+        incidents_channel=settings.incidents_channel,
+        render=relapse_blocks,
+    )
 
 
 def build_services(
@@ -189,6 +272,7 @@ def build_services(
         patterns=patterns,
         metrics=metrics,
         actions=actions,
+        store=store,
     )
 
     updates = build_updates(
@@ -248,7 +332,8 @@ def email_lookup(chat: ChatGateway) -> EmailOf:
 def build_worker_jobs(
     settings: Settings, *, clock: Clock = system_clock, db: Db | None = None
 ) -> list[PeriodicJob]:
-    """The features' own worker jobs (integration retries, tracker sync, the incident watch)."""
+    """The features' own worker jobs (integration retries, tracker sync, the incident
+    watch, the relapse watch)."""
     store = RedisStore(db or db_for(settings.redis_config()))
     integrations = build_integrations(
         settings, store=store, items=store.actions, clock=clock,
@@ -261,7 +346,7 @@ def build_worker_jobs(
         if result.sent or result.failed:
             log.info("incident_watch", sent=result.sent, failed=result.failed)
 
-    return [
+    jobs = [
         *worker_jobs(
             integrations,
             clock=clock,
@@ -271,6 +356,11 @@ def build_worker_jobs(
         # update cadence and nudges (bot/updates/watch.py); each message once, by lease
         PeriodicJob("incident_watch", watch_incidents, every=settings.reminder_scan_interval),
     ]
+    chat = slack_gateway(settings)
+    relapse = build_relapse_watcher(settings, store=store, chat=chat, clock=clock)
+    if relapse is not None:  # re-checks resolved incidents; each relapse posted once (claim)
+        jobs.append(PeriodicJob("relapse_watch", relapse.scan, every=RELAPSE_CHECK_SECONDS))
+    return jobs
 
 
 def build_updates(

@@ -18,10 +18,12 @@ from bot.metrics import (
     render_query,
 )
 from bot.metrics.channel_report import code
+from bot.metrics.incident_checks import offer_impact_start
 from bot.mrkdwn import escape
 from bot.parsing import parse_duration
 from bot.registry import CommandRegistry, Subcommand
 from bot.services import Services
+from bot.slack.blocks import impact_start_blocks
 from commands.context import CommandContext, reports_errors, run_slash_command
 
 registry = CommandRegistry("/metrics")
@@ -67,8 +69,16 @@ async def check(ctx: CommandContext) -> None:
     report = await ctx.services.metrics.check(service, first=first)
     if incident is None:
         await ctx.reply(code(render_check(report)))
-    else:
-        await post_check(ctx.services, incident, report)
+        return
+    await post_check(ctx.services, incident, report)
+    if incident.is_active and report.affected_services:
+        await offer_impact_start(
+            ctx.services.metrics,
+            ctx.services.chat,
+            incident,
+            impact_start_blocks,
+            ctx.services.store,
+        )
 
 
 @registry.subcommand("health", usage="health [service]", summary="which services are up")

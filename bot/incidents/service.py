@@ -365,6 +365,36 @@ class IncidentService:
 
         return await self.store.update_incident(incident.id, change)
 
+    async def record_impact_start(
+        self, incident: Incident, at: datetime, actor: str, *, why: str
+    ) -> Updated:
+        """Record when impact began (earlier than the declaration, e.g. when the metrics
+        first crossed their thresholds); it becomes the start TTD/TTM/TTR count from."""
+        await self._may_command(incident, actor, "change when the impact started")
+        if incident.status is Status.CLOSED:
+            raise InvalidTransition(f"{incident.id} is closed; its times can no longer change.")
+        if at > incident.declared_at:
+            raise UsageError("The impact start must be at or before the declaration.")
+        now = self.clock()
+
+        def change(inc: Incident) -> list[TimelineEvent]:
+            before = inc.impact_started_at
+            inc.impact_started_at = at
+            return [
+                TimelineEvent(
+                    kind=EventKind.METRICS,
+                    at=now,
+                    actor=actor,
+                    text=f"Impact start recorded as {at:%Y-%m-%d %H:%M:%S} UTC ({why})",
+                    data={
+                        "impact_started_at": at.isoformat(),
+                        "before": before.isoformat() if before else "",
+                    },
+                )
+            ]
+
+        return await self.store.update_incident(incident.id, change)
+
     async def check_close(self, incident: Incident, actor: str) -> None:
         """Raise when `actor` may not close `incident` (now)."""
         await self._may_command(incident, actor, "close the incident")

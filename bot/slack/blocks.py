@@ -185,3 +185,30 @@ def reopen_button(incident_id: str) -> Block:
         "value": incident_id,
         "style": "danger",
     }
+
+
+IMPACT_START_ACTION = "impact_start_record"
+
+
+def relapse_blocks(text: str, incident_id: str) -> list[Block]:
+    """A relapse after resolve, with the button that reopens the incident."""
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {
+            "type": "actions",
+            "block_id": "relapse",
+            "elements": [reopen_button(incident_id)],
+        },
+    ]
+
+
+def impact_start_blocks(text: str, value: str) -> list[Block]:
+    """The metrics say impact began before the declaration: offer to record it."""
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {
+            "type": "actions",
+            "block_id": "impact_start",
+            "elements": [_button("Record as impact start", IMPACT_START_ACTION, value)],
+        },
+    ]

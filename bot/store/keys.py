@@ -198,3 +198,17 @@ def integration_outbox() -> str:
 def pager_event_seen(product: str, event_id: str) -> str:
     """An inbound pager webhook event already handled (the pagers re-deliver)."""
     return f"{PREFIX}:seen:pager:{product}:{event_id}"
+
+def relapse_watch() -> str:
+    """sorted set: resolved incidents under relapse watch, scored by when the watch ends."""
+    return f"{PREFIX}:relapse:watch"
+
+
+def relapse_posted(incident_id: str, resolved_at: str) -> str:
+    """The relapse of an incident after its resolve at `resolved_at` was posted (once)."""
+    return f"{PREFIX}:sent:relapse:{incident_id}:{resolved_at}"
+
+
+def impact_offer(incident_id: str, at: str) -> str:
+    """The metrics' impact start `at` was already offered in the incident's channel."""
+    return f"{PREFIX}:sent:impact:{incident_id}:{at}"

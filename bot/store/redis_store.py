@@ -16,6 +16,7 @@ from bot.store.incidents import IncidentStore
 from bot.store.integrations import IntegrationStore
 from bot.store.leases import Leases
 from bot.store.postmortems import PostmortemStore
+from bot.store.relapse import RelapseStore
 from bot.store.seen import SEEN_TTL_SECONDS, SeenStore
 from bot.store.timeline import RECORD_MESSAGE_LUA, TimelineStore
 
@@ -62,6 +63,10 @@ class RedisStore(IncidentStore, TimelineStore, SeenStore):
     @cached_property
     def integrations(self) -> IntegrationStore:
         return IntegrationStore(self.db)
+
+    @cached_property
+    def relapse(self) -> RelapseStore:
+        return RelapseStore(self.db)
 
     @cached_property
     def leases(self) -> Leases:
