@@ -40,7 +40,7 @@ RelapseRender = Callable[[str, str], Blocks]  # (text, incident id) -> blocks wi
 @dataclass(frozen=True)
 class StillBad:
     services: list[str]
-    findings: list[str]  # "ledger-svc 5xx at 7.00/s [CRITICAL]", …
+    findings: list[str]  # "<service> 5xx at 7.00/s [CRITICAL]", …
     report: CheckReport
 
 
