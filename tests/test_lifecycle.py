@@ -18,7 +18,7 @@ from bot.export import export_postmortem
 from bot.incidents.models import Incident, Status
 from bot.timeline.models import EventKind
 from sandbox.anthropic_standin import AnthropicStandin
-from sandbox.slack_emulator import SlackEmulator
+from sandbox.slack_emulator import DEFAULT_SCOPES, SlackEmulator
 from tests.conftest import Harness, running_bot
 
 ALICE, BOB, CHARLIE, DIANA = "U0ALICE", "U0BOB", "U0CHARLIE", "U0DIANA"
@@ -80,7 +80,11 @@ async def refused(h: Harness, text: str, channel: str, *, user: str = ALICE) -> 
     reply = await h.driver.command(text, user=user, channel=channel)
     assert reply.ephemeral and ":warning:" in reply.text, reply.text
     assert redis_dump(h) == before, text
-    changed = [c.method for c in h.slack.calls()[calls_before:] if c.method in MUTATING]
+    changed = [  # a call Slack refused changed nothing either
+        c.method
+        for c in h.slack.calls()[calls_before:]
+        if c.method in MUTATING and c.response.get("ok")
+    ]
     assert changed == [], (text, changed)
     return reply.text
 
@@ -265,11 +269,13 @@ async def test_make_private_moves_the_incident_one_way(bot: Harness) -> None:
     reply = await h.driver.command("private", user=ALICE, channel=old)
     assert "private now" in reply.text and reply.ephemeral
     moved = await h.bot.services.store.get_incident(incident.id)
-    assert moved.private and moved.channel_id != old and moved.channel_name == old_name
+    assert moved.private and moved.channel_id != old
+    assert moved.channel_name == f"{old_name}-private"
     new = h.slack.channel(moved.channel_id)
     assert new is not None and new.is_private and {ALICE, BOB} <= new.members
     public = h.slack.channel(old)
-    assert public is not None and public.is_archived and TITLE.lower()[:7] not in public.name
+    assert public is not None and public.is_archived
+    assert public.name == f"{incident.id.lower()}-moved"
     assert incident.header_ts is not None and h.slack.message(old, incident.header_ts) is None
     assert "now private" in h.slack.messages(old)[-1].text
     announcement = h.slack.message(h.incidents_id, incident.announcement_ts or "")
@@ -284,6 +290,19 @@ async def test_make_private_moves_the_incident_one_way(bot: Harness) -> None:
     # commands keep working in the new channel; converting again is refused
     text = await refused(h, "private", new.id)
     assert "already private" in text
+
+
+async def test_make_private_without_the_scope_changes_nothing(bot: Harness) -> None:
+    """A workspace that installed the app before groups:write was asked for: a clear answer,
+    the incident still public and untouched."""
+    channel = await bot.declare(f"{TITLE} sev:2", user=ALICE)
+    scopes = set(DEFAULT_SCOPES) - {"groups:write"}
+    bot.slack.set_scopes(scopes)
+    text = await refused(bot, "private", channel)
+    assert "permission" in text and "still public" in text
+    incident = await incident_in(bot, channel)
+    assert not incident.private and incident.channel_id == channel
+    assert not [c for c in bot.slack.channels() if c.is_private and not c.is_im]
 
 
 # --- reopen ---------------------------------------------------------------------------------

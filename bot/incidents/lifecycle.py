@@ -14,12 +14,12 @@ from datetime import datetime
 import structlog
 
 from bot.actions.models import ActionItem
-from bot.errors import ChatError, InvalidTransition, UsageError
+from bot.errors import ChatError, IncidentBotError, InvalidTransition, UsageError
 from bot.incidents.models import Incident, Reopening, Role, Status
 from bot.incidents.service import IncidentService, Updated
 from bot.incidents.times import TimeCorrection, apply_corrections, plan_corrections
 from bot.mrkdwn import escape, mention, when
-from bot.ports import ChatGateway
+from bot.ports import ChannelRef, ChatGateway
 from bot.store.redis_store import RedisStore
 from bot.timeline.models import EventKind, TimelineEvent
 
@@ -210,26 +210,20 @@ class LifecycleService:
         self, incident: Incident, actor: str
     ) -> tuple[Incident, list[TimelineEvent], Conversion]:
         """Slack gives apps no way to turn a public channel private (only Enterprise Grid's
-        admin API can), so the incident moves: the public channel is renamed to the
-        incident id (its name carried the title), a private channel takes the old name, and
-        the record points at it. The follow-ups invite the members, post the header, reduce
-        the announcement to the label, and leave a pointer in the archived public channel."""
+        admin API can), so the incident moves to a new private channel and the record points
+        at it. Nothing changes unless that channel could be created (and it is archived again
+        if the record cannot be written). The follow-ups invite the members, post the header,
+        reduce the announcement to the label, rename the public channel (its name carries
+        the title), and leave a pointer there before archiving it."""
         me = await self.chat.bot_user_id()
         members = [m for m in await self.chat.channel_members(incident.channel_id) if m != me]
         conversion = Conversion(
             public_channel=incident.channel_id,
             public_header_ts=incident.header_ts,
             members=members,
-            renamed=True,
+            renamed=False,
         )
-        try:
-            await self.chat.rename_channel(incident.channel_id, f"{incident.id.lower()}-moved")
-        except ChatError as exc:
-            log.warning("rename_public_channel_failed", error=exc.code)
-            conversion.renamed = False
-        name = incident.channel_name if conversion.renamed else f"{incident.id.lower()}-private"
-        channel = await self.chat.create_channel(name, private=True)
-        await self.store.index_channel(channel.id, incident.id)
+        channel = await self._private_channel(incident)
         now = self.clock()
 
         def change(inc: Incident) -> list[TimelineEvent]:
@@ -249,8 +243,36 @@ class LifecycleService:
                 )
             ]
 
-        updated, events = await self.store.update_incident(incident.id, change)
+        try:
+            await self.store.index_channel(channel.id, incident.id)
+            updated, events = await self.store.update_incident(incident.id, change)
+        except IncidentBotError:
+            try:
+                await self.chat.archive_channel(channel.id)
+            except ChatError as exc:
+                log.warning("archive_unused_private_channel_failed", error=exc.code)
+            raise
         return updated, events, conversion
+
+    async def _private_channel(self, incident: Incident) -> ChannelRef:
+        suffix = "-private"
+        names = [f"{incident.channel_name[: 80 - len(suffix)]}{suffix}"]
+        names.append(f"{incident.id.lower()}{suffix}")
+        for name in names:
+            try:
+                return await self.chat.create_channel(name, private=True)
+            except ChatError as exc:
+                if exc.code != "name_taken":
+                    raise ChatError(
+                        f"Could not create the private channel: {exc.message}. "
+                        f"{incident.id} is unchanged and still public.",
+                        code=exc.code,
+                    ) from exc
+        raise ChatError(
+            f"Could not create the private channel: the names {', '.join(names)} are taken. "
+            f"{incident.id} is unchanged and still public.",
+            code="name_taken",
+        )
 
     # --- merge -----------------------------------------------------------------------
 

@@ -138,6 +138,12 @@ def add_lifecycle_steps(
         if conversion.public_header_ts:  # it carries the title
             await chat.delete_message(conversion.public_channel, conversion.public_header_ts)
 
+    async def rename_public(outcome: Outcome) -> None:
+        conversion: Conversion = outcome.data["conversion"]  # type: ignore[assignment]
+        # the public channel's name carries the title: it becomes the incident id
+        await chat.rename_channel(conversion.public_channel, f"{outcome.incident.id.lower()}-moved")
+        conversion.renamed = True
+
     async def point_and_archive(outcome: Outcome) -> None:
         conversion: Conversion = outcome.data["conversion"]  # type: ignore[assignment]
         await chat.post(
@@ -170,6 +176,12 @@ def add_lifecycle_steps(
         drop_public_header,
         warning="could not delete the old header",
         concurrent=True,
+    )
+    flows.after(
+        private,
+        "public name",
+        rename_public,
+        warning="could not rename the public channel (its name still shows the title)",
     )
     flows.after(
         private,
