@@ -395,6 +395,16 @@ def build_updates(
         warning="could not tell every follower it is resolved",
     )
 
+    async def follow_severity(outcome: Outcome) -> None:
+        outcome.incident = await updates.on_severity(outcome.incident)
+
+    flows.after(
+        Change.SEVERITY,
+        "update cadence",
+        follow_severity,
+        warning="could not move the next update to the new severity's cadence",
+    )
+
     async def restart_cadence(outcome: Outcome) -> None:
         await updates.on_reopened(outcome.incident)
 

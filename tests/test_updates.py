@@ -266,3 +266,22 @@ async def test_resolve_tells_followers_once_and_the_announcement_says_resolved(
     )
     assert "*Resolved*" in line
     assert not [b for b in announcement.blocks if b["type"] == "actions"]  # no Follow button
+
+
+async def test_a_higher_severity_brings_the_next_update_forward(
+    h: Harness, clock: ManualClock
+) -> None:
+    channel = await h.declare("Payments queue backing up sev:2", user=ALICE)
+    incident = await incident_of(h, channel)
+    clock.advance(timedelta(minutes=10))
+    await h.driver.command("update Queue growing; adding consumers", user=ALICE, channel=channel)
+    posted = clock()
+    assert (await h.store.get_incident(incident.id)).next_update_due == posted + timedelta(
+        minutes=60
+    )
+    clock.advance(timedelta(minutes=5))
+    await h.driver.command("severity 1", user=ALICE, channel=channel)
+    stored = await h.store.get_incident(incident.id)
+    assert stored.next_update_due == posted + timedelta(minutes=30)  # SEV1's cadence
+    await h.driver.command("severity 3", user=ALICE, channel=channel)  # a promise stays
+    assert (await h.store.get_incident(incident.id)).next_update_due == stored.next_update_due

@@ -404,6 +404,31 @@ class UpdateService:
             incident, what, text, public_text=f":lock: *{incident.public_label}* — reopened."
         )
 
+    async def on_severity(self, incident: Incident) -> Incident:
+        """A severity change: when its default cadence is shorter than the update already
+        promised, the next update is due one new cadence after the last one (an explicit
+        `/incident cadence` stays as set)."""
+        every = cadence_for(incident, self.cadence)
+        if (
+            not incident.is_active
+            or incident.update_cadence_minutes is not None
+            or incident.next_update_due is None
+            or every is None
+        ):
+            return incident
+        sooner = (incident.last_update_at or incident.declared_at) + every
+        if sooner >= incident.next_update_due:
+            return incident
+
+        def tighten(inc: Incident) -> list[TimelineEvent]:
+            if inc.next_update_due is not None and sooner < inc.next_update_due:
+                inc.next_update_due = sooner
+            return []
+
+        incident, _ = await self.store.update_incident(incident.id, tighten)
+        await self.refresh_announcement(incident)
+        return incident
+
     # --- cadence ---------------------------------------------------------------------------
 
     async def set_cadence(
