@@ -20,8 +20,8 @@ from bot.settings import Settings
 from bot.store.redis_store import RedisStore
 from bot.wiring import Bot, build_bot
 from sandbox.driver import SlackDriver
+from sandbox.redis_servers import Cluster, redis_cluster
 from sandbox.slack_emulator import SlackEmulator
-from tests.redis_servers import Cluster, redis_cluster
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"

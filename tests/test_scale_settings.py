@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import cli
+from sandbox.redis_servers import SentinelSet, sentinel_set
 from sandbox.slack_emulator import SlackEmulator
 from tests.conftest import BOT_TOKEN
-from tests.redis_servers import SentinelSet, sentinel_set
 
 REDIS_ENV = (
     "REDIS_URL", "REDIS_CLUSTER", "REDIS_SENTINELS", "REDIS_SENTINEL_MASTER",

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 import pytest
 
 from bot.timeline.models import EventKind
+from sandbox.redis_servers import SentinelSet, sentinel_set
 from sandbox.slack_emulator import SlackEmulator
 from tests.conftest import Harness, running_bot
-from tests.redis_servers import SentinelSet, sentinel_set
 
 ALICE, BOB = "U0ALICE", "U0BOB"
 MAX_ATTEMPTS = 400  # Slack gives up after a few retries; the test waits out a failover

@@ -82,8 +82,9 @@ async def run_script(db: Db, source: str, keys: list[str], args: list[Arg]) -> A
     client = db.client
     argv = [_arg(a) for a in args]
     need = db.durability.replicas
-    if need <= 0:
-        return await client.eval(source, len(keys), *keys, *argv)  # type: ignore[misc]
+    if need <= 0:  # EVALSHA (the script body is sent once per server, not per write)
+        script = client.register_script(source)  # type: ignore[misc]
+        return await script(keys=keys, args=argv)
     wait = ("WAIT", need, db.durability.timeout_ms)
     if isinstance(client, RedisCluster):
         reply, acked = await _cluster_eval_and_wait(client, source, keys, argv, wait)

@@ -1,7 +1,7 @@
-"""Real Redis topologies the tests start themselves on free ports: a 3-master Redis Cluster
-(`redis-server --cluster-enabled yes` ×3 + `redis-cli --cluster create`) and a Sentinel set
-(1 primary, 1 replica, 3 sentinels via `redis-server --sentinel`). A missing binary fails
-the test loudly; nothing is skipped."""
+"""Real Redis topologies started on free ports, for the tests and benches: one server, a
+3-master Redis Cluster (`redis-server --cluster-enabled yes` ×3 + `redis-cli --cluster
+create`) and a Sentinel set (1 primary, 1 replica, 3 sentinels via `redis-server
+--sentinel`). A missing binary raises (the test fails loudly); nothing is skipped."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 import redis as sync_redis
 
 STARTUP_SECONDS = 20.0
@@ -50,8 +49,10 @@ def free_cluster_port() -> int:
 def binary(name: str) -> str:
     path = shutil.which(name)
     if path is None:
-        pytest.fail(f"`{name}` is required for the scale-out tests and is not on PATH "
-                    "(apt-get install redis-server)")
+        raise RuntimeError(
+            f"`{name}` is required for the scale-out tests and benches and is not on PATH "
+            "(apt-get install redis-server)"
+        )
     return path
 
 
