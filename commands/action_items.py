@@ -1,7 +1,8 @@
-"""/incident action add|list|done|snooze|reassign, the Done/Snooze buttons and App Home."""
+"""/incident action add|list|done|snooze|due|reassign, the item buttons and App Home."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Literal, cast
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -16,11 +17,14 @@ from bot.registry import CommandRegistry
 from bot.services import Services
 from bot.slack.action_blocks import (
     DONE_ACTION,
+    DUE_BLOCK,
+    DUE_CALLBACK,
+    DUE_DATE,
     NO_DUE_DATE,
     SET_DUE_ACTION,
     SNOOZE_ACTION,
+    due_modal,
     home_view,
-    item_id_of_block,
 )
 from bot.slack.update_blocks import home_update_blocks
 from commands.context import CommandContext, first_click, reports_errors
@@ -315,23 +319,37 @@ def register(app: AsyncApp, services: Services) -> None:
 
     @app.action(SET_DUE_ACTION)
     @reports_errors(services)
-    async def due_picked(
-        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: Any
-    ) -> None:
-        """The date picker on an undated item's reminder (or App Home): the same change as
-        `/incident action due`."""
+    async def set_due_clicked(ack: AsyncAck, body: dict[str, Any], client: Any) -> None:
+        """"Set due date" on an undated item's reminder (or App Home) opens the date modal."""
         await ack()
         if services.actions is None:
             raise IncidentBotError(NOT_SET_UP)
-        action = body["actions"][0]
-        item_id = item_id_of_block(str(action.get("block_id", "")))
-        picked = str(action.get("selected_date") or "")
-        if item_id is None or not picked:
+        item = await services.actions.get(str(body["actions"][0].get("value") or ""))
+        week = (services.clock() + timedelta(days=7)).date().isoformat()
+        await client.views_open(trigger_id=body["trigger_id"], view=due_modal(item, week))
+
+    @app.view(DUE_CALLBACK)
+    @reports_errors(services)
+    async def due_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """The same change as `/incident action due`; a bad date is shown on the field."""
+        if services.actions is None:
+            await ack()
+            raise IncidentBotError(NOT_SET_UP)
+        values = view.get("state", {}).get("values", {})
+        picked = str(values.get(DUE_BLOCK, {}).get(DUE_DATE, {}).get("selected_date") or "")
+        user = body["user"]["id"]
+        try:
+            if not picked:
+                raise UsageError("Pick a day.")
+            item = await services.actions.set_due(str(view.get("private_metadata")), picked, user)
+        except IncidentBotError as exc:
+            await ack(response_action="errors", errors={DUE_BLOCK: exc.message})
             return
-        item = await services.actions.set_due(item_id, picked, body["user"]["id"])
+        await ack()
         assert item.due is not None
-        await tell(respond, body, f":spiral_calendar_pad: *{item.id}* is due {when(item.due)}.")
-        await after_click(body, client)
+        await services.chat.direct_message(
+            user, f":spiral_calendar_pad: *{item.id}* is due {when(item.due)}."
+        )
 
     @app.event("app_home_opened")
     @reports_errors(services, tell_user=False)

@@ -1,5 +1,5 @@
 """Action items without a due date: nudged every UNDATED_REMINDER in the owner's working
-hours until done, with a date picker that gives them a date (the same change as
+hours until done, with a "Set due date" button opening a date modal (the same change as
 `/incident action due`); `/incident action list` marks them. Through the real bot, the
 Slack emulator, real Redis and the worker's scan job, with a ManualClock."""
 
@@ -15,7 +15,7 @@ from bot.actions.models import ActionItem, ActionSettings, ReminderKind
 from bot.actions.reminders import ReminderScanner
 from bot.clock import ManualClock
 from bot.observability import WorkerMetrics
-from bot.slack.action_blocks import SET_DUE_ACTION
+from bot.slack.action_blocks import DUE_BLOCK, DUE_CALLBACK, DUE_DATE, SET_DUE_ACTION
 from bot.wiring import build_scanner
 from bot.worker import scan_job
 from sandbox.slack_emulator import SlackEmulator
@@ -75,25 +75,38 @@ async def test_undated_items_are_nudged_weekly_in_working_hours_until_they_get_a
         assert result.deferred == [charlies]
         assert "has no due date yet" in dms(slack, BOB)[-1]
         dm = next(c for c in slack.channels() if c.is_im and c.im_user == BOB)
-        picker = slack.messages(dm.id)[-1].blocks[-1]["elements"][0]
-        assert picker["type"] == "datepicker" and picker["action_id"] == SET_DUE_ACTION
+        button = slack.messages(dm.id)[-1].blocks[-1]["elements"][0]
+        assert button["action_id"] == SET_DUE_ACTION and button["value"] == bobs
 
         manual_clock.set(datetime(2026, 12, 1, 0, 0, tzinfo=UTC))  # Tuesday 09:00 in Tokyo
         assert (await scanner.scan()).sent == [(charlies, "g0:undated:1")]
         manual_clock.advance(timedelta(days=3))
         assert (await scanner.scan()).sent == []  # weekly, not daily
 
-        # Bob picks a day in the reminder: the item has a date and the cycle starts over
-        reply = await bot.driver.click(
-            SET_DUE_ACTION,
-            "2026-12-10",
-            user=BOB,
-            channel=dm.id,
-            message_ts=slack.messages(dm.id)[-1].ts,
-            block_id=f"action_item:{bobs}",
-            action_type="datepicker",
+        # Bob clicks "Set due date": a modal with a date picker, a week out to start with
+        await bot.driver.click(
+            SET_DUE_ACTION, bobs, user=BOB, channel=dm.id, message_ts=slack.messages(dm.id)[-1].ts
         )
-        assert f"*{bobs}* is due" in reply.text, reply.text
+        modal = slack.views()[-1]
+        assert modal.view["callback_id"] == DUE_CALLBACK and modal.view["private_metadata"] == bobs
+        picker = modal.view["blocks"][-1]["element"]
+        assert picker["type"] == "datepicker"
+        assert picker["initial_date"] == (manual_clock() + timedelta(days=7)).date().isoformat()
+
+        def picked(day: str) -> dict[str, dict[str, object]]:
+            return {DUE_BLOCK: {DUE_DATE: {"type": "datepicker", "selected_date": day}}}
+
+        # a day in the past is refused on the field, and nothing changes
+        status, answer = await bot.driver.submit_view(
+            DUE_CALLBACK, picked("2026-11-01"), user=BOB, private_metadata=bobs
+        )
+        assert status == 200 and "is in the past" in answer, answer
+        assert (await bot.bot.services.actions.get(bobs)).due is None
+        # a good day: the item has a date and the reminder cycle starts over
+        await bot.driver.submit_view(
+            DUE_CALLBACK, picked("2026-12-10"), user=BOB, private_metadata=bobs
+        )
+        assert f"*{bobs}* is due" in dms(slack, BOB)[-1]
         item = await bot.bot.services.actions.get(bobs)
         assert item.due == datetime(2026, 12, 10, 23, 59, tzinfo=UTC)
         assert item.next_reminder_at == item.due - timedelta(hours=24)

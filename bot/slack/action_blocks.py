@@ -11,6 +11,9 @@ from bot.mrkdwn import escape, when
 DONE_ACTION = "action_item_done"
 SNOOZE_ACTION = "action_item_snooze"
 SET_DUE_ACTION = "action_item_set_due"
+DUE_CALLBACK = "action_item_due"
+DUE_BLOCK = "due"
+DUE_DATE = "date"
 BLOCK_PREFIX = "action_item:"
 Block = dict[str, object]
 NO_DUE_DATE = ":grey_question: no due date"
@@ -32,17 +35,39 @@ class IncidentLike(Protocol):
     channel_id: str
 
 
-def item_id_of_block(block_id: str) -> str | None:
-    """The item an actions block belongs to (its block_id is `action_item:<id>`)."""
-    return block_id[len(BLOCK_PREFIX) :] if block_id.startswith(BLOCK_PREFIX) else None
-
-
-def due_picker() -> Block:
-    """Slack's date picker: choosing a day sends block_actions with `selected_date`."""
+def due_button(item_id: str) -> Block:
+    """Opens the due-date modal (`due_modal`) for an item that has none."""
     return {
-        "type": "datepicker",
+        "type": "button",
         "action_id": SET_DUE_ACTION,
-        "placeholder": {"type": "plain_text", "text": "Set a due date"},
+        "text": {"type": "plain_text", "text": "Set due date"},
+        "value": item_id,
+    }
+
+
+def due_modal(item: ItemLike, initial: str, problem: str = "") -> dict[str, object]:
+    """A modal with Slack's date picker; submitted as DUE_CALLBACK, the item id in
+    private_metadata."""
+    blocks: list[Block] = [
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": f"*{item.id}*: {escape(item.text, limit=200)}"},
+        },
+        {
+            "type": "input",
+            "block_id": DUE_BLOCK,
+            "label": {"type": "plain_text", "text": "Due on"},
+            "element": {"type": "datepicker", "action_id": DUE_DATE, "initial_date": initial},
+        },
+    ]
+    return {
+        "type": "modal",
+        "callback_id": DUE_CALLBACK,
+        "private_metadata": item.id,
+        "title": {"type": "plain_text", "text": "Set a due date"},
+        "submit": {"type": "plain_text", "text": "Set"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": blocks,
     }
 
 
@@ -51,7 +76,7 @@ def item_buttons(item_id: str, *, undated: bool = False) -> Block:
         "type": "actions",
         "block_id": f"{BLOCK_PREFIX}{item_id}",
         "elements": [
-            *([due_picker()] if undated else []),
+            *([due_button(item_id)] if undated else []),
             {
                 "type": "button",
                 "action_id": DONE_ACTION,
