@@ -266,3 +266,20 @@ async def test_opsgenie_webhook_ack(
         assert status == 200 and out["noted"] == incident.id
         assert any("acknowledged in Opsgenie by kim@example.com" in t
                    for t in await page_events(h, incident.id))
+
+
+async def test_a_private_incident_pages_with_its_label_only(
+    paged: Harness, pagerduty: PagerDutyStandin
+) -> None:
+    h = paged
+    before = set(h.slack.channel_ids())
+    await h.driver.command(
+        "declare Payroll export leaking salaries sev:1 services:payroll private:yes",
+        user=ALICE, channel=h.incidents_id,
+    )
+    [channel] = [c for c in h.slack.channel_ids() if c not in before]
+    incident = await incident_of(h, channel)
+    [alert] = pagerduty.alerts.values()
+    assert alert["summary"] == incident.public_label
+    sent = json.dumps([c.body for c in pagerduty.calls])
+    assert "salaries" not in sent and "Payroll export" not in sent

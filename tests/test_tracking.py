@@ -253,3 +253,21 @@ def test_no_worker_jobs_without_integrations(slack: SlackEmulator, redis_url: st
 
     names = {j.name for j in build_worker_jobs(make_settings(slack, redis_url))}
     assert not names & {"integration_retries", "tracker_sync"}
+
+
+async def test_a_private_incident_sends_its_label_only(
+    slack: SlackEmulator, redis_url: str, trackers: dict[str, Standin], clock: ManualClock
+) -> None:
+    import json
+
+    s = trackers["jira"]
+    async with tracked_bot(slack, redis_url, "jira", s, clock, track_actions="auto") as h:
+        before = set(h.slack.channel_ids())
+        await h.driver.command("declare Payroll leak sev:2 private:yes", user=ALICE,
+                               channel=h.incidents_id)
+        [channel] = [c for c in h.slack.channel_ids() if c not in before]
+        await add_item(h, channel, text="rotate the salary-db credentials")
+        sent = json.dumps([c.body for c in s.calls])
+        assert "salary-db" not in sent and "Payroll" not in sent
+        [issue] = s.issues.values()
+        assert "Private incident" in issue["fields"]["summary"]

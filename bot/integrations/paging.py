@@ -65,9 +65,12 @@ class PagingService:
         return list(incident.services) or [ALL_TARGETS]
 
     def _page(self, incident: Incident, target: str, message: str) -> Page:
-        summary = f"[{incident.severity.label}] {incident.id}: {incident.title}"
-        if message:
-            summary += f" — {message}"
+        if incident.private:  # the pager is outside the channel: the label and nothing else
+            summary = incident.public_label
+        else:
+            summary = f"[{incident.severity.label}] {incident.id}: {incident.title}"
+            if message:
+                summary += f" — {message}"
         return Page(
             dedup_key=dedup_key(incident.id, target),
             target=target,
@@ -77,7 +80,8 @@ class PagingService:
                 "incident": incident.id,
                 "severity": incident.severity.label,
                 "status": incident.status.value,
-                "channel": f"#{incident.channel_name}",
+                # a private channel's name is made from the title
+                **({} if incident.private else {"channel": f"#{incident.channel_name}"}),
             },
             link=self.link.format(channel=incident.channel_id) if self.link else None,
         )

@@ -62,6 +62,16 @@ class TrackerService:
         )
 
     async def _draft(self, item: ActionItem, incident: Incident) -> IssueDraft:
+        if incident.private:  # the tracker is outside the channel: the label and nothing else
+            return IssueDraft(
+                title=f"Action item {item.id} — {incident.public_label}",
+                body=f"Action item {item.id} from {incident.public_label}. Details are in the "
+                "incident's private channel.",
+                labels=["incident", incident.id],
+                priority=item.priority.value,
+                due=item.due.date() if item.due else None,
+                owner_email=await self.email_of(item.owner),
+            )
         lines = [
             f"Action item {item.id} from incident {incident.id} ({incident.severity.label}): "
             f"{incident.title}",
