@@ -250,3 +250,49 @@ async def test_leases_run_each_job_once(store: RedisStore) -> None:
     assert await store.leases.extend(lease, timedelta(seconds=60))
     assert await store.leases.release(lease)
     assert not await store.leases.release(lease)
+
+
+async def test_update_relapse_and_integration_stores(store: RedisStore) -> None:
+    from bot.incidents.models import Severity
+    from bot.store.integrations import RetryJob
+    from bot.updates.models import StatusUpdate
+
+    made = [await declare(store, n) for n in range(1, 4)]
+    for inc in made:
+        for text in ("db pool full", "rolled back"):
+            await store.updates.append(
+                StatusUpdate(seq=0, incident_id=inc.id, at=T0, author="U1", text=text,
+                             status=Status.INVESTIGATING, severity=Severity.SEV2)
+            )
+        assert await store.updates.subscribe(inc.id, "U9")
+    assert [u.seq for u in await store.updates.updates(made[1].id)] == [1, 2]
+    assert sorted(await store.updates.followed("U9")) == [m.id for m in made]
+    assert await store.updates.claim_delivery(made[0].id, "u1", "U9")
+    assert not await store.updates.claim_delivery(made[0].id, "u1", "U9")
+
+    await store.relapse.watch(made[0].id, T0 + timedelta(hours=1))
+    assert made[0].id in await store.relapse.watched(T0)
+    assert await store.relapse.claim_post(made[0].id, T0)
+    assert not await store.relapse.claim_post(made[0].id, T0)
+
+    await store.integrations.enqueue(RetryJob(op="page", incident_id=made[2].id), T0)
+    assert [j.incident_id for j in await store.integrations.claim_due(T0)] == [made[2].id]
+    assert await store.integrations.claim_due(T0) == []
+
+
+async def test_a_write_no_replica_confirms_is_a_failed_write(store: RedisStore) -> None:
+    """REDIS_MIN_REPLICAS_ACK=1 with no replica: the write and WAIT go out on one
+    connection (on a cluster: to the primary owning the slot), WAIT times out, the caller
+    gets StoreUnavailable (503 to Slack, 'try again' to a person)."""
+    from bot.errors import StoreUnavailable
+    from bot.store.connection import Durability
+
+    inc = await declare(store, 1)
+    strict = RedisStore(Db(store.db.client, Durability(replicas=1, timeout_ms=50)))
+    with pytest.raises(StoreUnavailable, match="reached 0 of 1 replicas"):
+        await strict.append_event(inc.id, event("not replicated"))
+    with pytest.raises(StoreUnavailable):
+        await strict.record_message(inc.id, event("said", ts="2.0", kind=EventKind.MESSAGE))
+    # the primary has both (re-sent events are deduplicated when Slack retries)
+    assert len(await store.events(inc.id)) == 3
+    assert await store.has_message(inc.id, "2.0")
