@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from bot.actions.service import ActionItemService
 from bot.alerts import AlertService
 from bot.clock import Clock
 from bot.incidents.flows import IncidentFlows
 from bot.incidents.service import IncidentService
 from bot.integrations.paging import PagingService
 from bot.integrations.tracking import TrackerService
+from bot.metrics import MetricsService
+from bot.patterns.service import PatternService
+from bot.postmortem.service import PostmortemService
 from bot.registry import OutcomeObserver, ignore_outcome
 from bot.settings import Settings
 from bot.slack.gateway import SlackGateway
 from bot.store.redis_store import RedisStore
 from bot.timeline.service import TimelineService
+from bot.updates.service import UpdateService
 
 
 @dataclass
@@ -30,11 +34,11 @@ class Services:
     alerts: AlertService
     observe: OutcomeObserver = ignore_outcome  # counts command outcomes (bot /metrics)
     # optional capabilities: None when not configured, and every command says so plainly
-    metrics: Any = None
-    actions: Any = None
-    postmortems: Any = None
-    patterns: Any = None
-    updates: Any = None  # bot.updates.service.UpdateService
+    metrics: MetricsService | None = None
+    actions: ActionItemService | None = None
+    postmortems: PostmortemService | None = None
+    patterns: PatternService | None = None
+    updates: UpdateService | None = None
     paging: PagingService | None = None
     tracking: TrackerService | None = None
 

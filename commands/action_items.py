@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any, Literal, cast
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions.service import ActionItemService
 from bot.errors import IncidentBotError, NotInIncidentChannel, UsageError
@@ -214,8 +215,8 @@ async def _track_or_link(ctx: CommandContext, verb: str, args: list[str]) -> Non
         raise UsageError(f"Give {'the item id' if wanted == 1 else 'the item id and the issue'}, "
                          f"e.g. `action {verb} {example}`.")
     item_id = args[0].upper()
-    item = await ctx.services.actions.get(item_id)
-    await ctx.services.actions.may_change(item, ctx.user_id, verb)
+    item = await _service(ctx).get(item_id)
+    await _service(ctx).may_change(item, ctx.user_id, verb)
     try:
         if verb == "track":
             item = await tracking.track(item_id, ctx.user_id)
@@ -242,7 +243,7 @@ registry.mount(
 )
 
 
-async def publish_home(services: Services, client: Any, user_id: str) -> None:
+async def publish_home(services: Services, client: AsyncWebClient, user_id: str) -> None:
     actions = services.actions
     items = [] if actions is None else await actions.list_items("mine", user_id=user_id)
     of_items = await services.store.incidents(sorted({i.incident_id for i in items}))
@@ -283,14 +284,14 @@ def register(app: AsyncApp, services: Services) -> None:
         else:
             await services.chat.direct_message(body["user"]["id"], text)
 
-    async def after_click(body: dict[str, Any], client: Any) -> None:
+    async def after_click(body: dict[str, Any], client: AsyncWebClient) -> None:
         if (body.get("view") or {}).get("type") == "home":
             await publish_home(services, client, body["user"]["id"])
 
     @app.action(DONE_ACTION)
     @reports_errors(services)
     async def done_clicked(
-        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: Any
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
         if services.actions is None:
@@ -306,7 +307,7 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.action(SNOOZE_ACTION)
     @reports_errors(services)
     async def snooze_clicked(
-        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: Any
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
         if services.actions is None:
@@ -314,12 +315,13 @@ def register(app: AsyncApp, services: Services) -> None:
         if not await first_click(services, body):
             return
         item = await services.actions.snooze(body["actions"][0]["value"], body["user"]["id"])
+        assert item.snoozed_until is not None
         await tell(respond, body, f":zzz: *{item.id}* snoozed until {when(item.snoozed_until)}.")
         await after_click(body, client)
 
     @app.action(SET_DUE_ACTION)
     @reports_errors(services)
-    async def set_due_clicked(ack: AsyncAck, body: dict[str, Any], client: Any) -> None:
+    async def set_due_clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         """"Set due date" on an undated item's reminder (or App Home) opens the date modal."""
         await ack()
         if services.actions is None:
@@ -353,7 +355,7 @@ def register(app: AsyncApp, services: Services) -> None:
 
     @app.event("app_home_opened")
     @reports_errors(services, tell_user=False)
-    async def home_opened(event: dict[str, Any], client: Any) -> None:
+    async def home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
         if event.get("tab", "home") != "home":
             return
         await publish_home(services, client, str(event["user"]))

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.services import Services
 from bot.slack.alert_blocks import (
@@ -23,7 +24,7 @@ def register(app: AsyncApp, services: Services) -> None:
 
     @app.action(DECLARE_FROM_ALERT_ACTION)
     @reports_errors(services)
-    async def open_declare(ack: AsyncAck, body: dict[str, Any], client: Any) -> None:
+    async def open_declare(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         alert = await alerts.stored_alert(str(body["actions"][0]["value"]))
         existing = await alerts.incident_for(alert.fingerprint)

@@ -11,6 +11,7 @@ from typing import Any
 
 import structlog
 from slack_bolt.kwargs_injection.async_args import AsyncArgs
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import (
     ConfirmationNeeded,
@@ -20,6 +21,7 @@ from bot.errors import (
 from bot.incidents.flows import Outcome
 from bot.incidents.models import Incident
 from bot.parsing import ParsedText
+from bot.ports import ChatGateway
 from bot.registry import CommandRegistry, Subcommand, outcome_of
 from bot.services import Services
 from bot.slack.blocks import confirm_blocks
@@ -38,7 +40,7 @@ class CommandContext:
     trigger_id: str | None
     parsed: ParsedText
     respond: Respond
-    client: Any
+    client: AsyncWebClient
 
     async def incident(self) -> Incident:
         return await self.services.incidents.target(self.channel_id, self.parsed.options.get("id"))
@@ -98,7 +100,7 @@ def error_text(message: str, usage: str | None) -> str:
 
 
 async def explain_failure(
-    error: Exception, *, body: dict[str, Any], respond: Respond | None, chat: Any
+    error: Exception, *, body: dict[str, Any], respond: Respond | None, chat: ChatGateway
 ) -> None:
     """The one place a failure becomes words for the user: domain errors say what was wrong
     (with usage); anything else gets a reference to the log, never a stack trace. Answered
@@ -206,7 +208,7 @@ async def run_slash_command(
     ack: Respond,
     command: dict[str, Any],
     respond: Respond,
-    client: Any,
+    client: AsyncWebClient,
     unavailable: Callable[[Subcommand], str | None] = lambda sub: None,
 ) -> None:
     """Parse, ack (with the usage on a mistake, before anything changes), then run the

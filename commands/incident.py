@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import UsageError
 from bot.incidents.flows import Outcome
@@ -267,7 +268,7 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.command("/incident")
     @reports_errors(services)
     async def incident_command(
-        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: Any
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await run_slash_command(
             registry,

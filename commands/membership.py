@@ -70,6 +70,8 @@ def register(app: AsyncApp, services: Services) -> None:
         user = event.get("user", "")
         if incident is None or not user or user in incident.roles.values():
             return
+        if services.postmortems is None:
+            return
         summary = await services.postmortems.summary(incident.id)
         await services.chat.post_ephemeral(
             incident.channel_id, user, f":wave: Welcome to the war room.\n{summary}"

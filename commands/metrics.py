@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import UsageError
 from bot.incidents.models import Incident
 from bot.metrics import (
     CheckReport,
+    MetricsService,
+    MetricsUnavailable,
     channel_report,
     render_cascade,
     render_check,
@@ -43,6 +46,12 @@ async def post_check(services: Services, incident: Incident, report: CheckReport
     )
 
 
+def _checks(ctx: CommandContext) -> MetricsService:
+    if ctx.services.metrics is None:  # the listener answers NOT_CONFIGURED before this
+        raise MetricsUnavailable(NOT_CONFIGURED)
+    return ctx.services.metrics
+
+
 async def _answer(ctx: CommandContext, report: CheckReport) -> None:
     incident = await ctx.services.incidents.for_channel(ctx.channel_id)
     if incident is None:
@@ -66,14 +75,14 @@ async def check(ctx: CommandContext) -> None:
     service = _service(ctx)
     incident = await ctx.services.incidents.for_channel(ctx.channel_id)
     first = incident.services if incident is not None else []
-    report = await ctx.services.metrics.check(service, first=first)
+    report = await _checks(ctx).check(service, first=first)
     if incident is None:
         await ctx.reply(code(render_check(report)))
         return
     await post_check(ctx.services, incident, report)
     if incident.is_active and report.affected_services:
         await offer_impact_start(
-            ctx.services.metrics,
+            _checks(ctx),
             ctx.services.chat,
             incident,
             impact_start_blocks,
@@ -83,29 +92,29 @@ async def check(ctx: CommandContext) -> None:
 
 @registry.subcommand("health", usage="health [service]", summary="which services are up")
 async def health(ctx: CommandContext) -> None:
-    await _answer(ctx, await ctx.services.metrics.health(_service(ctx)))
+    await _answer(ctx, await _checks(ctx).health(_service(ctx)))
 
 
 @registry.subcommand("errors", usage="errors [service]", summary="5xx error rate per service")
 async def errors(ctx: CommandContext) -> None:
-    await _answer(ctx, await ctx.services.metrics.errors(_service(ctx)))
+    await _answer(ctx, await _checks(ctx).errors(_service(ctx)))
 
 
 @registry.subcommand("latency", usage="latency [service]", summary="P99 latency per service")
 async def latency(ctx: CommandContext) -> None:
-    await _answer(ctx, await ctx.services.metrics.latency(_service(ctx)))
+    await _answer(ctx, await _checks(ctx).latency(_service(ctx)))
 
 
 @registry.subcommand("db", usage="db", summary="database connection pool")
 async def db(ctx: CommandContext) -> None:
     if ctx.parsed.words:
         raise UsageError("`db` takes no arguments.")
-    await _answer(ctx, await ctx.services.metrics.db())
+    await _answer(ctx, await _checks(ctx).db())
 
 
 @registry.subcommand("resources", usage="resources [service]", summary="CPU and memory")
 async def resources(ctx: CommandContext) -> None:
-    await _answer(ctx, await ctx.services.metrics.resources(_service(ctx)))
+    await _answer(ctx, await _checks(ctx).resources(_service(ctx)))
 
 
 @registry.subcommand(
@@ -119,13 +128,13 @@ async def correlate(ctx: CommandContext) -> None:
         raise UsageError(f"`{escape(ctx.parsed.rest)}` is not understood here.")
     window = parse_duration(ctx.parsed.options.get("window", "10m"))
     step = parse_duration(ctx.parsed.options.get("step", "30s"))
-    table = render_correlation(await ctx.services.metrics.correlate(window=window, step=step))
+    table = render_correlation(await _checks(ctx).correlate(window=window, step=step))
     await ctx.reply(code(table))
 
 
 @registry.subcommand("cascade", usage="cascade", summary="dependency chain and where it starts")
 async def cascade(ctx: CommandContext) -> None:
-    await ctx.reply(code(render_cascade(await ctx.services.metrics.cascade())))
+    await ctx.reply(code(render_cascade(await _checks(ctx).cascade())))
 
 
 @registry.subcommand(
@@ -134,7 +143,7 @@ async def cascade(ctx: CommandContext) -> None:
 async def query(ctx: CommandContext) -> None:
     if not ctx.parsed.rest:
         raise UsageError("Give a PromQL expression.")
-    await ctx.reply(code(render_query(await ctx.services.metrics.query(ctx.parsed.rest))))
+    await ctx.reply(code(render_query(await _checks(ctx).query(ctx.parsed.rest))))
 
 
 @registry.subcommand(
@@ -145,7 +154,7 @@ async def query(ctx: CommandContext) -> None:
 async def discover(ctx: CommandContext) -> None:
     if ctx.parsed.words:
         raise UsageError("`discover` takes no arguments.")
-    found = await ctx.services.metrics.bindings(refresh=True)
+    found = await _checks(ctx).bindings(refresh=True)
     note = (
         "\nPin or change any of it with METRICS_CONFIG "
         "(`incident-bot metrics discover --write metrics.yml` writes one to edit)."
@@ -165,7 +174,7 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.command("/metrics")
     @reports_errors(services)
     async def metrics_command(
-        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: Any
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await run_slash_command(
             registry,

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import IncidentBotError, UsageError
 from bot.incidents.models import Incident, Severity, Status
@@ -238,7 +239,7 @@ def register(app: AsyncApp, services: Services) -> None:
 
     @app.action(OPEN_UPDATE_ACTION)
     @reports_errors(services)
-    async def open_update(ack: AsyncAck, body: dict[str, Any], client: Any) -> None:
+    async def open_update(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         service = _service(services)
         incident = await services.store.get_incident(body["actions"][0]["value"])
