@@ -183,8 +183,13 @@ def test_compose_references_resolve_in_every_profile() -> None:
                 else:
                     assert source in compose.get("volumes", {}), (name, source)
     assert {"web", "worker", "redis", "prometheus", "grafana"} <= set(services)
-    worker_check = services["worker"]["healthcheck"]["test"]
-    assert worker_check == ["CMD", "incident-bot", "healthcheck", "--worker"]
+    # the image's HEALTHCHECK probes PORT; a worker listens on WORKER_PORT, so every worker
+    # (in every profile) must probe that instead
+    workers = [n for n, s in services.items() if s.get("command") == ["incident-bot", "worker"]]
+    assert "worker" in workers
+    for name in workers:
+        check = services[name].get("healthcheck", {}).get("test")
+        assert check == ["CMD", "incident-bot", "healthcheck", "--worker"], name
 
 
 # --- Dockerfile -------------------------------------------------------------------------------
