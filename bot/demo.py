@@ -233,6 +233,7 @@ async def run_demo(
         return 2
     services = SCENARIOS[scenario].declare_services if scenario in SCENARIOS else SEED_SERVICES
     from sandbox.slack_emulator import SlackEmulator
+    from sandbox.standins import JiraStandin, PagerDutyStandin
 
     redis_url = redis_url or os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
     try:
@@ -258,7 +259,12 @@ async def run_demo(
     emulator = SlackEmulator(clock=lambda: clock().timestamp())
     standin = AnthropicStandin()
     prom = PrometheusServer(openmetrics=openmetrics_for(scenario))
+    # the pager and the tracker a team already runs, as local stand-ins
+    pagerduty = PagerDutyStandin()
+    jira = JiraStandin(users={"bob@example.com": "jira-account-bob"})
     emulator.start()
+    pagerduty.start()
+    jira.start()
     try:
         standin.start()
         try:
@@ -269,20 +275,24 @@ async def run_demo(
         try:
             print(
                 f"Slack (emulated): {emulator.api_url}  Prometheus: {prom.url}  "
-                f"Anthropic (stand-in): {standin.base_url}"
+                f"Anthropic (stand-in): {standin.base_url}\n"
+                f"PagerDuty (stand-in): {pagerduty.base_url}  Jira (stand-in): {jira.base_url}"
             )
             assert prom.times is not None
             clock.set(prom.times.now - PLAY_START)
             if scenario != "seed":
                 print(f"Scenario: {scenario} ({SCENARIOS[scenario].description})")
             code = await _play(
-                emulator, standin, prom.url, redis_url, Path(out_dir), clock, services
+                emulator, standin, prom.url, redis_url, Path(out_dir), clock, services,
+                integrations={"pagerduty": pagerduty, "jira": jira},
             )
         finally:
             prom.stop()
     finally:
         standin.stop()
         emulator.stop()
+        pagerduty.stop()
+        jira.stop()
     print(f"(demo took {time.monotonic() - started:.1f}s)")
     return code
 
@@ -295,6 +305,7 @@ async def _play(
     out: Path,
     clock: ManualClock,
     services: tuple[str, ...] = SEED_SERVICES,
+    integrations: dict[str, Any] | None = None,
 ) -> int:
     from bot.actions.models import ActionSettings
     from bot.actions.schedule import next_working_start
@@ -315,6 +326,7 @@ async def _play(
             "anthropic_base_url": standin.base_url,
             "incidents_channel": "incidents",
             "snapshot_on_declare": True,
+            **_integration_settings(integrations or {}),
         }
     )
     bot = build_bot(settings, clock=clock)
@@ -367,6 +379,9 @@ async def _play(
         incident = await bot.services.incidents.target(created[0], None)
         state["incident"] = incident.id
         print(f"    {incident.id} in #{emulator.channel(created[0]).name}")
+        if integrations:
+            paged = sorted(integrations["pagerduty"].alerts)
+            print(f"    PagerDuty (stand-in) paged: {', '.join(paged) or 'nobody'}")
 
     async def roles() -> None:
         await command(f"role ops <@{BOB}>", ALICE, channel())
@@ -443,6 +458,8 @@ async def _play(
         if not items or items[0].due is None:
             raise StepFailed("no action item with a due date was stored for bob")
         state["due"] = items[0].due
+        if integrations and items[0].tracked is not None:
+            print(f"    tracked in Jira (stand-in): {items[0].tracked.key}")
 
     async def reminder() -> None:
         nonlocal scanner
@@ -610,6 +627,23 @@ async def _play(
         return 1
     print("\nEvery step worked.")
     return 0
+
+
+def _integration_settings(standins: dict[str, Any]) -> dict[str, object]:
+    """The demo pages through PagerDuty from SEV2 and files action items in Jira."""
+    if not standins:
+        return {}
+    pagerduty, jira = standins["pagerduty"], standins["jira"]
+    return {
+        "pagerduty_routing_key": next(iter(pagerduty.routing_keys)),
+        "pagerduty_events_url": f"{pagerduty.base_url}/v2/enqueue",
+        "page_min_severity": 2,
+        "jira_url": jira.base_url,
+        "jira_email": jira.email,
+        "jira_api_token": jira.api_token,
+        "jira_project": jira.project,
+        "track_actions": "auto",
+    }
 
 
 def _buttons(emulator: Any, channel_id: str, action_id: str) -> list[tuple[str, str]]:

@@ -20,6 +20,8 @@ async def test_demo_plays_a_whole_incident(
     assert code == 0, out
     assert redis_db_url(14) in out and "flushed" in out
     assert "#inc-" in out
+    assert re.search(r"PagerDuty \(stand-in\) paged: INC-\S+:", out), out
+    assert "tracked in Jira (stand-in): OPS-1" in out
     assert "Ops Lead: @bob" in out and "Comms Lead: @charlie" in out
     assert "12.50 errors/sec [CRITICAL]" in out
     assert "98/100 (98%) [CRITICAL]" in out

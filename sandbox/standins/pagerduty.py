@@ -92,9 +92,9 @@ class PagerDutyStandin(Standin):
                  "errors": ["'dedup_key' is missing or blank"]},
                 status=400,
             )
-        alert = self.alerts.get(event.dedup_key)
-        if alert is not None and alert["routing_key"] == event.routing_key:
-            alert["status"] = "acknowledged" if event.event_action == "acknowledge" else "resolved"
+        known = self.alerts.get(event.dedup_key)
+        if known is not None and known["routing_key"] == event.routing_key:
+            known["status"] = "acknowledged" if event.event_action == "acknowledge" else "resolved"
         return web.json_response(
             {"status": "success", "message": "Event processed", "dedup_key": event.dedup_key},
             status=202,
