@@ -19,7 +19,8 @@ from bot.store.redis_store import RedisStore, connect
 from bot.timeline.models import EventKind
 from commands.context import CommandContext
 from commands.incident import registry
-from tests.test_reminders import REDIS_URL, START, FakeChat
+from tests.fakes import FakeChat
+from tests.test_reminders import REDIS_URL, START, USERS
 
 INC = "INC-20261123-0001"
 
@@ -36,7 +37,7 @@ async def env() -> AsyncIterator[SimpleNamespace]:
         return user == "UDIANA"
 
     service = ActionItemService(
-        store=store, actions_store=items, chat=FakeChat(), clock=clock, is_admin=is_admin
+        store=store, actions_store=items, chat=FakeChat(users=USERS), clock=clock, is_admin=is_admin
     )
     inc = Incident(
         id=INC,

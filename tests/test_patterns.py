@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,32 +20,13 @@ from bot.patterns.matcher import MatchConfig
 from bot.patterns.report import describe_window, ordinal, parse_since
 from bot.patterns.service import PatternService
 from bot.patterns.taxonomy import Category, categorize, parse_category
-from bot.ports import ChatUser
 from bot.store.redis_store import RedisStore, connect
 from bot.timeline.models import EventKind, TimelineEvent
 from commands import patterns as _patterns_command  # noqa: F401  (registers the subcommand)
 from tests.conftest import Harness
+from tests.fakes import FakeChat
 
 T0 = datetime(2024, 1, 18, 10, 0, tzinfo=UTC)
-
-
-@dataclass
-class FakeChat:
-    posts: list[tuple[str, str]] = field(default_factory=list)
-    dms: list[tuple[str, str]] = field(default_factory=list)
-
-    async def post(self, channel_id: str, text: str) -> str:
-        self.posts.append((channel_id, text))
-        return f"{len(self.posts)}.0"
-
-    async def direct_message(self, user_id: str, text: str) -> None:
-        self.dms.append((user_id, text))
-
-    async def user(self, user_id: str) -> ChatUser:
-        return ChatUser(id=user_id, name=user_id.lower())
-
-    def posted_in(self, channel: str) -> str:
-        return "\n".join(t for c, t in self.posts if c == channel)
 
 
 @dataclass

@@ -21,7 +21,7 @@ from bot.export import export_postmortem
 from bot.incidents.models import Role, Severity, Status
 from bot.incidents.service import IncidentService
 from bot.parsing import ParsedText
-from bot.ports import ChannelRef, ChatUser
+from bot.ports import ChatUser
 from bot.postmortem.llm import AnthropicDrafter, NoModelDrafter, make_drafter
 from bot.postmortem.models import Postmortem
 from bot.postmortem.render import render_markdown
@@ -33,6 +33,7 @@ from bot.timeline.models import EventKind, TimelineEvent
 from commands.context import CommandContext
 from sandbox.anthropic_standin import AnthropicStandin
 from tests.conftest import redis_db_url
+from tests.fakes import FakeChat
 
 PM_REDIS_URL = os.environ.get("TEST_PM_REDIS_URL", redis_db_url(7))
 RUNBOOKS = Path(__file__).resolve().parent.parent / "runbooks"
@@ -59,73 +60,6 @@ HEADINGS = (
     "## Decision Record",
     "## Tags",
 )
-
-
-class FakeChat:
-    """The ChatGateway port, recording what the bot would send to Slack."""
-
-    def __init__(self) -> None:
-        self.uploads: list[dict[str, str]] = []
-        self.posts: list[tuple[str, str]] = []
-        self.blocks: list[tuple[str, list[dict[str, object]]]] = []
-        self._n = 0
-
-    async def create_channel(self, name: str, *, private: bool = False) -> ChannelRef:
-        self._n += 1
-        return ChannelRef(id=f"C{self._n:06d}", name=name)
-
-    async def bot_user_id(self) -> str:
-        return "U0BOT"
-
-    async def rename_channel(self, channel_id: str, name: str) -> None: ...
-    async def channel_members(self, channel_id: str) -> list[str]:
-        return []
-
-    async def delete_message(self, channel_id: str, ts: str) -> None: ...
-    async def edit(self, channel_id: str, ts: str, text: str) -> None: ...
-
-    async def archive_channel(self, channel_id: str) -> None: ...
-    async def invite(self, channel_id: str, user_ids: list[str]) -> None: ...
-    async def set_topic(self, channel_id: str, topic: str) -> None: ...
-
-    async def post_header(self, incident: Any) -> str:
-        return "1.000"
-
-    async def update_header(self, incident: Any) -> None: ...
-    async def announce(self, channel: str, incident: Any, text: str) -> None: ...
-    async def post_announcement(self, channel: str, incident: Any, text: str) -> tuple[str, str]:
-        return "C0INCIDENTS", await self.post("C0INCIDENTS", text)
-
-    async def update_announcement(self, incident: Any, text: str, status_line: str) -> None: ...
-    async def reply_in_thread(self, channel_id: str, thread_ts: str, text: str) -> str:
-        return await self.post(channel_id, text)
-
-    async def post(self, channel_id: str, text: str) -> str:
-        self.posts.append((channel_id, text))
-        return "2.000"
-
-    async def post_blocks(self, channel_id: str, text: str, blocks: list[dict[str, object]]) -> str:
-        self.blocks.append((channel_id, blocks))
-        return "3.000"
-
-    async def post_ephemeral(self, channel_id: str, user_id: str, text: str) -> None: ...
-    async def direct_message(self, user_id: str, text: str) -> None: ...
-
-    async def user(self, user_id: str) -> ChatUser:
-        return ChatUser(id=user_id, name=user_id.lower())
-
-    async def upload_file(
-        self, channel_id: str, filename: str, title: str, content: str, comment: str
-    ) -> None:
-        self.uploads.append(
-            {
-                "channel": channel_id,
-                "filename": filename,
-                "title": title,
-                "content": content,
-                "comment": comment,
-            }
-        )
 
 
 @pytest.fixture

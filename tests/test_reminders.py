@@ -16,7 +16,6 @@ from bot.actions.reminders import ReminderScanner
 from bot.actions.service import ActionItemService
 from bot.actions.store import ActionItemStore
 from bot.clock import ManualClock
-from bot.errors import ChatError, NotFound
 from bot.incidents.models import Incident, Role
 from bot.ports import ChatUser
 from bot.slack.action_blocks import reminder_blocks
@@ -24,6 +23,7 @@ from bot.store import keys
 from bot.store.redis_store import RedisStore, connect
 from bot.worker import build_scheduler
 from tests.conftest import redis_db_url
+from tests.fakes import FakeChat
 
 REDIS_URL = redis_db_url(5)
 # Monday 2026-11-23 14:00 UTC
@@ -34,37 +34,6 @@ USERS = {
     "UCHARLIE": "UTC",
     "UDIANA": "Asia/Tokyo",
 }
-
-
-class FakeChat:
-    """Stand-in with the same surface as SlackGateway for the calls the scan makes."""
-
-    def __init__(self) -> None:
-        self.failures: dict[str, int] = {}
-
-    def fail(self, method: str, times: int = 1) -> None:
-        self.failures[method] = times
-
-    def _maybe_fail(self, method: str) -> None:
-        if self.failures.get(method, 0) > 0:
-            self.failures[method] -= 1
-            raise ChatError("Slack said ratelimited", code="ratelimited")
-
-    async def user(self, user_id: str) -> ChatUser:
-        if user_id not in USERS:
-            raise NotFound(f"<@{user_id}> is not a user in this workspace.")
-        return ChatUser(id=user_id, name=user_id.lower(), tz=USERS[user_id])
-
-    async def post(self, channel_id: str, text: str) -> str:
-        self._maybe_fail("chat.postMessage")
-        return "1.0"
-
-    async def post_blocks(self, channel_id: str, text: str, blocks: list[dict[str, object]]) -> str:
-        self._maybe_fail("chat.postMessage")
-        return "1.0"
-
-    async def direct_message(self, user_id: str, text: str) -> None:
-        self._maybe_fail("chat.postMessage")
 
 
 class Recorder:
@@ -151,7 +120,7 @@ class World:
 async def world() -> AsyncIterator[World]:
     redis = connect(REDIS_URL)
     await redis.flushdb()
-    raw = FakeChat()
+    raw = FakeChat(users=USERS)
     yield World(redis, Recorder(raw), raw)
     await redis.flushdb()
     await redis.aclose()
