@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import structlog
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.errors import UsageError
+from bot.errors import ChatError, UsageError
 from bot.incidents.models import Incident
 from bot.metrics import (
     CheckReport,
@@ -21,7 +23,9 @@ from bot.metrics import (
     render_query,
 )
 from bot.metrics.channel_report import code
+from bot.metrics.chart import correlation_png
 from bot.metrics.incident_checks import offer_impact_start
+from bot.metrics.models import Correlation
 from bot.mrkdwn import escape
 from bot.parsing import parse_duration
 from bot.registry import CommandRegistry, Subcommand
@@ -29,6 +33,7 @@ from bot.services import Services
 from bot.slack.blocks import impact_start_blocks
 from commands.context import CommandContext, reports_errors, run_slash_command
 
+log = structlog.get_logger(__name__)
 registry = CommandRegistry("/metrics")
 NOT_CONFIGURED = (
     "Metric checks are not set up on this bot: set PROMETHEUS_URL to your Prometheus "
@@ -60,6 +65,27 @@ async def _answer(ctx: CommandContext, report: CheckReport) -> None:
         await post_check(ctx.services, incident, report)
 
 
+async def post_chart(ctx: CommandContext, corr: Correlation) -> None:
+    """The correlation as a PNG in the channel; the text is already there, so a chart that
+    cannot be drawn or uploaded is only mentioned."""
+    if not any(r.errors_per_second is not None for r in corr.rows):
+        return
+    try:
+        png = await asyncio.to_thread(correlation_png, corr)
+        await ctx.services.chat.upload_image(
+            ctx.channel_id,
+            f"metrics-{corr.service}-{corr.end:%Y%m%d-%H%M%S}.png",
+            f"{corr.service}: error rate, P99 and DB pool",
+            png,
+        )
+    except (ChatError, ImportError, ValueError) as exc:
+        reason = exc.message if isinstance(exc, ChatError) else str(exc)
+        log.warning("metrics_chart_failed", service=corr.service, reason=reason)
+        await ctx.reply(
+            f"(The chart could not be posted: {escape(reason)}; the numbers are above.)"
+        )
+
+
 def _service(ctx: CommandContext) -> str | None:
     if len(ctx.parsed.words) > 1:
         raise UsageError("Give at most one service.")
@@ -80,6 +106,9 @@ async def check(ctx: CommandContext) -> None:
         await ctx.reply(code(render_check(report)))
         return
     await post_check(ctx.services, incident, report)
+    if report.affected_services:
+        corr = await _checks(ctx).correlate(service=report.affected_services[0])
+        await post_chart(ctx, corr)
     if incident.is_active and report.affected_services:
         await offer_impact_start(
             _checks(ctx),
@@ -128,8 +157,9 @@ async def correlate(ctx: CommandContext) -> None:
         raise UsageError(f"`{escape(ctx.parsed.rest)}` is not understood here.")
     window = parse_duration(ctx.parsed.options.get("window", "10m"))
     step = parse_duration(ctx.parsed.options.get("step", "30s"))
-    table = render_correlation(await _checks(ctx).correlate(window=window, step=step))
-    await ctx.reply(code(table))
+    corr = await _checks(ctx).correlate(window=window, step=step)
+    await ctx.reply(code(render_correlation(corr)))
+    await post_chart(ctx, corr)
 
 
 @registry.subcommand("cascade", usage="cascade", summary="dependency chain and where it starts")

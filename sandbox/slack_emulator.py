@@ -1311,6 +1311,10 @@ class SlackEmulator:
             f = self._files.get(file_id)
             if f is None or f.completed:
                 return web.Response(status=404, text="file_not_found")
+            if len(data) != f.length:  # the byte count promised to files.getUploadURLExternal
+                return web.Response(
+                    status=400, text=f"length mismatch: expected {f.length}, got {len(data)}"
+                )
             f.content = bytes(data)
             f.uploaded = True
         return web.Response(status=200, text=f"OK - {len(data)}", content_type="text/plain")
@@ -1924,8 +1928,8 @@ class SlackEmulator:
             ext = f.name.rsplit(".", 1)[-1].lower() if "." in f.name else "text"
             out_files.append({
                 "id": f.id, "created": f.created, "timestamp": f.created, "name": f.name,
-                "title": f.title, "mimetype": "text/plain" if ext in {"txt", "md", "text"}
-                else "application/octet-stream", "filetype": ext, "user": f.user,
+                "title": f.title, "mimetype": _MIMETYPES.get(ext, "application/octet-stream"),
+                "filetype": ext, "user": f.user,
                 "size": len(f.content), "channels": [c.id for c in chans],
                 "permalink": f"https://{self.team.domain}.slack.com/files/{f.user}/{f.id}",
                 "url_private": f"{self.base_url}/files/{f.id}",
@@ -1937,6 +1941,12 @@ class SlackEmulator:
                 thread_ts=thread_ts,
             )
         return {"files": out_files}
+
+
+_MIMETYPES = {
+    "txt": "text/plain", "md": "text/plain", "text": "text/plain", "png": "image/png",
+    "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif", "pdf": "application/pdf",
+}
 
 
 def _iter_lines(emu: SlackEmulator) -> Iterator[str]:

@@ -538,6 +538,38 @@ async def test_files_upload_v2(client: AsyncWebClient, emu: SlackEmulator) -> No
     ] == "file_not_found"
 
 
+async def test_external_upload_steps_are_strict(
+    client: AsyncWebClient, emu: SlackEmulator
+) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"0" * 40
+    missing = await slack_error(client.api_call("files.getUploadURLExternal", params={
+        "filename": "a.png"
+    }))
+    assert missing["error"] == "invalid_arguments"  # length is required
+    url = await client.files_getUploadURLExternal(filename="chart.png", length=len(png))
+    async with aiohttp.ClientSession() as http:
+        # fewer bytes than promised: refused, and the file cannot be completed
+        async with http.post(url["upload_url"], data=png[:10]) as short:
+            assert short.status == 400 and "length mismatch" in await short.text()
+        assert (await slack_error(client.files_completeUploadExternal(
+            files=[{"id": url["file_id"]}], channel_id="C0INCIDENTS"
+        )))["error"] == "file_not_found"
+        async with http.post(url["upload_url"], data=png) as done:
+            assert done.status == 200 and await done.text() == f"OK - {len(png)}"
+    shared = await client.files_completeUploadExternal(
+        files=[{"id": url["file_id"], "title": "Error rate"}], channel_id="C0INCIDENTS"
+    )
+    assert shared["files"][0]["mimetype"] == "image/png"
+    assert shared["files"][0]["filetype"] == "png"
+    assert emu.messages("incidents")[-1].files[0]["title"] == "Error rate"
+    # a completed file is finished: neither uploaded to nor completed again
+    async with aiohttp.ClientSession() as http, http.post(url["upload_url"], data=png) as again:
+        assert again.status == 404
+    assert (await slack_error(client.files_completeUploadExternal(
+        files=[{"id": url["file_id"]}]
+    )))["error"] == "file_not_found"
+
+
 # --------------------------------------------------------------------------- concurrency
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
@@ -24,6 +25,10 @@ class Verdict(StrEnum):
 
 
 _RANK = {Verdict.OK: 0, Verdict.ELEVATED: 1, Verdict.HIGH: 2, Verdict.CRITICAL: 3}
+
+
+def worst(verdicts: Iterable[Verdict]) -> Verdict:
+    return max(verdicts, key=lambda v: v.rank, default=Verdict.OK)
 
 Part = Literal["health", "errors", "latency", "db", "resources"]
 PARTS: tuple[Part, ...] = ("health", "errors", "latency", "db", "resources")
@@ -163,35 +168,44 @@ class CheckReport(_Model):
 
     def worst_verdict(self, service: str) -> Verdict:
         """The worst verdict among the service's readings (down counts as CRITICAL)."""
-        verdicts = [v for v, _ in self._readings(service)]
-        return max(verdicts, key=lambda v: v.rank) if verdicts else Verdict.OK
+        return worst(v for v, _ in self.readings().get(service, []))
 
-    def _readings(self, service: str) -> list[tuple[Verdict, str]]:
-        out: list[tuple[Verdict, str]] = []
+    def readings(self) -> dict[str, list[tuple[Verdict, str]]]:
+        """Every service's graded readings with a line for each, in one pass."""
+        out: dict[str, list[tuple[Verdict, str]]] = {}
         for h in self.health or []:
-            if h.service == service and h.up is False:
-                out.append((Verdict.CRITICAL, f"{service} is down"))
+            if h.up is False:
+                out.setdefault(h.service, []).append((Verdict.CRITICAL, f"{h.service} is down"))
         for e in self.errors or []:
-            if e.service == service and e.per_second is not None:
-                out.append((e.verdict, f"{service} 5xx at {e.per_second:.2f}/s [{e.verdict}]"))
+            if e.per_second is not None:
+                out.setdefault(e.service, []).append(
+                    (e.verdict, f"{e.service} 5xx at {e.per_second:.2f}/s [{e.verdict}]")
+                )
         for lat in self.latency or []:
-            if lat.service == service and lat.p99_ms is not None:
-                out.append((lat.verdict, f"{service} P99 {round(lat.p99_ms)}ms [{lat.verdict}]"))
+            if lat.p99_ms is not None:
+                out.setdefault(lat.service, []).append(
+                    (lat.verdict, f"{lat.service} P99 {round(lat.p99_ms)}ms [{lat.verdict}]")
+                )
         for p in self.pools:
-            if p.service == service:
-                out.append((p.verdict, f"{service} DB pool {round(p.percent)}% [{p.verdict}]"))
+            if p.service is not None:
+                out.setdefault(p.service, []).append(
+                    (p.verdict, f"{p.service} DB pool {round(p.percent)}% [{p.verdict}]")
+                )
         for r in self.resources or []:
-            if r.service == service and r.percent is not None:
+            if r.percent is not None:
                 kind = "CPU" if r.kind == "cpu" else "memory"
-                out.append((r.verdict, f"{service} {kind} {round(r.percent)}% [{r.verdict}]"))
+                out.setdefault(r.service, []).append(
+                    (r.verdict, f"{r.service} {kind} {round(r.percent)}% [{r.verdict}]")
+                )
         return out
 
     def findings(self, at_least: Verdict) -> list[str]:
         """Plain lines for every reading at or above `at_least` (services, then pools)."""
+        index = self.readings()
         lines = [
             text
             for s in self.services
-            for v, text in self._readings(s)
+            for v, text in index.get(s, [])
             if v.at_least(at_least)
         ]
         for p in self.pools:

@@ -19,6 +19,7 @@ from bot.metrics.models import (
     ResourceReading,
     RunbookRef,
     Verdict,
+    worst,
 )
 
 
@@ -189,7 +190,8 @@ def render_check(report: CheckReport, *, all_resources: bool = False) -> str:
     if full:
         blocks.append([f"ASSESSMENT: {assessment(report)}"])
     if hidden:
-        bad = [s for s in hidden if report.worst_verdict(s) is not Verdict.OK]
+        index = report.readings()
+        bad = [s for s in hidden if worst(v for v, _ in index.get(s, [])) is not Verdict.OK]
         if bad:
             blocks.append(
                 [f"{len(hidden)} more services not shown ({len(bad)} not OK: {', '.join(bad[:5])})"]

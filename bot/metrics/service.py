@@ -53,6 +53,7 @@ from bot.metrics.models import (
     ServiceUp,
     Traffic,
     Verdict,
+    worst,
 )
 from bot.metrics.prometheus import InstantResult, MetricsSource
 from bot.runbooks import RunbookLibrary
@@ -316,10 +317,11 @@ class MetricsService:
                         verdict=Verdict.OK if v is None else th.error_rate.verdict(v),
                     )
                 )
-            now_rates = {s: v for s, v in totals.items() if s in set(services)}
+            wanted = set(services)
+            now_rates = {s: v for s, v in totals.items() if s in wanted}
             if now_rates:
                 base = self._by_key(results.get("request_rate_baseline"), key)
-                base = {s: v for s, v in base.items() if s in set(services)}
+                base = {s: v for s, v in base.items() if s in wanted}
                 traffic = Traffic(
                     now_per_second=sum(v for v in now_rates.values() if _finite(v) is not None),
                     baseline_per_second=(
@@ -375,11 +377,18 @@ class MetricsService:
                     failures["resources"] = bad[0]
                 else:
                     resources = []
+                    tables = {
+                        kind: (
+                            res,
+                            self._by_key(results.get(f"{kind}_usage"), res.key_label),
+                            self._by_key(results.get(f"{kind}_limit"), res.key_label),
+                        )
+                        for kind, res in (("cpu", b.cpu), ("memory", b.memory))
+                        if res is not None
+                    }
                     for s in services:
-                        for kind, res in (("cpu", b.cpu), ("memory", b.memory)):
-                            if res is None:
-                                continue
-                            reading = self._resource(kind, res, s, results)
+                        for kind, (res, usages, limits) in tables.items():
+                            reading = self._resource(kind, res, s, usages, limits)
                             if reading is not None:
                                 resources.append(reading)
                     for kind, missing in (("cpu", cpu_missing), ("memory", mem_missing)):
@@ -478,9 +487,14 @@ class MetricsService:
         return out
 
     def _resource(
-        self, kind: str, res: ResourceBinding, service: str, results: dict[str, InstantResult]
+        self,
+        kind: str,
+        res: ResourceBinding,
+        service: str,
+        usages: dict[str, float],
+        limits: dict[str, float],
     ) -> ResourceReading | None:
-        usage = _finite(self._by_key(results.get(f"{kind}_usage"), res.key_label).get(service))
+        usage = _finite(usages.get(service))
         if usage is None:
             return None
         th = self.config.thresholds
@@ -491,7 +505,7 @@ class MetricsService:
         if res.usage_kind == "ratio":
             pct = 100.0 * usage
         elif res.limit is not None:
-            limit = _finite(self._by_key(results.get(f"{kind}_limit"), res.key_label).get(service))
+            limit = _finite(limits.get(service))
             if limit is None or limit <= 0:
                 pct = None
                 detail = (
@@ -519,8 +533,10 @@ class MetricsService:
         errors = {e.service: e.per_second or 0.0 for e in report.errors or []}
         p99 = {x.service: x.p99_ms or 0.0 for x in report.latency or []}
 
+        index = report.readings()
+
         def score(s: str) -> tuple[int, int, float, float, str]:
-            verdicts = [v for v, _ in report._readings(s)]
+            verdicts = [v for v, _ in index.get(s, [])]
             return (
                 -max((v.rank for v in verdicts), default=0),
                 -sum(v.rank for v in verdicts),
@@ -787,7 +803,12 @@ class MetricsService:
         if self.config.dependencies:
             names = self.config.dependency_chain()
         else:
-            troubled = [s for s in report.services if report.worst_verdict(s) is not Verdict.OK]
+            index = report.readings()
+            troubled = [
+                s
+                for s in report.services
+                if worst(v for v, _ in index.get(s, [])) is not Verdict.OK
+            ]
             troubled = [
                 s
                 for s in troubled
@@ -822,12 +843,12 @@ class MetricsService:
             verdicts = [v.verdict for v in (e, la) if v is not None]
             if name in down:
                 verdicts.append(Verdict.CRITICAL)
-            worst = max(verdicts, key=lambda v: v.rank) if verdicts else None
+            node_verdict = max(verdicts, key=lambda v: v.rank) if verdicts else None
             chain.append(
                 CascadeNode(
                     name=name,
                     kind="service",
-                    verdict=worst,
+                    verdict=node_verdict,
                     error_rate=e.per_second if e else None,
                     latency_p99_ms=la.p99_ms if la else None,
                 )

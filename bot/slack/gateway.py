@@ -323,6 +323,22 @@ class SlackGateway:
         data = await self._call("usergroups.users.list", usergroup=usergroup_id)
         return set(data.get("users", []))
 
+    async def upload_image(
+        self, channel_id: str, filename: str, title: str, data: bytes, comment: str = ""
+    ) -> None:
+        """files.getUploadURLExternal, the upload, files.completeUploadExternal."""
+        try:
+            await self.client.files_upload_v2(
+                channel=channel_id,
+                filename=filename,
+                title=title,
+                file=data,
+                initial_comment=comment or None,
+            )
+        except SlackApiError as exc:
+            self._observe("files.uploadV2", exc)
+            raise _chat_error(exc, "files.uploadV2") from exc
+
     async def upload_file(
         self, channel_id: str, filename: str, title: str, content: str, comment: str
     ) -> None:
