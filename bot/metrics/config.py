@@ -149,7 +149,7 @@ class MetricsConfig(_Model):
         return self
 
     def dependency_chain(self) -> list[str]:
-        """The longest caller → callee path, e.g. [web-service, api-server, database]."""
+        """The longest caller → callee path, e.g. [storefront, checkout-api, database]."""
         best: list[str] = []
 
         def walk(node: str, path: list[str]) -> None:
