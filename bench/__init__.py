@@ -18,7 +18,10 @@ import time
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.jsonl"
@@ -80,6 +83,24 @@ def bot_env(api_url: str, redis_url: str, port: int, **extra: str) -> dict[str, 
     env.pop("PROMETHEUS_URL", None)
     env.update(extra)
     return env
+
+
+def in_process_settings(api_url: str, redis_url: str) -> Settings:
+    """Settings for a bot built in this process: the emulator, no Prometheus, no model."""
+    from bot.settings import Settings
+
+    return Settings.model_validate(
+        {
+            "slack_bot_token": BOT_TOKEN,
+            "slack_signing_secret": SIGNING_SECRET,
+            "slack_api_url": api_url,
+            "redis_url": redis_url,
+            "incidents_channel": "incidents",
+            "snapshot_on_declare": False,
+            "prometheus_url": None,
+            "anthropic_api_key": None,
+        }
+    )
 
 
 def log_path(name: str) -> Path:

@@ -25,9 +25,8 @@ from collections import Counter
 import redis as sync_redis
 import structlog
 
-from bench import BOT_TOKEN, SIGNING_SECRET, append_result, free_port
+from bench import BOT_TOKEN, SIGNING_SECRET, append_result, free_port, in_process_settings
 from bot.runners import serve_http
-from bot.settings import Settings
 from bot.wiring import build_bot
 from sandbox.driver import SlackDriver
 from sandbox.slack_emulator import RateLimits, SlackEmulator
@@ -39,18 +38,7 @@ FLOOR_GOAL = 1.5
 
 
 async def run(emu: SlackEmulator) -> dict[str, object]:
-    settings = Settings.model_validate(
-        {
-            "slack_bot_token": BOT_TOKEN,
-            "slack_signing_secret": SIGNING_SECRET,
-            "slack_api_url": emu.api_url,
-            "redis_url": REDIS_URL,
-            "incidents_channel": "incidents",
-            "snapshot_on_declare": False,
-            "prometheus_url": None,
-            "anthropic_api_key": None,
-        }
-    )
+    settings = in_process_settings(emu.api_url, REDIS_URL)
     bot = build_bot(settings)
     port = free_port()
     runner = await serve_http(bot, "127.0.0.1", port)
