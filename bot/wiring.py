@@ -499,10 +499,7 @@ def build_bot(settings: Settings, *, clock: Clock = system_clock, db: Db | None 
         ]
     )
     app = build_app(services)
-    pager_events = PagerEvents(
-        alerts=services.alerts, store=services.store,
-        integrations=services.store.integrations, clock=services.clock,
-    )
+    pager_events = PagerEvents(alerts=services.alerts, store=services.store, clock=services.clock)
     routes = [
         *alertmanager_routes(services.alerts, settings.alertmanager_token),
         *pagerduty_routes(pager_events, settings.pagerduty_webhook_secret),

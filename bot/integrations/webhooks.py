@@ -23,7 +23,6 @@ from bot.errors import IncidentBotError, NotFound
 from bot.incidents.models import Incident
 from bot.mrkdwn import escape
 from bot.store import keys
-from bot.store.integrations import IntegrationStore
 from bot.store.redis_store import RedisStore
 from bot.timeline.models import EventKind, TimelineEvent
 
@@ -33,6 +32,7 @@ PAGERDUTY_PATH = "/webhooks/pagerduty"
 OPSGENIE_PATH = "/webhooks/opsgenie"
 OURS = re.compile(r"^(INC-[0-9A-Za-z-]+):")  # dedup keys the bot gave its own pages
 MAX_BODY = 512 * 1024
+SEEN_TTL = 7 * 24 * 3600  # the pagers re-deliver for hours; a week is plenty
 
 
 def pagerduty_signature_valid(secret: str, body: bytes, header: str) -> bool:
@@ -43,13 +43,9 @@ def pagerduty_signature_valid(secret: str, body: bytes, header: str) -> bool:
 class PagerEvents:
     """What the webhooks do, independent of the HTTP framing."""
 
-    def __init__(
-        self, *, alerts: AlertService, store: RedisStore, integrations: IntegrationStore,
-        clock: Clock,
-    ) -> None:
+    def __init__(self, *, alerts: AlertService, store: RedisStore, clock: Clock) -> None:
         self.alerts = alerts
         self.store = store
-        self.integrations = integrations
         self.clock = clock
 
     async def _incident_for(self, key: str, fingerprint: str) -> Incident | None:
@@ -130,8 +126,8 @@ def pagerduty_routes(events: PagerEvents, secret: str | None) -> list[web.RouteD
         except (ValueError, KeyError, TypeError):
             return web.json_response({"ok": False, "error": "invalid payload"}, status=400)
         try:
-            if not await events.integrations.first_time(
-                keys.pager_event_seen("pagerduty", event_id)
+            if not await events.store.first_time(
+                keys.pager_event_seen("pagerduty", event_id), SEEN_TTL
             ):
                 return web.json_response({"ok": True, "duplicate": True})
             result: dict[str, Any] = {"ok": True}
@@ -197,7 +193,7 @@ def opsgenie_routes(events: PagerEvents, token: str | None) -> list[web.RouteDef
             seen = keys.pager_event_seen(
                 "opsgenie", f"{alert_id}:{action}:{alert.get('updatedAt', '')}"
             )
-            if not await events.integrations.first_time(seen):
+            if not await events.store.first_time(seen, SEEN_TTL):
                 return web.json_response({"ok": True, "duplicate": True})
             result: dict[str, Any] = {"ok": True}
             if action == "Acknowledge":

@@ -65,6 +65,3 @@ class IntegrationStore(StoreBase):
     async def waiting(self) -> int:
         return int(await self.db.client.zcard(keys.integration_outbox()))
 
-    @guarded
-    async def first_time(self, key: str, ttl_seconds: int = 7 * 24 * 3600) -> bool:
-        return bool(await self.db.client.set(key, "1", nx=True, ex=ttl_seconds))
