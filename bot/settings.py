@@ -14,14 +14,20 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.store.connection import RedisSettings
+from bot.workweek import MON_FRI, parse_work_days
 
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
 
 
 OFF_WORDS = ("", "off", "none", "no", "0")
+
+
+def _work_days(value: object) -> object:
+    """`mon-fri`, `sun-thu`, `mon,tue,wed,thu,sat`."""
+    return parse_work_days(value) if isinstance(value, str) else value
 
 
 def _duration(value: object) -> object:
@@ -41,6 +47,7 @@ def _duration(value: object) -> object:
 
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 OptionalDuration = Annotated[timedelta | None, BeforeValidator(_duration)]
+WorkDays = Annotated[frozenset[int], NoDecode, BeforeValidator(_work_days)]
 
 
 class SettingsError(Exception):
@@ -88,6 +95,8 @@ class Settings(BaseSettings):
     undated_reminder: str = Field(default="7d", pattern=r"^\d{1,4}[hdw]$")
     reminder_work_start: str = Field(default="09:00", pattern=r"^\d{2}:\d{2}$")
     reminder_work_end: str = Field(default="18:00", pattern=r"^\d{2}:\d{2}$")
+    # the team's working week: reminders, undated nudges and POSTMORTEM_DUE's business days
+    reminder_work_days: WorkDays = MON_FRI
     digest_day: str = Field(default="mon", pattern=r"^(mon|tue|wed|thu|fri|sat|sun)$")
     digest_time: str = Field(default="09:00", pattern=r"^\d{2}:\d{2}$")
     # status updates and nudges (bot/updates/)

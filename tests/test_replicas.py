@@ -94,6 +94,7 @@ class Fleet:
             REMINDER_CLAIM_TTL="2",
             REMINDER_WORK_START="00:00",
             REMINDER_WORK_END="23:59",
+            REMINDER_WORK_DAYS="mon-sun",  # the suite passes on any day of the week
         )
 
     def start(self, name: str, command: str) -> Process:
@@ -257,7 +258,8 @@ async def test_one_scan_per_interval_whichever_worker_ticks(
     from tests.conftest import make_settings
 
     settings = make_settings(
-        slack, REDIS_URL, reminder_work_start="00:00", reminder_work_end="23:59"
+        slack, REDIS_URL, reminder_work_start="00:00", reminder_work_end="23:59",
+        reminder_work_days="mon-sun",  # whatever day the suite runs on
     )
     a, b = build_scanner(settings), build_scanner(settings)
     now = datetime.now(UTC)

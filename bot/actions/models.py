@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field, PrivateAttr
+
+from bot.workweek import MON_FRI
 
 ACTION_ITEM_SCHEMA_VERSION = 1
 
@@ -145,7 +147,7 @@ class ActionSettings:
     undated_every: timedelta = timedelta(days=7)
     work_start: time = time(9, 0)
     work_end: time = time(18, 0)
-    working_days: frozenset[int] = field(default_factory=lambda: frozenset(range(5)))
+    working_days: frozenset[int] = MON_FRI
     default_snooze: timedelta = timedelta(days=1)
     claim_ttl: timedelta = timedelta(seconds=120)
     scan_limit: int = 200
@@ -166,6 +168,7 @@ class ActionSettings:
             undated_every=_parse_every(g(settings, "undated_reminder", None), timedelta(days=7)),
             work_start=_parse_clock(g(settings, "reminder_work_start", None), time(9, 0)),
             work_end=_parse_clock(g(settings, "reminder_work_end", None), time(18, 0)),
+            working_days=frozenset(g(settings, "reminder_work_days", MON_FRI)),
             digest_day=day,
             digest_time=_parse_clock(g(settings, "digest_time", None), time(9, 0)),
             digest_channel=str(g(settings, "incidents_channel", "incidents")),

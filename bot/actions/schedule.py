@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.actions.models import ActionItem, ActionSettings, ReminderKind
+from bot.workweek import zone
 
 
 def next_reminder_at(item: ActionItem, cfg: ActionSettings) -> datetime | None:
@@ -55,12 +55,6 @@ def slot_for(item: ActionItem, kind: ReminderKind) -> str:
         return f"g{item.generation}:undated:{len(item.sent_in_generation(kind)) + 1}"
     return f"g{item.generation}:{kind.value}"
 
-
-def zone(tz: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(tz or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def next_working_start(now: datetime, tz: str, cfg: ActionSettings) -> datetime | None:

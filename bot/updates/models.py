@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from bot.incidents.models import Incident, Severity, Status
+from bot.workweek import MON_FRI
 
 STATUS_UPDATE_SCHEMA_VERSION = 1
 MAX_FIELD_CHARS = 1500
@@ -82,6 +83,7 @@ class CadenceSettings(BaseModel):
 class NudgeSettings(BaseModel):
     stale_after: timedelta | None = timedelta(hours=2)
     postmortem_due_business_days: int = 2
+    work_days: frozenset[int] = MON_FRI  # REMINDER_WORK_DAYS: what a business day is
     close_after: timedelta | None = timedelta(days=7)
     lookback: timedelta = timedelta(days=60)  # resolved incidents older than this are left be
 
@@ -90,6 +92,7 @@ class NudgeSettings(BaseModel):
         return cls(
             stale_after=settings.stale_after,
             postmortem_due_business_days=settings.postmortem_due,
+            work_days=settings.reminder_work_days,
             close_after=settings.close_after,
         )
 

@@ -22,9 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import structlog
 
@@ -35,6 +34,7 @@ from bot.mrkdwn import escape, mention, when
 from bot.ports import ChatUser
 from bot.store.redis_store import RedisStore
 from bot.updates.models import CadenceSettings, NudgeSettings, next_update_due
+from bot.workweek import add_business_days
 
 log = structlog.get_logger(__name__)
 
@@ -68,20 +68,6 @@ class WatchResult:
     sent: list[str] = field(default_factory=list)  # names of the messages this scan sent
     failed: list[str] = field(default_factory=list)  # Slack refused; tried again next scan
 
-
-def add_business_days(start: datetime, days: int, tz: str) -> datetime:
-    """`days` working days (Mon-Fri) after `start`, at the same local time in `tz`."""
-    try:
-        zone = ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    local = start.astimezone(zone)
-    counted = 0
-    while counted < days:
-        local += timedelta(days=1)
-        if local.weekday() < 5:
-            counted += 1
-    return local.astimezone(UTC)
 
 
 class IncidentWatch:
@@ -208,7 +194,7 @@ class IncidentWatch:
             return
         days = self.nudges.postmortem_due_business_days
         tz = await self._tz(ic, tz_cache)
-        due = add_business_days(incident.resolved_at, days, tz)
+        due = add_business_days(incident.resolved_at, days, tz, self.nudges.work_days)
         if now < due or await self.store.postmortems.latest(incident.id) is not None:
             return
         resolved = int(incident.resolved_at.timestamp())
@@ -222,7 +208,7 @@ class IncidentWatch:
             await self.chat.post_blocks(ic, text, self.render.postmortem(incident, text))
 
         await self._once(f"postmortem-due:{incident.id}:{resolved}:ic", tell_ic, result)
-        if now < add_business_days(incident.resolved_at, days + 1, tz):
+        if now < add_business_days(incident.resolved_at, days + 1, tz, self.nudges.work_days):
             return
         channel_text = (
             f":memo: The postmortem of {incident.id} is a business day overdue. "
