@@ -249,6 +249,7 @@ def build_services(
         clock=clock,
         settings=ActionSettings.from_settings(settings),
         is_admin=is_admin,
+        access=incidents.access,
     )
     metrics = None
     if settings.prometheus_url is not None:

@@ -8,9 +8,9 @@ from typing import Any, Literal, cast
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.actions.models import ActionItem
 from bot.actions.service import ActionItemService
 from bot.errors import IncidentBotError, NotInIncidentChannel, UsageError
-from bot.incidents.privacy import can_see
 from bot.integrations.http import IntegrationError
 from bot.mrkdwn import escape, mention, when
 from bot.parsing import parse_duration, parse_user
@@ -131,6 +131,7 @@ async def list_items(ctx: CommandContext) -> None:
         incident_id = None
     scope: Scope = SCOPES[args[0].lower()] if args else ("all" if incident_id else "mine")
     items = await _service(ctx).list_items(scope, user_id=ctx.user_id, incident_id=incident_id)
+    items = await readable_items(ctx.services, items, ctx.user_id)
     where = f" in {incident_id}" if incident_id and scope != "mine" else ""
     if not items:
         await ctx.reply(f"No {scope} action items{where}.")
@@ -243,31 +244,43 @@ registry.mount(
 )
 
 
-async def publish_home(services: Services, client: AsyncWebClient, user_id: str) -> None:
-    actions = services.actions
-    items = [] if actions is None else await actions.list_items("mine", user_id=user_id)
+async def readable_items(
+    services: Services, items: list[ActionItem], user_id: str
+) -> list[ActionItem]:
+    """The items as `user_id` may read them: an item of a private incident they may not read
+    shows its incident's label instead of its text."""
     of_items = await services.store.incidents(sorted({i.incident_id for i in items}))
+    access = services.incidents.access
     hidden = {
-        inc.id: inc.public_label
-        for inc in of_items
-        if not await can_see(services.chat, inc, user_id)
+        inc.id: inc.public_label for inc in of_items if not await access.can_read(inc, user_id)
     }
-    items = [
-        i.model_copy(update={"text": hidden[i.incident_id]}) if i.incident_id in hidden else i
+    return [
+        i.model_copy(update={"text": hidden[i.incident_id], "ticket": None, "tracked": None})
+        if i.incident_id in hidden
+        else i
         for i in items
     ]
+
+
+async def publish_home(services: Services, client: AsyncWebClient, user_id: str) -> None:
+    """App Home: the user's items, roles and followed incidents; a private incident they may
+    not read (bot/incidents/access.py) is only its label there."""
+    access = services.incidents.access
+    actions = services.actions
+    items = [] if actions is None else await actions.list_items("mine", user_id=user_id)
+    items = await readable_items(services, items, user_id)
     incidents = [
         inc
         for inc in await services.incidents.list_open()
         if (user_id in inc.roles.values() or inc.declared_by == user_id)
-        and await can_see(services.chat, inc, user_id)
+        and await access.can_read(inc, user_id)
     ]
     view = home_view(items, incidents, services.clock())
     if services.updates is not None:  # roles with the next update due, followed incidents
         leading, followed = await services.updates.home(user_id, incidents)
         followed = [  # a private incident followed from outside its channel: the label only
             inc
-            if await can_see(services.chat, inc, user_id)
+            if await access.can_read(inc, user_id)
             else inc.model_copy(update={"title": inc.public_label, "services": []})
             for inc in followed
         ]
@@ -326,7 +339,9 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         if services.actions is None:
             raise IncidentBotError(NOT_SET_UP)
-        item = await services.actions.get(str(body["actions"][0].get("value") or ""))
+        item = await services.actions.readable(
+            str(body["actions"][0].get("value") or ""), body["user"]["id"]
+        )
         week = (services.clock() + timedelta(days=7)).date().isoformat()
         await client.views_open(trigger_id=body["trigger_id"], view=due_modal(item, week))
 

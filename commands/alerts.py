@@ -29,11 +29,11 @@ def register(app: AsyncApp, services: Services) -> None:
         alert = await alerts.stored_alert(str(body["actions"][0]["value"]))
         existing = await alerts.incident_for(alert.fingerprint)
         if existing is not None and existing.is_active:
-            await services.chat.post_ephemeral(
-                body["channel"]["id"],
-                body["user"]["id"],
-                f"{existing.id} was already declared from this alert: <#{existing.channel_id}>",
-            )
+            user = body["user"]["id"]
+            seen = await services.incidents.access.can_read(existing, user)
+            where = f": <#{existing.channel_id}>" if seen else f" ({existing.public_label})"
+            text = f"{existing.id} was already declared from this alert{where}"
+            await services.chat.post_ephemeral(body["channel"]["id"], user, text)
             return
         await client.views_open(trigger_id=body["trigger_id"], view=alert_declare_modal(alert))
 

@@ -43,6 +43,16 @@ class CommandContext:
     client: AsyncWebClient
 
     async def incident(self) -> Incident:
+        """The incident the command is about (`id:` or the channel's), when the caller may
+        read it; a private one's non-members get its label only (bot/incidents/access.py)."""
+        incidents = self.services.incidents
+        found = await incidents.target(self.channel_id, self.parsed.options.get("id"))
+        return await incidents.access.require_read(found, self.user_id)
+
+    async def followed_incident(self) -> Incident:
+        """The incident to follow or unfollow, whoever asks: following a private incident
+        from outside its channel only ever brings its label and status, which its public
+        announcement shows anyway. Answer with its id only."""
         return await self.services.incidents.target(self.channel_id, self.parsed.options.get("id"))
 
     async def reply(self, text: str) -> None:
@@ -185,6 +195,13 @@ def reports_errors(services: Services, *, tell_user: bool = True) -> Callable[[L
     return decorate
 
 
+async def clicked_incident(services: Services, body: dict[str, Any]) -> Incident:
+    """The incident a button is about (its value), when the clicker may read it; a private
+    incident's outsiders get its label only (bot/incidents/access.py)."""
+    value = str(body["actions"][0].get("value") or "")
+    return await services.incidents.readable(value, body["user"]["id"])
+
+
 DOUBLE_CLICK_SECONDS = 10
 
 
@@ -241,6 +258,7 @@ async def run_slash_command(
 __all__ = [
     "CommandContext",
     "Respond",
+    "clicked_incident",
     "declared_text",
     "dm_what_did_not_happen",
     "error_text",

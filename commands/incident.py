@@ -10,7 +10,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.errors import UsageError
 from bot.incidents.flows import Outcome
 from bot.incidents.models import Role, Status, format_duration
-from bot.incidents.privacy import can_see
 from bot.mrkdwn import escape, mention, when
 from bot.parsing import parse_duration, parse_list, parse_severity, parse_user, parse_yes_no
 from bot.registry import CommandRegistry
@@ -239,8 +238,9 @@ async def list_incidents(ctx: CommandContext) -> None:
     heading = "Recent incidents" if everything else "Open incidents"
     lines = [f"*{heading} ({len(incidents)})*"]
     now = ctx.services.clock()
+    access = ctx.services.incidents.access
     for inc in incidents:
-        if not await can_see(ctx.services.chat, inc, ctx.user_id):
+        if not await access.can_read(inc, ctx.user_id):
             lines.append(f"• :lock: {inc.public_label} {inc.status.value}")
             continue
         lock = ":lock: " if inc.private else ""

@@ -12,7 +12,13 @@ from bot.parsing import parse_list
 from bot.services import Services
 from bot.slack.blocks import DECLARE_CALLBACK
 from bot.timeline.render import render_timeline
-from commands.context import dm_what_did_not_happen, first_click, reports_errors, warnings_text
+from commands.context import (
+    clicked_incident,
+    dm_what_did_not_happen,
+    first_click,
+    reports_errors,
+    warnings_text,
+)
 
 
 def _value(state: dict[str, Any], block: str) -> str:
@@ -59,8 +65,8 @@ def register(app: AsyncApp, services: Services) -> None:
     async def take_role(role: Role, body: dict[str, Any], respond: AsyncRespond) -> None:
         if not await first_click(services, body):
             return
-        incident = await services.store.get_incident(body["actions"][0]["value"])
         user = body["user"]["id"]
+        incident = await clicked_incident(services, body)
         if incident.roles.get(role) == user:
             await respond(
                 text=f"You already are {role.display_name}.",
@@ -87,7 +93,8 @@ def register(app: AsyncApp, services: Services) -> None:
     @reports_errors(services)
     async def show_timeline(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        incident_id = body["actions"][0]["value"]
+        incident = await clicked_incident(services, body)
+        incident_id = incident.id
         entries, pages = await services.timeline.page(incident_id, everything=False)
         await respond(
             text=render_timeline(incident_id, entries, page=1, pages=pages, everything=False),
@@ -101,8 +108,9 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         if not await first_click(services, body):
             return
-        incident = await services.store.get_incident(body["actions"][0]["value"])
-        outcome = await flows.resolve(incident, body["user"]["id"])
+        user = body["user"]["id"]
+        incident = await clicked_incident(services, body)
+        outcome = await flows.resolve(incident, user)
         await tell(respond, warnings_text(outcome).strip())
 
     @app.view(DECLARE_CALLBACK)

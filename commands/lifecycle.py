@@ -16,7 +16,13 @@ from bot.incidents.times import KEY_TIMES, TimeCorrection, parse_key_time, zone
 from bot.mrkdwn import escape, when
 from bot.services import Services
 from bot.slack.blocks import REOPEN_ACTION
-from commands.context import CommandContext, first_click, reports_errors, warnings_text
+from commands.context import (
+    CommandContext,
+    clicked_incident,
+    first_click,
+    reports_errors,
+    warnings_text,
+)
 from commands.incident import registry
 
 
@@ -142,7 +148,7 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         if not await first_click(services, body):
             return
-        incident = await services.store.get_incident(body["actions"][0]["value"])
+        incident = await clicked_incident(services, body)
         outcome = await services.flows.reopen(incident, body["user"]["id"])
         await respond(
             text=f"{incident.id} is investigating again." + warnings_text(outcome),

@@ -48,6 +48,8 @@ def register(app: AsyncApp, services: Services) -> None:
         ):
             await next()
             return None
+        # someone is in the channel now: the read rule asks Slack again (bot/incidents/access.py)
+        services.incidents.access.forget(str(event.get("channel") or ""))
         seen = keys.seen_event(str(body["event_id"])) if body.get("event_id") else None
         try:
             if seen and await services.store.exists(seen):

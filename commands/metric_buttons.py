@@ -25,7 +25,7 @@ def register(app: AsyncApp, services: Services) -> None:
         if not await first_click(services, body):
             return
         offer = json.loads(body["actions"][0]["value"])
-        incident = await services.store.get_incident(str(offer["incident"]))
+        incident = await services.incidents.readable(str(offer["incident"]), body["user"]["id"])
         at = datetime.fromisoformat(str(offer["at"]))
         await services.incidents.record_impact_start(
             incident, at, body["user"]["id"], why=f"metrics: {offer['service']} crossed HIGH"

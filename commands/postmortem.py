@@ -197,6 +197,7 @@ def register(app: AsyncApp, services: Services) -> None:
         incident_id, proposal_id, version = parts[0], parts[1], parts[2].removeprefix("v")
         if version and not version.isdigit():
             raise UsageError("That button is not one the bot made.")
+        await services.incidents.readable(incident_id, user)
         item = await services.postmortems.accept_action(
             incident_id, proposal_id, user, version=int(version) if version else None
         )

@@ -29,7 +29,7 @@ from bot.slack.update_blocks import (
 )
 from bot.updates.models import MAX_FIELD_CHARS, UpdateDraft
 from bot.updates.service import MAX_CADENCE, MIN_CADENCE, UpdateResult, UpdateService
-from commands.context import CommandContext, first_click, reports_errors
+from commands.context import CommandContext, clicked_incident, first_click, reports_errors
 from commands.incident import registry
 from commands.postmortem import draft_reply
 
@@ -154,7 +154,7 @@ async def subscribe(ctx: CommandContext) -> None:
     service = _service(ctx.services)
     if ctx.parsed.words:
         raise UsageError("`subscribe` takes no words; use `id:INC-…` outside the channel.")
-    incident = await ctx.incident()
+    incident = await ctx.followed_incident()
     added = await service.subscribe(incident, ctx.user_id)
     already = "" if added else " (you already did)"
     await ctx.reply(f":bell: You follow *{incident.id}*{already}: updates come by DM.")
@@ -171,7 +171,7 @@ async def unsubscribe(ctx: CommandContext) -> None:
     service = _service(ctx.services)
     if ctx.parsed.words:
         raise UsageError("`unsubscribe` takes no words; use `id:INC-…` outside the channel.")
-    incident = await ctx.incident()
+    incident = await ctx.followed_incident()
     removed = await service.unsubscribe(incident, ctx.user_id)
     text = "You no longer follow" if removed else "You were not following"
     await ctx.reply(f":no_bell: {text} *{incident.id}*.")
@@ -242,7 +242,7 @@ def register(app: AsyncApp, services: Services) -> None:
     async def open_update(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         service = _service(services)
-        incident = await services.store.get_incident(body["actions"][0]["value"])
+        incident = await clicked_incident(services, body)
         await service.may_post(incident, body["user"]["id"])
         if not incident.is_active:
             raise IncidentBotError(f"{incident.id} is {incident.status.value}; no update is due.")
@@ -258,6 +258,7 @@ def register(app: AsyncApp, services: Services) -> None:
         service = _service(services)
         if not await first_click(services, body):
             return
+        # following brings a non-member only the label and status (CommandContext.followed_incident)
         incident = await services.store.get_incident(body["actions"][0]["value"])
         added = await service.subscribe(incident, body["user"]["id"])
         already = "" if added else " (you already did)"
@@ -272,7 +273,7 @@ def register(app: AsyncApp, services: Services) -> None:
     @reports_errors(services)
     async def update_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         service = _service(services)
-        incident = await services.store.get_incident(view["private_metadata"])
+        incident = await services.incidents.readable(view["private_metadata"], body["user"]["id"])
         draft, errors = read_update_form(view, incident)
         if draft is None:
             await ack(response_action="errors", errors=errors)
@@ -288,10 +289,10 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         if not await first_click(services, body):
             return
-        incident = await services.store.get_incident(body["actions"][0]["value"])
+        user = body["user"]["id"]
+        incident = await clicked_incident(services, body)
         if not incident.is_active:
             raise IncidentBotError(f"{incident.id} is already {incident.status.value}.")
-        user = body["user"]["id"]
         await services.flows.add_note(
             incident, "Still active (answered the no-activity reminder)", user
         )
@@ -309,7 +310,7 @@ def register(app: AsyncApp, services: Services) -> None:
             raise IncidentBotError("Postmortems are not set up on this bot.")
         if not await first_click(services, body):
             return
-        incident = await services.store.get_incident(body["actions"][0]["value"])
+        incident = await clicked_incident(services, body)
         pm = await services.postmortems.draft(incident.id)
         await tell(respond, body, draft_reply(pm, incident.channel_id))
 
@@ -319,6 +320,6 @@ def register(app: AsyncApp, services: Services) -> None:
         await ack()
         if not await first_click(services, body):
             return
-        incident = await services.store.get_incident(body["actions"][0]["value"])
+        incident = await clicked_incident(services, body)
         await services.flows.close(incident, body["user"]["id"])
         await tell(respond, body, f":lock: *{incident.id}* is closed.")

@@ -13,6 +13,7 @@ from bot.actions.service import ActionItemService
 from bot.actions.store import ActionItemStore
 from bot.clock import ManualClock
 from bot.errors import NotFound, PermissionDenied, UsageError
+from bot.incidents.access import IncidentAccess
 from bot.incidents.models import Incident, Role
 from bot.store import codec, keys
 from bot.store.redis_store import RedisStore, connect
@@ -36,8 +37,10 @@ async def env() -> AsyncIterator[SimpleNamespace]:
     async def is_admin(user: str) -> bool:
         return user == "UDIANA"
 
+    chat = FakeChat(users=USERS)
     service = ActionItemService(
-        store=store, actions_store=items, chat=FakeChat(users=USERS), clock=clock, is_admin=is_admin
+        store=store, actions_store=items, chat=chat, clock=clock, is_admin=is_admin,
+        access=IncidentAccess(members=chat, is_admin=is_admin),
     )
     inc = Incident(
         id=INC,
@@ -156,7 +159,10 @@ async def run(env: SimpleNamespace, text: str, user: str = "UCHARLIE") -> Replie
         raise NotInIncidentChannel("not an incident channel")
 
     services = SimpleNamespace(
-        actions=env.service, clock=env.clock, incidents=SimpleNamespace(target=target)
+        actions=env.service,
+        clock=env.clock,
+        store=env.store,
+        incidents=SimpleNamespace(target=target, access=env.service.access),
     )
     replies = Replies()
     owner, sub, parsed = registry.parse(f"action {text}")

@@ -15,6 +15,7 @@ from bot.actions.models import ActionItem, ItemStatus
 from bot.actions.service import ActionItemService
 from bot.actions.store import ActionItemStore
 from bot.clock import ManualClock
+from bot.incidents.access import IncidentAccess
 from bot.incidents.models import Incident, Role, Status
 from bot.patterns.matcher import MatchConfig
 from bot.patterns.report import describe_window, ordinal, parse_since
@@ -100,7 +101,10 @@ async def world(redis_url: str) -> AsyncIterator[World]:
     items = ActionItemStore(redis)
     chat = FakeChat()
     clock = ManualClock(T0)
-    actions = ActionItemService(store=store, actions_store=items, chat=chat, clock=clock)
+    actions = ActionItemService(
+        store=store, actions_store=items, chat=chat, clock=clock,
+        access=IncidentAccess(members=chat),
+    )
     patterns = PatternService(store=store, chat=chat, clock=clock, actions=actions)
     try:
         yield World(store, items, chat, clock, patterns)

@@ -16,6 +16,7 @@ from bot.actions.reminders import ReminderScanner
 from bot.actions.service import ActionItemService
 from bot.actions.store import ActionItemStore
 from bot.clock import ManualClock
+from bot.incidents.access import IncidentAccess
 from bot.incidents.models import Incident, Role
 from bot.ports import ChatUser
 from bot.slack.action_blocks import reminder_blocks
@@ -84,6 +85,7 @@ class World:
             chat=chat,
             clock=self.clock,
             settings=self.cfg,
+            access=IncidentAccess(members=chat),
         )
 
     def scanner(self, worker_id: str = "w1") -> ReminderScanner:

@@ -44,8 +44,8 @@ from bot.actions.schedule import next_reminder_at, next_working_start, reminder_
 from bot.actions.store import ActionItemStore
 from bot.clock import Clock
 from bot.errors import ChatError, NotFound
+from bot.incidents.access import IncidentAccess
 from bot.incidents.models import Incident, Role
-from bot.incidents.privacy import can_see
 from bot.mrkdwn import escape, mention, when
 from bot.ports import ChatUser
 from bot.store import keys
@@ -103,6 +103,7 @@ class ReminderScanner:
         render: Render | None = None,
         channel_resolver: Callable[[str], Awaitable[str]] | None = None,
         worker_id: str | None = None,
+        access: IncidentAccess | None = None,
     ) -> None:
         self.items = actions_store
         self.store = store
@@ -112,6 +113,8 @@ class ReminderScanner:
         self.render = render
         self.channel_resolver = channel_resolver
         self.worker_id = worker_id or uuid.uuid4().hex[:8]
+        # who may read an item's incident (without admins unless given: the label, safely)
+        self.access = access or IncidentAccess(members=chat)
 
     # --- the scan ----------------------------------------------------------------------
 
@@ -206,7 +209,7 @@ class ReminderScanner:
         self, item: ActionItem, kind: ReminderKind, slot: str, incident: Incident | None
     ) -> None:
         if kind is not ReminderKind.ESCALATION:
-            if incident is not None and not await can_see(self.chat, incident, item.owner):
+            if incident is not None and not await self.access.can_read(incident, item.owner):
                 item = item.model_copy(update={"text": incident.public_label})
             await self._dm(item.owner, item, kind, reminder_text(item, kind))
             return

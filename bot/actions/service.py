@@ -19,6 +19,7 @@ from bot.actions.schedule import next_reminder_at
 from bot.actions.store import ActionItemStore
 from bot.clock import Clock
 from bot.errors import NotFound, PermissionDenied, UsageError
+from bot.incidents.access import IncidentAccess
 from bot.incidents.models import Incident, Role
 from bot.mrkdwn import escape, mention, when
 from bot.parsing import parse_due
@@ -84,10 +85,12 @@ class ActionItemService:
         actions_store: ActionItemStore,
         chat: UserLookup,
         clock: Clock,
+        access: IncidentAccess,
         settings: ActionSettings | None = None,
         is_admin: AdminCheck = nobody_is_admin,
     ) -> None:
         self.store = store
+        self.access = access  # an item is its incident's: the incident's read rule applies
         self.items = actions_store
         self.chat = chat
         self.clock = clock
@@ -181,6 +184,12 @@ class ActionItemService:
     async def get(self, item_id: str) -> ActionItem:
         return await self.items.get(item_id)
 
+    async def readable(self, item_id: str, reader: str) -> ActionItem:
+        """The item, when `reader` may read its incident; else PrivateIncident."""
+        item = await self.items.get(item_id)
+        await self.access.require_read(await self.store.get_incident(item.incident_id), reader)
+        return item
+
     async def list_items(
         self, scope: Scope, *, user_id: str, incident_id: str | None = None
     ) -> list[ActionItem]:
@@ -199,13 +208,17 @@ class ActionItemService:
         return items
 
     async def may_change(self, item: ActionItem, actor: str, what: str) -> None:
+        """Its incident's rule first (a private incident's outsiders change nothing, its
+        items' owners included), then the owner, the IC or an admin."""
+        try:
+            incident: Incident | None = await self.store.get_incident(item.incident_id)
+        except NotFound:
+            incident = None
+        if incident is not None:
+            await self.access.require_change(incident, actor)
         if actor == item.owner:
             return
-        try:
-            incident = await self.store.get_incident(item.incident_id)
-            ic = incident.roles.get(Role.IC)
-        except NotFound:
-            ic = None
+        ic = incident.roles.get(Role.IC) if incident is not None else None
         if actor == ic or await self.is_admin(actor):
             return
         raise PermissionDenied(

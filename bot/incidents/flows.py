@@ -210,6 +210,11 @@ class IncidentFlows:
             if step.warning:
                 outcome.warn(step.warning)
 
+    async def _may_change(self, incident: Incident, actor: str) -> None:
+        """The read rule first, for every change and whichever route asks: a private
+        incident's outsiders are told its label and change nothing (bot/incidents/access.py)."""
+        await self.incidents.access.require_change(incident, actor)
+
     # --- the changes -----------------------------------------------------------------
 
     async def declare(
@@ -245,6 +250,7 @@ class IncidentFlows:
     async def assign_role(
         self, incident: Incident, role: Role, user_id: str, actor: str
     ) -> Outcome:
+        await self._may_change(incident, actor)
         await self._check(ChangeRequest(Change.ROLE, incident, actor, arguments={"role": role}))
         updated, events = await self.incidents.assign_role(incident, role, user_id, actor)
         return await self._follow_up(
@@ -267,6 +273,7 @@ class IncidentFlows:
         *,
         confirmed: frozenset[str] = frozenset(),
     ) -> Outcome:
+        await self._may_change(incident, actor)
         await self._check(
             ChangeRequest(
                 Change.SEVERITY, incident, actor, confirmed, {"severity": str(severity.value)}
@@ -286,6 +293,7 @@ class IncidentFlows:
         confirmed: frozenset[str] = frozenset(),
     ) -> Outcome:
         """Resolved is the resolve flow and closed the close flow, whichever route asks."""
+        await self._may_change(incident, actor)
         if status is Status.RESOLVED:
             return await self.resolve(incident, actor, confirmed=confirmed)
         if status is Status.CLOSED:
@@ -308,6 +316,7 @@ class IncidentFlows:
     async def set_labels(
         self, incident: Incident, *, field_name: str, values: list[str], actor: str
     ) -> Outcome:
+        await self._may_change(incident, actor)
         await self._check(ChangeRequest(Change.LABELS, incident, actor))
         updated, events = await self.incidents.set_labels(
             incident, field_name=field_name, values=values, actor=actor
@@ -319,6 +328,7 @@ class IncidentFlows:
         )
 
     async def add_note(self, incident: Incident, text: str, actor: str) -> Outcome:
+        await self._may_change(incident, actor)
         await self._check(ChangeRequest(Change.NOTE, incident, actor))
         event = await self.incidents.add_note(incident, text, actor)
         return await self._follow_up(
@@ -333,6 +343,7 @@ class IncidentFlows:
         *,
         confirmed: frozenset[str] = frozenset(),
     ) -> Outcome:
+        await self._may_change(incident, actor)
         await self.incidents.check_resolve(incident, actor)
         arguments = {"summary": summary} if summary else {}
         await self._check(ChangeRequest(Change.RESOLVED, incident, actor, confirmed, arguments))
@@ -346,6 +357,7 @@ class IncidentFlows:
     async def close(
         self, incident: Incident, actor: str, *, confirmed: frozenset[str] = frozenset()
     ) -> Outcome:
+        await self._may_change(incident, actor)
         await self.incidents.check_close(incident, actor)
         await self._check(ChangeRequest(Change.CLOSED, incident, actor, confirmed))
         updated, events = await self.incidents.close(incident, actor)
@@ -365,6 +377,7 @@ class IncidentFlows:
     ) -> Outcome:
         """A resolved incident back to investigating (the `/incident reopen` command, a
         status change out of resolved, and any "Reopen" button all come here)."""
+        await self._may_change(incident, actor)
         await self.lifecycle.check_reopen(incident, actor)
         arguments = {"reason": reason} if reason else {}
         await self._check(ChangeRequest(Change.REOPENED, incident, actor, confirmed, arguments))
@@ -381,6 +394,7 @@ class IncidentFlows:
         *,
         confirmed: frozenset[str] = frozenset(),
     ) -> Outcome:
+        await self._may_change(incident, actor)
         await self.lifecycle.check_decline(incident, actor)
         arguments = {"reason": reason} if reason else {}
         await self._check(ChangeRequest(Change.DECLINED, incident, actor, confirmed, arguments))
@@ -390,6 +404,7 @@ class IncidentFlows:
         )
 
     async def merge(self, source: Incident, target_id: str, actor: str) -> Outcome:
+        await self._may_change(source, actor)
         target = await self.lifecycle.check_merge(source, target_id, actor)
         await self._check(
             ChangeRequest(Change.MERGED, source, actor, arguments={"into": target.id})
@@ -400,6 +415,7 @@ class IncidentFlows:
         return await self._follow_up(outcome)
 
     async def make_private(self, incident: Incident, actor: str) -> Outcome:
+        await self._may_change(incident, actor)
         await self.lifecycle.check_private(incident, actor)
         await self._check(ChangeRequest(Change.PRIVATE, incident, actor))
         updated, events, conversion = await self.lifecycle.make_private(incident, actor)
@@ -410,6 +426,7 @@ class IncidentFlows:
     async def correct_times(
         self, incident: Incident, actor: str, new: dict[str, datetime]
     ) -> Outcome:
+        await self._may_change(incident, actor)
         await self.lifecycle.check_times(incident, actor, new)
         await self._check(ChangeRequest(Change.TIMES, incident, actor))
         updated, events, made = await self.lifecycle.correct_times(incident, actor, new)

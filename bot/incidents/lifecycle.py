@@ -288,6 +288,8 @@ class LifecycleService:
         if source.status is Status.CLOSED:
             raise InvalidTransition(f"{closed_reason(source)}; it cannot be merged.")
         target = await self.store.get_incident(target_id)
+        # a private target's outsiders learn only its label (bot/incidents/access.py)
+        await self.incidents.access.require_change(target, actor)
         if target.status is Status.CLOSED:
             raise InvalidTransition(
                 f"{closed_reason(target)}; merge into an incident that is not closed."

@@ -18,6 +18,7 @@ from bot.errors import (
     PermissionDenied,
     UsageError,
 )
+from bot.incidents.access import IncidentAccess
 from bot.incidents.models import Incident, Reopening, Role, Severity, Status
 from bot.incidents.naming import channel_name
 from bot.mrkdwn import escape, mention
@@ -58,12 +59,15 @@ class IncidentService:
         clock: Clock,
         incidents_channel: str,
         is_admin: AdminCheck = nobody_is_admin,
+        access: IncidentAccess | None = None,
     ) -> None:
         self.store = store
         self.chat = chat
         self.clock = clock
         self.incidents_channel = incidents_channel
         self.is_admin = is_admin
+        # the one read rule (bot/incidents/access.py): every entry point asks it
+        self.access = access or IncidentAccess(members=chat, is_admin=is_admin)
 
     # --- finding the incident -----------------------------------------------------
 
@@ -71,8 +75,14 @@ class IncidentService:
         incident_id = await self.store.incident_id_for_channel(channel_id)
         return None if incident_id is None else await self.store.get_incident(incident_id)
 
+    async def readable(self, incident_id: str, reader: str) -> Incident:
+        """The incident, when `reader` may read it; else PrivateIncident (its label only)."""
+        incident = await self.store.get_incident(incident_id.strip().upper())
+        return await self.access.require_read(incident, reader)
+
     async def target(self, channel_id: str, explicit_id: str | None) -> Incident:
-        """The incident a command acts on: `id:` when given, else the channel's."""
+        """The incident a command acts on: `id:` when given, else the channel's (unchecked:
+        commands read it through CommandContext.incident, which applies the read rule)."""
         if explicit_id:
             return await self.store.get_incident(explicit_id.upper())
         incident = await self.for_channel(channel_id)
