@@ -13,6 +13,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
 from bot.errors import StoreUnavailable
+from bot.incidents.confirmations import PendingChanges
 from bot.observability import BotMetrics
 from bot.services import Services
 from bot.side_server import READINESS, Readiness, health_routes, slack_auth_check
@@ -106,7 +107,10 @@ def build_app(services: Services) -> AsyncApp:
             return workspace.acknowledge_unhandled(body)
         # listeners answer their own failures (commands.context.reports_errors); this
         # catches what fails outside them, e.g. in middleware
-        await explain_failure(error, body=body, respond=context.respond, chat=services.chat)
+        await explain_failure(
+            error, body=body, respond=context.respond, chat=services.chat,
+            pending=PendingChanges(services.store.confirmations),
+        )
         return None
 
     for module in COMMAND_MODULES:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from bot.errors import (
     IncidentBotError,
     UsageError,
 )
+from bot.incidents.confirmations import PendingChanges
 from bot.incidents.flows import Outcome
 from bot.incidents.models import Incident
 from bot.parsing import ParsedText
@@ -93,13 +93,15 @@ async def dm_what_did_not_happen(services: Services, user_id: str, outcome: Outc
         )
 
 
-def confirmation_question(error: ConfirmationNeeded) -> tuple[str, list[dict[str, Any]]]:
-    """A guard's question and the button that confirms the change (commands/confirm.py)."""
+async def confirmation_question(
+    error: ConfirmationNeeded, pending: PendingChanges, user_id: str
+) -> tuple[str, list[dict[str, Any]]]:
+    """A guard's question and the button that confirms the change (commands/confirm.py).
+    The button's value is only a reference to the change kept in Redis (Slack caps a value
+    at 2,000 characters; a resolve summary can be longer)."""
     text = f":warning: {error.message}"
-    value = json.dumps(
-        {"change": error.change, "incident": error.incident_id, "arguments": error.arguments}
-    )
-    return text, confirm_blocks(text, error.confirm_label, value)
+    ref = await pending.ask(error, user_id)
+    return text, confirm_blocks(text, error.confirm_label, ref)
 
 
 def error_text(message: str, usage: str | None) -> str:
@@ -110,7 +112,12 @@ def error_text(message: str, usage: str | None) -> str:
 
 
 async def explain_failure(
-    error: Exception, *, body: dict[str, Any], respond: Respond | None, chat: ChatGateway
+    error: Exception,
+    *,
+    body: dict[str, Any],
+    respond: Respond | None,
+    chat: ChatGateway,
+    pending: PendingChanges,
 ) -> None:
     """The one place a failure becomes words for the user: domain errors say what was wrong
     (with usage); anything else gets a reference to the log, never a stack trace. Answered
@@ -119,8 +126,11 @@ async def explain_failure(
     if not body.get("response_url"):
         respond = None
     blocks: list[dict[str, Any]] | None = None
-    if isinstance(error, ConfirmationNeeded):
-        text, blocks = confirmation_question(error)
+    if isinstance(error, ConfirmationNeeded) and user_id:
+        try:
+            text, blocks = await confirmation_question(error, pending, str(user_id))
+        except IncidentBotError as exc:  # Redis down: the question cannot be kept
+            text = error_text(exc.message, None)
         log.info("change_needs_confirmation", guard=error.guard, change=error.change)
     elif isinstance(error, IncidentBotError):
         text = error_text(error.message, error.usage)
@@ -184,7 +194,8 @@ def reports_errors(services: Services, *, tell_user: bool = True) -> Callable[[L
                         )
                     else:
                         await explain_failure(
-                            exc, body=body, respond=args.respond, chat=services.chat
+                            exc, body=body, respond=args.respond, chat=services.chat,
+                            pending=PendingChanges(services.store.confirmations),
                         )
             if kind != "command":
                 services.observe(kind, what, outcome_of(error))

@@ -24,8 +24,11 @@ faults and latency): team ``T0001`` (domain
 ``incident-sandbox``), bot ``U0BOT``/``B0BOT``, users ``U0ALICE`` (America/New_York),
 ``U0BOB`` (Europe/London), ``U0CHARLIE`` (Asia/Tokyo), ``U0DIANA`` (America/Los_Angeles),
 public ``#incidents`` with everyone (bot included) as members, and user group ``@oncall``
-(alice, bob).  Not emulated: system messages (joins / topic changes), Events API delivery,
-trigger-id expiry by time, response_url use limits. Like Slack, there is no way for a bot
+(alice, bob).  Buttons are held to Block Kit's caps (value 2,000 characters, action_id 255,
+url 3,000, label 75): over a cap, ``chat.*`` answers ``invalid_blocks``, ``views.*``
+``invalid_arguments`` and a response_url HTTP 400 ``invalid_blocks``, as Slack does.
+Not emulated: system messages (joins / topic changes), Events API delivery, trigger-id
+expiry by time, response_url use limits. Like Slack, there is no way for a bot
 to make a public channel private (only Enterprise Grid's admin API can).
 
 ``api_url``/``base_url`` are set by ``start()``.  Extra helpers for tests: ``add_user``,
@@ -161,6 +164,39 @@ _CHANNEL_NAME_OK = re.compile(r"^[a-z0-9_-]+$")
 _EMOJI_NAME_OK = re.compile(r"^[a-z0-9_+'-]+$")
 _MAX_TEXT = 40_000
 _MAX_BLOCKS = 50
+#: Block Kit's button element limits (docs.slack.dev/reference/block-kit/block-elements/
+#: button-element): a field over its cap makes the whole message or view invalid.
+_BUTTON_LIMITS = {"value": 2000, "action_id": 255, "url": 3000}
+_BUTTON_TEXT_MAX = 75
+
+
+def _element_errors(node: Any, pointer: str) -> list[str]:
+    """Slack-style errors (``must be less than N characters [json-pointer:…]``) for every
+    button under ``node`` whose value, action_id, url or label is longer than Slack allows."""
+    errors: list[str] = []
+    if isinstance(node, list):
+        for i, child in enumerate(node):
+            errors += _element_errors(child, f"{pointer}/{i}")
+        return errors
+    if not isinstance(node, dict):
+        return errors
+    if node.get("type") == "button":
+        for field_name, cap in _BUTTON_LIMITS.items():
+            value = node.get(field_name)
+            if isinstance(value, str) and len(value) > cap:
+                errors.append(
+                    f"must be less than {cap + 1} characters [json-pointer:{pointer}/{field_name}]"
+                )
+        label = node.get("text")
+        if isinstance(label, dict) and len(str(label.get("text", ""))) > _BUTTON_TEXT_MAX:
+            errors.append(
+                f"must be less than {_BUTTON_TEXT_MAX + 1} characters "
+                f"[json-pointer:{pointer}/text]"
+            )
+    for key, child in node.items():
+        if isinstance(child, (dict, list)):
+            errors += _element_errors(child, f"{pointer}/{key}")
+    return errors
 
 
 class SlackError(Exception):
@@ -1164,6 +1200,9 @@ class SlackEmulator:
         if len(blocks) > _MAX_BLOCKS:
             raise SlackError("invalid_blocks", response_metadata={"messages": [
                 f"[ERROR] no more than {_MAX_BLOCKS} items allowed [json-pointer:/blocks]"]})
+        if errors := _element_errors(blocks, "/blocks"):
+            raise SlackError("invalid_blocks", errors=errors, response_metadata={
+                "messages": [f"[ERROR] {e}" for e in errors]})
         if not isinstance(attachments, list):
             raise SlackError("invalid_attachments")
         if required and not text and not blocks and not attachments:
@@ -1334,6 +1373,8 @@ class SlackEmulator:
             return web.Response(status=400, text="invalid_payload")
         if not isinstance(payload, dict):
             return web.Response(status=400, text="invalid_payload")
+        if _element_errors(payload.get("blocks") or [], "/blocks"):
+            return web.Response(status=400, text="invalid_blocks")  # as Slack's webhooks answer
         with self._lock:
             ru = self._response_urls.get(rid)
             if ru is None:
@@ -1791,6 +1832,9 @@ class SlackEmulator:
         if not isinstance(blocks, list) or len(blocks) > 100:
             raise SlackError("invalid_arguments", response_metadata={
                 "messages": ["[ERROR] invalid blocks [json-pointer:/view/blocks]"]})
+        if errors := _element_errors(blocks, "/view/blocks"):
+            raise SlackError("invalid_arguments", response_metadata={
+                "messages": [f"[ERROR] {e}" for e in errors]})
         if view["type"] == "modal" and not isinstance(view.get("title"), dict):
             raise SlackError("invalid_arguments", response_metadata={
                 "messages": ["[ERROR] missing required field: title [json-pointer:/view]"]})

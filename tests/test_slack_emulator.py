@@ -514,6 +514,52 @@ async def test_response_url_replace_original(client: AsyncWebClient, emu: SlackE
     assert [m.text for m in emu.messages("incidents")] == ["Acked by alice"]
 
 
+async def test_buttons_over_block_kits_caps_are_refused_everywhere(
+    client: AsyncWebClient, emu: SlackEmulator
+) -> None:
+    """A button value is at most 2,000 characters (docs.slack.dev, button element): one more
+    and the message, view or response_url reply is refused whole, as Slack refuses it."""
+
+    def blocks(value: str) -> list[dict[str, Any]]:
+        button = {"type": "button", "text": {"type": "plain_text", "text": "Go"},
+                  "action_id": "go", "value": value}
+        return [{"type": "actions", "elements": [button]}]
+
+    ok = await client.chat_postMessage(channel="C0INCIDENTS", text="x", blocks=blocks("v" * 2000))
+    assert ok["ok"]
+    refused = await slack_error(
+        client.chat_postMessage(channel="C0INCIDENTS", text="x", blocks=blocks("v" * 2001))
+    )
+    assert refused["error"] == "invalid_blocks"
+    assert refused["errors"] == [
+        "must be less than 2001 characters [json-pointer:/blocks/0/elements/0/value]"
+    ]
+    update = await slack_error(
+        client.chat_update(channel="C0INCIDENTS", ts=ok["ts"], text="y", blocks=blocks("v" * 2001))
+    )
+    assert update["error"] == "invalid_blocks"
+    long_label = [{"type": "section", "text": {"type": "mrkdwn", "text": "?"}, "accessory": {
+        "type": "button", "text": {"type": "plain_text", "text": "L" * 76}, "action_id": "a"}}]
+    label = await slack_error(
+        client.chat_postEphemeral(channel="C0INCIDENTS", user="U0BOB", text="x", blocks=long_label)
+    )
+    assert label["errors"] == [
+        "must be less than 76 characters [json-pointer:/blocks/0/accessory/text]"
+    ]
+    view = {"type": "home", "blocks": blocks("v" * 2001)}
+    assert (await slack_error(client.views_publish(user_id="U0BOB", view=view)))[
+        "error"
+    ] == "invalid_arguments"
+    url = emu.new_response_url("C0INCIDENTS", user_id="U0ALICE")
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url, json={"text": "q", "blocks": blocks("v" * 2001)}) as resp:
+            assert resp.status == 400 and await resp.text() == "invalid_blocks"
+        async with session.post(url, json={"text": "q", "blocks": blocks("v" * 2000)}) as resp:
+            assert resp.status == 200
+    assert [r["text"] for r in emu.responses(url)] == ["q"]
+    assert [m.text for m in emu.messages("incidents")] == ["x"]
+
+
 # --------------------------------------------------------------------------- files
 
 

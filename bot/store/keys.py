@@ -129,6 +129,11 @@ def lease(name: str) -> str:
     return f"{PREFIX}:lease:{name}"
 
 
+def pending_change(ref: str) -> str:
+    """A change a guard stopped, waiting for its confirm button (bot/incidents/confirmations.py)."""
+    return f"{PREFIX}:confirm:{ref}"
+
+
 def done(name: str) -> str:
     """Marker that the once-only job `name` finished; see bot/store/leases.py."""
     return f"{PREFIX}:done:{name}"

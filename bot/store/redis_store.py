@@ -1,8 +1,8 @@
 """The store the services are given: incidents, timelines and idempotency markers directly
 (`store.get_incident`, `store.append_event`, `store.first_time`, …), and one small store per
 other domain as an attribute (`store.actions`, `store.postmortems`, `store.alerts`,
-`store.patterns`, `store.leases`, `store.updates`). They all share one `Db` (client +
-durability); every
+`store.patterns`, `store.leases`, `store.updates`, `store.confirmations`). They all share
+one `Db` (client + durability); every
 Redis command lives in bot/store/ or bot/actions/store.py."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from bot.store.alerts import AlertStore
+from bot.store.confirmations import ConfirmationStore
 from bot.store.connection import Client, Db, connect, guarded
 from bot.store.incidents import IncidentStore
 from bot.store.integrations import IntegrationStore
@@ -67,6 +68,10 @@ class RedisStore(IncidentStore, TimelineStore, SeenStore):
     @cached_property
     def relapse(self) -> RelapseStore:
         return RelapseStore(self.db)
+
+    @cached_property
+    def confirmations(self) -> ConfirmationStore:
+        return ConfirmationStore(self.db)
 
     @cached_property
     def leases(self) -> Leases:
