@@ -156,7 +156,8 @@ def build_web_app(
         web_app.router.add_routes(observability.routes(services.store.open_incident_count))
 
     readiness = Readiness(
-        redis_ping=services.store.ping, slack_auth=slack_auth_check(services.chat.client)
+        redis_ping=services.store.ping,
+        slack_auth=slack_auth_check(services.chat.client, services.chat.access.restore),
     )
     web_app[READINESS] = readiness
     web_app.router.add_routes(health_routes(readiness))

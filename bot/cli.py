@@ -137,6 +137,46 @@ def check_config() -> None:
     raise typer.Exit(1 if failed else 0)
 
 
+@cli.command("slack-access")
+def slack_access(
+    clear: bool = typer.Option(
+        False, "--clear", help="use Slack again (after a reinstall gave this token back)"
+    ),
+) -> None:
+    """Whether the bot stopped calling Slack for SLACK_BOT_TOKEN after an uninstall or a
+    revoked token (every process reads this mark in Redis); --clear removes it."""
+    from bot.errors import IncidentBotError
+    from bot.store.connection import db_for
+    from bot.store.slack_access import SlackAccessStore
+
+    settings = settings_or_exit()
+    require(settings, "SLACK_BOT_TOKEN")
+    token = str(settings.slack_bot_token)
+
+    async def look() -> str | None:
+        store = SlackAccessStore(db_for(settings.redis_config()))
+        try:
+            reason = await store.lost(token)
+            if clear and reason is not None:
+                await store.clear(token)
+            return reason
+        finally:
+            await store.aclose()
+
+    try:
+        reason = asyncio.run(look())
+    except IncidentBotError as exc:
+        typer.echo(f"incident-bot: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    if reason is None:
+        typer.echo("Slack access: ok (no uninstall or revoked token remembered)")
+    elif clear:
+        typer.echo(f"Slack access: cleared (was lost: {reason})")
+    else:
+        typer.echo(f"Slack access: lost ({reason}); --clear after a reinstall")
+        raise typer.Exit(1)
+
+
 @cli.command()
 def healthcheck(
     worker: bool = typer.Option(False, "--worker", help="probe the worker (WORKER_PORT)"),

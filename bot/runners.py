@@ -47,7 +47,10 @@ async def run_worker_process(settings: Settings, host: str = "0.0.0.0") -> None:
     chat = cast(SlackGateway, scanner.chat)
     metrics = WorkerMetrics()
     metrics.watch_gateway(chat)  # Slack errors and 429s of the worker's own calls
-    readiness = Readiness(redis_ping=scanner.store.ping, slack_auth=slack_auth_check(chat.client))
+    readiness = Readiness(
+        redis_ping=scanner.store.ping,
+        slack_auth=slack_auth_check(chat.client, chat.access.restore),
+    )
     await run_worker(
         scanner,
         scan_interval=settings.reminder_scan_interval,

@@ -69,8 +69,11 @@ class Readiness:
 READINESS = web.AppKey("readiness", Readiness)
 
 
-def slack_auth_check(client: Any) -> Callable[[], Awaitable[str | None]]:
-    """auth.test through the Web API client; None when the token is valid."""
+def slack_auth_check(
+    client: Any, on_valid: Callable[[], Awaitable[object]] | None = None
+) -> Callable[[], Awaitable[str | None]]:
+    """auth.test through the Web API client; None when the token is valid. `on_valid` runs
+    when it is (a token that works again clears a remembered uninstall: bot/slack/access.py)."""
 
     async def check() -> str | None:
         try:
@@ -80,7 +83,14 @@ def slack_auth_check(client: Any) -> Callable[[], Awaitable[str | None]]:
             if response is None:
                 raise
             answer = response
-        return None if answer.get("ok") else f"auth.test: {answer.get('error', 'failed')}"
+        if not answer.get("ok"):
+            return f"auth.test: {answer.get('error', 'failed')}"
+        if on_valid is not None:
+            try:
+                await on_valid()
+            except IncidentBotError as exc:  # Redis down: the check itself still passed
+                log.warning("slack_access_not_restored", reason=exc.message)
+        return None
 
     return check
 

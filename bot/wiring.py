@@ -46,6 +46,7 @@ from bot.postmortem.service import PostmortemService
 from bot.runbooks import RunbookLibrary
 from bot.services import Services
 from bot.settings import Settings
+from bot.slack.access import SlackAccess
 from bot.slack.action_blocks import reminder_blocks
 from bot.slack.alert_blocks import alert_blocks
 from bot.slack.blocks import impact_start_blocks, relapse_blocks
@@ -89,8 +90,11 @@ def admin_check(chat: SlackGateway, usergroup: str | None) -> AdminCheck:
     return is_admin
 
 
-def slack_gateway(settings: Settings) -> SlackGateway:
-    return SlackGateway(build_client(settings.slack_bot_token, settings.slack_api_base))
+def slack_gateway(settings: Settings, store: RedisStore | None = None) -> SlackGateway:
+    """The Web API gateway; with `store`, a lost access (uninstall, revoked token) is shared
+    with every process through Redis (bot/slack/access.py)."""
+    access = SlackAccess(store.slack_access if store else None, settings.slack_bot_token)
+    return SlackGateway(build_client(settings.slack_bot_token, settings.slack_api_base), access)
 
 
 def build_flows(
@@ -231,7 +235,7 @@ def build_services(
     settings: Settings, *, clock: Clock = system_clock, db: Db | None = None
 ) -> Services:
     store = RedisStore(db or db_for(settings.redis_config()))
-    chat = slack_gateway(settings)
+    chat = slack_gateway(settings, store)
     is_admin = admin_check(chat, settings.admin_usergroup)
     runbooks = RunbookLibrary.from_folder(settings.runbooks_dir)
     incidents = IncidentService(
@@ -338,7 +342,7 @@ def build_worker_jobs(
     store = RedisStore(db or db_for(settings.redis_config()))
     integrations = build_integrations(
         settings, store=store, items=store.actions, clock=clock,
-        email_of=email_lookup(slack_gateway(settings)),
+        email_of=email_lookup(slack_gateway(settings, store)),
     )
     watch = build_watch(settings, clock=clock, store=store)
 
@@ -357,7 +361,7 @@ def build_worker_jobs(
         # update cadence and nudges (bot/updates/watch.py); each message once, by lease
         PeriodicJob("incident_watch", watch_incidents, every=settings.reminder_scan_interval),
     ]
-    chat = slack_gateway(settings)
+    chat = slack_gateway(settings, store)
     relapse = build_relapse_watcher(settings, store=store, chat=chat, clock=clock)
     if relapse is not None:  # re-checks resolved incidents; each relapse posted once (claim)
         jobs.append(PeriodicJob("relapse_watch", relapse.scan, every=RELAPSE_CHECK_SECONDS))
@@ -442,7 +446,7 @@ def build_scanner(
 ) -> ReminderScanner:
     """The worker's collaborators: Redis, the Slack gateway, the reminder scanner."""
     store = RedisStore(db or db_for(settings.redis_config()))
-    chat = slack_gateway(settings)
+    chat = slack_gateway(settings, store)
     return ReminderScanner(
         actions_store=store.actions,
         store=store,
@@ -462,9 +466,10 @@ def build_watch(
     chat: SlackGateway | None = None,
 ) -> IncidentWatch:
     """The worker's update cadence and nudges (its own Redis and Slack clients unless given)."""
+    store = store or RedisStore(db_for(settings.redis_config()))
     return IncidentWatch(
-        store=store or RedisStore(db_for(settings.redis_config())),
-        chat=chat or slack_gateway(settings),
+        store=store,
+        chat=chat or slack_gateway(settings, store),
         clock=clock,
         cadence=CadenceSettings.from_settings(settings),
         nudges=NudgeSettings.from_settings(settings),

@@ -90,7 +90,7 @@ def register(app: AsyncApp, services: Services) -> None:
     @app.event("app_uninstalled")
     @reports_errors(services, tell_user=False)
     async def uninstalled(body: dict[str, Any]) -> None:
-        services.chat.stop_posting(f"app_uninstalled by workspace {body.get('team_id')}")
+        await services.chat.stop_posting(f"app_uninstalled by workspace {body.get('team_id')}")
 
     @app.event("tokens_revoked")
     @reports_errors(services, tell_user=False)
@@ -98,7 +98,7 @@ def register(app: AsyncApp, services: Services) -> None:
         tokens = event.get("tokens")
         bots = tokens.get("bot") if isinstance(tokens, dict) else None
         if bots:
-            services.chat.stop_posting(
+            await services.chat.stop_posting(
                 f"tokens_revoked (bot {', '.join(map(str, bots))}) "
                 f"by workspace {body.get('team_id')}"
             )

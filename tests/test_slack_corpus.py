@@ -309,7 +309,7 @@ async def test_every_fixture_has_the_same_outcome_over_http_and_socket_mode(
                     [(e.kind, e.actor, e.text) for _, e in added],
                     sorted({c.method for c in harness.slack.calls()[calls:]}),
                 )
-                harness.bot.services.chat.access_lost = None  # uninstall fixtures: undo
+                await harness.bot.services.chat.access.restore()  # uninstall fixtures: undo
             results[name] = seen
     finally:
         for wire in wires.values():

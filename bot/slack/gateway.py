@@ -23,6 +23,7 @@ from bot.errors import ChatError, NotFound
 from bot.incidents.models import Incident
 from bot.mrkdwn import escape
 from bot.ports import ChannelRef, ChatUser
+from bot.slack.access import SlackAccess
 from bot.slack.blocks import header_blocks
 from bot.slack.update_blocks import announcement_blocks
 
@@ -99,45 +100,52 @@ def _chat_error(exc: SlackApiError, method: str) -> ChatError:
 
 
 class SlackGateway:
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, access: SlackAccess | None = None) -> None:
         self.client = client
+        # whether the workspace took the app's access away (in Redis when given a store)
+        self.access = access or SlackAccess()
         self.rate_limit = RateLimitPause()
         client.retry_handlers.insert(0, self.rate_limit)
         self._incidents_channel_id: dict[str, str] = {}
         self._bot_user_id: str | None = None
         # metrics hook (bot/observability.py): called with (method, error code) on failures
         self.on_error: Callable[[str, str], None] | None = None
-        # set when the workspace uninstalled the app or revoked its token: stop calling Slack
-        self.access_lost: str | None = None
 
-    def stop_posting(self, reason: str) -> None:
+    @property
+    def access_lost(self) -> str | None:
+        """Why this process last knew the access to be gone (None: it did not)."""
+        return self.access.reason
+
+    async def stop_posting(self, reason: str) -> None:
         """The workspace took the app's access away (app_uninstalled, tokens_revoked, or
-        Slack answering token_revoked): every later call fails at once, without calling."""
-        if self.access_lost is None:
-            log.error("slack_access_lost_stopped_posting", reason=reason)
-        self.access_lost = reason
+        Slack answering token_revoked): every later call, in every process, fails at once
+        without calling Slack (bot/slack/access.py)."""
+        await self.access.lose(reason)
 
     def _observe(self, method: str, exc: SlackApiError) -> None:
         if self.on_error is not None:
             self.on_error(method, str(exc.response.get("error", "unknown_error")))
 
-    def _check_access(self, method: str) -> None:
-        if self.access_lost is not None:
+    async def _check_access(self, method: str) -> None:
+        reason = await self.access.lost()
+        if reason is not None:
             raise ChatError(
-                f"Slack access is gone ({self.access_lost}); not calling {method}",
-                code="app_uninstalled",
+                f"Slack access is gone ({reason}); not calling {method}", code="app_uninstalled"
             )
 
+    async def _gone(self, method: str, exc: SlackApiError) -> None:
+        code = str(exc.response.get("error", ""))
+        if code in ACCESS_GONE:
+            await self.stop_posting(f"Slack answered {code} to {method}")
+
     async def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
-        self._check_access(method)
+        await self._check_access(method)
         try:
             # the SDK's typed method picks the encoding Slack expects (JSON or form) per method
             response = await getattr(self.client, method.replace(".", "_"))(**kwargs)
         except SlackApiError as exc:
             self._observe(method, exc)
-            code = str(exc.response.get("error", ""))
-            if code in ACCESS_GONE:
-                self.stop_posting(f"Slack answered {code} to {method}")
+            await self._gone(method, exc)
             raise _chat_error(exc, method) from exc
         return dict(response.data) if isinstance(response.data, dict) else {}
 
@@ -327,6 +335,7 @@ class SlackGateway:
         self, channel_id: str, filename: str, title: str, data: bytes, comment: str = ""
     ) -> None:
         """files.getUploadURLExternal, the upload, files.completeUploadExternal."""
+        await self._check_access("files.uploadV2")
         try:
             await self.client.files_upload_v2(
                 channel=channel_id,
@@ -337,12 +346,13 @@ class SlackGateway:
             )
         except SlackApiError as exc:
             self._observe("files.uploadV2", exc)
+            await self._gone("files.uploadV2", exc)
             raise _chat_error(exc, "files.uploadV2") from exc
 
     async def upload_file(
         self, channel_id: str, filename: str, title: str, content: str, comment: str
     ) -> None:
-        self._check_access("files.uploadV2")
+        await self._check_access("files.uploadV2")
         try:
             await self.client.files_upload_v2(
                 channel=channel_id,
@@ -353,4 +363,5 @@ class SlackGateway:
             )
         except SlackApiError as exc:
             self._observe("files.uploadV2", exc)
+            await self._gone("files.uploadV2", exc)
             raise _chat_error(exc, "files.uploadV2") from exc

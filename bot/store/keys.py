@@ -129,6 +129,11 @@ def lease(name: str) -> str:
     return f"{PREFIX}:lease:{name}"
 
 
+def slack_access_lost(token_id: str) -> str:
+    """Why Slack took the bot token (by its hash) away; see bot/store/slack_access.py."""
+    return f"{PREFIX}:slack:access-lost:{token_id}"
+
+
 def pending_change(ref: str) -> str:
     """A change a guard stopped, waiting for its confirm button (bot/incidents/confirmations.py)."""
     return f"{PREFIX}:confirm:{ref}"

@@ -1,9 +1,9 @@
 """The store the services are given: incidents, timelines and idempotency markers directly
 (`store.get_incident`, `store.append_event`, `store.first_time`, …), and one small store per
 other domain as an attribute (`store.actions`, `store.postmortems`, `store.alerts`,
-`store.patterns`, `store.leases`, `store.updates`, `store.confirmations`). They all share
-one `Db` (client + durability); every
-Redis command lives in bot/store/ or bot/actions/store.py."""
+`store.patterns`, `store.leases`, `store.updates`, `store.confirmations`,
+`store.slack_access`). They all share one `Db` (client + durability); every Redis command
+lives in bot/store/ or bot/actions/store.py."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from bot.store.leases import Leases
 from bot.store.postmortems import PostmortemStore
 from bot.store.relapse import RelapseStore
 from bot.store.seen import SEEN_TTL_SECONDS, SeenStore
+from bot.store.slack_access import SlackAccessStore
 from bot.store.timeline import RECORD_MESSAGE_LUA, TimelineStore
 
 if TYPE_CHECKING:
@@ -72,6 +73,10 @@ class RedisStore(IncidentStore, TimelineStore, SeenStore):
     @cached_property
     def confirmations(self) -> ConfirmationStore:
         return ConfirmationStore(self.db)
+
+    @cached_property
+    def slack_access(self) -> SlackAccessStore:
+        return SlackAccessStore(self.db)
 
     @cached_property
     def leases(self) -> Leases:
