@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck bench eval system-deps clean
+.PHONY: run test lint typecheck bench eval docs system-deps clean
 
 system-deps:
 	@need=""; \
@@ -39,6 +39,10 @@ bench: system-deps $(STAMP)
 # AI postmortems on recorded incidents against the Anthropic stand-in (faithful, inventing)
 eval: system-deps $(STAMP)
 	$(BIN)/python -m bench.eval_postmortem
+
+# the pages of docs/ generated from the code (settings, commands); tests fail while stale
+docs: $(STAMP)
+	$(BIN)/incident-bot docs
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache

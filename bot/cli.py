@@ -220,6 +220,17 @@ def run(
         raise typer.Exit(asyncio.run(run_demo(scenario=scenario)))
 
 
+@cli.command()
+def docs(
+    check: bool = typer.Option(False, "--check", help="only say which pages are stale"),
+) -> None:
+    """Rewrite the pages generated from the code (docs/settings.md, docs/commands.md…);
+    `make docs` runs this."""
+    from bot.docs.__main__ import main as docs_main
+
+    raise typer.Exit(docs_main(["--check"] if check else []))
+
+
 metrics_cli = typer.Typer(add_completion=False, help="Metric checks: see what Prometheus has.")
 cli.add_typer(metrics_cli, name="metrics")
 

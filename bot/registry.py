@@ -8,6 +8,7 @@ outcome — ok, usage_error, denied, refused or failed — through the observer 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -62,6 +63,11 @@ class Subcommand:
     verbatim: bool = False  # the rest of the text is one argument (e.g. PromQL keeps its colons)
     requires: str | None = None  # an optional capability (e.g. "paging"); help hides it when off
     children: CommandRegistry | None = None  # a registry of its own (`action add|list|…`)
+
+    @property
+    def details(self) -> str:
+        """The handler's docstring: what docs/commands.md says beyond the summary."""
+        return "" if self.children is not None else inspect.getdoc(self.handler) or ""
 
 
 @dataclass

@@ -1,217 +1,317 @@
-"""Settings read from the environment (the names are a public contract, see README)."""
+"""Settings read from the environment (the names are a public contract).
+
+Each group below is one section of docs/settings.md, which is generated from this module
+(`make docs`): a group's docstring is its heading and introduction, and every field's
+`Field(description=…)` its line in the table. Add a setting with its description, then run
+`make docs`; tests/test_docs.py fails while the docs are stale."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
-from typing import Annotated, Literal
 
-from pydantic import (
-    AnyHttpUrl,
-    BeforeValidator,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
+from pydantic import AnyHttpUrl, BaseModel, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.integrations.settings import PagerSettings, TrackerSettings
+from bot.setting_values import (
+    OFF_WORDS,
+    AppToken,
+    BotToken,
+    BusinessDays,
+    ChannelName,
+    Duration,
+    HostPorts,
+    OptionalDuration,
+    RedisUrl,
+    ShortDuration,
+    WorkDays,
 )
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-
 from bot.store.connection import RedisSettings
-from bot.workweek import MON_FRI, parse_work_days
+from bot.workweek import MON_FRI
+
+__all__ = ["OFF_WORDS", "Settings", "SettingsError", "load_settings"]
 
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
-
-
-OFF_WORDS = ("", "off", "none", "no", "0")
-
-
-def _work_days(value: object) -> object:
-    """`mon-fri`, `sun-thu`, `mon,tue,wed,thu,sat`."""
-    return parse_work_days(value) if isinstance(value, str) else value
-
-
-def _duration(value: object) -> object:
-    """`30m`, `2h`, `1d` (or seconds as a number); `off`/`none` for no duration."""
-    if isinstance(value, str):
-        from bot.errors import UsageError
-        from bot.parsing import parse_duration
-
-        if value.strip().lower() in OFF_WORDS:
-            return None
-        try:
-            return parse_duration(value)
-        except UsageError:
-            raise ValueError("use a duration like 30m, 2h or 7d, or off") from None
-    return value
-
-
-Duration = Annotated[timedelta, BeforeValidator(_duration)]
-OptionalDuration = Annotated[timedelta | None, BeforeValidator(_duration)]
-WorkDays = Annotated[frozenset[int], NoDecode, BeforeValidator(_work_days)]
+HHMM = r"^\d{2}:\d{2}$"
 
 
 class SettingsError(Exception):
     """A bad or missing setting; the message is one line naming it."""
 
 
-class Settings(BaseSettings):
+class SlackSettings(BaseModel):
+    """Slack
+
+    The app's credentials (see *Install it in your workspace* in the README) and where it
+    talks. `make run` without them plays the bundled local workspace instead."""
+
+    slack_bot_token: BotToken = Field(
+        None, description="bot token `xoxb-…` (required to serve)"
+    )
+    slack_signing_secret: str | None = Field(
+        None, description="verifies every HTTP request from Slack (HTTP mode)"
+    )
+    slack_app_token: AppToken = Field(
+        None, description="app-level token `xapp-…`; enables Socket Mode"
+    )
+    slack_api_url: AnyHttpUrl = Field(
+        AnyHttpUrl(SLACK_DEFAULT_API_URL),
+        description="Web API base URL (the tests point it at the emulator)",
+    )
+    incidents_channel: ChannelName = Field(
+        "incidents", description="where declarations, resolutions and digests are announced"
+    )
+    admin_usergroup: str | None = Field(
+        None, description="Slack user group id (`S…`) whose members may act as IC"
+    )
+
+
+class ProcessSettings(BaseModel):
+    """Processes
+
+    Ports of `incident-bot serve`, `socket` and `worker` (each answers `/healthz` and
+    `/metrics`; see docs/operations.md)."""
+
+    port: int = Field(
+        3000,
+        ge=1,
+        le=65535,
+        description="HTTP port of `incident-bot serve`; in Socket Mode, of the side server "
+        "(`/healthz`, `/metrics`, `/alertmanager`, the webhooks)",
+    )
+    worker_port: int = Field(
+        8081, ge=1, le=65535, description="the worker's `/healthz` and `/metrics`"
+    )
+
+
+class StoreSettings(BaseModel):
+    """Redis
+
+    The store: one server, a Sentinel-managed primary with replicas, or a Redis Cluster
+    (docs/operations.md, *Running at scale*). Wrong together (a cluster behind sentinels, a
+    master name the sentinels do not know) stops the bot at start, naming the setting."""
+
+    redis_url: RedisUrl = Field(
+        "redis://127.0.0.1:6379/0", description="the store (`redis://`, `rediss://`, `unix://`)"
+    )
+    redis_cluster: bool = Field(
+        False, description="`true`: `REDIS_URL` names any one node of a Redis Cluster"
+    )
+    redis_sentinels: HostPorts = Field(
+        None,
+        description="`host:port,…` of Redis Sentinels; the bot follows the primary they name "
+        "through failovers",
+    )
+    redis_sentinel_master: str | None = Field(
+        None,
+        description="the master name the sentinels monitor (required with `REDIS_SENTINELS`)",
+    )
+    redis_password: str | None = Field(
+        None, description="password of the Redis servers (also allowed inside `REDIS_URL`)"
+    )
+    redis_sentinel_password: str | None = Field(
+        None, description="password of the sentinels, when they have one"
+    )
+    redis_min_replicas_ack: int | None = Field(
+        None,
+        ge=0,
+        description="acknowledged writes (timeline events, action items, role changes…) wait "
+        "for this many replicas (`WAIT`); fewer in time is a failed write: Slack gets 503 and "
+        "retries, a person is told to try again. Unset: 1 when the primary has replicas at "
+        "start, else 0",
+    )
+    redis_replica_ack_timeout_ms: int = Field(
+        500, ge=1, le=60000, description="how long such a write waits for the replicas (ms)"
+    )
+
+
+class MetricsSettings(BaseModel):
+    """Prometheus and the metric checks
+
+    Unset `PROMETHEUS_URL`: `/metrics` says it is off, and nothing waits on it. A
+    Prometheus that is down never blocks a change (docs/integrations.md)."""
+
+    prometheus_url: AnyHttpUrl | None = Field(
+        None, description="Prometheus for `/metrics`; unset: `/metrics` is off and says so"
+    )
+    metrics_config: str | None = Field(
+        None,
+        description="YAML overriding thresholds and windows (`bot/metrics/defaults.yml`) and "
+        "pinning what discovery finds: `service_label`, `services`, `checks`, `dependencies`; "
+        "`incident-bot metrics discover --write FILE` writes one to edit. Always wins over "
+        "discovery",
+    )
+    metrics_discovery_ttl: ShortDuration = Field(
+        timedelta(minutes=10),
+        description="how long the metric bindings discovered in Prometheus are reused "
+        "(`/metrics discover` asks again)",
+    )
+    relapse_watch: ShortDuration = Field(
+        timedelta(minutes=30),
+        description="how long after a resolve the worker re-checks the incident's services "
+        "for a relapse (`0s`: off)",
+    )
+    snapshot_on_declare: bool = Field(
+        True, description="post a `/metrics check` in a new incident's channel"
+    )
+    runbooks_dir: str = Field(
+        "runbooks", description="Markdown runbooks cited by checks and postmortems"
+    )
+
+
+class ModelSettings(BaseModel):
+    """AI drafts (Anthropic)
+
+    Unset `ANTHROPIC_API_KEY`: postmortems and summaries are drafted from the record alone.
+    The record's draft is always posted first, so nobody waits on the model."""
+
+    anthropic_api_key: str | None = Field(
+        None, description="model for postmortem drafts; unset: deterministic drafts"
+    )
+    anthropic_base_url: AnyHttpUrl | None = Field(
+        None,
+        description="Messages API base URL; unset: Anthropic's (the tests use a local stand-in)",
+    )
+    anthropic_model: str = Field("claude-sonnet-4-6", description="model name")
+    anthropic_timeout: float = Field(
+        30.0,
+        gt=0,
+        le=600,
+        description="seconds the whole AI draft may take, retries included (the draft built "
+        "from the record is posted first, so nobody waits on it)",
+    )
+    private_incidents_use_ai: bool = Field(
+        False,
+        description="`true` lets a private incident's text go to the model; otherwise its "
+        "drafts are deterministic",
+    )
+
+
+class AlertSettings(BaseModel):
+    """Alerts in
+
+    Alertmanager's webhook (`POST /alertmanager`; docs/integrations.md)."""
+
+    alertmanager_token: str | None = Field(
+        None, description="bearer token `POST /alertmanager` requires; unset: it answers 503"
+    )
+    alertmanager_auto_declare: bool = Field(
+        False,
+        description="declare an incident by itself for critical firing alerts (and high-"
+        "urgency pages from the pagers' webhooks)",
+    )
+
+
+class ReminderSettings(BaseModel):
+    """Action items and reminders
+
+    The worker reminds owners in their working hours, in their Slack time zone."""
+
+    reminder_scan_interval: float = Field(
+        60.0, gt=0, description="seconds between reminder scans in the worker"
+    )
+    reminder_lead_time_hours: float = Field(
+        24.0, gt=0, description="first reminder this long (hours) before the due date"
+    )
+    reminder_escalate_after: int = Field(
+        3, ge=1, description="ignored overdue reminders before the IC is told"
+    )
+    reminder_claim_ttl: float = Field(
+        120.0,
+        gt=0,
+        le=3600,
+        description="seconds a worker holds a reminder it is sending; a worker killed "
+        "mid-send delays that reminder by at most this (must exceed the longest send with "
+        "Slack's 429 retries)",
+    )
+    undated_reminder: str = Field(
+        "7d",
+        pattern=r"^\d{1,4}[hdw]$",
+        description="how often an item without a due date is nudged (`12h`, `7d`, `2w`), "
+        "until done or dated",
+    )
+    reminder_work_start: str = Field(
+        "09:00", pattern=HHMM, description="reminders only from this time of the owner's day"
+    )
+    reminder_work_end: str = Field(
+        "18:00",
+        pattern=HHMM,
+        description="reminders stop at this time of the owner's day (their Slack time zone)",
+    )
+    reminder_work_days: WorkDays = Field(
+        MON_FRI,
+        description="the team's working week: ranges and lists such as `sun-thu` or "
+        "`mon,tue,wed,thu,sat`; reminders and undated nudges wait for a working day, and "
+        "`POSTMORTEM_DUE` counts these as business days",
+    )
+    digest_day: str = Field(
+        "mon",
+        pattern=r"^(mon|tue|wed|thu|fri|sat|sun)$",
+        description="day of the weekly digest of open and overdue items",
+    )
+    digest_time: str = Field("09:00", pattern=HHMM, description="its time (UTC)")
+
+
+class UpdateSettings(BaseModel):
+    """Status updates and nudges
+
+    How often updates are due, and when the worker nudges (each once per condition, across
+    workers and restarts)."""
+
+    updates_by_anyone: bool = Field(
+        False,
+        description="`true`: anyone may post `/incident update`; otherwise only the "
+        "incident's IC, Ops and Comms (and admins)",
+    )
+    update_cadence_sev1: OptionalDuration = Field(
+        timedelta(minutes=30),
+        description="how often a status update is due at SEV1 (`off`: never)",
+    )
+    update_cadence_sev2: OptionalDuration = Field(
+        timedelta(minutes=60), description="the same at SEV2"
+    )
+    update_cadence_sev3: OptionalDuration = Field(None, description="the same at SEV3 (`2h`)")
+    update_cadence_sev4: OptionalDuration = Field(None, description="the same at SEV4")
+    update_overdue_after: Duration = Field(
+        timedelta(minutes=15),
+        description="an update this late is announced once in the incident channel",
+    )
+    stale_after: OptionalDuration = Field(
+        timedelta(hours=2),
+        description="an open incident with no timeline activity this long: the IC is asked if "
+        "it is still active (`off`: never)",
+    )
+    postmortem_due: BusinessDays = Field(
+        2,
+        ge=0,
+        description="business days (in the IC's time zone) after resolving a SEV1/SEV2 until "
+        "the IC, then the channel, is nudged for the postmortem (`2`, `2d`, `2bd`)",
+    )
+    close_after: OptionalDuration = Field(
+        timedelta(days=7),
+        description="a resolved incident not closed this long: the IC is asked to close it "
+        "(`off`: never)",
+    )
+
+
+class Settings(
+    SlackSettings,
+    ProcessSettings,
+    StoreSettings,
+    MetricsSettings,
+    ModelSettings,
+    AlertSettings,
+    ReminderSettings,
+    UpdateSettings,
+    TrackerSettings,
+    PagerSettings,
+    BaseSettings,
+):
+    """Every setting, from the environment (pydantic-settings). A new group is a class with
+    its docstring (here, or in its feature's package as bot/integrations/settings.py does),
+    added to these bases; docs/settings.md lists the groups in this order."""
+
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
-
-    slack_bot_token: str | None = None
-    slack_signing_secret: str | None = None
-    slack_app_token: str | None = None
-    slack_api_url: AnyHttpUrl = AnyHttpUrl(SLACK_DEFAULT_API_URL)
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    redis_cluster: bool = False
-    redis_sentinels: str | None = None
-    redis_sentinel_master: str | None = None
-    redis_password: str | None = None
-    redis_sentinel_password: str | None = None
-    redis_min_replicas_ack: int | None = Field(default=None, ge=0)
-    redis_replica_ack_timeout_ms: int = Field(default=500, ge=1, le=60000)
-    prometheus_url: AnyHttpUrl | None = None
-    anthropic_api_key: str | None = None
-    anthropic_base_url: AnyHttpUrl | None = None
-    anthropic_model: str = "claude-sonnet-4-6"
-    # seconds for the whole AI draft, retries included; the record's draft is posted first
-    anthropic_timeout: float = Field(default=30.0, gt=0, le=600)
-    incidents_channel: str = "incidents"
-    port: int = Field(default=3000, ge=1, le=65535)
-    worker_port: int = Field(default=8081, ge=1, le=65535)
-    reminder_scan_interval: float = Field(default=60.0, gt=0)
-    alertmanager_token: str | None = None
-    alertmanager_auto_declare: bool = False
-    admin_usergroup: str | None = None
-    metrics_config: str | None = None
-    # how long discovered metric bindings are reused (`/metrics discover` refreshes)
-    metrics_discovery_ttl: timedelta = timedelta(minutes=10)
-    # after resolve, the worker re-checks the incident's services this long (0s: off)
-    relapse_watch: timedelta = timedelta(minutes=30)
-    runbooks_dir: str = "runbooks"
-    snapshot_on_declare: bool = True
-    reminder_lead_time_hours: float = Field(default=24.0, gt=0)
-    reminder_escalate_after: int = Field(default=3, ge=1)
-    reminder_claim_ttl: float = Field(default=120.0, gt=0, le=3600)
-    undated_reminder: str = Field(default="7d", pattern=r"^\d{1,4}[hdw]$")
-    reminder_work_start: str = Field(default="09:00", pattern=r"^\d{2}:\d{2}$")
-    reminder_work_end: str = Field(default="18:00", pattern=r"^\d{2}:\d{2}$")
-    # the team's working week: reminders, undated nudges and POSTMORTEM_DUE's business days
-    reminder_work_days: WorkDays = MON_FRI
-    digest_day: str = Field(default="mon", pattern=r"^(mon|tue|wed|thu|fri|sat|sun)$")
-    digest_time: str = Field(default="09:00", pattern=r"^\d{2}:\d{2}$")
-    # status updates and nudges (bot/updates/)
-    updates_by_anyone: bool = False
-    update_cadence_sev1: OptionalDuration = timedelta(minutes=30)
-    update_cadence_sev2: OptionalDuration = timedelta(minutes=60)
-    update_cadence_sev3: OptionalDuration = None
-    update_cadence_sev4: OptionalDuration = None
-    update_overdue_after: Duration = timedelta(minutes=15)
-    stale_after: OptionalDuration = timedelta(hours=2)
-    postmortem_due: int = Field(default=2, ge=0)  # business days in the IC's time zone
-    close_after: OptionalDuration = timedelta(days=7)
-    # issue trackers (configure at most one) and pagers; every one is optional
-    jira_url: AnyHttpUrl | None = None
-    jira_email: str | None = None
-    jira_api_token: str | None = None
-    jira_project: str | None = None
-    jira_issue_type: str = "Task"
-    github_token: str | None = None
-    github_repo: str | None = Field(default=None, pattern=r"^[\w.-]+/[\w.-]+$")
-    github_api_url: AnyHttpUrl = AnyHttpUrl("https://api.github.com")
-    linear_api_key: str | None = None
-    linear_team: str | None = None
-    linear_api_url: AnyHttpUrl = AnyHttpUrl("https://api.linear.app/graphql")
-    track_actions: Literal["manual", "auto"] = "manual"
-    tracker_sync_interval: float = Field(default=300.0, gt=0)
-    pagerduty_routing_key: str | None = None
-    pagerduty_routing_keys: str | None = None
-    pagerduty_events_url: AnyHttpUrl = AnyHttpUrl("https://events.pagerduty.com/v2/enqueue")
-    pagerduty_webhook_secret: str | None = None
-    opsgenie_api_key: str | None = None
-    opsgenie_api_url: AnyHttpUrl = AnyHttpUrl("https://api.opsgenie.com")
-    opsgenie_webhook_token: str | None = None
-    page_min_severity: int = Field(default=1, ge=1, le=4)
-    private_incidents_use_ai: bool = False
-
-    @field_validator("slack_bot_token")
-    @classmethod
-    def _bot_token_shape(cls, v: str | None) -> str | None:
-        if v is not None and not v.startswith("xoxb-"):
-            raise ValueError("must be a bot token starting with xoxb-")
-        return v
-
-    @field_validator("slack_app_token")
-    @classmethod
-    def _app_token_shape(cls, v: str | None) -> str | None:
-        if v is not None and not v.startswith("xapp-"):
-            raise ValueError("must be an app-level token starting with xapp-")
-        return v
-
-    @field_validator("redis_url")
-    @classmethod
-    def _redis_scheme(cls, v: str) -> str:
-        if not v.startswith(("redis://", "rediss://", "unix://")):
-            raise ValueError("must start with redis://, rediss:// or unix://")
-        return v
-
-    @field_validator("metrics_discovery_ttl", "relapse_watch", mode="before")
-    @classmethod
-    def _duration(cls, v: object) -> object:
-        if isinstance(v, str) and re.fullmatch(r"\d+[smhd]", v.strip()):
-            amount, unit = int(v.strip()[:-1]), v.strip()[-1]
-            return timedelta(seconds=amount * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit])
-        return v
-
-    @field_validator("postmortem_due", mode="before")
-    @classmethod
-    def _business_days(cls, v: object) -> object:
-        # `2`, `2d` or `2bd`: business days
-        if isinstance(v, str):
-            return v.strip().lower().removesuffix("bd").removesuffix("d").strip()
-        return v
-
-    @field_validator("redis_sentinels")
-    @classmethod
-    def _sentinel_list(cls, v: str | None) -> str | None:
-        if v is None or not v.strip():
-            return None
-        for part in v.split(","):
-            host, _, port = part.strip().rpartition(":")
-            if not host or not port.isdigit() or not 0 < int(port) < 65536:
-                raise ValueError(f"{part.strip()!r} is not host:port (want host:port,host:port,…)")
-        return v
-
-    @field_validator("incidents_channel")
-    @classmethod
-    def _channel_name(cls, v: str) -> str:
-        return v.lstrip("#")
-
-    @field_validator("pagerduty_routing_keys")
-    @classmethod
-    def _routing_keys(cls, v: str | None) -> str | None:
-        from bot.integrations.pagers.pagerduty import parse_routing_keys
-
-        parse_routing_keys(v)  # raises ValueError naming the bad entry
-        return v
-
-    @model_validator(mode="after")
-    def _one_complete_tracker(self) -> Settings:
-        groups = {
-            "JIRA": ("jira_url", "jira_email", "jira_api_token", "jira_project"),
-            "GITHUB": ("github_token", "github_repo"),
-            "LINEAR": ("linear_api_key", "linear_team"),
-        }
-        configured = []
-        for name, fields in groups.items():
-            given = [f for f in fields if getattr(self, f)]
-            if given and len(given) < len(fields):
-                missing = next(f for f in fields if not getattr(self, f))
-                raise ValueError(f"{missing.upper()} is required when {given[0].upper()} is set")
-            if given:
-                configured.append(name)
-        if len(configured) > 1:
-            raise ValueError(f"configure one issue tracker, not {' and '.join(configured)}")
-        return self
 
     @property
     def slack_api_base(self) -> str:
