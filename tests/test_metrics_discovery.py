@@ -21,7 +21,8 @@ from bot.metrics import (
     render_check,
     render_correlation,
 )
-from bot.metrics.discovery import Discovery, bindings_yaml_data, choose_service_label
+from bot.metrics.discovery import Discovery, bindings_yaml_data
+from bot.metrics.matching import choose_service_label
 from bot.metrics.models import Verdict
 from bot.metrics.prometheus import InstantResult
 from bot.runbooks import RunbookLibrary
