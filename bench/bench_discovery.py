@@ -162,7 +162,7 @@ async def measure(prom: PrometheusServer, now: datetime) -> dict[str, object]:
         solo: dict[str, float] = {}
         for name, q in plan.items():
             t0 = time.perf_counter()
-            await warm.source.instant(q.promql, now)
+            await warm.sources[""].instant(q.promql, now)
             solo[name] = time.perf_counter() - t0
         if i >= WARMUP:
             walls.append(wall)

@@ -19,7 +19,7 @@ from bot.metrics import (
     render_cascade,
     render_check,
     render_correlation,
-    render_discovery,
+    render_fleet_discovery,
     render_query,
 )
 from bot.metrics.channel_report import code
@@ -184,12 +184,12 @@ async def query(ctx: CommandContext) -> None:
 async def discover(ctx: CommandContext) -> None:
     if ctx.parsed.words:
         raise UsageError("`discover` takes no arguments.")
-    found = await _checks(ctx).bindings(refresh=True)
+    found = await _checks(ctx).fleet(refresh=True)
     note = (
         "\nPin or change any of it with METRICS_CONFIG "
         "(`incident-bot metrics discover --write metrics.yml` writes one to edit)."
     )
-    await ctx.reply(code(render_discovery(found)) + note)
+    await ctx.reply(code(render_fleet_discovery(found)) + note)
 
 
 @registry.subcommand("help", usage="help", summary="this list")

@@ -7,16 +7,11 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.metrics.bindings import (
-    Bindings,
-    PoolBinding,
-    latency_query,
-    pool_queries,
-    requests_queries,
-)
-from bot.metrics.errors import MetricsUnavailable, MetricsUsageError
+from bot.metrics.bindings import Bindings, PoolBinding
+from bot.metrics.errors import MetricsUsageError
 from bot.metrics.judging import finite
 from bot.metrics.models import Correlation, CorrelationRow, DbPool, Verdict
+from bot.metrics.promql import latency_query, pool_queries, requests_queries
 
 if TYPE_CHECKING:
     from bot.metrics.service import MetricsService
@@ -43,10 +38,9 @@ async def correlate(
         )
     stop = (end or svc.clock()).astimezone(UTC).replace(microsecond=0)
     start = stop - window
-    try:
-        b = await svc.bindings()
-    except MetricsUnavailable as exc:
-        why = exc.message
+    fleet = await svc.fleet()
+    if not fleet.up:
+        why = "; ".join(fleet.down.values())
         return Correlation(
             service=service or "(none)",
             start=start,
@@ -57,30 +51,44 @@ async def correlate(
         )
     pool_hint: DbPool | None = None
     if service is not None:
-        target = svc.resolve(service, b.services)
+        target = svc.resolve(service, fleet.services)
     else:
         now = await svc.check(at=stop)
         if not now.services:
             raise MetricsUsageError(
-                "no services found to correlate: " + (b.missing.get("services") or "none")
+                "no services found to correlate: " + (fleet.missing.get("services") or "none")
             )
         target = now.services[0]
         pool_hint = next((p for p in now.pools if p.service == target), now.db)
+    member, target_raw = fleet.locate(target)
+    b = fleet.member(member).bindings
+    assert b is not None
+    on_other_server = fleet.several and not (
+        pool_hint and (pool_hint.name or "").endswith(f"@{member}")
+    )
+    if on_other_server:
+        pool_hint = None  # the fullest pool is on another server
     cfg = svc.config
     asks: dict[str, str] = {}
-    reqs = requests_queries(b, cfg.rate_window, cfg.traffic_baseline_offset, [target])
-    if "error_rate" in reqs:
+    r = b.requests_for(target_raw)
+    label = b.label_of(r) if r is not None else None
+    if r is not None and label:
+        reqs = requests_queries(b, r, cfg.rate_window, cfg.traffic_baseline_offset, [target_raw])
         asks["error_rate"] = reqs["error_rate"].promql
-    lat = latency_query(b, cfg.rate_window, [target])
-    if lat is not None:
-        asks["latency_p99"] = lat.promql
-    pool, pool_key = pool_for(b, target, pool_hint)
+    lat = b.latency_for(target_raw)
+    lat_label = b.label_of(lat) if lat is not None else None
+    if lat is not None and (q := latency_query(b, lat, cfg.rate_window, [target_raw])) is not None:
+        asks["latency_p99"] = q.promql
+    pool, pool_key = pool_for(
+        b, target_raw, pool_hint, pool_hint is not None and pool_hint.service == target
+    )
     if pool is not None:
-        for what, q in pool_queries(pool).items():
+        for what, pq in pool_queries(pool).items():
             if what != "waiting":
-                asks[f"db_{what}"] = q.promql
+                asks[f"db_{what}"] = pq.promql
     names = list(asks)
-    outcomes = await asyncio.gather(*(svc.runner.range(asks[n], start, stop, step) for n in names))
+    runner = svc.runner(member)
+    outcomes = await asyncio.gather(*(runner.range(asks[n], start, stop, step) for n in names))
     failures: dict[str, str] = {}
     for name, looked in (
         ("error_rate", b.missing.get("requests")),
@@ -101,13 +109,14 @@ async def correlate(
                 if pool is None or not _pool_row_matches(s.labels, pool, pool_key, name):
                     continue
             else:
-                row_service = s.labels.get(b.service_label or "")
-                if row_service not in (None, target):
+                row_label = label if name == "error_rate" else lat_label
+                row_service = s.labels.get(row_label or "")
+                if row_service not in (None, target_raw):
                     continue
             for ts, v in s.points:
                 points[round(ts)] = v
         series[name] = points
-    scale = b.latency.to_ms if b.latency else 1.0
+    scale = lat.to_ms if lat else 1.0
 
     th = svc.config.thresholds
     rows: list[CorrelationRow] = []
@@ -151,10 +160,10 @@ async def correlate(
 
 
 def pool_for(
-    b: Bindings, service: str, hint: DbPool | None
+    b: Bindings, service: str, hint: DbPool | None, hint_is_own: bool
 ) -> tuple[PoolBinding | None, tuple[str, str]]:
-    """The pool to chart with `service`: its own pool, else the fullest one now."""
-    own = hint.pool_key if hint is not None and hint.service == service else ""
+    """The pool to chart with `service` (raw name): its own pool, else the fullest now."""
+    own = hint.pool_key if hint is not None and hint_is_own else ""
     for pool in b.pools:
         if pool.service_label:
             return pool, (service, own)

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.metrics.bindings import latency_query, requests_queries
 from bot.metrics.config import Bands
 from bot.metrics.judging import finite
 from bot.metrics.models import Verdict
+from bot.metrics.promql import latency_query, narrowed, requests_queries
 
 if TYPE_CHECKING:
     from bot.metrics.service import MetricsService
@@ -30,27 +30,37 @@ async def first_crossings(
     step: timedelta = CROSSING_STEP,
 ) -> dict[str, datetime]:
     """For each service whose error rate or P99 is at `level` or worse at the end of the
-    window: when that run began (the first point of the run that reaches `at`)."""
-    b = await svc.bindings()
-    wanted = [s for s in services if s in b.services]
-    if not wanted or b.service_label is None:
-        return {}
+    window: when that run began (the first point of the run that reaches `at`). One range
+    query per family and server, over the services it serves."""
+    fleet = await svc.fleet()
+    wanted = [s for s in services if s in fleet.services]
     stop = (at or svc.clock()).astimezone(UTC).replace(microsecond=0)
     start = stop - window
     cfg = svc.config
     th = cfg.thresholds
-    asks: list[tuple[str, float, Bands]] = []
-    reqs = requests_queries(b, cfg.rate_window, cfg.traffic_baseline_offset, wanted)
-    if "error_rate" in reqs:
-        asks.append((reqs["error_rate"].promql, 1.0, th.error_rate))
-    lat = latency_query(b, cfg.rate_window, wanted)
-    if lat is not None and b.latency is not None:
-        asks.append((lat.promql, b.latency.to_ms, th.latency_p99_ms))
-    outcomes = await asyncio.gather(*(svc.runner.range(q, start, stop, step) for q, _, _ in asks))
+    asks: list[tuple[str, str, str, float, Bands]] = []  # member, promql, label, scale, bands
+    for m in fleet.up:
+        b = m.bindings
+        assert b is not None
+        raw = fleet.raw_services(m.name, wanted)
+        for r in b.requests:
+            only = narrowed(r.services, raw)
+            label = b.label_of(r)
+            if only and label:
+                qs = requests_queries(b, r, cfg.rate_window, cfg.traffic_baseline_offset, only)
+                asks.append((m.name, qs["error_rate"].promql, label, 1.0, th.error_rate))
+        for lat in b.latency:
+            only = narrowed(lat.services, raw)
+            label = b.label_of(lat)
+            if only and label and (q := latency_query(b, lat, cfg.rate_window, only)) is not None:
+                asks.append((m.name, q.promql, label, lat.to_ms, th.latency_p99_ms))
+    outcomes = await asyncio.gather(
+        *(svc.runner(m).range(q, start, stop, step) for m, q, _, _, _ in asks)
+    )
     found: dict[str, datetime] = {}
-    for (_, scale, bands), (series, _) in zip(asks, outcomes, strict=True):
+    for (member, _, label, scale, bands), (series, _) in zip(asks, outcomes, strict=True):
         for s in series or []:
-            name = s.labels.get(b.service_label, "")
+            name = fleet.display(member, s.labels.get(label, ""))
             if name not in wanted:
                 continue
             begin = run_start(s.points, scale, bands, level)

@@ -98,12 +98,12 @@ class Discovery:
         return Bindings(
             service_label=c.service_label,
             services=list(c.services),
-            requests=p.requests,
-            latency=p.latency,
+            requests=list(p.requests or []),
+            latency=list(p.latency or []),
             pools=list(p.pools or []),
-            cpu=p.cpu,
-            memory=p.memory,
-            up=p.up,
+            cpu=list(p.cpu or []),
+            memory=list(p.memory or []),
+            up=list(p.up or []),
             pinned=[
                 "service_label",
                 "services",
@@ -156,12 +156,10 @@ def _lookback(text: str) -> timedelta:
 def bindings_yaml_data(b: Bindings) -> dict[str, Any]:
     """The pins `metrics discover --write` emits (a METRICS_CONFIG fragment)."""
     checks: dict[str, Any] = {}
-    for name in ("requests", "latency", "cpu", "memory", "up"):
-        value = getattr(b, name)
-        if value is not None:
-            checks[name] = value.model_dump(mode="json")
-    if b.pools:
-        checks["pools"] = [p.model_dump(mode="json") for p in b.pools]
+    for name in ("requests", "latency", "pools", "cpu", "memory", "up"):
+        found = getattr(b, name)
+        if found:
+            checks[name] = [item.model_dump(mode="json", exclude_defaults=True) for item in found]
     return {"service_label": b.service_label, "services": list(b.services), "checks": checks}
 
 

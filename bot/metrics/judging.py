@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot.metrics.bindings import Bindings, PoolBinding, Query, ResourceBinding
+from bot.metrics.bindings import Bindings, PoolBinding, ResourceBinding
 from bot.metrics.config import MetricsConfig
 from bot.metrics.models import (
     DbPool,
@@ -50,36 +50,68 @@ def judge(
     b: Bindings,
     services: list[str],
     narrowed: bool,
-    plan: dict[str, Query],
     out: Outcomes,
     config: MetricsConfig,
 ) -> Judged:
+    """The readings of `services` (raw names of this Prometheus) from one run's outcomes."""
     j = Judged()
-    th = config.thresholds
-    failed = out.failed
     no_services = b.missing.get("services")
 
-    def unavailable(part: Part, names: Sequence[str], missing_key: str) -> bool:
-        if missing_key in b.missing or (no_services and part != "db"):
+    def unavailable(part: Part, prefix: str, bound: bool, missing_key: str) -> bool:
+        """Not found, or every query of the part failed; a part some of whose families
+        failed keeps the others' readings and names the failure."""
+        if not bound or (no_services and part != "db"):
             j.not_found[part] = b.missing.get(missing_key) or no_services or "not found"
             return True
-        bad = [failed[n] for n in names if n in failed]
+        bad = [why for name, why in out.failed.items() if name.startswith(prefix)]
+        ran = [name for name in out.seconds if name.startswith(prefix)]
         if bad:
             j.failures[part] = bad[0]
-            return True
-        return False
+        return bool(bad) and len(bad) == len(ran)
 
-    if "health" in parts and not unavailable("health", ["up"], "up"):
-        ups = out.by_key("up", b.up.key_label if b.up else None)
-        j.health = [
-            ServiceUp(service=s, up=None if s not in ups else ups[s] >= 1) for s in services
-        ]
+    if "health" in parts and not unavailable("health", "up.", bool(b.up), "up"):
+        j.health = _health(b, services, out)
+    if "errors" in parts and not unavailable("errors", "error_rate.", bool(b.requests), "requests"):
+        _judge_errors(j, b, services, out, config)
+    if "latency" in parts and not unavailable(
+        "latency", "latency_p99.", bool(b.latency), "latency"
+    ):
+        j.latency = _latency(b, services, out, config)
+    if "db" in parts:
+        _judge_pools(j, b, out, set(services), narrowed, config)
+    if "resources" in parts:
+        _judge_resources(j, b, services, out, config)
+    return j
 
-    if "errors" in parts and not unavailable("errors", ["error_rate"], "requests"):
-        rates = out.by_key("error_rate", b.service_label)
-        totals = out.by_key("request_rate", b.service_label)
-        j.errors = []
+
+def _health(b: Bindings, services: list[str], out: Outcomes) -> list[ServiceUp]:
+    rows = [out.by_key(f"up.{i}", up.key_label) for i, up in enumerate(b.up)]
+    found: list[ServiceUp] = []
+    for s in services:
+        up = b.up_for(s)
+        ups = rows[b.up.index(up)] if up is not None else {}
+        found.append(ServiceUp(service=s, up=None if s not in ups else ups[s] >= 1))
+    return found
+
+
+def _judge_errors(
+    j: Judged, b: Bindings, services: list[str], out: Outcomes, cfg: MetricsConfig
+) -> None:
+    th = cfg.thresholds
+    j.errors = []
+    now_total = 0.0
+    base_total: float | None = None
+    seen_traffic = False
+    for i, r in enumerate(b.requests):
+        if f"error_rate.{i}" in out.failed:
+            continue
+        label = b.label_of(r)
+        rates = out.by_key(f"error_rate.{i}", label)
+        totals = out.by_key(f"request_rate.{i}", label)
+        base = out.by_key(f"request_rate_baseline.{i}", label)
         for s in services:
+            if b.requests_for(s) is not r:
+                continue
             v = finite(rates.get(s))
             if v is None and s in rates:
                 v = 0.0
@@ -87,33 +119,35 @@ def judge(
                 v = 0.0 if totals.get(s) else None
             verdict = Verdict.OK if v is None else th.error_rate.verdict(v)
             j.errors.append(ErrorRate(service=s, per_second=v, verdict=verdict))
-        wanted = set(services)
-        now_rates = {s: v for s, v in totals.items() if s in wanted}
-        if now_rates:
-            base = out.by_key("request_rate_baseline", b.service_label)
-            base = {s: v for s, v in base.items() if s in wanted}
-            j.traffic = Traffic(
-                now_per_second=sum(v for v in now_rates.values() if finite(v) is not None),
-                baseline_per_second=(
-                    sum(v for v in base.values() if finite(v) is not None) if base else None
-                ),
-            )
+            if s in totals:
+                seen_traffic = True
+                now_total += finite(totals[s]) or 0.0
+            if s in base:
+                base_total = (base_total or 0.0) + (finite(base[s]) or 0.0)
+    order = {s: n for n, s in enumerate(services)}
+    j.errors.sort(key=lambda e: order[e.service])
+    if seen_traffic:
+        j.traffic = Traffic(now_per_second=now_total, baseline_per_second=base_total)
 
-    if "latency" in parts and not unavailable("latency", ["latency_p99"], "latency"):
-        scale = b.latency.to_ms if b.latency else 1.0
-        p99 = out.by_key("latency_p99", b.service_label)
-        j.latency = []
-        for s in services:
-            raw = finite(p99.get(s))
-            v = None if raw is None else raw * scale
-            verdict = Verdict.OK if v is None else th.latency_p99_ms.verdict(v)
-            j.latency.append(LatencyReading(service=s, p99_ms=v, verdict=verdict))
 
-    if "db" in parts:
-        _judge_pools(j, b, out, set(services), narrowed, config)
-    if "resources" in parts:
-        _judge_resources(j, b, services, plan, out, config)
-    return j
+def _latency(
+    b: Bindings, services: list[str], out: Outcomes, cfg: MetricsConfig
+) -> list[LatencyReading]:
+    rows = [out.by_key(f"latency_p99.{i}", b.label_of(lat)) for i, lat in enumerate(b.latency)]
+    found: list[LatencyReading] = []
+    for s in services:
+        lat = b.latency_for(s)
+        if lat is None:
+            found.append(LatencyReading(service=s, p99_ms=None))
+            continue
+        i = b.latency.index(lat)
+        if f"latency_p99.{i}" in out.failed:
+            continue
+        raw = finite(rows[i].get(s))
+        v = None if raw is None else raw * lat.to_ms
+        verdict = Verdict.OK if v is None else cfg.thresholds.latency_p99_ms.verdict(v)
+        found.append(LatencyReading(service=s, p99_ms=v, verdict=verdict))
+    return found
 
 
 def _judge_pools(
@@ -185,36 +219,37 @@ def pool_readings(
 
 
 def _judge_resources(
-    j: Judged,
-    b: Bindings,
-    services: list[str],
-    plan: dict[str, Query],
-    out: Outcomes,
-    cfg: MetricsConfig,
+    j: Judged, b: Bindings, services: list[str], out: Outcomes, cfg: MetricsConfig
 ) -> None:
     no_services = b.missing.get("services")
-    cpu_missing = b.cpu is None and "cpu" in b.missing
-    mem_missing = b.memory is None and "memory" in b.missing
+    cpu_missing = not b.cpu and "cpu" in b.missing
+    mem_missing = not b.memory and "memory" in b.missing
     if (cpu_missing and mem_missing) or no_services:
         j.not_found["resources"] = no_services or f"{b.missing['cpu']}; {b.missing['memory']}"
         return
-    usages = [n for n in plan if n.startswith(("cpu_", "memory_")) and n.endswith("_usage")]
+    usages = [n for n in out.seconds if n.startswith(("cpu.", "memory.")) and n.endswith("_usage")]
     bad = [out.failed[n] for n in usages if n in out.failed]
     if bad and len(bad) == len(usages):
         j.failures["resources"] = bad[0]
         return
+    if bad:
+        j.failures["resources"] = bad[0]
     j.resources = []
     tables = {
-        kind: (
+        (kind, i): (
             res,
-            out.by_key(f"{kind}_usage", res.key_label),
-            out.by_key(f"{kind}_limit", res.key_label),
+            out.by_key(f"{kind}.{i}_usage", res.key_label),
+            out.by_key(f"{kind}.{i}_limit", res.key_label),
         )
-        for kind, res in (("cpu", b.cpu), ("memory", b.memory))
-        if res is not None
+        for kind, found in (("cpu", b.cpu), ("memory", b.memory))
+        for i, res in enumerate(found)
     }
     for s in services:
-        for kind, (res, used, limits) in tables.items():
+        for kind in ("cpu", "memory"):
+            bound = b.resource_for(kind, s)
+            if bound is None:
+                continue
+            res, used, limits = tables[(kind, (b.cpu if kind == "cpu" else b.memory).index(bound))]
             reading = resource_reading(kind, res, s, used, limits, cfg)
             if reading is not None:
                 j.resources.append(reading)

@@ -37,9 +37,7 @@ def rank(report: CheckReport, first: Sequence[str]) -> list[str]:
     return head + rest
 
 
-def in_rank_order(
-    report: CheckReport, first: Sequence[str], primary: str | None
-) -> CheckReport:
+def in_rank_order(report: CheckReport, first: Sequence[str], primary: str | None) -> CheckReport:
     """The report with its services and every per-service list in rank order, and its
     primary service: `primary` when checked, else the worst."""
     ranked = rank(report, first)

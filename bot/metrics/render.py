@@ -26,6 +26,7 @@ class _PerService(Protocol):
 
 T = TypeVar("T", bound=_PerService)
 
+
 def ts(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%d %H:%M:%S UTC")
 
@@ -201,9 +202,7 @@ def render_check(report: CheckReport, *, all_resources: bool = False) -> str:
 
 def _in_order(items: list[T], shown: list[str]) -> list[T]:
     order = {s: i for i, s in enumerate(shown)}
-    return sorted(
-        (x for x in items if x.service in order), key=lambda x: order[x.service]
-    )
+    return sorted((x for x in items if x.service in order), key=lambda x: order[x.service])
 
 
 def assessment(report: CheckReport) -> str:
@@ -218,9 +217,7 @@ def assessment(report: CheckReport) -> str:
             "the services closest to the database fail first and their callers follow."
         )
         if cause.citation is not None:
-            sentences.append(
-                f"{runbook_display(cause.citation)} ({cause.citation.file})."
-            )
+            sentences.append(f"{runbook_display(cause.citation)} ({cause.citation.file}).")
     else:
         affected = report.affected_services
         if affected:

@@ -73,8 +73,7 @@ def render_cascade(cascade: Cascade) -> str:
             lat = "n/a" if node.latency_p99_ms is None else f"{node.latency_p99_ms / 1000:.1f}s"
             stats.append([f"Error: {err}", f"Latency: {lat}"])
     widths = [
-        max(len(c[0]) + 3, *(len(x) + 2 for x in c[1:])) if c[1:] else len(c[0]) + 3
-        for c in stats
+        max(len(c[0]) + 3, *(len(x) + 2 for x in c[1:])) if c[1:] else len(c[0]) + 3 for c in stats
     ]
     stat_lines: list[str] = []
     for i in range(max(len(c) for c in stats) if stats else 0):

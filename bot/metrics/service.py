@@ -11,88 +11,109 @@ found nothing to read says what it looked for; the rest of the report is still s
 from __future__ import annotations
 
 import asyncio
-import math
-import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from rapidfuzz import process
 
 from bot.metrics import cascade as cascade_module
 from bot.metrics import correlation, crossings
 from bot.metrics.bindings import Bindings
-from bot.metrics.cause import likely_cause
+from bot.metrics.check import run_check
 from bot.metrics.config import MetricsConfig
 from bot.metrics.discovery import Discovery
 from bot.metrics.errors import MetricsUnavailable, MetricsUsageError
-from bot.metrics.judging import judge
+from bot.metrics.fleet import Fleet, FleetMember
+from bot.metrics.freeform import run_query
 from bot.metrics.models import (
     PARTS,
     Cascade,
     CheckReport,
     Correlation,
-    Part,
     QueryResult,
-    QuerySeries,
     Verdict,
 )
 from bot.metrics.prometheus import MetricsSource
-from bot.metrics.queries import QueryRunner, plan_queries
-from bot.metrics.ranking import in_rank_order
+from bot.metrics.queries import QueryRunner
 from bot.runbooks import RunbookLibrary
 
 
-def format_value(value: float) -> str:
-    """A sample value for humans: up to 6 significant digits, NaN/Inf spelled out."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return f"{value:.6g}"
-
-
 class MetricsService:
+    """The metric checks over one Prometheus (`source`) or several (`sources`, by name:
+    PROMETHEUS_URLS). Each server has its own discovery and runner."""
+
     def __init__(
         self,
         *,
-        source: MetricsSource,
         config: MetricsConfig,
         clock: Callable[[], datetime],
+        source: MetricsSource | None = None,
+        sources: dict[str, MetricsSource] | None = None,
         runbooks: RunbookLibrary | None = None,
-        discovery: Discovery | None = None,
         discovery_ttl: timedelta = timedelta(minutes=10),
     ) -> None:
-        self.source = source
+        if (source is None) == (sources is None):
+            raise ValueError("give either source or sources")
+        self.sources: dict[str, MetricsSource] = sources or {"": source}  # type: ignore[dict-item]
         self.config = config
         self.clock = clock
         self.runbooks = runbooks
-        self.runner = QueryRunner(source, config.prometheus.query_timeout_seconds)
-        catalog = source if hasattr(source, "metric_names") else None
-        self.discovery = discovery or Discovery(
-            source=catalog,  # type: ignore[arg-type]
-            config=config,
-            clock=clock,
-            ttl=discovery_ttl,
-        )
+        timeout = config.prometheus.query_timeout_seconds
+        self._runners = {n: QueryRunner(s, timeout) for n, s in self.sources.items()}
+        self.discoveries = {
+            name: Discovery(
+                source=src if hasattr(src, "metric_names") else None,  # type: ignore[arg-type]
+                config=config,
+                clock=clock,
+                ttl=discovery_ttl,
+            )
+            for name, src in self.sources.items()
+        }
 
     @property
     def timeout(self) -> float:
         return self.config.prometheus.query_timeout_seconds
 
-    async def bindings(self, *, refresh: bool = False) -> Bindings:
-        return await self.discovery.bindings(refresh=refresh)
+    def runner(self, member: str = "") -> QueryRunner:
+        return self._runners[member]
+
+    async def fleet(self, *, refresh: bool = False) -> Fleet:
+        """Every server's bindings, discovered concurrently (cached per server); a server
+        that cannot be asked is a member with the reason, never a failure of the rest."""
+
+        async def one(name: str, discovery: Discovery) -> FleetMember:
+            try:
+                return FleetMember(name, await discovery.bindings(refresh=refresh))
+            except MetricsUnavailable as exc:
+                return FleetMember(name, None, exc.message)
+
+        members = await asyncio.gather(*(one(n, d) for n, d in self.discoveries.items()))
+        return Fleet.of(list(members))
+
+    async def bindings(self, *, refresh: bool = False, member: str = "") -> Bindings:
+        """One server's bindings (the only one's by default); MetricsUnavailable when it
+        cannot be asked."""
+        name = member or next(iter(self.discoveries))
+        return await self.discoveries[name].bindings(refresh=refresh)
 
     async def known_services(self) -> list[str]:
-        return list((await self.bindings()).services)
+        return list((await self.fleet()).services)
 
     @staticmethod
     def resolve(service: str, known: Sequence[str]) -> str:
-        """`service` if known; else MetricsUsageError naming the closest known names."""
+        """`service` if known (or the one `service@server` of that name); else
+        MetricsUsageError naming the closest known names."""
         if service in known:
             return service
         lowered = {k.lower(): k for k in known}
         if service.lower() in lowered:
             return lowered[service.lower()]
+        sourced = [k for k in known if k.lower().split("@", 1)[0] == service.lower()]
+        if len(sourced) == 1:
+            return sourced[0]
+        if sourced:
+            hint = "it is on several servers: " + " or ".join(f"`{c}`" for c in sourced)
+            raise MetricsUsageError(f"which {service!r}? {hint}")
         close = [m[0] for m in process.extract(service, list(known), limit=3, score_cutoff=50)]
         if close:
             hint = "did you mean " + " or ".join(f"`{c}`" for c in close) + "?"
@@ -116,81 +137,24 @@ class MetricsService:
     ) -> CheckReport:
         """The full investigation over one service, the given services, or every service
         found (ranked worst first; `first` come before the ranking)."""
-        return await self._check(PARTS, service, at, first=first, only=services)
+        return await run_check(self, PARTS, service, at, first=first, only=services)
 
     async def health(self, service: str | None = None, at: datetime | None = None) -> CheckReport:
-        return await self._check(("health",), service, at)
+        return await run_check(self, ("health",), service, at)
 
     async def errors(self, service: str | None = None, at: datetime | None = None) -> CheckReport:
-        return await self._check(("errors",), service, at)
+        return await run_check(self, ("errors",), service, at)
 
-    async def latency(
-        self, service: str | None = None, at: datetime | None = None
-    ) -> CheckReport:
-        return await self._check(("latency",), service, at)
+    async def latency(self, service: str | None = None, at: datetime | None = None) -> CheckReport:
+        return await run_check(self, ("latency",), service, at)
 
     async def db(self, at: datetime | None = None) -> CheckReport:
-        return await self._check(("db",), None, at)
+        return await run_check(self, ("db",), None, at)
 
     async def resources(
         self, service: str | None = None, at: datetime | None = None
     ) -> CheckReport:
-        return await self._check(("resources",), service, at)
-
-    async def _check(
-        self,
-        parts: Sequence[Part],
-        service: str | None,
-        at: datetime | None,
-        *,
-        first: Sequence[str] = (),
-        only: Sequence[str] | None = None,
-    ) -> CheckReport:
-        when = (at or self.clock()).astimezone(UTC)
-        started = time.perf_counter()
-        try:
-            b = await self.bindings()
-        except MetricsUnavailable as exc:
-            return CheckReport(
-                at=when,
-                parts=list(parts),
-                service=service,
-                services=[service] if service else [],
-                failures={p: exc.message for p in parts},
-                wall_seconds=time.perf_counter() - started,
-            )
-        if service is not None:
-            services = [self.resolve(service, b.services)]
-        elif only is not None:
-            services = [s for s in only if s in b.services]
-        else:
-            services = list(b.services)
-        narrowed = service is not None or only is not None
-        plan = plan_queries(parts, b, services if narrowed else None, self.config)
-        out = await self.runner.run(plan, when)
-        wall = time.perf_counter() - started
-        j = judge(parts, b, services, narrowed, plan, out, self.config)
-        report = CheckReport(
-            at=when,
-            parts=list(parts),
-            service=service,
-            services=services,
-            health=j.health,
-            errors=j.errors,
-            latency=j.latency,
-            db=j.pools[0] if j.pools else None,
-            pools=j.pools,
-            resources=j.resources,
-            traffic=j.traffic,
-            failures={p: j.failures[p] for p in parts if p in j.failures},
-            not_found=j.not_found,
-            query_seconds=out.seconds,
-            wall_seconds=wall,
-            total_services=len(services),
-        )
-        report = in_rank_order(report, first, self.config.primary_service)
-        cause = likely_cause(report, self.config, self.runbooks)
-        return report.model_copy(update={"likely_cause": cause}) if cause else report
+        return await run_check(self, ("resources",), service, at)
 
     # --- over time ------------------------------------------------------------------
 
@@ -225,33 +189,8 @@ class MetricsService:
     # --- free-form query --------------------------------------------------------------
 
     async def query(self, promql: str, at: datetime | None = None) -> QueryResult:
-        """A read-only instant query, at most `max_series` series, values formatted.
+        """A read-only instant query on every server, at most `max_series` series.
 
         Raises MetricsUsageError (empty), MetricsQueryError (Prometheus rejected it,
         with Prometheus's message) or MetricsUnavailable (down or timed out)."""
-        text = promql.strip()
-        if not text:
-            raise MetricsUsageError("give a PromQL expression, e.g. `/metrics query up`")
-        when = (at or self.clock()).astimezone(UTC)
-        try:
-            result = await asyncio.wait_for(self.source.instant(text, when), self.timeout)
-        except TimeoutError as exc:
-            raise MetricsUnavailable(f"query timed out after {self.timeout:g}s") from exc
-        limit = self.config.prometheus.max_series
-        if result.result_type == "string":
-            series = [QuerySeries(labels={}, value=result.text or "")]
-        else:
-            ordered = sorted(result.samples, key=lambda s: sorted(s.labels.items()))
-            series = [
-                QuerySeries(labels=dict(s.labels), value=format_value(s.value))
-                for s in ordered[:limit]
-            ]
-        total = len(result.samples) if result.result_type != "string" else 1
-        return QueryResult(
-            promql=text,
-            at=when,
-            result_type=result.result_type,
-            series=series,
-            total=total,
-            truncated=total > len(series),
-        )
+        return await run_query(self, promql, at)

@@ -69,7 +69,8 @@ class Resource:
 
     usage_kind: `counter` (CPU seconds: rate is cores), `gauge` (summed), `ratio` (already
     0..1; the highest instance counts). `joins`: the usage may be keyed by a container or
-    app label instead of the service label (cAdvisor)."""
+    app label instead of the service label (cAdvisor). `limit_skip`: a limit value that
+    means "undefined" and is left out of the sum (the JVM's -1)."""
 
     usage: str
     usage_kind: Literal["counter", "gauge", "ratio"]
@@ -77,6 +78,7 @@ class Resource:
     limit_filter: str = ""
     usage_filter: str = ""
     joins: bool = False
+    limit_skip: str = ""
     name: str = ""
 
 

@@ -6,7 +6,7 @@ was fetched by discovery (bot/metrics/discovery.py), in the rounds planned by
 
 from __future__ import annotations
 
-from bot.metrics.bindings import Bindings, ResourceBinding, UpBinding
+from bot.metrics.bindings import Bindings, UpBinding
 from bot.metrics.config import MetricsConfig
 from bot.metrics.matching.catalog import (
     Catalog,
@@ -14,33 +14,32 @@ from bot.metrics.matching.catalog import (
     families_to_label,
     histograms_present,
     labels_to_value,
-    requests_present,
     service_label_candidates,
 )
-from bot.metrics.matching.http import bind_latency, bind_requests
-from bot.metrics.matching.resources import bind_pools, bind_resource, pools_looked, resource_looked
+from bot.metrics.matching.http import bind_latency, bind_requests, latency_looked
+from bot.metrics.matching.resources import (
+    bind_pools,
+    bind_resources,
+    pools_looked,
+    resource_looked,
+)
 
 __all__ = ["Catalog", "bind", "choose_service_label", "families_to_label", "labels_to_value"]
 
 
 def bind(cat: Catalog, config: MetricsConfig) -> Bindings:
-    """Bind every check to what the catalog holds; METRICS_CONFIG pins win; `missing` says
-    what was looked for where nothing was found."""
+    """Bind every check to what the catalog holds, per service; METRICS_CONFIG pins win;
+    `missing` says what was looked for where nothing was found at all."""
     c = config
-    missing: dict[str, str] = {}
     pinned: list[str] = []
-    svc_candidates = service_label_candidates(c)
-    present = requests_present(cat.names)
-    family = present[0] if present else None
-    histograms = histograms_present(cat.names)
-
-    anchor = family[1].counter if family else next(iter(histograms), None)
-    service_label: str | None = None
-    services: list[str] = []
-    if anchor is not None:
-        service_label = choose_service_label(
-            [(lbl, cat.seen(lbl, anchor)) for lbl in svc_candidates]
-        )
+    candidates = service_label_candidates(c)
+    req = bind_requests(cat, candidates, c.services)
+    missing = dict(req.missing)
+    service_label, services = req.service_label, list(req.services)
+    anchor = req.anchor
+    if anchor is None and (histograms := histograms_present(cat.names)):
+        anchor = histograms[0]  # latency without a request counter still names services
+        service_label = choose_service_label([(lbl, cat.seen(lbl, anchor)) for lbl in candidates])
         if service_label is not None:
             services = sorted(cat.seen(service_label, anchor))
     if c.service_label:
@@ -51,66 +50,82 @@ def bind(cat: Catalog, config: MetricsConfig) -> Bindings:
         pinned.append("services")
     if service_label is None:
         where = anchor or "the request metrics"
-        looked = ", ".join(svc_candidates)
-        missing["services"] = f"no label naming services on {where} (looked for {looked})"
+        missing["services"] = (
+            f"no label naming services on {where} (looked for {', '.join(candidates)})"
+        )
     known = set(services)
+    labels = list(dict.fromkeys([*req.labels, *([service_label] if service_label else [])]))
 
-    requests = bind_requests(cat, family, service_label, missing)
+    requests = req.bindings
     if c.checks.requests is not None:
-        requests = c.checks.requests
-        missing.pop("requests", None)
+        requests = list(c.checks.requests)
+        missing = {k: v for k, v in missing.items() if not k.startswith("requests")}
         pinned.append("requests")
 
-    latency = bind_latency(cat, family, histograms, service_label, missing)
+    latency, skipped = bind_latency(cat, requests, services, candidates)
     if c.checks.latency is not None:
-        latency = c.checks.latency
-        missing.pop("latency", None)
+        latency = list(c.checks.latency)
         pinned.append("latency")
+    elif not latency:
+        extra = f"; skipped {', '.join(skipped)}" if skipped else ""
+        by = f" by {service_label}" if service_label else ""
+        missing["latency"] = (
+            f"no latency histogram{by} found (looked for {latency_looked()}{extra})"
+        )
 
-    pools = bind_pools(cat, service_label, known)
+    pools = bind_pools(cat, labels, known)
     if c.checks.pools is not None:
         pools = list(c.checks.pools)
         pinned.append("db")
     elif not pools:
-        looked = ", ".join(pools_looked())
-        missing["db"] = f"no database pool metrics found (looked for {looked})"
+        missing["db"] = f"no database pool metrics found (looked for {', '.join(pools_looked())})"
 
-    resources: dict[str, ResourceBinding | None] = {}
-    for kind in ("cpu", "memory"):
-        found = bind_resource(cat, kind, service_label, known)
-        pin = getattr(c.checks, kind)
+    cpu = bind_resources(cat, "cpu", labels, known)
+    memory = bind_resources(cat, "memory", labels, known)
+    for kind, found, pin in (("cpu", cpu, c.checks.cpu), ("memory", memory, c.checks.memory)):
         if pin is not None:
-            found = pin
+            found[:] = list(pin)
             pinned.append(kind)
-        elif found is None:
+        elif not found:
             what = "CPU" if kind == "cpu" else "memory"
             missing[kind] = (
-                f"no {what} metrics for these services (looked for " + resource_looked(kind) + ")"
+                f"no {what} metrics for these services (looked for {resource_looked(kind)})"  # type: ignore[arg-type]
             )
-        resources[kind] = found
 
-    up: UpBinding | None = None
-    if "up" in cat.names:
-        for lbl in (service_label, "job"):
-            if lbl and cat.seen(lbl, "up") & known:
-                up = UpBinding(key_label=lbl)
-                break
+    up = _bind_up(cat, labels, known)
     if c.checks.up is not None:
-        up = c.checks.up
+        up = list(c.checks.up)
         pinned.append("up")
-    elif up is None:
+    elif not up:
         by = f"{service_label} or job" if service_label else "job"
         missing["up"] = f"no `up` series name these services (looked for up by {by})"
 
+    notes: list[str] = []
+    if not cat.metadata:
+        notes.append("no metadata (/api/v1/metadata is empty): units from the names' suffixes")
     return Bindings(
         service_label=service_label,
         services=services,
         requests=requests,
         latency=latency,
         pools=pools,
-        cpu=resources["cpu"],
-        memory=resources["memory"],
+        cpu=cpu,
+        memory=memory,
         up=up,
         missing=missing,
+        notes=notes,
         pinned=pinned,
     )
+
+
+def _bind_up(cat: Catalog, labels: list[str], known: set[str]) -> list[UpBinding]:
+    if "up" not in cat.names:
+        return []
+    left = set(known)
+    found: list[UpBinding] = []
+    for lbl in [*labels, *(["job"] if "job" not in labels else [])]:
+        mine = cat.seen(lbl, "up") & left
+        if mine:
+            found.append(UpBinding(key_label=lbl, services=sorted(mine)))
+            left -= mine
+    return found

@@ -84,8 +84,7 @@ def _resources() -> list[tuple[Convention, Resource]]:
 
 def families_to_label(names: set[str]) -> list[str]:
     """Round 2: the families whose label names discovery needs."""
-    wanted: set[str] = set()
-    wanted.update(r.counter for _, r in requests_present(names)[:1])
+    wanted: set[str] = {r.counter for _, r in requests_present(names)}
     wanted.update(histograms_present(names) + summaries_present(names))
     for _, pool in pool_families():
         wanted.update(m for m in (pool.active, pool.max) if m and m in names)
@@ -98,29 +97,24 @@ def families_to_label(names: set[str]) -> list[str]:
 
 def labels_to_value(cat: Catalog, config: MetricsConfig) -> list[tuple[str, str]]:
     """Round 3: the (label, metric) pairs whose values decide: service label candidates on
-    the request metric (or the first latency family without one), status labels, and the
-    labels that tie pools, CPU, memory and `up` to services."""
+    every request and latency family, their status labels, and the labels that tie pools,
+    CPU, memory and `up` to services."""
     names = cat.names
     svc = service_label_candidates(config)
-    family = next(iter(requests_present(names)), None)
-    anchor = family[1].counter if family else next(iter(histograms_present(names)), None)
     asks: list[tuple[str, str]] = []
-    if anchor is not None:
-        asks += [(lbl, anchor) for lbl in svc if lbl in cat.labels(anchor)]
-    if family is not None:
-        counter = family[1].counter
-        asks += [(s.label, counter) for s in family[1].statuses if s.label in cat.labels(counter)]
+    for _, req in requests_present(names):
+        have = cat.labels(req.counter)
+        asks += [(lbl, req.counter) for lbl in svc if lbl in have]
+        asks += [(s.label, req.counter) for s in req.statuses if s.label in have]
+    for metric in histograms_present(names) + summaries_present(names):
+        asks += [(lbl, metric) for lbl in svc if lbl in cat.labels(metric)]
     for _, res in _resources():
         if res.usage in names:
-            asks += [
-                (lbl, res.usage) for lbl in (*svc, *JOIN_LABELS) if lbl in cat.labels(res.usage)
-            ]
+            keys = (*svc, *JOIN_LABELS) if res.joins else svc
+            asks += [(lbl, res.usage) for lbl in keys if lbl in cat.labels(res.usage)]
     for _, pool in pool_families():
         if pool.active in names:
             asks += [(lbl, pool.active) for lbl in svc if lbl in cat.labels(pool.active)]
     if "up" in names:
         asks += [(lbl, "up") for lbl in (*svc, "job") if lbl in cat.labels("up")]
     return list(dict.fromkeys(asks))
-
-
-# --- binding ----------------------------------------------------------------------------

@@ -25,7 +25,9 @@ def pools_looked() -> list[str]:
     return out
 
 
-def bind_pools(cat: Catalog, service_label: str | None, known: set[str]) -> list[PoolBinding]:
+def bind_pools(cat: Catalog, labels: list[str], known: set[str]) -> list[PoolBinding]:
+    """Every pool family present; tied to services by the first service label whose
+    values on it name known services."""
     pools: list[PoolBinding] = []
     for conv, fam in pool_families():
         if fam.active not in cat.names:
@@ -38,10 +40,9 @@ def bind_pools(cat: Catalog, service_label: str | None, known: set[str]) -> list
             max_pool_label = next((lbl for lbl in fam.max_pool_labels if lbl in max_labels), None)
         elif pool_label is not None and pool_label not in max_labels:
             max_pool_label = None
-        tied = (
-            service_label
-            if service_label in active_labels and cat.seen(service_label, fam.active) & known
-            else None
+        tied = next(
+            (lbl for lbl in labels if lbl in active_labels and cat.seen(lbl, fam.active) & known),
+            None,
         )
         pools.append(
             PoolBinding(
@@ -66,30 +67,39 @@ def resource_looked(kind: Literal["cpu", "memory"]) -> str:
     return ", ".join(parts)
 
 
-def bind_resource(
-    cat: Catalog, kind: Literal["cpu", "memory"], service_label: str | None, known: set[str]
-) -> ResourceBinding | None:
+def bind_resources(
+    cat: Catalog, kind: Literal["cpu", "memory"], labels: list[str], known: set[str]
+) -> list[ResourceBinding]:
+    """Each service's CPU (or memory) from the first source, in convention order, that
+    names it: by one of the families' service labels, or for cAdvisor by a container or
+    app label carrying the service's name."""
+    left = set(known)
+    found: list[ResourceBinding] = []
     for conv, res in resource_families(kind):
         if res.usage not in cat.names or (res.limit and res.limit not in cat.names):
             continue
-        keys: list[str] = [service_label] if service_label else []
-        if res.joins:
-            keys += [j for j in JOIN_LABELS if j != service_label]
+        keys = list(labels) + ([j for j in JOIN_LABELS if j not in labels] if res.joins else [])
         for key in keys:
-            if not cat.seen(key, res.usage) & known:
-                continue
             if res.limit and key not in cat.labels(res.limit):
                 continue
-            return ResourceBinding(
-                source=conv.label(res),
-                usage=res.usage,
-                usage_kind=res.usage_kind,
-                limit=res.limit,
-                limit_filter=res.limit_filter,
-                key_label=key,
-                usage_filter=res.usage_filter if _has_labels(cat, res) else "",
+            mine = cat.seen(key, res.usage) & left
+            if not mine:
+                continue
+            found.append(
+                ResourceBinding(
+                    source=conv.label(res),
+                    usage=res.usage,
+                    usage_kind=res.usage_kind,
+                    limit=res.limit,
+                    limit_filter=res.limit_filter,
+                    key_label=key,
+                    usage_filter=res.usage_filter if _has_labels(cat, res) else "",
+                    limit_skip=res.limit_skip,
+                    services=sorted(mine),
+                )
             )
-    return None
+            left -= mine
+    return found
 
 
 def _has_labels(cat: Catalog, res: Resource) -> bool:
