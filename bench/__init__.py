@@ -1,5 +1,5 @@
 """Benchmarks (`make bench` = `python -m bench`): each bench_*.py appends one JSON line to
-bench/results.jsonl; bench/__main__.py runs them all and writes bench/RESULTS.md.
+bench/results.jsonl; bench/__main__.py runs them all and rewrites docs/benchmarks.md.
 
 Shared helpers for the benches that start the real bot: the signing secret and token the
 bot and the Slack emulator agree on, a free loopback port, starting `incident-bot serve`

@@ -16,16 +16,16 @@ concurrency when the server dominates, as it does on a production-sized Promethe
 from __future__ import annotations
 
 import asyncio
-import json
 import statistics
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import append_result  # noqa: E402
 from bot.metrics import MetricsService, MetricsSource, PrometheusSource, load_config  # noqa: E402
 from bot.metrics.models import (  # noqa: E402
     PARTS,
@@ -122,17 +122,13 @@ async def run(server: PrometheusServer) -> dict[str, object]:
         "simulated_sequential_seconds": round(sim_seq, 5),
         "simulated_ratio": round(sim_check / sim_slowest, 2),
         "goal": GOAL,
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 
 def main() -> None:
     with PrometheusServer() as server:
         result = asyncio.run(run(server))
-    line = json.dumps(result)
-    print(line)
-    with (ROOT / "bench" / "results.jsonl").open("a", encoding="utf-8") as fh:
-        fh.write(line + "\n")
+    append_result(result)
 
 
 if __name__ == "__main__":

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
+from bench import append_result
 from bot.clock import ManualClock
 from bot.incidents.models import Incident, Role, Status
 from bot.patterns.matcher import index_keys
@@ -181,10 +180,8 @@ async def main(sizes: list[int]) -> None:
         "results": rows,
         "goal_ms_at_10k": 100,
         "met": None if ten_k is None else ten_k["p95_ms"] <= 100,
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    with (Path(__file__).parent / "results.jsonl").open("a") as fh:
-        fh.write(json.dumps(line) + "\n")
+    append_result(line)
 
 
 if __name__ == "__main__":

@@ -6,15 +6,14 @@ The scan reads only the due range of the sorted set, so the ratio should stay ne
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import structlog
 
+from bench import append_result
 from bot.actions.models import ActionItem, ActionSettings
 from bot.actions.reminders import ReminderScanner
 from bot.actions.store import ActionItemStore
@@ -100,11 +99,8 @@ async def main() -> None:
         "large_seconds": round(large, 4),
         "ratio": round(ratio, 2),
         "goal": 2,
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    print(json.dumps(row))
-    with (Path(__file__).parent / "results.jsonl").open("a") as fh:
-        fh.write(json.dumps(row) + "\n")
+    append_result(row)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,10 @@ stale or a setting or command has nothing to say."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
 from pydantic import Field
 
 from bot.docs import PAGES, REGENERATE, generate, stale
@@ -84,3 +86,29 @@ def test_the_two_commands_are_the_ci_commands() -> None:
     readme = page("README.md")
     ci = page(".ci/run")
     assert "make test" in ci and "make test" in readme and "make run" in readme
+
+
+def test_every_bench_run_is_listed_with_its_date_and_commit() -> None:
+    from bot.docs.benchmarks_page import commit_of, read_lines, render
+
+    rows = read_lines(ROOT / "bench" / "results.jsonl")
+    assert rows and all(r.get("at") and (r.get("code") or r.get("recorded_in")) for r in rows)
+    doc = page("docs/benchmarks.md")
+    for row in rows:
+        assert f"| {row['at']} | {commit_of(row)} | {row['bench']} |" in doc, row["at"]
+    new = {"bench": "declare", "at": "2031-01-02T03:04:05+00:00", "code": "abcdef1",
+           "checks": [{"what": "a new check", "value": 2, "goal": 3}]}
+    text = render([*rows, new])
+    assert "| declare | a new check | 2 | <= 3 | pass |" in text
+    assert "| 2031-01-02T03:04:05+00:00 | `abcdef1` | declare | 2 (pass) |" in text
+
+
+def test_bench_lines_carry_date_and_commit(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import bench
+
+    monkeypatch.setattr(bench, "RESULTS", tmp_path / "results.jsonl")
+    bench.append_result({"bench": "x", "value": 1})
+    row = json.loads((tmp_path / "results.jsonl").read_text())
+    assert row["at"][:2] == "20" and row["code"] and row["code"] != "unknown"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bot.docs import PAGES, REGENERATE, ROOT, stale, write
+from bot.docs import BLOCKS, PAGES, REGENERATE, ROOT, stale, write
 
 
 def main(argv: list[str]) -> int:
@@ -17,8 +17,8 @@ def main(argv: list[str]) -> int:
             print(f"{page} is stale: run `{REGENERATE}`")
         return 1 if old else 0
     written = write()
-    for page in PAGES:
-        print(f"{page}: {'written' if page in written else 'up to date'}")
+    for name in dict.fromkeys([*PAGES, *(name for name, _ in BLOCKS)]):
+        print(f"{name}: {'written' if name in written else 'up to date'}")
     return 0
 
 
