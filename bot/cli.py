@@ -100,16 +100,23 @@ def export(
     include_private: bool = typer.Option(
         False, "--include-private", help="include a private incident's content"
     ),
+    reader: str | None = typer.Option(
+        None, "--as", help="export as this Slack user (U…) may read it: a private incident "
+        "in full for its channel's members and ADMIN_USERGROUP, else its label"
+    ),
 ) -> None:
     """Write an incident's postmortem (the stored draft, or a fresh one). A private
-    incident is marked and its content omitted unless --include-private is given."""
+    incident is marked and its content omitted unless `--as` names someone who may read it
+    or --include-private is given."""
     from bot.errors import IncidentBotError
     from bot.export import export_postmortem
 
     settings = settings_or_exit()
     try:
         text = asyncio.run(
-            export_postmortem(settings, incident_id.upper(), fmt, include_private=include_private)
+            export_postmortem(
+                settings, incident_id.upper(), fmt, include_private=include_private, reader=reader
+            )
         )
     except IncidentBotError as exc:
         typer.echo(f"incident-bot: {exc.message}", err=True)
@@ -244,7 +251,7 @@ def metrics_discover(
     """Ask Prometheus (PROMETHEUS_URL) which services and metric conventions it has."""
     from bot.errors import IncidentBotError
     from bot.metrics.discovery import discover_once, pins_yaml
-    from bot.metrics.render_discovery import render_discovery
+    from bot.metrics.render import render_discovery
 
     settings = settings_or_exit()
     require(settings, "PROMETHEUS_URL")
