@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.errors import IncidentBotError, UsageError
+from bot.errors import IncidentBotError, PermissionDenied, UsageError
 from bot.incidents.models import Incident, Severity, Status
 from bot.mrkdwn import escape, when
 from bot.parsing import parse_duration, parse_severity
@@ -90,11 +90,6 @@ def describe_result(result: UpdateResult) -> str:
     needs_incident=True,
 )
 async def update(ctx: CommandContext) -> None:
-    """Roles only, unless `UPDATES_BY_ANYONE=true`. Posted in the channel and in the
-    announcement's thread; the announcement is edited to show the latest status and "next
-    update by"; every follower is DMed once; a key event goes on the timeline. `status:` and
-    `sev:` change through the normal path. With no text, a form (what changed, current impact,
-    next steps, next update in)."""
     service = _service(ctx.services)
     opts = ctx.parsed.options
     sev_text = opts.get("sev") or opts.get("severity")
@@ -127,9 +122,6 @@ async def update(ctx: CommandContext) -> None:
     needs_incident=True,
 )
 async def cadence(ctx: CommandContext) -> None:
-    """When an update is due the Comms lead (or the IC) gets a DM with a *Post update* button,
-    and `UPDATE_OVERDUE_AFTER` later the channel is told once; resolving stops it. Defaults by
-    severity: `UPDATE_CADENCE_SEV1` … `UPDATE_CADENCE_SEV4`."""
     service = _service(ctx.services)
     words = ctx.parsed.words
     if len(words) > 1:
@@ -159,8 +151,6 @@ async def cadence(ctx: CommandContext) -> None:
     needs_incident=True,
 )
 async def subscribe(ctx: CommandContext) -> None:
-    """Every update and the resolve by DM; also the *Follow updates* button on the
-    announcement. A private incident's follower outside its channel gets only its label."""
     service = _service(ctx.services)
     if ctx.parsed.words:
         raise UsageError("`subscribe` takes no words; use `id:INC-…` outside the channel.")
@@ -283,13 +273,17 @@ def register(app: AsyncApp, services: Services) -> None:
     @reports_errors(services)
     async def update_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         service = _service(services)
-        incident = await services.incidents.readable(view["private_metadata"], body["user"]["id"])
+        user = body["user"]["id"]
+        try:
+            incident = await services.incidents.readable(view["private_metadata"], user)
+        except PermissionDenied as exc:  # a private incident's outsider: its label, on the form
+            await ack(response_action="errors", errors={"what_changed": exc.message})
+            return
         draft, errors = read_update_form(view, incident)
         if draft is None:
             await ack(response_action="errors", errors=errors)
             return
         await ack()
-        user = body["user"]["id"]
         result = await service.post_update(incident, draft, user)
         await services.chat.direct_message(user, describe_result(result))
 

@@ -127,7 +127,7 @@ class SlackDriver:
         block_id: str = "actions", action_type: str = "button",
     ) -> Reply:
         """A button click (or, with `action_type="datepicker"`, a day picked: `value`)."""
-        response_url = self.emulator.new_response_url(channel)
+        response_url = self.emulator.new_response_url(channel, user)
         body = sr.block_actions(
             action_id, value, user, channel, message_ts, response_url,
             f"trig-{next(_trigger_seq)}", block_id=block_id, action_type=action_type,
