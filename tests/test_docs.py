@@ -112,3 +112,23 @@ def test_bench_lines_carry_date_and_commit(
     bench.append_result({"bench": "x", "value": 1})
     row = json.loads((tmp_path / "results.jsonl").read_text())
     assert row["at"][:2] == "20" and row["code"] and row["code"] != "unknown"
+
+
+def test_the_readme_is_a_front_door() -> None:
+    readme = page("README.md")
+    lines = readme.count("\n")
+    assert lines <= 200, f"README.md has {lines} lines; move details to docs/ (at most 200)"
+    for doc in sorted((ROOT / "docs").glob("*.md")):
+        assert f"(docs/{doc.name})" in readme, f"README.md does not link docs/{doc.name}"
+
+
+def test_every_relative_link_points_to_a_file() -> None:
+    import re
+
+    broken = []
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)\s]+)\)", path.read_text(encoding="utf-8")):
+            file = target.split("#", 1)[0]
+            if file and "://" not in file and not (path.parent / file).exists():
+                broken.append(f"{path.relative_to(ROOT)} → {target}")
+    assert broken == []
