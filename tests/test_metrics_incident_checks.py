@@ -163,6 +163,36 @@ async def test_relapse_is_posted_once_and_reopen_reopens(
         assert await h.store.relapse.watched(clock()) == []
 
 
+async def test_a_private_incidents_relapse_is_its_label_in_the_incidents_channel(
+    slack: SlackEmulator, redis_url: str, otel_prometheus: PrometheusServer
+) -> None:
+    times = otel_prometheus.times
+    assert times is not None
+    clock = ManualClock(times.healthy_at)
+    async with running_bot(
+        slack, redis_url, clock=clock, prometheus_url=otel_prometheus.url
+    ) as h:
+        channel = await h.declare(
+            "Ledger keys leaked services:ledger-svc sev:2 private:yes", user=ALICE
+        )
+        await h.driver.command("resolve rotated", user=ALICE, channel=channel)
+        incident = await incident_in(h, channel)
+        watcher = build_relapse_watcher(
+            h.bot.services.settings, store=h.store, chat=h.bot.services.chat, clock=clock
+        )
+        assert watcher is not None
+        before = len(h.slack.messages("incidents"))
+        clock.set(times.incident_at)
+        assert await watcher.scan() == [incident.id]
+        inside = next(m.text for m in h.slack.messages(channel) if "Relapse" in m.text)
+        assert "Ledger keys leaked" in inside and "ledger-svc 5xx" in inside
+        [outside] = [m.text for m in h.slack.messages("incidents")[before:]]
+        assert outside == (
+            f":rotating_light: Relapse on :lock: Private incident {incident.id} (SEV2): its "
+            "metrics are bad again, 10 min after it was resolved."
+        )
+
+
 async def test_the_watch_ends_after_relapse_watch(
     slack: SlackEmulator, redis_url: str, otel_prometheus: PrometheusServer
 ) -> None:

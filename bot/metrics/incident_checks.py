@@ -24,7 +24,7 @@ from bot.incidents.models import Incident, Status
 from bot.metrics.errors import MetricsUnavailable
 from bot.metrics.models import CheckReport, Verdict
 from bot.metrics.service import MetricsService
-from bot.mrkdwn import when
+from bot.mrkdwn import escape, when
 from bot.ports import ChatGateway
 from bot.store import keys
 from bot.store.redis_store import RedisStore
@@ -136,8 +136,22 @@ def relapse_text(incident: Incident, bad: StillBad, now: datetime) -> str:
     shown = "; ".join(bad.findings[:4])
     more = f" (and {len(bad.findings) - 4} more)" if len(bad.findings) > 4 else ""
     return (
-        f":rotating_light: Relapse on {incident.id} ({incident.title}): {shown}{more} — "
+        f":rotating_light: Relapse on {incident.id} ({escape(incident.title)}): {shown}{more} — "
         f"back {minutes} min after it was resolved."
+    )
+
+
+def public_relapse_text(incident: Incident, bad: StillBad, now: datetime) -> str:
+    """The relapse where everyone reads (INCIDENTS_CHANNEL): a private incident is its label
+    there, without its title or what its metrics say."""
+    if not incident.private:
+        return relapse_text(incident, bad, now)
+    minutes = 0
+    if incident.resolved_at is not None:
+        minutes = max(0, round((now - incident.resolved_at).total_seconds() / 60))
+    return (
+        f":rotating_light: Relapse on :lock: {incident.public_label}: its metrics are bad "
+        f"again, {minutes} min after it was resolved."
     )
 
 
@@ -190,8 +204,11 @@ class RelapseWatcher:
         except ChatError:
             await self.store.relapse.release_post(incident.id, incident.resolved_at)
             raise
+        public = public_relapse_text(incident, bad, now)
         try:
-            await self.chat.broadcast(self.incidents_channel, text, blocks)
+            await self.chat.broadcast(
+                self.incidents_channel, public, self.render(public, incident.id)
+            )
         except ChatError as exc:  # the channel has it; the claim stays (never twice there)
             log.warning("relapse_broadcast_failed", incident=incident.id, reason=exc.message)
         await self.store.relapse.unwatch(incident.id)
