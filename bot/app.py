@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
@@ -60,8 +61,11 @@ COMMAND_MODULES = [
 EVENTS_PATH = "/slack/events"
 
 
-def build_app(services: Services) -> AsyncApp:
-    """The Bolt app with every listener, registered once, here."""
+def build_app(
+    services: Services, listeners: Sequence[Callable[[AsyncApp, Services], None]] = ()
+) -> AsyncApp:
+    """The Bolt app with every listener, registered once, here: commands/, then the
+    installed features' own `listeners` (bot/features.py), then the catch-all."""
     settings = services.settings
     client = services.chat.client
 
@@ -113,8 +117,12 @@ def build_app(services: Services) -> AsyncApp:
         )
         return None
 
-    for module in COMMAND_MODULES:
+    *commands, catch_all = COMMAND_MODULES
+    for module in commands:
         module.register(app, services)
+    for register in listeners:
+        register(app, services)
+    catch_all.register(app, services)
     return app
 
 

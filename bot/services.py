@@ -1,4 +1,5 @@
-"""The collaborators listeners need, built once by the composition root (bot/wiring.py)."""
+"""The collaborators listeners need, built once by the composition root (bot/wiring.py):
+the core ones, then each installed feature's (bot/features.py `Installed.provides`)."""
 
 from __future__ import annotations
 

@@ -9,12 +9,12 @@ from datetime import timedelta
 
 from bot.clock import ManualClock
 from bot.incidents.models import Incident, Status
+from bot.metrics.install import build_relapse_watcher
 from bot.slack.blocks import (
     CONFIRM_CHANGE_ACTION,
     IMPACT_START_ACTION,
     REOPEN_ACTION,
 )
-from bot.wiring import build_relapse_watcher
 from sandbox.prometheus_scenario import PrometheusServer
 from sandbox.slack_emulator import SlackEmulator
 from tests.conftest import Harness, running_bot

@@ -11,8 +11,8 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.incidents.models import Incident, Status
+from bot.updates.install import build_watch
 from bot.updates.watch import IncidentWatch
-from bot.wiring import build_watch
 from bot.workweek import add_business_days
 from sandbox.slack_emulator import Message, SlackEmulator
 from tests.conftest import Harness, make_settings, running_bot

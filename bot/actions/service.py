@@ -96,7 +96,7 @@ class ActionItemService:
         self.clock = clock
         self.cfg = settings or ActionSettings()
         self.is_admin = is_admin
-        # told after every add and done, whichever entry point made it (wiring.py adds them)
+        # told after every add and done, whichever entry point made it (bot/integrations)
         self.followers: list[ActionFollower] = []
 
     async def _tell_followers(self, item: ActionItem, added: bool) -> ActionItem:

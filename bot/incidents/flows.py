@@ -9,7 +9,8 @@ says so, becomes a warning for the user ("could not set the channel topic"); it 
 the change or stops the other steps. The flow returns an `Outcome`: the incident after the
 change and those warnings.
 
-Extension points (features register theirs in bot/wiring.py, never in a flow's body):
+Extension points (each feature registers its own from its package's `install`, see
+bot/features.py; never in a flow's body):
 
 * a follow-up step for a change::
 
@@ -39,6 +40,7 @@ Extension points (features register theirs in bot/wiring.py, never in a flow's b
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -125,6 +127,27 @@ class Guard:
     check: GuardCheck
 
 
+@dataclass(frozen=True)
+class Registration:
+    """One step or guard as it was registered: which module's function, registered by which
+    module (tests hold every feature to its own package, tests/test_features.py)."""
+
+    change: Change
+    name: str
+    kind: str  # "step" or "guard"
+    function: str  # the module the step's function is defined in
+    registered_by: str  # the module that called `after` or `guard`
+
+
+def _module(function: object) -> str:
+    return str(getattr(function, "__module__", "?"))
+
+
+def _caller() -> str:
+    """The module that called `after`/`guard` (two frames up)."""
+    return str(sys._getframe(2).f_globals.get("__name__", "?"))
+
+
 class IncidentFlows:
     def __init__(
         self, *, incidents: IncidentService, lifecycle: LifecycleService | None = None
@@ -133,6 +156,7 @@ class IncidentFlows:
         self.lifecycle = lifecycle or LifecycleService(incidents=incidents)
         self._steps: dict[Change, list[FollowUp]] = {change: [] for change in Change}
         self._guards: dict[Change, list[Guard]] = {change: [] for change in Change}
+        self.registrations: list[Registration] = []  # in the order they were made
 
     # --- extension points ------------------------------------------------------------
 
@@ -151,13 +175,14 @@ class IncidentFlows:
         if any(s.name == name for s in steps):
             raise ValueError(f"{change.value} already has a step named {name!r}")
         step = FollowUp(name=name, run=run, warning=warning, concurrent=concurrent)
-        if before is None:
-            steps.append(step)
-            return
-        index = next((i for i, s in enumerate(steps) if s.name == before), None)
-        if index is None:
-            raise ValueError(f"{change.value} has no step named {before!r}")
+        index = len(steps)
+        if before is not None:
+            found = next((i for i, s in enumerate(steps) if s.name == before), None)
+            if found is None:
+                raise ValueError(f"{change.value} has no step named {before!r}")
+            index = found
         steps.insert(index, step)
+        self.registrations.append(Registration(change, name, "step", _module(run), _caller()))
 
     def guard(self, change: Change, name: str, check: GuardCheck) -> None:
         """Check every `change` before it is made; `check` raises ConfirmationNeeded to stop
@@ -165,6 +190,7 @@ class IncidentFlows:
         if any(g.name == name for g in self._guards[change]):
             raise ValueError(f"{change.value} already has a guard named {name!r}")
         self._guards[change].append(Guard(name=name, check=check))
+        self.registrations.append(Registration(change, name, "guard", _module(check), _caller()))
 
     def steps(self, change: Change) -> list[str]:
         return [s.name for s in self._steps[change]]

@@ -1,6 +1,6 @@
 """The follow-up steps every incident change has: the channel's topic and header, the line
 posted in the channel, the announcement in the incidents channel, invitations and the role
-DM. bot/wiring.py registers them first; features add theirs after (see flows.py)."""
+DM. bot/incidents/install.py registers them first; features add theirs after (see flows.py)."""
 
 from __future__ import annotations
 

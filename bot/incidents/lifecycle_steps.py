@@ -1,7 +1,7 @@
 """The follow-up steps of the lifecycle changes (reopen, decline, merge, private, corrected
 times): the channel's topic and header, a line in the channel, the announcement edited in
 place, and for a merge or a conversion the pointer, the invitations and the archiving.
-bot/wiring.py registers them after the standard steps; features add theirs after these
+bot/incidents/install.py registers them after the standard steps; features add theirs after these
 (e.g. the update cadence restarting on Change.REOPENED)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The integrations' follow-up steps on incident changes (registered by bot/wiring.py):
+"""The integrations' follow-up steps on incident changes (registered by install.py):
 page the on-call on declare and on a severity raised over PAGE_MIN_SEVERITY, resolve the
 pages on resolve. A pager that is down only adds a warning; the change stands."""
 

@@ -1,0 +1,133 @@
+"""The metric checks feature (with PROMETHEUS_URL; absent without): `/metrics` and the
+checks an incident's lifecycle runs (bot/metrics/incident_checks.py):
+
+* the metrics snapshot posted in a new incident's channel (SNAPSHOT_ON_DECLARE);
+* verify before resolve, a guard on every way of resolving ("Resolve anyway");
+* impact start from the metrics, offered on declare;
+* the relapse watch: registered on resolve, ended by a reopen, re-checked by the worker's
+  `relapse_watch` job (each relapse posted once, claimed in Redis).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.clock import Clock, system_clock
+from bot.errors import ConfirmationNeeded
+from bot.features import InstallContext, Installed
+from bot.incidents.flows import Change, ChangeRequest, Outcome
+from bot.metrics import MetricsService, PrometheusSource, load_config
+from bot.metrics.channel_report import post_check
+from bot.metrics.incident_checks import (
+    RELAPSE_CHECK_SECONDS,
+    RelapseWatcher,
+    offer_impact_start,
+    still_bad,
+    watch_until,
+)
+from bot.runbooks import RunbookLibrary
+from bot.settings import Settings
+from bot.slack.blocks import impact_start_blocks, relapse_blocks
+from bot.slack.gateway import SlackGateway
+from bot.store.redis_store import RedisStore
+from bot.worker import PeriodicJob
+
+SHOWN_FINDINGS = 8
+
+
+def build_metrics(
+    settings: Settings, *, clock: Clock, runbooks: RunbookLibrary | None = None
+) -> MetricsService | None:
+    """The metrics service over PROMETHEUS_URL; None without it."""
+    if settings.prometheus_url is None:
+        return None
+    return MetricsService(
+        source=PrometheusSource(str(settings.prometheus_url)),
+        config=load_config(settings.metrics_config),
+        clock=clock,
+        runbooks=runbooks,
+        discovery_ttl=settings.metrics_discovery_ttl,
+    )
+
+
+def build_relapse_watcher(
+    settings: Settings, *, store: RedisStore, chat: SlackGateway, clock: Clock = system_clock
+) -> RelapseWatcher | None:
+    """The worker's relapse watch; None without Prometheus."""
+    metrics = build_metrics(settings, clock=clock)
+    if metrics is None:
+        return None
+    return RelapseWatcher(
+        metrics=metrics,
+        store=store,
+        chat=chat,
+        clock=clock,
+        incidents_channel=settings.incidents_channel,
+        render=relapse_blocks,
+    )
+
+
+def install(ctx: InstallContext) -> Installed | None:
+    settings, chat, flows = ctx.settings, ctx.chat, ctx.flows
+    if settings.prometheus_url is None:
+        return None
+    runbooks = RunbookLibrary.from_folder(settings.runbooks_dir)
+    metrics = build_metrics(settings, clock=ctx.clock, runbooks=runbooks)
+    # the worker's watch has its own client, without runbooks (its posts cite none)
+    relapse = build_relapse_watcher(settings, store=ctx.store, chat=chat, clock=ctx.clock)
+    assert metrics is not None and relapse is not None
+
+    async def metrics_snapshot(outcome: Outcome) -> None:
+        """The channel opens with the current state (SNAPSHOT_ON_DECLARE=false: off)."""
+        inc = outcome.incident
+        report = await metrics.check(first=inc.services)
+        await post_check(
+            chat=chat, timeline=ctx.services.timeline, clock=ctx.clock, incident=inc, report=report
+        )
+
+    if settings.snapshot_on_declare:
+        flows.after(
+            Change.DECLARED,
+            "metrics snapshot",
+            metrics_snapshot,
+            warning="could not post the metrics snapshot",
+        )
+
+    async def metrics_still_bad(request: ChangeRequest) -> None:
+        bad = await still_bad(metrics, request.incident)
+        if bad is None:
+            return
+        lines = "\n".join(f"• {f}" for f in bad.findings[:SHOWN_FINDINGS])
+        more = len(bad.findings) - SHOWN_FINDINGS
+        tail = f"\n• and {more} more" if more > 0 else ""
+        raise ConfirmationNeeded(
+            f"The metrics of {request.incident.id} are still bad:\n{lines}{tail}\n"
+            "Resolve anyway?",
+            confirm_label="Resolve anyway",
+        )
+
+    flows.guard(Change.RESOLVED, "metrics still bad", metrics_still_bad)
+
+    async def impact_from_metrics(outcome: Outcome) -> None:
+        await offer_impact_start(metrics, chat, outcome.incident, impact_start_blocks, ctx.store)
+
+    flows.after(Change.DECLARED, "impact start from metrics", impact_from_metrics)
+    watch = settings.relapse_watch
+    watched = ctx.store.relapse
+
+    async def relapse_watch(outcome: Outcome) -> None:
+        until = watch_until(outcome.incident, watch)
+        if until is not None and watch > timedelta(0):
+            await watched.watch(outcome.incident.id, until)
+
+    async def end_relapse_watch(outcome: Outcome) -> None:
+        await watched.unwatch(outcome.incident.id)
+
+    flows.after(Change.RESOLVED, "relapse watch", relapse_watch)
+    flows.after(Change.REOPENED, "end relapse watch", end_relapse_watch)
+    return Installed(
+        "metric checks",
+        provides={"metrics": metrics},
+        # re-checks resolved incidents; each relapse posted once (a claim in Redis)
+        jobs=[PeriodicJob("relapse_watch", relapse.scan, every=RELAPSE_CHECK_SECONDS)],
+    )
