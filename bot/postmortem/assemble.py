@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.postmortem.analysis import DUE_DAYS
+from bot.postmortem.claims import Claim, GroundedDraft
 from bot.postmortem.facts import plain
-from bot.postmortem.grounding import Claim, Fact, FactSheet, GroundedDraft
+from bot.postmortem.grounding import Fact, FactSheet
 from bot.postmortem.models import (
     ClaimTally,
     ContributingFactor,

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 import structlog
 from pydantic import ValidationError
 
-from bot.postmortem.grounding import FactSheet, GroundedDraft, runbook_prompt
+from bot.postmortem.claims import GroundedDraft
+from bot.postmortem.grounding import FactSheet, runbook_prompt
 from bot.postmortem.models import DraftSections, TokenUsage
 from bot.tallies import LLM_TOKENS, MODEL_DRAFTS, tally
 
