@@ -63,3 +63,15 @@ class ConfirmationNeeded(IncidentBotError):
         self.change = ""
         self.incident_id = ""
         self.arguments: dict[str, str] = {}
+
+
+class IntegrationError(IncidentBotError):
+    """An integration call failed; the message is safe to show (no credentials, no body dump).
+    `retryable` says whether trying again later can help (down, throttled), as opposed to a
+    refusal (bad credentials, a bad request) that needs a person to fix the settings."""
+
+    def __init__(self, product: str, message: str, *, status: int | None, retryable: bool) -> None:
+        super().__init__(f"{product}: {message}")
+        self.product = product
+        self.status = status
+        self.retryable = retryable

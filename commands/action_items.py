@@ -10,8 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions.models import ActionItem
 from bot.actions.service import ActionItemService
-from bot.errors import IncidentBotError, NotInIncidentChannel, UsageError
-from bot.integrations.http import IntegrationError
+from bot.errors import IncidentBotError, IntegrationError, NotInIncidentChannel, UsageError
 from bot.mrkdwn import escape, mention, when
 from bot.parsing import parse_duration, parse_user
 from bot.registry import CommandRegistry

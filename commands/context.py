@@ -25,7 +25,6 @@ from bot.ports import ChatGateway
 from bot.registry import CommandRegistry, Subcommand, outcome_of
 from bot.services import Services
 from bot.slack.blocks import confirm_blocks
-from bot.store import keys
 
 Respond = Callable[..., Awaitable[Any]]
 Listener = Callable[..., Awaitable[None]]
@@ -226,7 +225,7 @@ async def first_click(services: Services, body: dict[str, Any]) -> bool:
         or (body.get("view") or {}).get("id", "")
     )
     key = f"{body['user']['id']}:{act['action_id']}:{act.get('value', '')}:{where}"
-    return await services.store.first_time(keys.seen_action(key), DOUBLE_CLICK_SECONDS)
+    return await services.store.first_click(key, DOUBLE_CLICK_SECONDS)
 
 
 async def run_slash_command(

@@ -15,7 +15,6 @@ from slack_bolt.response import BoltResponse
 from bot.errors import StoreUnavailable
 from bot.mrkdwn import mention
 from bot.services import Services
-from bot.store import keys
 from commands.context import reports_errors
 
 log = structlog.get_logger(__name__)
@@ -50,14 +49,14 @@ def register(app: AsyncApp, services: Services) -> None:
             return None
         # someone is in the channel now: the read rule asks Slack again (bot/incidents/access.py)
         services.incidents.access.forget(str(event.get("channel") or ""))
-        seen = keys.seen_event(str(body["event_id"])) if body.get("event_id") else None
+        seen = str(body["event_id"]) if body.get("event_id") else None
         try:
-            if seen and await services.store.exists(seen):
+            if seen and await services.store.event_seen(seen):
                 log.info("event_retry_dropped", event_id=body.get("event_id"))
                 return BoltResponse(status=200, body="")
             await record_join(services, event)
             if seen:
-                await services.store.first_time(seen)
+                await services.store.first_event(seen)
         except StoreUnavailable:
             log.warning("state_event_deferred", event_id=body.get("event_id"))
             return REDIS_DOWN

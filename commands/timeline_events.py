@@ -15,7 +15,6 @@ from slack_bolt.response import BoltResponse
 from bot.errors import StoreUnavailable
 from bot.services import Services
 from bot.slack.message_events import Deleted, Edited, Said, SystemNote, read_message_event
-from bot.store import keys
 
 log = structlog.get_logger(__name__)
 
@@ -68,13 +67,13 @@ def register(app: AsyncApp, services: Services) -> None:
         # so a retried event_id is dropped (marked only after it was recorded)
         seen = None
         if body.get("event_id") and not (event["type"] == "message" and not event.get("subtype")):
-            seen = keys.seen_event(str(body["event_id"]))
+            seen = str(body["event_id"])
         try:
-            if seen and await services.store.exists(seen):
+            if seen and await services.store.event_seen(seen):
                 return BoltResponse(status=200, body="")
             await record_timeline_event(services, event)
             if seen:
-                await services.store.first_time(seen)
+                await services.store.first_event(seen)
         except StoreUnavailable:
             log.warning("timeline_event_deferred", event_id=body.get("event_id"))
             return BoltResponse(status=503, body="store unavailable; retry")

@@ -18,24 +18,12 @@ from tenacity import (
     stop_after_delay,
 )
 
-from bot.errors import IncidentBotError
+from bot.errors import IntegrationError
 
 log = structlog.get_logger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 30.0
-
-
-class IntegrationError(IncidentBotError):
-    """An integration call failed; the message is safe to show (no credentials, no body dump).
-    `retryable` says whether trying again later can help (down, throttled), as opposed to a
-    refusal (bad credentials, a bad request) that needs a person to fix the settings."""
-
-    def __init__(self, product: str, message: str, *, status: int | None, retryable: bool) -> None:
-        super().__init__(f"{product}: {message}")
-        self.product = product
-        self.status = status
-        self.retryable = retryable
 
 
 class _Retryable(Exception):

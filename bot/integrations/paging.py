@@ -12,8 +12,8 @@ from datetime import timedelta
 import structlog
 
 from bot.clock import Clock
+from bot.errors import IntegrationError
 from bot.incidents.models import Incident
-from bot.integrations.http import IntegrationError
 from bot.integrations.pagers.base import ALL_TARGETS, Page, Pager
 from bot.mrkdwn import escape
 from bot.store.integrations import IntegrationStore, RetryJob

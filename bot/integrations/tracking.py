@@ -13,9 +13,8 @@ import structlog
 from bot.actions.models import ActionItem
 from bot.actions.store import ActionItemStore
 from bot.clock import Clock
-from bot.errors import NotFound, UsageError
+from bot.errors import IntegrationError, NotFound, UsageError
 from bot.incidents.models import Incident
-from bot.integrations.http import IntegrationError
 from bot.integrations.trackers.base import IssueDraft, IssueTracker, TrackedIssue
 from bot.mrkdwn import escape
 from bot.store.integrations import IntegrationStore, RetryJob

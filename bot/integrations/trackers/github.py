@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 
-from bot.integrations.http import ApiClient, IntegrationError
+from bot.errors import IntegrationError
+from bot.integrations.http import ApiClient
 from bot.integrations.trackers.base import IssueDraft, TrackedIssue
 
 DEFAULT_API_URL = "https://api.github.com"

@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.integrations.http import ApiClient, IntegrationError
+from bot.errors import IntegrationError
+from bot.integrations.http import ApiClient
 from bot.integrations.trackers.base import IssueDraft, TrackedIssue
 
 PRIORITY = {"P0": "Highest", "P1": "High", "P2": "Medium", "P3": "Low"}

@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from bot.integrations.http import ApiClient, IntegrationError
+from bot.errors import IntegrationError
+from bot.integrations.http import ApiClient
 from bot.integrations.trackers.base import IssueDraft, TrackedIssue
 
 DEFAULT_API_URL = "https://api.linear.app/graphql"
