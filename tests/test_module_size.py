@@ -14,7 +14,6 @@ BEING_SPLIT = {
     "bot/updates/service.py",
     "bot/incidents/flows.py",
     "bot/incidents/service.py",
-    "bot/postmortem/service.py",
 }
 
 

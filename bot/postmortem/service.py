@@ -6,32 +6,31 @@ import asyncio
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
 from bot.clock import Clock
-from bot.errors import ChatError, IncidentBotError, NotFound, UsageError
-from bot.incidents.models import Incident, Role, format_duration
-from bot.mrkdwn import escape, mention, when
+from bot.errors import ChatError, IncidentBotError
+from bot.mrkdwn import escape
 from bot.ports import ChatGateway
 from bot.postmortem.analysis import analyze
 from bot.postmortem.assemble import assemble
+from bot.postmortem.catch_up import catch_up
 from bot.postmortem.grounding import FactSheet, build_fact_sheet
 from bot.postmortem.lifecycle import lifecycle_lines
 from bot.postmortem.llm import Drafter, DraftRequest, baseline_for_prompt, uses_model
-from bot.postmortem.models import Postmortem, ProposedAction, RecordedAction
+from bot.postmortem.models import Postmortem, RecordedAction
+from bot.postmortem.proposals import ActionItemsPort, accept_proposal
 from bot.postmortem.render import claims_line, render_markdown
 from bot.runbooks import RunbookLibrary
 from bot.store.redis_store import RedisStore
 from bot.tallies import CLAIM_VERDICTS, LLM_CLAIMS
 from bot.tallies import tally as count_up
-from bot.timeline.models import EventKind, TimelineEntry
-from bot.timeline.render import render_entry
+from bot.timeline.models import TimelineEntry
 
 log = structlog.get_logger(__name__)
 _MENTIONED_ID = re.compile(r"@([UW][A-Z0-9]{2,})\b")
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 def pattern_lines(entries: list[TimelineEntry]) -> list[str]:
@@ -63,23 +62,6 @@ def pattern_lines(entries: list[TimelineEntry]) -> list[str]:
     else:
         lines.append("No earlier incident in this category in the pattern window.")
     return lines
-
-
-class ActionItemsPort(Protocol):
-    """The part of bot.actions.service.ActionItemService that accepting a proposal needs."""
-
-    async def add(
-        self,
-        incident: Incident,
-        *,
-        owner: str,
-        text: str,
-        actor: str,
-        due: str | None = None,
-        priority: str | None = None,
-        type: str | None = None,
-        ticket: str | None = None,
-    ) -> Any: ...
 
 
 @dataclass
@@ -247,7 +229,7 @@ class PostmortemService:
     async def _save(self, pm: Postmortem) -> Postmortem:
         return await self.store.postmortems.save_new_version(pm)
 
-    async def _replace_latest(self, pm: Postmortem) -> None:
+    async def replace_latest(self, pm: Postmortem) -> None:
         await self.store.postmortems.replace_latest(pm)
 
     async def latest(self, incident_id: str) -> Postmortem | None:
@@ -315,7 +297,7 @@ class PostmortemService:
                 }
             )
             if (await self.version_count(incident.id)) == first.version:
-                await self._replace_latest(done)
+                await self.replace_latest(done)
             await self.chat.post(
                 incident.channel_id,
                 f":information_source: No AI draft for *{incident.id}*: "
@@ -373,93 +355,11 @@ class PostmortemService:
         self, incident_id: str, proposal_id: str, actor: str, *, version: int | None = None
     ) -> Any:
         """Turn a proposed action item of the latest draft into a tracked one, once."""
-        if self.actions is None:
-            raise IncidentBotError("Action items are not set up on this bot.")
-        pm = await self.latest(incident_id)
-        if pm is None:
-            raise NotFound(f"{incident_id} has no postmortem draft yet.")
-        if version is not None and version != pm.version:
-            raise UsageError(
-                f"That button belongs to postmortem draft v{version}; v{pm.version} replaced "
-                "it. Use the buttons of the latest draft."
-            )
-        proposal = next((a for a in pm.action_items if a.id == proposal_id), None)
-        if proposal is None:
-            raise NotFound(f"The draft of {incident_id} has no proposed item {proposal_id}.")
-        if proposal.accepted_item_id:
-            raise UsageError(f"{proposal_id} is already tracked as {proposal.accepted_item_id}.")
-        if not await self.store.postmortems.claim_accept(incident_id, proposal_id):
-            raise UsageError(f"{proposal_id} is already being accepted.")
-        incident = await self.store.get_incident(incident_id)
-        try:
-            item = await self.actions.add(
-                incident,
-                owner=self._owner(proposal, actor),
-                text=proposal.description,
-                actor=actor,
-                due=self._due(proposal),
-                priority=proposal.priority,
-                type=proposal.type,
-            )
-        except IncidentBotError:
-            await self.store.postmortems.release_accept(incident_id, proposal_id)
-            raise
-        latest = await self.latest(incident_id) or pm
-        for a in latest.action_items:
-            if a.id == proposal_id:
-                a.accepted_item_id = str(getattr(item, "id", item))
-        await self._replace_latest(latest)
-        return item
-
-    @staticmethod
-    def _owner(proposal: ProposedAction, actor: str) -> str:
-        owner = (proposal.owner_suggestion or "").lstrip("@")
-        return owner if _USER_ID.match(owner) else actor
-
-    def _due(self, proposal: ProposedAction) -> str | None:
-        due = proposal.due_suggestion
-        if due is None or due <= self.clock().date():
-            return None
-        return due.isoformat()
+        return await accept_proposal(self, incident_id, proposal_id, actor, version=version)
 
     # --- summary -------------------------------------------------------------------------
 
     async def summary(self, incident_id: str) -> str:
         """A catch-up for someone joining: what happened, status, roles, what is being tried."""
         incident = await self.store.get_incident(incident_id)
-        entries = await self.store.timeline(incident_id)
-        now = self.clock()
-        lines = [
-            f"*{incident.id}: {escape(incident.title)}*",
-            f"*What happened:* {incident.severity.label} ({incident.severity.meaning}) "
-            f"declared {when(incident.declared_at)} by {mention(incident.declared_by)}"
-            + (f", affecting {escape(', '.join(incident.services))}" if incident.services else "")
-            + ".",
-        ]
-        if incident.description:
-            lines.append(f">{escape(incident.description)}")
-        status = f"*Status:* {incident.status.value}"
-        if incident.resolved_at is not None:
-            status += f" — resolved after {format_duration(incident.time_to_resolve)}"
-        elif incident.mitigated_at is not None:
-            status += f" — mitigated after {format_duration(incident.time_to_mitigate)}"
-        else:
-            status += f" — open for {format_duration(now - incident.declared_at)}"
-        lines.append(status)
-        lines.append(
-            "*Roles:* "
-            + " · ".join(f"{r.display_name}: {mention(incident.roles.get(r))}" for r in Role)
-        )
-        trying = [
-            e
-            for e in entries
-            if e.is_key and e.event.kind not in (EventKind.ROLE, EventKind.DECLARED)
-        ][-5:]
-        if trying:
-            lines.append("*What is being tried (latest key events):*")
-            lines += [f"• {render_entry(e)}" for e in trying]
-        else:
-            lines.append("*What is being tried:* nothing recorded yet — add `/incident note`.")
-        if incident.resolution_summary:
-            lines.append(f"*Resolution:* {escape(incident.resolution_summary)}")
-        return "\n".join(lines)
+        return catch_up(incident, await self.store.timeline(incident_id), self.clock())
