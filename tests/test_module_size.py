@@ -12,7 +12,6 @@ BEING_SPLIT = {
     "bot/metrics/render.py",
     "bot/demo.py",  # the demo as a scenario of steps
     "bot/updates/service.py",
-    "bot/incidents/flows.py",
     "bot/incidents/service.py",
 }
 

@@ -39,202 +39,27 @@ bot/features.py; never in a flow's body):
 
 from __future__ import annotations
 
-import asyncio
-import sys
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 
-import structlog
-
-from bot.errors import ConfirmationNeeded, UsageError
+from bot.errors import UsageError
+from bot.incidents.changes import Change, ChangeRequest, GuardCheck, Outcome, Registration, Step
 from bot.incidents.lifecycle import LifecycleService
 from bot.incidents.models import ACTIVE_STATUSES, Incident, Role, Severity, Status
 from bot.incidents.service import IncidentService
-from bot.timeline.models import TimelineEvent
+from bot.incidents.steps import ChangeSteps
 
-log = structlog.get_logger(__name__)
-
-
-class Change(StrEnum):
-    DECLARED = "declared"
-    ROLE = "role"
-    SEVERITY = "severity"
-    STATUS = "status"  # investigating, identified, monitoring (resolved is RESOLVED)
-    LABELS = "labels"  # services or tags
-    NOTE = "note"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
-    # the lifecycle beyond resolve (bot/incidents/lifecycle.py)
-    REOPENED = "reopened"  # a resolved incident back to investigating
-    DECLINED = "declined"  # closed as a false alarm
-    MERGED = "merged"  # closed as a duplicate; data["merge"] is the lifecycle.Merge
-    PRIVATE = "private"  # moved to a private channel; data["conversion"]
-    TIMES = "times"  # key times corrected; data["corrections"]
+__all__ = [  # the change types live in bot/incidents/changes.py; importable from here too
+    "Change", "ChangeRequest", "GuardCheck", "IncidentFlows", "Outcome", "Registration", "Step",
+]
 
 
-@dataclass
-class Outcome:
-    """What a change did; follow-up steps read it and may add warnings and data."""
-
-    change: Change
-    incident: Incident  # after the change (a step may replace it with a newer copy)
-    actor: str
-    before: Incident | None = None  # None for a declare
-    events: list[TimelineEvent] = field(default_factory=list)  # recorded with the change
-    summary: str | None = None  # resolve; the reason of a reopen or decline
-    role: Role | None = None  # role
-    assignee: str | None = None  # role
-    field_name: str | None = None  # labels: "services" or "tags"
-    warnings: list[str] = field(default_factory=list)
-    data: dict[str, object] = field(default_factory=dict)  # left by steps for later steps
-
-    def warn(self, text: str) -> None:
-        """Tell the user something did not happen (lower case, after "I": "could not …")."""
-        if text not in self.warnings:
-            self.warnings.append(text)
-
-
-Step = Callable[[Outcome], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class FollowUp:
-    name: str
-    run: Step
-    warning: str | None = None  # told to the user when the step fails; None: logged only
-    concurrent: bool = False  # runs together with the concurrent steps beside it
-
-
-@dataclass(frozen=True)
-class ChangeRequest:
-    """A change about to be made, as guards see it."""
-
-    change: Change
-    incident: Incident
-    actor: str
-    confirmed: frozenset[str] = frozenset()  # guards the user already said "anyway" to
-    arguments: dict[str, str] = field(default_factory=dict)  # e.g. {"summary": …}
-
-
-GuardCheck = Callable[[ChangeRequest], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class Guard:
-    name: str
-    check: GuardCheck
-
-
-@dataclass(frozen=True)
-class Registration:
-    """One step or guard as it was registered: which module's function, registered by which
-    module (tests hold every feature to its own package, tests/test_features.py)."""
-
-    change: Change
-    name: str
-    kind: str  # "step" or "guard"
-    function: str  # the module the step's function is defined in
-    registered_by: str  # the module that called `after` or `guard`
-
-
-def _module(function: object) -> str:
-    return str(getattr(function, "__module__", "?"))
-
-
-def _caller() -> str:
-    """The module that called `after`/`guard` (two frames up)."""
-    return str(sys._getframe(2).f_globals.get("__name__", "?"))
-
-
-class IncidentFlows:
+class IncidentFlows(ChangeSteps):
     def __init__(
         self, *, incidents: IncidentService, lifecycle: LifecycleService | None = None
     ) -> None:
+        super().__init__()
         self.incidents = incidents
         self.lifecycle = lifecycle or LifecycleService(incidents=incidents)
-        self._steps: dict[Change, list[FollowUp]] = {change: [] for change in Change}
-        self._guards: dict[Change, list[Guard]] = {change: [] for change in Change}
-        self.registrations: list[Registration] = []  # in the order they were made
-
-    # --- extension points ------------------------------------------------------------
-
-    def after(
-        self,
-        change: Change,
-        name: str,
-        run: Step,
-        *,
-        warning: str | None = None,
-        concurrent: bool = False,
-        before: str | None = None,
-    ) -> None:
-        """Run `run` after every `change` (see the module docstring)."""
-        steps = self._steps[change]
-        if any(s.name == name for s in steps):
-            raise ValueError(f"{change.value} already has a step named {name!r}")
-        step = FollowUp(name=name, run=run, warning=warning, concurrent=concurrent)
-        index = len(steps)
-        if before is not None:
-            found = next((i for i, s in enumerate(steps) if s.name == before), None)
-            if found is None:
-                raise ValueError(f"{change.value} has no step named {before!r}")
-            index = found
-        steps.insert(index, step)
-        self.registrations.append(Registration(change, name, "step", _module(run), _caller()))
-
-    def guard(self, change: Change, name: str, check: GuardCheck) -> None:
-        """Check every `change` before it is made; `check` raises ConfirmationNeeded to stop
-        it until the user confirms (or any IncidentBotError to refuse it)."""
-        if any(g.name == name for g in self._guards[change]):
-            raise ValueError(f"{change.value} already has a guard named {name!r}")
-        self._guards[change].append(Guard(name=name, check=check))
-        self.registrations.append(Registration(change, name, "guard", _module(check), _caller()))
-
-    def steps(self, change: Change) -> list[str]:
-        return [s.name for s in self._steps[change]]
-
-    # --- running ---------------------------------------------------------------------
-
-    async def _check(self, request: ChangeRequest) -> None:
-        for guard in self._guards[request.change]:
-            if guard.name in request.confirmed:
-                continue
-            try:
-                await guard.check(request)
-            except ConfirmationNeeded as exc:
-                exc.guard = guard.name
-                exc.change = request.change.value
-                exc.incident_id = request.incident.id
-                exc.arguments = dict(request.arguments)
-                exc.arguments["confirmed"] = ",".join(sorted({*request.confirmed, guard.name}))
-                raise
-
-    async def _follow_up(self, outcome: Outcome, alongside: Step | None = None) -> Outcome:
-        steps = self._steps[outcome.change]
-        if alongside is not None:  # this call's own step, with the first batch
-            steps = [FollowUp("alongside", alongside, concurrent=True), *steps]
-        i = 0
-        with structlog.contextvars.bound_contextvars(
-            incident_id=outcome.incident.id, change=outcome.change.value
-        ):
-            while i < len(steps):
-                batch = [steps[i]]
-                while steps[i].concurrent and i + 1 < len(steps) and steps[i + 1].concurrent:
-                    i += 1
-                    batch.append(steps[i])
-                i += 1
-                await asyncio.gather(*(self._run_step(step, outcome) for step in batch))
-        return outcome
-
-    async def _run_step(self, step: FollowUp, outcome: Outcome) -> None:
-        try:
-            await step.run(outcome)
-        except Exception as exc:  # one step's failure never stops the others
-            log.warning("follow_up_failed", step=step.name, error=repr(exc), exc_info=exc)
-            if step.warning:
-                outcome.warn(step.warning)
 
     async def _may_change(self, incident: Incident, actor: str) -> None:
         """The read rule first, for every change and whichever route asks: a private
