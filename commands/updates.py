@@ -27,8 +27,9 @@ from bot.slack.update_blocks import (
     UPDATE_CALLBACK,
     update_modal,
 )
+from bot.updates.cadence import MAX_CADENCE, MIN_CADENCE
 from bot.updates.models import MAX_FIELD_CHARS, UpdateDraft
-from bot.updates.service import MAX_CADENCE, MIN_CADENCE, UpdateResult, UpdateService
+from bot.updates.service import UpdateResult, UpdateService
 from commands.context import CommandContext, clicked_incident, first_click, reports_errors
 from commands.incident import registry
 from commands.postmortem import draft_reply

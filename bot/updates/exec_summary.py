@@ -282,3 +282,28 @@ def checked_rewording(
             + "; ".join(refused) + "."
         )
     return summary.model_copy(update=update)
+
+
+async def stakeholder_summary(
+    incident: Incident,
+    latest: StatusUpdate | None,
+    entries: list[TimelineEntry],
+    writer: ExecWriter,
+    *,
+    now: datetime,
+    next_update: datetime | None,
+    use_ai: bool,
+) -> str:
+    """The summary from the record, reworded by `writer` when `use_ai` (a private incident's
+    text goes to the model only with PRIVATE_INCIDENTS_USE_AI), each part checked."""
+    summary = build_exec_summary(incident, latest, entries, now=now, next_update=next_update)
+    if not use_ai:
+        rewording = Rewording(
+            prose=None,
+            reason="a private incident's text is not sent to the model "
+            "(PRIVATE_INCIDENTS_USE_AI is off)",
+        )
+    else:
+        rewording = await writer.reword(summary)
+    summary = checked_rewording(summary, rewording, incident, entries, now=now)
+    return render_exec_summary(summary, now)

@@ -12,28 +12,21 @@ is changed first, through the same path as `/incident status` and `/incident sev
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
 
 import structlog
 
 from bot.clock import Clock
 from bot.errors import ChatError, InvalidTransition, PermissionDenied, UsageError
 from bot.incidents.follow_ups import declaration
-from bot.incidents.models import Incident, Role, Severity, Status, format_duration
-from bot.mrkdwn import escape, mention, when
+from bot.incidents.models import Incident, Role, Status, format_duration
+from bot.mrkdwn import escape, mention
 from bot.store.redis_store import RedisStore
 from bot.timeline.models import EventKind, TimelineEvent
-from bot.updates.exec_summary import (
-    ExecWriter,
-    NoModelWriter,
-    Rewording,
-    build_exec_summary,
-    checked_rewording,
-    render_exec_summary,
-)
+from bot.updates.cadence import MAX_CADENCE, MIN_CADENCE, cadence_change, sooner_due
+from bot.updates.exec_summary import ExecWriter, NoModelWriter, stakeholder_summary
 from bot.updates.models import (
     CadenceSettings,
     StatusUpdate,
@@ -42,53 +35,14 @@ from bot.updates.models import (
     describe_cadence,
     next_update_due,
 )
+from bot.updates.ports import AdminCheck, IncidentChanges, UpdateChat
+from bot.updates.text import public_update_text, status_line, update_text
 
 log = structlog.get_logger(__name__)
 
-MIN_CADENCE = timedelta(minutes=5)
-MAX_CADENCE = timedelta(hours=24)
 FANOUT_CONCURRENCY = 8
 FANOUT_ROUNDS = 4
 FANOUT_PAUSE_SECONDS = 2.0
-STATUS_EMOJI = {
-    Status.INVESTIGATING: ":mag:",
-    Status.IDENTIFIED: ":bulb:",
-    Status.MONITORING: ":eyes:",
-    Status.RESOLVED: ":white_check_mark:",
-    Status.CLOSED: ":lock:",
-}
-AdminCheck = Callable[[str], Awaitable[bool]]
-
-
-class UpdateChat(Protocol):
-    async def post(self, channel_id: str, text: str) -> str: ...
-
-    async def reply_in_thread(self, channel_id: str, thread_ts: str, text: str) -> str: ...
-
-    async def update_announcement(
-        self, incident: Incident, text: str, status_line: str
-    ) -> None: ...
-
-    async def channel_members(self, channel_id: str) -> list[str]: ...
-
-    async def pace(self) -> None:
-        """Wait while Slack has asked the bot to slow down."""
-
-
-class ChangeOutcome(Protocol):
-    incident: Incident
-    warnings: list[str]
-
-
-class IncidentChanges(Protocol):
-    """How a status or severity given with an update is applied: the incident flows, so
-    their follow-up steps run as for `/incident status` and `/incident severity`."""
-
-    async def set_severity(
-        self, incident: Incident, severity: Severity, actor: str
-    ) -> ChangeOutcome: ...
-
-    async def set_status(self, incident: Incident, status: Status, actor: str) -> ChangeOutcome: ...
 
 
 @dataclass
@@ -104,63 +58,6 @@ class UpdateResult:
     update: StatusUpdate
     delivery: Delivery
     warnings: list[str] = field(default_factory=list)
-
-
-def update_text(incident: Incident, update: StatusUpdate, *, for_dm: bool = False) -> str:
-    lines = [
-        f":mega: *Status update #{update.seq} — {incident.id}* {escape(incident.title)}",
-        f"{update.severity.label} · {STATUS_EMOJI[update.status]} "
-        f"{update.status.value.capitalize()} · by {mention(update.author)} {when(update.at)}",
-        f"*What changed:* {escape(update.text, limit=1500)}",
-    ]
-    if update.impact:
-        lines.append(f"*Current impact:* {escape(update.impact, limit=1500)}")
-    if update.next_steps:
-        lines.append(f"*Next steps:* {escape(update.next_steps, limit=1500)}")
-    if update.next_update_due is not None:
-        lines.append(f"*Next update by* {when(update.next_update_due)}")
-    if for_dm:
-        lines.append(
-            f"_You follow this incident (<#{incident.channel_id}>). "
-            f"`/incident unsubscribe id:{incident.id}` to stop._"
-        )
-    return "\n".join(lines)
-
-
-def public_update_text(incident: Incident, update: StatusUpdate) -> str:
-    """A private incident's update where non-members read (the announcement's thread, a
-    follower outside the channel): its label and status, never its words."""
-    return (
-        f":lock: *{incident.public_label}* — status update #{update.seq}: "
-        f"{update.status.value.capitalize()}"
-    )
-
-
-def status_line(incident: Incident, update: StatusUpdate | None) -> str:
-    """The line under the announcement: the latest update and when the next is due (for a
-    private incident without the update's words)."""
-    if incident.merged_into:
-        return f":twisted_rightwards_arrows: *Duplicate* of {incident.merged_into}"
-    if incident.is_declined:
-        return ":no_entry_sign: *Declined* as a false alarm"
-    if not incident.is_active:
-        word = "Closed" if incident.status is Status.CLOSED else "Resolved"
-        after = f" after {format_duration(incident.time_to_resolve)}"
-        return (
-            f"{STATUS_EMOJI[incident.status]} *{word}*{after} · {when(incident.resolved_at)}"
-            if incident.resolved_at
-            else f"{STATUS_EMOJI[incident.status]} *{word}*"
-        )
-    parts = [f"{STATUS_EMOJI[incident.status]} *{incident.status.value.capitalize()}*"]
-    if incident.reopenings:
-        parts[0] += " (reopened)"
-    if update is not None and incident.private:
-        parts.append(f"update #{update.seq} {when(update.at)}")
-    elif update is not None:
-        parts.append(f"update #{update.seq} {when(update.at)}: {escape(update.text, limit=200)}")
-    if incident.next_update_due is not None:
-        parts.append(f"next update by {when(incident.next_update_due)}")
-    return " · ".join(parts)
 
 
 class UpdateService:
@@ -408,23 +305,9 @@ class UpdateService:
         """A severity change: when its default cadence is shorter than the update already
         promised, the next update is due one new cadence after the last one (an explicit
         `/incident cadence` stays as set)."""
-        every = cadence_for(incident, self.cadence)
-        if (
-            not incident.is_active
-            or incident.update_cadence_minutes is not None
-            or incident.next_update_due is None
-            or every is None
-        ):
+        tighten = sooner_due(incident, self.cadence)
+        if tighten is None:
             return incident
-        sooner = (incident.last_update_at or incident.declared_at) + every
-        if sooner >= incident.next_update_due:
-            return incident
-
-        def tighten(inc: Incident) -> list[TimelineEvent]:
-            if inc.next_update_due is not None and sooner < inc.next_update_due:
-                inc.next_update_due = sooner
-            return []
-
         incident, _ = await self.store.update_incident(incident.id, tighten)
         await self.refresh_announcement(incident)
         return incident
@@ -442,22 +325,7 @@ class UpdateService:
         await self.may_post(incident, actor, "change the update cadence")
         if every is not None and not MIN_CADENCE <= every <= MAX_CADENCE:
             raise UsageError("A cadence is between 5m and 24h (or `off`).")
-        now = self.clock()
-        label = describe_cadence(every)
-
-        def change(inc: Incident) -> list[TimelineEvent]:
-            inc.update_cadence_minutes = 0 if every is None else int(every.total_seconds() // 60)
-            inc.next_update_due = None if every is None else now + every
-            return [
-                TimelineEvent(
-                    kind=EventKind.CADENCE,
-                    at=now,
-                    actor=actor,
-                    text=f"Update cadence {label}",
-                    data={"minutes": str(inc.update_cadence_minutes)},
-                )
-            ]
-
+        change = cadence_change(every, self.clock(), actor)
         updated, _ = await self.store.update_incident(incident.id, change)
         await self.refresh_announcement(updated)
         return updated
@@ -483,25 +351,13 @@ class UpdateService:
     async def exec_summary(self, incident: Incident) -> str:
         """The stakeholder summary: facts from the record; the model only rewords them,
         checked part by part (bot/updates/exec_summary.py)."""
-        now = self.clock()
+        use_ai = self.private_use_ai or not incident.private
+        latest = await self.updates.latest(incident.id)
         entries = await self.store.timeline(incident.id)
-        summary = build_exec_summary(
-            incident,
-            await self.updates.latest(incident.id),
-            entries,
-            now=now,
-            next_update=self.due(incident),
+        return await stakeholder_summary(
+            incident, latest, entries, self.writer,
+            now=self.clock(), next_update=self.due(incident), use_ai=use_ai,
         )
-        if incident.private and not self.private_use_ai:
-            rewording = Rewording(
-                prose=None,
-                reason="a private incident's text is not sent to the model "
-                "(PRIVATE_INCIDENTS_USE_AI is off)",
-            )
-        else:
-            rewording = await self.writer.reword(summary)
-        summary = checked_rewording(summary, rewording, incident, entries, now=now)
-        return render_exec_summary(summary, now)
 
     @staticmethod
     def who_updates(incident: Incident) -> str | None:

@@ -1,0 +1,42 @@
+"""What the update service needs from around it: the chat calls it makes, how a status or
+severity given with an update is changed (the incident flows), who counts as an admin."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from bot.incidents.models import Incident, Severity, Status
+
+AdminCheck = Callable[[str], Awaitable[bool]]
+
+
+class UpdateChat(Protocol):
+    async def post(self, channel_id: str, text: str) -> str: ...
+
+    async def reply_in_thread(self, channel_id: str, thread_ts: str, text: str) -> str: ...
+
+    async def update_announcement(
+        self, incident: Incident, text: str, status_line: str
+    ) -> None: ...
+
+    async def channel_members(self, channel_id: str) -> list[str]: ...
+
+    async def pace(self) -> None:
+        """Wait while Slack has asked the bot to slow down."""
+
+
+class ChangeOutcome(Protocol):
+    incident: Incident
+    warnings: list[str]
+
+
+class IncidentChanges(Protocol):
+    """How a status or severity given with an update is applied: the incident flows, so
+    their follow-up steps run as for `/incident status` and `/incident severity`."""
+
+    async def set_severity(
+        self, incident: Incident, severity: Severity, actor: str
+    ) -> ChangeOutcome: ...
+
+    async def set_status(self, incident: Incident, status: Status, actor: str) -> ChangeOutcome: ...
