@@ -42,12 +42,12 @@ LAYERS: dict[str, list[str]] = {
     ],
     "models": ["*.models"],  # the records every layer passes around
     "store": ["bot.store"],
-    "config": ["bot.settings"],
+    "config": ["bot.settings", "bot.setting_values", "bot.integrations.settings"],
     "domain": [
         "bot.ports", "bot.incidents", "bot.timeline", "bot.actions", "bot.updates",
         "bot.patterns", "bot.postmortem", "bot.metrics", "bot.alerts", "bot.runbooks",
         "bot.registry", "bot.integrations", "bot.integrations.pagers.base",
-        "bot.integrations.trackers.base",
+        "bot.integrations.trackers.base", "bot.conferencing",
     ],
     "adapters": [
         "bot.slack", "bot.integrations.pagers", "bot.integrations.trackers",
@@ -58,7 +58,8 @@ LAYERS: dict[str, list[str]] = {
     "entry": ["commands", "bot.webhooks", "bot.web"],
     "composition": [
         "bot.features", "bot.wiring", "bot.app", "bot.worker", "bot.runners", "bot.cli",
-        "bot.export", "bot.demo", "bot.__main__", "bot.integrations.factory", "*.install",
+        "bot.export", "bot.demo", "bot.docs", "bot.__main__", "bot.integrations.factory",
+        "*.install",
     ],
 }
 ORDER = list(LAYERS)
