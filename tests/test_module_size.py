@@ -11,7 +11,6 @@ BEING_SPLIT = {
     "bot/metrics/discovery.py",  # conventions as tables under bot/metrics/conventions/
     "bot/metrics/render.py",
     "bot/demo.py",  # the demo as a scenario of steps
-    "bot/incidents/service.py",
 }
 
 

@@ -1,5 +1,6 @@
 """The incident domain: declaring (channel and record), roles, severity, status, notes,
-resolution and permissions. What follows each change lives in bot/incidents/flows.py."""
+resolution and permissions (finding an incident: reads.py). What follows each change lives
+in bot/incidents/flows.py."""
 
 from __future__ import annotations
 
@@ -14,21 +15,20 @@ from bot.errors import (
     ChatError,
     IncidentBotError,
     InvalidTransition,
-    NotInIncidentChannel,
     PermissionDenied,
     UsageError,
 )
 from bot.incidents.access import IncidentAccess
+from bot.incidents.channel import create_channel
 from bot.incidents.models import Incident, Reopening, Role, Severity, Status
-from bot.incidents.naming import channel_name
+from bot.incidents.reads import IncidentReads
 from bot.mrkdwn import escape, mention
-from bot.ports import ChannelRef, ChatGateway
+from bot.ports import ChatGateway
 from bot.store.redis_store import RedisStore
 from bot.timeline.models import EventKind, TimelineEvent
 
 log = structlog.get_logger(__name__)
 
-MAX_NAME_ATTEMPTS = 5
 STATUS_ORDER = [
     Status.INVESTIGATING,
     Status.IDENTIFIED,
@@ -50,7 +50,7 @@ class DeclareResult:
     incident: Incident
 
 
-class IncidentService:
+class IncidentService(IncidentReads):
     def __init__(
         self,
         *,
@@ -68,39 +68,6 @@ class IncidentService:
         self.is_admin = is_admin
         # the one read rule (bot/incidents/access.py): every entry point asks it
         self.access = access or IncidentAccess(members=chat, is_admin=is_admin)
-
-    # --- finding the incident -----------------------------------------------------
-
-    async def for_channel(self, channel_id: str) -> Incident | None:
-        incident_id = await self.store.incident_id_for_channel(channel_id)
-        return None if incident_id is None else await self.store.get_incident(incident_id)
-
-    async def readable(self, incident_id: str, reader: str) -> Incident:
-        """The incident, when `reader` may read it; else PrivateIncident (its label only)."""
-        incident = await self.store.get_incident(incident_id.strip().upper())
-        return await self.access.require_read(incident, reader)
-
-    async def target(self, channel_id: str, explicit_id: str | None) -> Incident:
-        """The incident a command acts on: `id:` when given, else the channel's (unchecked:
-        commands read it through CommandContext.incident, which applies the read rule)."""
-        if explicit_id:
-            return await self.store.get_incident(explicit_id.upper())
-        incident = await self.for_channel(channel_id)
-        if incident is None:
-            raise NotInIncidentChannel(
-                "This is not an incident channel. Run it in the incident's channel, "
-                "or add `id:INC-…`."
-            )
-        return incident
-
-    async def list_open(self) -> list[Incident]:
-        ids = await self.store.list_incident_ids(open_only=True)
-        return [i for i in await self.store.incidents(ids) if i.is_active]
-
-    async def list_recent(self, limit: int = 50) -> list[Incident]:
-        """The latest incidents whatever their state (declined and merged ones included)."""
-        ids = await self.store.list_incident_ids(open_only=False, limit=limit)
-        return await self.store.incidents(ids)
 
     # --- declare -------------------------------------------------------------------
 
@@ -123,7 +90,7 @@ class IncidentService:
             raise UsageError(f"The title is too long ({len(title)} characters; at most 150).")
         await self.store.ping()  # fail before creating a channel we could not record
         now = self.clock()
-        channel = await self._create_channel(title, now, private=private)
+        channel = await create_channel(self.chat, title, now, private=private)
         incident = Incident(
             id=await self._allocate_id(channel.id, now),
             title=title,
@@ -162,29 +129,6 @@ class IncidentService:
         except IncidentBotError:
             await self._quietly(self.chat.archive_channel(channel_id), "archive")
             raise
-
-    async def _create_channel(
-        self, title: str, declared_at: datetime, *, private: bool = False
-    ) -> ChannelRef:
-        last_error: ChatError | None = None
-        for attempt in range(1, MAX_NAME_ATTEMPTS + 1):
-            try:
-                return await self.chat.create_channel(
-                    channel_name(title, declared_at, attempt), private=private
-                )
-            except ChatError as exc:
-                if exc.code != "name_taken":
-                    raise ChatError(
-                        f"Could not create the incident channel: {exc.message}. "
-                        "No incident was recorded.",
-                        code=exc.code,
-                    ) from exc
-                last_error = exc
-        raise ChatError(
-            f"Could not create the incident channel: the names "
-            f"`{channel_name(title, declared_at)}` to -{MAX_NAME_ATTEMPTS} are all taken.",
-            code=last_error.code if last_error else "name_taken",
-        )
 
     async def remember_header(self, incident_id: str, header_ts: str) -> Incident:
         """Keep the ts of the header message, so later changes can edit it."""
