@@ -39,6 +39,8 @@ What a feature hands back (`Installed`):
   the listeners of the features that are always listed, as they answer "not configured"
   themselves); they are registered after commands/ and before the catch-all;
 * `routes`: aiohttp routes for the HTTP server (webhooks, web pages);
+* `web_setup`: functions given the HTTP server's `web.Application` once it is built, for
+  what routes alone cannot do (middlewares, templates, startup and cleanup hooks);
 * `registrations`: the flow steps and guards it registered, filled in by `install_all`
   from what the install did (tests check each lives in, and was registered from, the
   feature's own package).
@@ -69,6 +71,7 @@ if TYPE_CHECKING:
     from slack_bolt.async_app import AsyncApp
 
 Register = Callable[["AsyncApp", Services], None]
+WebSetup = Callable[[web.Application], None]
 
 
 @dataclass
@@ -93,6 +96,7 @@ class Installed:
     jobs: list[PeriodicJob] = field(default_factory=list)
     listeners: list[Register] = field(default_factory=list)
     routes: list[web.RouteDef] = field(default_factory=list)
+    web_setup: list[WebSetup] = field(default_factory=list)
     registrations: list[Registration] = field(default_factory=list)
     package: str = ""  # the install's package, e.g. "bot.patterns" (set by install_all)
 
@@ -111,6 +115,10 @@ class Composition:
     @property
     def routes(self) -> list[web.RouteDef]:
         return [route for feature in self.features for route in feature.routes]
+
+    @property
+    def web_setup(self) -> list[WebSetup]:
+        return [setup for feature in self.features for setup in feature.web_setup]
 
     @property
     def listeners(self) -> list[Register]:

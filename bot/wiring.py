@@ -128,10 +128,13 @@ def build_bot(settings: Settings, *, clock: Clock = system_clock, db: Db | None 
         settings.anthropic_api_key, settings.alertmanager_token,
     ])
     app = build_app(services, composed.listeners)
+    web_app = build_web_app(app, services, composed.routes, observability)
+    for setup in composed.web_setup:
+        setup(web_app)
     return Bot(
         services=services,
         app=app,
-        web_app=build_web_app(app, services, composed.routes, observability),
+        web_app=web_app,
         observability=observability,
         features=composed.features,
     )

@@ -125,3 +125,36 @@ def test_the_composition_root_is_a_short_list_of_installs() -> None:
     assert len(wiring.splitlines()) <= 150
     assert "flows.after(" not in wiring and "flows.guard(" not in wiring
     assert all(install.__name__ == "install" for install in FEATURES)
+
+
+async def test_a_new_features_routes_listeners_and_web_setup_reach_the_app(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a later package (the web app, a status page) hands back is served."""
+    from aiohttp import web
+
+    from bot import wiring
+    from bot.features import InstallContext
+
+    seen: list[str] = []
+
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    def install(ctx: InstallContext) -> Installed:
+        return Installed(
+            "status page",
+            routes=[web.get("/status-page", page)],
+            listeners=[lambda app, services: seen.append("listeners")],
+            web_setup=[lambda app: seen.append(f"setup {len(app.router.routes())}")],
+        )
+
+    monkeypatch.setattr(wiring, "FEATURES", [*FEATURES, install])
+    bot = wiring.build_bot(Settings.model_validate({**EVERYTHING, "redis_url": redis_url}))
+    try:
+        paths = {r.resource.canonical for r in bot.web_app.router.routes() if r.resource}
+        assert "/status-page" in paths and "/slack/events" in paths
+        assert seen[0] == "listeners" and seen[1].startswith("setup ")
+        assert bot.features[-1].name == "status page"
+    finally:
+        await bot.services.store.aclose()
