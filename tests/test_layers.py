@@ -23,6 +23,8 @@ KNOWN_UPWARD = {
     # the Prometheus client's protocol lives beside the client (bot/metrics is being split)
     ("bot.metrics", "bot.metrics.prometheus"),
     ("bot.metrics.discovery", "bot.metrics.prometheus"),
+    ("bot.metrics.freeform", "bot.metrics.prometheus"),
+    ("bot.metrics.queries", "bot.metrics.prometheus"),
     ("bot.metrics.service", "bot.metrics.prometheus"),
     # the command grammar reads severities; the pattern index keys come from the matcher
     ("bot.parsing", "bot.incidents.models"),
