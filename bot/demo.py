@@ -311,8 +311,7 @@ async def _play(
     from bot.actions.schedule import next_working_start
     from bot.runners import serve_http
     from bot.settings import Settings
-    from bot.updates.install import build_watch
-    from bot.wiring import build_bot, build_scanner
+    from bot.wiring import build_bot, build_scanner, build_watch
     from sandbox.driver import Reply, SlackDriver
 
     secret = secrets.token_hex(16)

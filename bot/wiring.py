@@ -26,6 +26,7 @@ from bot.metrics import install as metric_checks
 from bot.observability import BotMetrics, install_logging
 from bot.patterns import install as patterns
 from bot.postmortem import install as postmortem
+from bot.postmortem.install import build_postmortems
 from bot.services import Services
 from bot.settings import Settings
 from bot.slack.action_blocks import reminder_blocks
@@ -35,11 +36,24 @@ from bot.store.connection import Db, db_for
 from bot.store.redis_store import RedisStore
 from bot.timeline.service import TimelineService
 from bot.updates import install as updates
+from bot.updates.install import build_watch
 from bot.webhooks import install as webhooks
 from bot.worker import PeriodicJob
 
 # In this order: it is the order of each change's follow-up steps (the incident's own
 # first), and a feature may use the services of those before it.
+__all__ = [  # what the processes, `export` and the demo get from here
+    "FEATURES",
+    "Bot",
+    "admin_check",
+    "build_bot",
+    "build_postmortems",
+    "build_scanner",
+    "build_watch",
+    "build_worker_jobs",
+    "compose",
+    "slack_gateway",
+]
 FEATURES: list[Install] = [
     lifecycle.install,  # the channel, the announcement, the lifecycle
     postmortem.install,
@@ -90,8 +104,7 @@ def compose(
 def build_worker_jobs(
     settings: Settings, *, clock: Clock = system_clock, db: Db | None = None
 ) -> list[PeriodicJob]:
-    """The features' own worker jobs (integration retries, tracker sync, the incident
-    watch, the relapse watch)."""
+    """The features' own worker jobs (e.g. the incident watch, the relapse watch)."""
     return compose(settings, clock=clock, db=db).jobs
 
 
@@ -131,10 +144,4 @@ def build_bot(settings: Settings, *, clock: Clock = system_clock, db: Db | None 
     web_app = build_web_app(app, services, composed.routes, observability)
     for setup in composed.web_setup:
         setup(web_app)
-    return Bot(
-        services=services,
-        app=app,
-        web_app=web_app,
-        observability=observability,
-        features=composed.features,
-    )
+    return Bot(services, app, web_app, observability, composed.features)
