@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from bench import append_result  # noqa: E402
 from bot.metrics import MetricsService, PrometheusSource, load_config  # noqa: E402
 from bot.metrics.models import PARTS  # noqa: E402
+from bot.metrics.queries import plan_queries  # noqa: E402
 from sandbox.prometheus_scenario import (  # noqa: E402
     BUCKETS,
     PrometheusServer,
@@ -148,7 +149,7 @@ async def measure(prom: PrometheusServer, now: datetime) -> dict[str, object]:
         await warm.bindings()
         per_call.append(time.perf_counter() - started)
 
-    plan = warm._plan(PARTS, await warm.bindings(), None)
+    plan = plan_queries(PARTS, await warm.bindings(), None, warm.config)
     walls: list[float] = []
     slowest: list[float] = []
     sequential: list[float] = []
@@ -161,7 +162,7 @@ async def measure(prom: PrometheusServer, now: datetime) -> dict[str, object]:
         solo: dict[str, float] = {}
         for name, q in plan.items():
             t0 = time.perf_counter()
-            await warm.source.instant(q.promql, now)
+            await warm.sources[""].instant(q.promql, now)
             solo[name] = time.perf_counter() - t0
         if i >= WARMUP:
             walls.append(wall)

@@ -32,6 +32,7 @@ from bot.metrics.models import (  # noqa: E402
     RangeSeries,
 )
 from bot.metrics.prometheus import InstantResult  # noqa: E402
+from bot.metrics.queries import plan_queries  # noqa: E402
 from bot.runbooks import RunbookLibrary  # noqa: E402
 from sandbox.prometheus_scenario import PrometheusServer  # noqa: E402
 
@@ -77,7 +78,7 @@ async def measure(
         runbooks=RunbookLibrary.from_folder(ROOT / "runbooks"),
     )
     bindings = await svc.bindings()
-    queries = [q.promql for q in svc._plan(PARTS, bindings, None).values()]
+    queries = [q.promql for q in plan_queries(PARTS, bindings, None, svc.config).values()]
     global QUERY_COUNT
     QUERY_COUNT = len(queries)
     walls: list[float] = []

@@ -251,7 +251,7 @@ def metrics_discover(
     """Ask Prometheus (PROMETHEUS_URL) which services and metric conventions it has."""
     from bot.errors import IncidentBotError
     from bot.metrics.discovery import discover_once, pins_yaml
-    from bot.metrics.render import render_discovery
+    from bot.metrics.render_discovery import render_discovery
 
     settings = settings_or_exit()
     require(settings, "PROMETHEUS_URL")

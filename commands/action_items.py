@@ -90,6 +90,8 @@ def _item_id(ctx: CommandContext, verb: str, count: int, how: str) -> str:
     options=("due", "priority", "type", "ticket", "id"),
 )
 async def add(ctx: CommandContext) -> None:
+    """The owner is reminded before the due date and when it is overdue, in their working
+    hours; the IC is told after `REMINDER_ESCALATE_AFTER` ignored reminders."""
     args, opts = ctx.parsed.words, ctx.parsed.options
     if len(args) < 2:
         raise UsageError("Say who owns it and what to do, e.g. `action add @bob fix pool`.")
@@ -120,6 +122,8 @@ async def add(ctx: CommandContext) -> None:
     options=("id",),
 )
 async def list_items(ctx: CommandContext) -> None:
+    """The list marks items with no due date; those are nudged every `UNDATED_REMINDER` with a
+    *Set due date* button (a date picker) in the DM."""
     args = ctx.parsed.words
     if len(args) > 1 or (args and args[0].lower() not in SCOPES):
         raise UsageError("List `mine`, `overdue` or `all`.")
@@ -145,6 +149,8 @@ async def list_items(ctx: CommandContext) -> None:
 
 @actions_registry.subcommand("done", usage="done <id>", summary="finish an item")
 async def done(ctx: CommandContext) -> None:
+    """Owner, IC or admin (also the DM's button and App Home). A linked tracker issue gets a
+    comment and is closed."""
     item_id = _item_id(ctx, "done", 1, "Give one item id.")
     item, changed = await _service(ctx).done(item_id, ctx.user_id)
     note = "" if changed else " (it already was)"
@@ -155,6 +161,7 @@ async def done(ctx: CommandContext) -> None:
     "snooze", usage="snooze <id> [for:3d]", summary="remind later", options=("for",)
 )
 async def snooze(ctx: CommandContext) -> None:
+    """No reminders until then (default a day)."""
     item_id = _item_id(ctx, "snooze", 1, "Give one item id, and optionally `for:3d`.")
     opts = ctx.parsed.options
     duration = parse_duration(opts["for"]) if "for" in opts else None
@@ -167,6 +174,7 @@ async def snooze(ctx: CommandContext) -> None:
     "due", usage="due <id> <YYYY-MM-DD|tomorrow|3d>", summary="set or move the due date"
 )
 async def due(ctx: CommandContext) -> None:
+    """Owner, IC or admin; the reminders follow the new date."""
     item_id = _item_id(
         ctx, "due", 2, "Give the item id and the date, e.g. `action due AI-0001 3d`."
     )
@@ -179,6 +187,7 @@ async def due(ctx: CommandContext) -> None:
     "reassign", usage="reassign <id> <@user>", summary="give an item to someone else"
 )
 async def reassign(ctx: CommandContext) -> None:
+    """Owner, IC or admin; the reminders start over for the new owner."""
     item_id = _item_id(ctx, "reassign", 2, "Give the item id and the new owner.")
     new_owner = parse_user(ctx.parsed.words[1])
     item = await _service(ctx).reassign(item_id, new_owner, ctx.user_id)
@@ -191,6 +200,9 @@ async def reassign(ctx: CommandContext) -> None:
     "track", usage="track <id>", summary="create its tracker issue", requires="tracking"
 )
 async def track(ctx: CommandContext) -> None:
+    """The issue in Jira, GitHub or Linear: title, the incident's link and summary, owner (by
+    email), due date, priority, labels. Done in the tracker finishes the item; done here closes
+    the issue (docs/integrations.md)."""
     await _track_or_link(ctx, "track", ctx.parsed.words)
 
 
@@ -201,6 +213,7 @@ async def track(ctx: CommandContext) -> None:
     requires="tracking",
 )
 async def link(ctx: CommandContext) -> None:
+    """A key like `OPS-12` or its URL; kept in step like a tracked one."""
     await _track_or_link(ctx, "link", ctx.parsed.words)
 
 

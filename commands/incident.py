@@ -38,6 +38,14 @@ registry = CommandRegistry("/incident")
     options=("sev", "severity", "services", "tags", "started", "private"),
 )
 async def declare(ctx: CommandContext) -> None:
+    """Opens the war room: a channel `inc-YYYYMMDD-<slug>` (a taken name gets `-2`…), you as
+    IC, the topic and a header message with buttons (take Ops or Comms, show the timeline,
+    resolve), and the announcement in `INCIDENTS_CHANNEL` with a *Follow updates* button. With
+    no title it opens a form. `started:` says how long ago impact began, so time to detect is
+    real; `private:yes` (or the form's checkbox) opens a private channel and everything outside
+    it shows only "Private incident INC-… (SEV2)" (docs/incidents.md). If the channel cannot be
+    created nothing is recorded and you are told why; a failed invite, topic or announcement
+    leaves a usable incident and says which step failed."""
     opts = ctx.parsed.options
     sev_text = opts.get("sev") or opts.get("severity")
     severity = parse_severity(sev_text) if sev_text else None
@@ -74,6 +82,9 @@ async def declare(ctx: CommandContext) -> None:
     needs_incident=True,
 )
 async def role(ctx: CommandContext) -> None:
+    """The user is invited to the channel and DMed what the role means; handoffs go on the
+    timeline. Only the IC or an admin hands over the IC role; anyone may take Ops or Comms
+    (also the header's buttons)."""
     words = ctx.parsed.words
     if len(words) != 2:
         raise UsageError("Say which role and who, e.g. `/incident role ops @bob`.")
@@ -94,6 +105,7 @@ async def role(ctx: CommandContext) -> None:
     "roles", usage="roles", summary="who holds IC, Ops and Comms", needs_incident=True
 )
 async def roles(ctx: CommandContext) -> None:
+    """Roles are optional; only the IC is set at declare."""
     incident = await ctx.incident()
     lines = [f"*Roles for {incident.id}*"]
     lines += [f"• {r.display_name}: {mention(incident.roles.get(r))}" for r in Role]
@@ -108,6 +120,8 @@ async def roles(ctx: CommandContext) -> None:
     needs_incident=True,
 )
 async def severity(ctx: CommandContext) -> None:
+    """The topic and the header follow. Raising it to `PAGE_MIN_SEVERITY` or
+    worse pages the on-call when a pager is configured."""
     if len(ctx.parsed.words) != 1:
         raise UsageError("Give one severity, e.g. `/incident severity 1`.")
     level = parse_severity(ctx.parsed.words[0])
@@ -122,6 +136,9 @@ async def severity(ctx: CommandContext) -> None:
     needs_incident=True,
 )
 async def status(ctx: CommandContext) -> None:
+    """Records the identified and mitigated times. `resolved` is the resolve itself (the same
+    checks and follow-ups as `/incident resolve`); `investigating` on a resolved incident
+    reopens it."""
     if len(ctx.parsed.words) != 1:
         raise UsageError("Give one status.")
     try:
@@ -151,11 +168,13 @@ async def _labels(ctx: CommandContext, field_name: str) -> None:
     "services", usage="services a,b", summary="set the affected services", needs_incident=True
 )
 async def services(ctx: CommandContext) -> None:
+    """The affected services: the metric checks, paging and patterns use them."""
     await _labels(ctx, "services")
 
 
 @registry.subcommand("tags", usage="tags x,y", summary="set the tags", needs_incident=True)
 async def tags(ctx: CommandContext) -> None:
+    """Free tags, used by `/incident patterns` and the postmortem."""
     await _labels(ctx, "tags")
 
 
@@ -163,6 +182,7 @@ async def tags(ctx: CommandContext) -> None:
     "note", usage="note <text>", summary="add a key event to the timeline", needs_incident=True
 )
 async def note(ctx: CommandContext) -> None:
+    """A key event on the timeline (as are pinned messages and messages given a :pushpin:)."""
     if not ctx.parsed.rest:
         raise UsageError("A note needs some text.")
     incident = await ctx.incident()
@@ -178,6 +198,8 @@ async def note(ctx: CommandContext) -> None:
     needs_incident=True,
 )
 async def timeline(ctx: CommandContext) -> None:
+    """Key events (pins, :pushpin:, notes, the bot's events), or with `all` every message
+    kept from the channel (edits and deletes followed), paged."""
     words = [w.lower() for w in ctx.parsed.words]
     if words not in ([], ["all"]):
         raise UsageError(f"`{escape(' '.join(ctx.parsed.words))}` is not understood here.")
@@ -203,6 +225,10 @@ async def timeline(ctx: CommandContext) -> None:
     needs_incident=True,
 )
 async def resolve(ctx: CommandContext) -> None:
+    """The time to resolve is recorded and announced, the update cadence stops,
+    pages are resolved. With Prometheus, the incident's services are checked first: while a
+    reading is still HIGH or CRITICAL you see the numbers and a *Resolve anyway* button instead.
+    A repeat of an old incident whose action items were never finished is called out."""
     incident = await ctx.incident()
     await ctx.answer(
         await ctx.services.flows.resolve(incident, ctx.user_id, summary=ctx.parsed.rest or None)
@@ -213,6 +239,7 @@ async def resolve(ctx: CommandContext) -> None:
     "close", usage="close", summary="close after the postmortem (IC or admin)", needs_incident=True
 )
 async def close(ctx: CommandContext) -> None:
+    """A resolved incident not closed after `CLOSE_AFTER` gets the IC a nudge."""
     incident = await ctx.incident()
     await ctx.answer(await ctx.services.flows.close(incident, ctx.user_id))
 
@@ -223,6 +250,8 @@ async def close(ctx: CommandContext) -> None:
     summary="open incidents (`all`: recent ones too, with declined and merged ones marked)",
 )
 async def list_incidents(ctx: CommandContext) -> None:
+    """Open incidents; `all` also lists recent resolved, closed, declined and merged ones.
+    Private incidents show only their id and severity."""
     words = [w.lower() for w in ctx.parsed.words]
     if words not in ([], ["all"]):
         raise UsageError(f"`{escape(ctx.parsed.rest, limit=60)}` is not understood here.")
@@ -261,6 +290,7 @@ async def list_incidents(ctx: CommandContext) -> None:
 
 @registry.subcommand("help", usage="help", summary="this list")
 async def help_(ctx: CommandContext) -> None:
+    """Generated from the command registry, less the integrations that are not configured."""
     await ctx.reply(registry.help_text(ctx.services.has))
 
 

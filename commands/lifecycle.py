@@ -38,6 +38,11 @@ def _with_warnings(text: str, outcome: Outcome) -> str:
     needs_incident=True,
 )
 async def make_private(ctx: CommandContext) -> None:
+    """Slack gives apps no way to turn a public channel private, so the
+    incident moves to a new private channel (`…-private`) with the same members; the public one
+    is renamed to the incident id (its name carried the title), its header deleted, a pointer
+    left and archived. Messages already posted there stay in its archive. Nothing changes if the
+    private channel cannot be created (e.g. the app lacks `groups:write`)."""
     if ctx.parsed.words:
         raise UsageError("`/incident private` takes no words.")
     incident = await ctx.incident()
@@ -60,6 +65,10 @@ async def make_private(ctx: CommandContext) -> None:
     needs_incident=True,
 )
 async def reopen(ctx: CommandContext) -> None:
+    """On the timeline, the announcement edited; time to resolve counts both open
+    periods, not the quiet gap, and the postmortem says so; the update cadence starts again.
+    `/incident status investigating` on a resolved incident and the *Reopen* button of a relapse
+    warning do the same."""
     incident = await ctx.incident()
     outcome = await ctx.services.flows.reopen(incident, ctx.user_id, ctx.parsed.rest)
     await ctx.reply(_with_warnings(f"{incident.id} is investigating again.", outcome))
@@ -73,6 +82,10 @@ async def reopen(ctx: CommandContext) -> None:
     needs_incident=True,
 )
 async def merge(ctx: CommandContext) -> None:
+    """Its timeline is copied into the target marked
+    `[from INC-…]`, open action items move, members are invited, a pointer is posted and the
+    duplicate archived; patterns and durations count the pair once. Refused for itself, a
+    closed target, or a private/public mismatch."""
     if len(ctx.parsed.words) != 1:
         raise UsageError("Name the one incident this duplicates, e.g. `/incident merge INC-…`.")
     incident = await ctx.incident()
@@ -111,6 +124,10 @@ async def decline(ctx: CommandContext) -> None:
     needs_incident=True,
 )
 async def times(ctx: CommandContext) -> None:
+    """`HH:MM` in the IC's Slack time zone, or ISO (`2026-11-23T14:05`, `Z` or an
+    offset allowed); started ≤ identified ≤ mitigated ≤ resolved is enforced. Each edit goes on
+    the timeline (who, old, new); time to detect, mitigate and resolve and the postmortem use
+    them."""
     if ctx.parsed.words:
         raise UsageError(
             f"`{escape(ctx.parsed.rest, limit=60)}` is not understood; give the times as "

@@ -19,7 +19,7 @@ from bot.metrics import (
     render_cascade,
     render_check,
     render_correlation,
-    render_discovery,
+    render_fleet_discovery,
     render_query,
 )
 from bot.metrics.channel_report import code
@@ -98,6 +98,12 @@ def _service(ctx: CommandContext) -> str | None:
     summary="the full investigation (seed 000); no service: every service, worst first",
 )
 async def check(ctx: CommandContext) -> None:
+    """Health, error rate, P99, DB pool, CPU and memory, tagged `[OK]`, `[ELEVATED]`, `[HIGH]` or
+    `[CRITICAL]`, with the likely cause and its runbook section. With no service: every service
+    found, worst first (ten shown, then "N more services OK"); in an incident channel the
+    incident's services come first, the report is posted to the channel and recorded on the
+    timeline, and a check that finds trouble posts a chart and may offer *Record as impact
+    start*. An unknown name gets "did you mean …"."""
     service = _service(ctx)
     incident = await ctx.services.incidents.for_channel(ctx.channel_id)
     first = incident.services if incident is not None else []
@@ -121,21 +127,25 @@ async def check(ctx: CommandContext) -> None:
 
 @registry.subcommand("health", usage="health [service]", summary="which services are up")
 async def health(ctx: CommandContext) -> None:
+    """One part of `/metrics check`."""
     await _answer(ctx, await _checks(ctx).health(_service(ctx)))
 
 
 @registry.subcommand("errors", usage="errors [service]", summary="5xx error rate per service")
 async def errors(ctx: CommandContext) -> None:
+    """One part of `/metrics check`."""
     await _answer(ctx, await _checks(ctx).errors(_service(ctx)))
 
 
 @registry.subcommand("latency", usage="latency [service]", summary="P99 latency per service")
 async def latency(ctx: CommandContext) -> None:
+    """One part of `/metrics check`."""
     await _answer(ctx, await _checks(ctx).latency(_service(ctx)))
 
 
 @registry.subcommand("db", usage="db", summary="database connection pool")
 async def db(ctx: CommandContext) -> None:
+    """One part of `/metrics check`."""
     if ctx.parsed.words:
         raise UsageError("`db` takes no arguments.")
     await _answer(ctx, await _checks(ctx).db())
@@ -143,6 +153,7 @@ async def db(ctx: CommandContext) -> None:
 
 @registry.subcommand("resources", usage="resources [service]", summary="CPU and memory")
 async def resources(ctx: CommandContext) -> None:
+    """One part of `/metrics check`."""
     await _answer(ctx, await _checks(ctx).resources(_service(ctx)))
 
 
@@ -153,6 +164,9 @@ async def resources(ctx: CommandContext) -> None:
     options=("window", "step"),
 )
 async def correlate(ctx: CommandContext) -> None:
+    """Error rate, DB pool and P99 over time, and where it turned, for the worst service now
+    (its own pool when the labels tie one to it), plus a PNG chart of the three. When the
+    upload fails the text still stands."""
     if ctx.parsed.words:
         raise UsageError(f"`{escape(ctx.parsed.rest)}` is not understood here.")
     window = parse_duration(ctx.parsed.options.get("window", "10m"))
@@ -164,6 +178,8 @@ async def correlate(ctx: CommandContext) -> None:
 
 @registry.subcommand("cascade", usage="cascade", summary="dependency chain and where it starts")
 async def cascade(ctx: CommandContext) -> None:
+    """Ordered by when each crossed its threshold (or by the `dependencies` of
+    `METRICS_CONFIG`), down to the database, and where the failure starts."""
     await ctx.reply(code(render_cascade(await _checks(ctx).cascade())))
 
 
@@ -171,6 +187,7 @@ async def cascade(ctx: CommandContext) -> None:
     "query", usage="query <promql>", summary="read-only instant query", verbatim=True
 )
 async def query(ctx: CommandContext) -> None:
+    """Read-only; the output is bounded."""
     if not ctx.parsed.rest:
         raise UsageError("Give a PromQL expression.")
     await ctx.reply(code(render_query(await _checks(ctx).query(ctx.parsed.rest))))
@@ -182,18 +199,23 @@ async def query(ctx: CommandContext) -> None:
     summary="ask Prometheus again what it has: services, metrics, labels and units per check",
 )
 async def discover(ctx: CommandContext) -> None:
+    """Asks Prometheus again what it has: the service label, the services, and per check the
+    metric, labels and unit used, or what was looked for and not found.
+    `incident-bot metrics discover [--write FILE]` prints the same on the command line and writes
+    it as YAML to edit and pass as `METRICS_CONFIG`."""
     if ctx.parsed.words:
         raise UsageError("`discover` takes no arguments.")
-    found = await _checks(ctx).bindings(refresh=True)
+    found = await _checks(ctx).fleet(refresh=True)
     note = (
         "\nPin or change any of it with METRICS_CONFIG "
         "(`incident-bot metrics discover --write metrics.yml` writes one to edit)."
     )
-    await ctx.reply(code(render_discovery(found)) + note)
+    await ctx.reply(code(render_fleet_discovery(found)) + note)
 
 
 @registry.subcommand("help", usage="help", summary="this list")
 async def help_(ctx: CommandContext) -> None:
+    """Generated from the command registry."""
     await ctx.reply(registry.help_text())
 
 

@@ -25,6 +25,9 @@ NOT_CONFIGURED = (
     requires="paging",
 )
 async def page(ctx: CommandContext) -> None:
+    """By hand, beside the pages a declare sends by itself. The dedup key is
+    `<incident id>:<target>`, so a repeat never pages twice; a pager that is down never blocks:
+    you are told and the worker retries."""
     paging = ctx.services.paging
     if paging is None:
         await ctx.reply(NOT_CONFIGURED)

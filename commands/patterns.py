@@ -23,6 +23,8 @@ NOT_SET_UP = "Pattern recognition is not set up on this bot."
     options=("service", "category", "since"),
 )
 async def patterns(ctx: CommandContext) -> None:
+    """Counts by root cause and service, repeat offenders, time to resolve per category, and
+    open action items that keep coming back; private incidents count only as their label."""
     svc = ctx.services.patterns
     if svc is None:
         await ctx.reply(f":information_source: {NOT_SET_UP}")

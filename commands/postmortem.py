@@ -112,6 +112,11 @@ def no_ai_reply(pm: Postmortem) -> str:
     needs_incident=True,
 )
 async def postmortem(ctx: CommandContext) -> None:
+    """Posts the draft built from the record at once: a Markdown file (kept in Redis) with
+    *Accept* buttons for its proposed action items. With `ANTHROPIC_API_KEY` the AI draft follows
+    as the next version once every claim in it is checked against the record
+    (docs/postmortems.md); when it is not ready in `ANTHROPIC_TIMEOUT` the channel is told why in
+    plain words and the record's draft stands."""
     service = ctx.services.postmortems
     if service is None:
         await ctx.reply(f":warning: {NOT_SET_UP}")
@@ -160,6 +165,11 @@ async def postmortem(ctx: CommandContext) -> None:
     needs_incident=True,
 )
 async def summary(ctx: CommandContext) -> None:
+    """A catch-up for people joining. `exec`: a stakeholder summary in plain words (what is
+    affected, since when, current status, what is being done, what is needed, next update),
+    from the record; with `ANTHROPIC_API_KEY` the model rewords it and every reworded part is
+    checked against the record (people, times, numbers, regions) — a part that fails keeps the
+    record's words, and times always come from the record."""
     words = [w.lower() for w in ctx.parsed.words]
     if words not in ([], ["exec"]):
         raise UsageError(f"`summary {escape(' '.join(ctx.parsed.words))}` is not understood.")

@@ -91,6 +91,11 @@ def describe_result(result: UpdateResult) -> str:
     needs_incident=True,
 )
 async def update(ctx: CommandContext) -> None:
+    """Roles only, unless `UPDATES_BY_ANYONE=true`. Posted in the channel and in the
+    announcement's thread; the announcement is edited to show the latest status and "next
+    update by"; every follower is DMed once; a key event goes on the timeline. `status:` and
+    `sev:` change through the normal path. With no text, a form (what changed, current impact,
+    next steps, next update in)."""
     service = _service(ctx.services)
     opts = ctx.parsed.options
     sev_text = opts.get("sev") or opts.get("severity")
@@ -123,6 +128,9 @@ async def update(ctx: CommandContext) -> None:
     needs_incident=True,
 )
 async def cadence(ctx: CommandContext) -> None:
+    """When an update is due the Comms lead (or the IC) gets a DM with a *Post update* button,
+    and `UPDATE_OVERDUE_AFTER` later the channel is told once; resolving stops it. Defaults by
+    severity: `UPDATE_CADENCE_SEV1` … `UPDATE_CADENCE_SEV4`."""
     service = _service(ctx.services)
     words = ctx.parsed.words
     if len(words) > 1:
@@ -152,6 +160,8 @@ async def cadence(ctx: CommandContext) -> None:
     needs_incident=True,
 )
 async def subscribe(ctx: CommandContext) -> None:
+    """Every update and the resolve by DM; also the *Follow updates* button on the
+    announcement. A private incident's follower outside its channel gets only its label."""
     service = _service(ctx.services)
     if ctx.parsed.words:
         raise UsageError("`subscribe` takes no words; use `id:INC-…` outside the channel.")

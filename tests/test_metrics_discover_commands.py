@@ -86,7 +86,7 @@ def test_cli_discover_writes_a_config_that_loads_and_pins(
     config = load_config(out)
     assert config.service_label == "app"
     assert config.checks.requests is not None
-    assert config.checks.requests.metric == "http_server_requests_seconds_count"
+    assert [r.metric for r in config.checks.requests] == ["http_server_requests_seconds_count"]
     assert config.checks.pools is not None and config.checks.pools[0].kind == "postgres_exporter"
     assert out.read_text().startswith("# Metric bindings discovered in")
 

@@ -21,7 +21,8 @@ from bot.metrics import (
     render_check,
     render_correlation,
 )
-from bot.metrics.discovery import Discovery, bindings_yaml_data, choose_service_label
+from bot.metrics.discovery import Discovery, bindings_yaml_data
+from bot.metrics.matching import choose_service_label
 from bot.metrics.models import Verdict
 from bot.metrics.prometheus import InstantResult
 from bot.runbooks import RunbookLibrary
@@ -89,13 +90,13 @@ async def test_seed_convention_is_found_and_the_report_is_unchanged(
     b = await svc.bindings()
     assert b.service_label == "service"
     assert b.services == ["api-server", "web-service"]
-    assert b.requests is not None and b.requests.metric == "http_requests_total"
-    assert b.requests.error_selector == 'status=~"5.."'
-    assert b.latency is not None and b.latency.metric == "http_request_duration_milliseconds_bucket"
-    assert (b.latency.unit, b.latency.unit_from) == ("milliseconds", "name")
+    assert [r.metric for r in b.requests] == ["http_requests_total"]
+    assert b.requests[0].error_selector == 'status=~"5.."'
+    assert [lat.metric for lat in b.latency] == ["http_request_duration_milliseconds_bucket"]
+    assert (b.latency[0].unit, b.latency[0].unit_from) == ("milliseconds", "name")
     assert [p.kind for p in b.pools] == ["db_connections gauges"]
-    assert b.cpu is not None and b.cpu.usage == "container_cpu_usage_ratio"
-    assert b.up is not None and b.up.key_label == "service"
+    assert [c.usage for c in b.cpu] == ["container_cpu_usage_ratio"]
+    assert [u.key_label for u in b.up] == ["service"]
     assert b.missing == {}
 
 
@@ -104,13 +105,13 @@ async def test_otel_hikari_cadvisor_world(otel_prometheus: PrometheusServer) -> 
     b = await svc.bindings()
     assert b.service_label == "job"  # OTel's Prometheus exporter puts service.name there
     assert len(b.services) == 12
-    assert b.requests is not None and b.requests.convention == "OpenTelemetry"
-    assert b.requests.error_selector == 'http_response_status_code=~"5.."'
-    assert b.latency is not None and b.latency.unit == "seconds"
+    assert [r.convention for r in b.requests] == ["OpenTelemetry"]
+    assert b.requests[0].error_selector == 'http_response_status_code=~"5.."'
+    assert [lat.unit for lat in b.latency] == ["seconds"]
     assert [p.kind for p in b.pools] == ["HikariCP"] and b.pools[0].service_label == "job"
-    assert b.cpu is not None and b.cpu.source == "cAdvisor + kube-state-metrics"
-    assert b.cpu.key_label == "container"  # containers are named after the services
-    assert b.memory is not None and b.memory.limit == "kube_pod_container_resource_limits"
+    assert [c.source for c in b.cpu] == ["cAdvisor + kube-state-metrics"]
+    assert b.cpu[0].key_label == "container"  # containers are named after the services
+    assert [m.limit for m in b.memory] == ["kube_pod_container_resource_limits"]
 
     report = await svc.check()
     text = render_check(report)
@@ -149,10 +150,10 @@ async def test_micrometer_postgres_process_world(micrometer_prometheus: Promethe
     # every series shares job="kubernetes-pods": the pod label `app` tells services apart
     assert b.service_label == "app"
     assert b.services == sorted(s.name for s in MICROMETER.services)
-    assert b.requests is not None and b.requests.convention == "Micrometer"
+    assert [r.convention for r in b.requests] == ["Micrometer"]
     assert [(p.kind, p.pool_label) for p in b.pools] == [("postgres_exporter", "server")]
-    assert b.cpu is not None and b.cpu.usage == "process_cpu_seconds_total"
-    assert b.memory is not None and b.memory.limit is None
+    assert [c.usage for c in b.cpu] == ["process_cpu_seconds_total"]
+    assert [m.limit for m in b.memory] == [None]
     report = await svc.check()
     text = render_check(report)
     for line in MICROMETER.expected.values():
@@ -236,7 +237,7 @@ async def test_written_yaml_pins_everything_and_wins(
     partial = service_for(otel_prometheus, path)
     report = await partial.check()
     assert report.services == ["ledger-svc", "quote-engine"]
-    assert (await partial.bindings()).latency is not None
+    assert (await partial.bindings()).latency
 
 
 @pytest.fixture(scope="module")
@@ -321,7 +322,7 @@ async def test_status_as_outcome_class_or_code(
         source=FakeCatalog({family: labels}), config=load_config(), clock=lambda: times.now
     )
     b = await discovery.bindings()
-    assert b.requests is not None and b.requests.error_selector == selector
+    assert [r.error_selector for r in b.requests] == [selector]
     assert b.missing["latency"].startswith("no latency histogram by ")
     assert b.missing["db"].startswith("no database pool metrics found (looked for hikaricp")
 
@@ -353,10 +354,9 @@ async def test_units_come_from_metadata_when_prometheus_has_it(
     scraped_otel_prometheus: PrometheusServer, otel_prometheus: PrometheusServer
 ) -> None:
     b = await service_for(scraped_otel_prometheus).bindings()
-    assert b.latency is not None
-    assert (b.latency.unit, b.latency.unit_from) == ("seconds", "metadata")
+    assert [(lat.unit, lat.unit_from) for lat in b.latency] == [("seconds", "metadata")]
     # a backfilled TSDB has none: the name's suffix says the same
     backfilled = await service_for(otel_prometheus).bindings()
-    assert backfilled.latency is not None and backfilled.latency.unit_from == "name"
+    assert [lat.unit_from for lat in backfilled.latency] == ["name"]
     report = await service_for(scraped_otel_prometheus).check()
     assert "  - ledger-svc: 2400ms P99 [HIGH]" in render_check(report)

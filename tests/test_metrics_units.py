@@ -9,9 +9,10 @@ import pytest
 from pydantic import ValidationError
 
 from bot.metrics import load_config
-from bot.metrics.bindings import Bindings, RequestsBinding, requests_queries
+from bot.metrics.bindings import Bindings, RequestsBinding
 from bot.metrics.models import QueryResult, QuerySeries, Verdict
 from bot.metrics.prometheus import parse_instant, prometheus_error_message
+from bot.metrics.promql import requests_queries
 from bot.metrics.render import render_query
 from bot.runbooks import RunbookLibrary, parse_runbook
 from sandbox.prometheus_scenario import bucket_fractions, find_binaries
@@ -77,23 +78,21 @@ def test_defaults_name_no_service_and_queries_aggregate_by_the_service_label() -
     config = load_config()
     assert config.dependency_chain() == []
     assert config.services is None and config.service_label is None
-    bindings = Bindings(
-        service_label="app",
-        services=["ledger", "teller"],
-        requests=RequestsBinding(
-            convention="Micrometer",
-            metric="http_server_requests_seconds_count",
-            status_label="outcome",
-            error_match='="SERVER_ERROR"',
-        ),
+    family = RequestsBinding(
+        convention="Micrometer",
+        metric="http_server_requests_seconds_count",
+        status_label="outcome",
+        error_match='="SERVER_ERROR"',
     )
-    every = requests_queries(bindings, "1m", "10m", None)["error_rate"].promql
+    bindings = Bindings(service_label="app", services=["ledger", "teller"], requests=family)
+    assert bindings.requests == [family]  # one mapping (a pin written before) is a list of one
+    every = requests_queries(bindings, family, "1m", "10m", None)["error_rate"].promql
     assert every == (
         'sum by (app) (rate(http_server_requests_seconds_count{outcome="SERVER_ERROR"}[1m]))'
     )
-    two = requests_queries(bindings, "1m", "10m", ["ledger", "teller"])["error_rate"].promql
+    two = requests_queries(bindings, family, "1m", "10m", ["ledger", "teller"])["error_rate"].promql
     assert 'app=~"ledger|teller"' in two
-    odd = requests_queries(bindings, "1m", "10m", ['we"ird'])["error_rate"].promql
+    odd = requests_queries(bindings, family, "1m", "10m", ['we"ird'])["error_rate"].promql
     assert "we" not in odd  # names that need quoting are never put in a selector
 
 

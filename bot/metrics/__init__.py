@@ -4,13 +4,9 @@ from bot.metrics.config import MetricsConfig, load_config
 from bot.metrics.errors import MetricsQueryError, MetricsUnavailable, MetricsUsageError
 from bot.metrics.models import Cascade, CheckReport, Correlation, QueryResult, Verdict
 from bot.metrics.prometheus import MetricsSource, PrometheusSource
-from bot.metrics.render import (
-    render_cascade,
-    render_check,
-    render_correlation,
-    render_discovery,
-    render_query,
-)
+from bot.metrics.render import render_check, render_query
+from bot.metrics.render_discovery import render_discovery, render_fleet_discovery
+from bot.metrics.render_over_time import render_cascade, render_correlation
 from bot.metrics.service import MetricsService
 
 __all__ = [
@@ -31,5 +27,6 @@ __all__ = [
     "render_check",
     "render_correlation",
     "render_discovery",
+    "render_fleet_discovery",
     "render_query",
 ]

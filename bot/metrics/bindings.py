@@ -1,29 +1,36 @@
-"""What each check reads: the metric, labels and unit found by discovery (or pinned in
-METRICS_CONFIG), and the PromQL built from them. Pure data, no I/O.
+"""What each check reads: the families, labels and unit found by discovery (or pinned in
+METRICS_CONFIG) for the services of one Prometheus. Pure data, no I/O; the PromQL built
+from them is in promql.py.
 
-Every query aggregates `by (<key label>)` over all series, so one query answers for every
-service at once; the service picks its rows from the result.
+A fleet is mixed: each request, latency and resource family names the services it serves
+and the label that names them there (`services` None: every service, `service_label`
+None: the top-level `service_label`, as pins written before families had their own).
 """
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 CheckName = Literal["requests", "latency", "db", "cpu", "memory", "up"]
 CHECK_NAMES: tuple[CheckName, ...] = ("requests", "latency", "db", "cpu", "memory", "up")
-QUANTILE_99 = 'quantile="0.99"'
-_PLAIN = re.compile(r"^[A-Za-z0-9_:.-]+$")
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class RequestsBinding(_Model):
+class _PerService(_Model):
+    service_label: str | None = None
+    services: list[str] | None = None
+
+    def serves(self, service: str) -> bool:
+        return self.services is None or service in self.services
+
+
+class RequestsBinding(_PerService):
     """A request counter and how to tell its 5xx series apart."""
 
     convention: str
@@ -36,7 +43,7 @@ class RequestsBinding(_Model):
         return f"{self.status_label}{self.error_match}"
 
 
-class LatencyBinding(_Model):
+class LatencyBinding(_PerService):
     convention: str
     metric: str  # histogram buckets (…_bucket) or a summary with quantile="0.99"
     kind: Literal["histogram", "summary"] = "histogram"
@@ -64,7 +71,7 @@ class PoolBinding(_Model):
 
 class ResourceBinding(_Model):
     """CPU or memory: usage (and a limit) per key label, as a percent of the limit.
-    cpu usage is in cores, memory in bytes; `ratio` means usage is already 0..1."""
+    cpu usage is in cores (or a 0..1 `ratio`), memory in bytes (or a ratio)."""
 
     source: str
     usage: str  # metric
@@ -73,128 +80,62 @@ class ResourceBinding(_Model):
     limit_filter: str = ""  # e.g. resource="cpu"
     key_label: str
     usage_filter: str = ""
+    limit_skip: str = ""  # a limit value that means "none", e.g. -1 (JVM max)
+    services: list[str] | None = None
+
+    def serves(self, service: str) -> bool:
+        return self.services is None or service in self.services
 
 
 class UpBinding(_Model):
     metric: str = "up"
     key_label: str
+    services: list[str] | None = None
+
+    def serves(self, service: str) -> bool:
+        return self.services is None or service in self.services
+
+
+def as_list(value: Any) -> Any:
+    """A pin written as one mapping (before fleets were mixed) reads as a list of one."""
+    return [value] if isinstance(value, dict | BaseModel) else value
 
 
 class Bindings(_Model):
-    """Everything the checks read. A check that is None was not found; `missing` says
-    what was looked for."""
+    """Everything the checks read in one Prometheus. A check with nothing bound was not
+    found; `missing` says what was looked for, `notes` what discovery had to assume."""
 
     service_label: str | None
     services: list[str]
-    requests: RequestsBinding | None = None
-    latency: LatencyBinding | None = None
+    requests: list[RequestsBinding] = Field(default_factory=list)
+    latency: list[LatencyBinding] = Field(default_factory=list)
     pools: list[PoolBinding] = Field(default_factory=list)
-    cpu: ResourceBinding | None = None
-    memory: ResourceBinding | None = None
-    up: UpBinding | None = None
+    cpu: list[ResourceBinding] = Field(default_factory=list)
+    memory: list[ResourceBinding] = Field(default_factory=list)
+    up: list[UpBinding] = Field(default_factory=list)
     missing: dict[str, str] = Field(default_factory=dict)
+    notes: list[str] = Field(default_factory=list)
     pinned: list[str] = Field(default_factory=list)  # what METRICS_CONFIG fixed
     discovered_at: datetime | None = None
     seconds: float = 0.0  # how long discovery took
 
+    @field_validator("requests", "latency", "cpu", "memory", "up", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return as_list(value)
 
-def _matchers(*parts: str) -> str:
-    inner = ", ".join(p for p in parts if p)
-    return f"{{{inner}}}" if inner else ""
+    def label_of(self, family: _PerService) -> str | None:
+        return family.service_label or self.service_label
 
+    def requests_for(self, service: str) -> RequestsBinding | None:
+        return next((r for r in self.requests if r.serves(service)), None)
 
-def service_selector(label: str | None, services: list[str] | None) -> str:
-    """`label=~"a|b"` for a few plain names; "" (all series) otherwise."""
-    if not label or not services or not all(_PLAIN.match(s) for s in services):
-        return ""
-    if len(services) == 1:
-        return f'{label}="{services[0]}"'
-    return f'{label}=~"{"|".join(re.escape(s).replace(chr(92), chr(92) * 2) for s in services)}"'
+    def latency_for(self, service: str) -> LatencyBinding | None:
+        return next((lat for lat in self.latency if lat.serves(service)), None)
 
+    def resource_for(self, kind: str, service: str) -> ResourceBinding | None:
+        found: list[ResourceBinding] = self.cpu if kind == "cpu" else self.memory
+        return next((r for r in found if r.serves(service)), None)
 
-class Query(BaseModel):
-    """One PromQL query and the label whose values name its rows."""
-
-    model_config = ConfigDict(frozen=True)
-
-    promql: str
-    key: str | None  # None: a single row
-
-
-def requests_queries(
-    b: Bindings, window: str, offset: str, services: list[str] | None
-) -> dict[str, Query]:
-    r, label = b.requests, b.service_label
-    if r is None or label is None:
-        return {}
-    sel = service_selector(label, services)
-    errors = _matchers(sel, r.error_selector)
-    return {
-        "error_rate": Query(
-            promql=f"sum by ({label}) (rate({r.metric}{errors}[{window}]))",
-            key=label,
-        ),
-        "request_rate": Query(
-            promql=f"sum by ({label}) (rate({r.metric}{_matchers(sel)}[{window}]))", key=label
-        ),
-        "request_rate_baseline": Query(
-            promql=f"sum by ({label}) (rate({r.metric}{_matchers(sel)}[{window}] offset {offset}))",
-            key=label,
-        ),
-    }
-
-
-def latency_query(b: Bindings, window: str, services: list[str] | None) -> Query | None:
-    lat, label = b.latency, b.service_label
-    if lat is None or label is None:
-        return None
-    sel = service_selector(label, services)
-    if lat.kind == "summary":
-        return Query(
-            promql=f"max by ({label}) ({lat.metric}{_matchers(sel, QUANTILE_99)})",
-            key=label,
-        )
-    return Query(
-        promql=(
-            f"histogram_quantile(0.99, sum by ({label}, le) "
-            f"(rate({lat.metric}{_matchers(sel)}[{window}])))"
-        ),
-        key=label,
-    )
-
-
-def pool_queries(pool: PoolBinding) -> dict[str, Query]:
-    keys = [k for k in (pool.service_label, pool.pool_label) if k]
-    by = f"sum by ({', '.join(keys)}) " if keys else "sum "
-    out = {"active": Query(promql=f"{by}({pool.active}{_matchers(pool.filter)})", key=None)}
-    if pool.waiting:
-        out["waiting"] = Query(promql=f"{by}({pool.waiting}{_matchers(pool.filter)})", key=None)
-    if pool.max:
-        mkeys = [k for k in (pool.service_label, pool.max_pool_label or pool.pool_label) if k]
-        mby = f"max by ({', '.join(mkeys)}) " if mkeys else "max "
-        out["max"] = Query(promql=f"{mby}({pool.max})", key=None)
-    return out
-
-
-def resource_queries(res: ResourceBinding, window: str) -> dict[str, Query]:
-    key = res.key_label
-    nonempty = f'{key}!=""'
-    if res.usage_kind == "counter":
-        usage = (
-            f"sum by ({key}) (rate({res.usage}{_matchers(nonempty, res.usage_filter)}[{window}]))"
-        )
-    else:
-        agg = "max" if res.usage_kind == "ratio" else "sum"
-        usage = f"{agg} by ({key}) ({res.usage}{_matchers(nonempty, res.usage_filter)})"
-    out = {"usage": Query(promql=usage, key=key)}
-    if res.limit:
-        out["limit"] = Query(
-            promql=f"sum by ({key}) ({res.limit}{_matchers(nonempty, res.limit_filter)})", key=key
-        )
-    return out
-
-
-def up_query(b: Bindings) -> Query | None:
-    if b.up is None:
-        return None
-    return Query(promql=f"min by ({b.up.key_label}) ({b.up.metric})", key=b.up.key_label)
+    def up_for(self, service: str) -> UpBinding | None:
+        return next((u for u in self.up if u.serves(service)), None)

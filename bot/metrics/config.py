@@ -21,6 +21,7 @@ from bot.metrics.bindings import (
     RequestsBinding,
     ResourceBinding,
     UpBinding,
+    as_list,
 )
 from bot.metrics.models import Verdict
 
@@ -84,14 +85,21 @@ class DiscoverySettings(_Model):
 
 
 class PinnedChecks(_Model):
-    """Checks fixed in METRICS_CONFIG; discovery fills in the rest."""
+    """Checks fixed in METRICS_CONFIG; discovery fills in the rest. Each is a list (a
+    mixed fleet reads services from several families); one mapping is read as a list of
+    one, as files written before fleets were mixed have it."""
 
-    requests: RequestsBinding | None = None
-    latency: LatencyBinding | None = None
+    requests: list[RequestsBinding] | None = None
+    latency: list[LatencyBinding] | None = None
     pools: list[PoolBinding] | None = None
-    cpu: ResourceBinding | None = None
-    memory: ResourceBinding | None = None
-    up: UpBinding | None = None
+    cpu: list[ResourceBinding] | None = None
+    memory: list[ResourceBinding] | None = None
+    up: list[UpBinding] | None = None
+
+    @field_validator("requests", "latency", "cpu", "memory", "up", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return as_list(value)
 
 
 class Signature(_Model):

@@ -30,6 +30,7 @@ _RANK = {Verdict.OK: 0, Verdict.ELEVATED: 1, Verdict.HIGH: 2, Verdict.CRITICAL: 
 def worst(verdicts: Iterable[Verdict]) -> Verdict:
     return max(verdicts, key=lambda v: v.rank, default=Verdict.OK)
 
+
 Part = Literal["health", "errors", "latency", "db", "resources"]
 PARTS: tuple[Part, ...] = ("health", "errors", "latency", "db", "resources")
 
@@ -136,6 +137,8 @@ class CheckReport(_Model):
     failures: dict[str, str] = Field(default_factory=dict)
     # parts that ran but found nothing to read: part -> what was looked for
     not_found: dict[str, str] = Field(default_factory=dict)
+    # servers (of several) that could not be asked: name -> why; their services are left out
+    unreachable: dict[str, str] = Field(default_factory=dict)
     # how many services were checked in all (services above may be a ranked selection)
     total_services: int = 0
     likely_cause: LikelyCause | None = None
@@ -145,7 +148,7 @@ class CheckReport(_Model):
 
     @property
     def complete(self) -> bool:
-        return not self.failures
+        return not self.failures and not self.unreachable
 
     @property
     def affected_services(self) -> list[str]:
@@ -203,10 +206,7 @@ class CheckReport(_Model):
         """Plain lines for every reading at or above `at_least` (services, then pools)."""
         index = self.readings()
         lines = [
-            text
-            for s in self.services
-            for v, text in index.get(s, [])
-            if v.at_least(at_least)
+            text for s in self.services for v, text in index.get(s, []) if v.at_least(at_least)
         ]
         for p in self.pools:
             if p.service is None and p.verdict.at_least(at_least):

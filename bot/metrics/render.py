@@ -7,13 +7,9 @@ import re
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
-from bot.metrics.bindings import Bindings
 from bot.metrics.models import (
     PARTS,
-    Cascade,
     CheckReport,
-    Correlation,
-    CorrelationRow,
     DbPool,
     QueryResult,
     ResourceReading,
@@ -30,15 +26,12 @@ class _PerService(Protocol):
 
 T = TypeVar("T", bound=_PerService)
 
-CORRELATION_HEADER = "Time    Errors/sec    DB Connections    Latency P99"
-CORRELATION_RULE = "----    ----------    --------------    -----------"
 
-
-def _ts(dt: datetime) -> str:
+def ts(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _duration(d: timedelta) -> str:
+def duration(d: timedelta) -> str:
     return f"{int(d.total_seconds())}s"
 
 
@@ -209,9 +202,7 @@ def render_check(report: CheckReport, *, all_resources: bool = False) -> str:
 
 def _in_order(items: list[T], shown: list[str]) -> list[T]:
     order = {s: i for i, s in enumerate(shown)}
-    return sorted(
-        (x for x in items if x.service in order), key=lambda x: order[x.service]
-    )
+    return sorted((x for x in items if x.service in order), key=lambda x: order[x.service])
 
 
 def assessment(report: CheckReport) -> str:
@@ -226,9 +217,7 @@ def assessment(report: CheckReport) -> str:
             "the services closest to the database fail first and their callers follow."
         )
         if cause.citation is not None:
-            sentences.append(
-                f"{runbook_display(cause.citation)} ({cause.citation.file})."
-            )
+            sentences.append(f"{runbook_display(cause.citation)} ({cause.citation.file}).")
     else:
         affected = report.affected_services
         if affected:
@@ -273,102 +262,9 @@ def assessment(report: CheckReport) -> str:
     return " ".join(sentences)
 
 
-def _corr_row(row: CorrelationRow) -> str:
-    err = "n/a" if row.errors_per_second is None else f"{row.errors_per_second:.2f}"
-    if row.db_active is None or row.db_percent is None:
-        db = "n/a"
-    else:
-        db = f"{round(row.db_active)}/{round(row.pool_size)} ({round(row.db_percent)}%)"
-    lat = "n/a" if row.latency_p99_ms is None else f"{round(row.latency_p99_ms)}ms"
-    line = f"{_duration(row.offset):<8}{err:<13}{db:<18}{lat}"
-    return f"{line} [INCIDENT]" if row.incident else line
-
-
-def render_correlation(corr: Correlation) -> str:
-    """The seed's correlation table; `[INCIDENT]` marks the first row where error rate,
-    pool and P99 are all at least HIGH."""
-    lines = [
-        f"Error Rate vs Database Connections: {corr.service}, "
-        f"{_ts(corr.start)} to {_ts(corr.end)}, step {_duration(corr.step)}",
-        CORRELATION_HEADER,
-        CORRELATION_RULE,
-        *(_corr_row(r) for r in corr.rows),
-    ]
-    turn = corr.turning_point
-    if turn is not None:
-        lines.append(f"Turning point: {_duration(turn.offset)} ({_ts(turn.at)}).")
-    else:
-        lines.append("No turning point in this window.")
-    for name, why in corr.failures.items():
-        lines.append(f"Could not run {name}: {why}")
-    return "\n".join(lines)
-
-
-def render_cascade(cascade: Cascade) -> str:
-    """The seed's dependency diagram plus where the failure starts."""
-    chain = cascade.chain
-    names = [n.name for n in chain]
-    top = " --> ".join(names)
-    starts: list[int] = []
-    col = 0
-    for name in names:
-        starts.append(col)
-        col += len(name) + len(" --> ")
-    pipe_cols = [
-        s + (len(n.name) - 1) // 2
-        for s, n in zip(starts, chain, strict=True)
-        if n.kind == "service"
-    ]
-
-    def marks(ch: str) -> str:
-        row = [" "] * (max(pipe_cols) + 1 if pipe_cols else 0)
-        for c in pipe_cols:
-            row[c] = ch
-        return "".join(row).rstrip()
-
-    stats: list[list[str]] = []
-    for node in chain:
-        if node.kind == "database":
-            db = node.db
-            conn = f"{round(db.active)}/{round(db.pool_size)}" if db else "n/a"
-            stats.append([f"Connections: {conn}"])
-        else:
-            err = "n/a" if node.error_rate is None else f"{node.error_rate:.1f}/s"
-            lat = "n/a" if node.latency_p99_ms is None else f"{node.latency_p99_ms / 1000:.1f}s"
-            stats.append([f"Error: {err}", f"Latency: {lat}"])
-    widths = [
-        max(len(c[0]) + 3, *(len(x) + 2 for x in c[1:])) if c[1:] else len(c[0]) + 3
-        for c in stats
-    ]
-    stat_lines: list[str] = []
-    for i in range(max(len(c) for c in stats) if stats else 0):
-        cells = [(c[i] if i < len(c) else "").ljust(w) for c, w in zip(stats, widths, strict=True)]
-        stat_lines.append("".join(cells).rstrip())
-
-    lines = [top]
-    if pipe_cols:
-        lines += [marks("|"), marks("v")]
-    lines += stat_lines
-    lines.append("")
-    if cascade.origin is None:
-        lines.append("No failure: every node of the chain is OK.")
-    else:
-        origin = next(n for n in chain if n.name == cascade.origin)
-        lines.append(f"Failure starts at: {origin.name} [{origin.verdict}]")
-        idx = names.index(origin.name)
-        followers = [
-            n.name
-            for n in reversed(chain[:idx])
-            if n.verdict is not None and n.verdict is not Verdict.OK
-        ]
-        if followers:
-            lines.append("Then: " + " → ".join(followers) + " (each depends on the one before)")
-    return "\n".join(lines)
-
-
 def render_query(result: QueryResult) -> str:
     """Bounded, formatted output of `/metrics query`."""
-    head = f"{result.promql}  @ {_ts(result.at)}  ({result.result_type}, {result.total} result"
+    head = f"{result.promql}  @ {ts(result.at)}  ({result.result_type}, {result.total} result"
     head += "s)" if result.total != 1 else ")"
     lines = [head]
     if not result.series:
@@ -384,68 +280,4 @@ def render_query(result: QueryResult) -> str:
             f"… {result.total - len(result.series)} more not shown "
             f"(showing {len(result.series)} of {result.total})"
         )
-    return "\n".join(lines)
-
-
-def render_discovery(b: Bindings) -> str:
-    """What `/metrics discover` shows: the service label, the services, and per check the
-    metric, labels and unit used, or what was looked for and not found."""
-    lines: list[str] = []
-    if b.service_label is None:
-        lines.append(f"Service label: not found — {b.missing.get('services', '')}".rstrip(" —"))
-    else:
-        names = ", ".join(b.services[:20])
-        more = f" and {len(b.services) - 20} more" if len(b.services) > 20 else ""
-        count = f"{len(b.services)} services"
-        lines.append(f"Service label: {b.service_label} ({count}: {names}{more})")
-    rows: list[tuple[str, str]] = []
-    by = f" by {b.service_label}" if b.service_label else ""
-    r = b.requests
-    rows.append(
-        (
-            "requests",
-            f"{r.metric}{by}; errors where {r.error_selector} ({r.convention})"
-            if r
-            else f"not found: {b.missing.get('requests', 'no request counter')}",
-        )
-    )
-    lat = b.latency
-    if lat is not None:
-        what = "P99 of histogram" if lat.kind == "histogram" else 'summary quantile="0.99"'
-        unit = f"unit {lat.unit} (from the {lat.unit_from}), shown in ms"
-        rows.append(("latency", f"{lat.metric}{by}: {what}; {unit} ({lat.convention})"))
-    else:
-        rows.append(("latency", f"not found: {b.missing.get('latency', '')}"))
-    if b.pools:
-        for p in b.pools:
-            parts = [f"{p.active} against {p.max or 'pool_size from the config'}"]
-            if p.waiting:
-                parts.append(f"waiting {p.waiting}")
-            if p.pool_label:
-                parts.append(f"pool named by {p.pool_label}")
-            if p.service_label:
-                parts.append(f"tied to services by {p.service_label}")
-            rows.append(("db pool", f"{'; '.join(parts)} ({p.kind})"))
-    else:
-        rows.append(("db pool", f"not found: {b.missing.get('db', '')}"))
-    for kind, res in (("cpu", b.cpu), ("memory", b.memory)):
-        if res is None:
-            rows.append((kind, f"not found: {b.missing.get(kind, '')}"))
-            continue
-        limit = f" against {res.limit}{{{res.limit_filter}}}" if res.limit else ""
-        if res.limit and not res.limit_filter:
-            limit = f" against {res.limit}"
-        rows.append((kind, f"{res.usage}{limit} by {res.key_label} ({res.source})"))
-    up = b.up
-    rows.append(
-        ("up", f"{up.metric} by {up.key_label}" if up else f"not found: {b.missing.get('up', '')}")
-    )
-    width = max(len(name) for name, _ in rows)
-    lines += [f"  {name.ljust(width)}  {text}" for name, text in rows]
-    if b.pinned:
-        lines.append(f"Pinned by METRICS_CONFIG: {', '.join(b.pinned)}.")
-    if b.discovered_at is not None and set(b.pinned) != {
-        "service_label", "services", "requests", "latency", "db", "cpu", "memory", "up"
-    }:
-        lines.append(f"Discovered at {_ts(b.discovered_at)} in {b.seconds * 1000:.0f} ms.")
     return "\n".join(lines)
