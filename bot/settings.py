@@ -62,7 +62,9 @@ class SlackSettings(BaseModel):
         "incidents", description="where declarations, resolutions and digests are announced"
     )
     admin_usergroup: str | None = Field(
-        None, description="Slack user group id (`S…`) whose members may act as IC"
+        None,
+        description="Slack user group id (`S…`) whose members may act as IC and read and "
+        "change every private incident",
     )
 
 
