@@ -47,7 +47,7 @@ LAYERS: dict[str, list[str]] = {
         "bot.ports", "bot.incidents", "bot.timeline", "bot.actions", "bot.updates",
         "bot.patterns", "bot.postmortem", "bot.metrics", "bot.alerts", "bot.runbooks",
         "bot.registry", "bot.integrations", "bot.integrations.pagers.base",
-        "bot.integrations.trackers.base", "bot.conferencing",
+        "bot.integrations.trackers.base", "bot.conferencing", "bot.causes",
     ],
     "adapters": [
         "bot.slack", "bot.integrations.pagers", "bot.integrations.trackers",
