@@ -176,9 +176,14 @@ def render_check(report: CheckReport, *, all_resources: bool = False) -> str:
                         lines.append(f"  - {label}: {report.not_found[f'resources.{kind}']}")
         blocks.append(lines)
 
-    if report.failures:
+    if report.failures or report.unreachable:
         blocks.append(
-            ["COULD NOT RUN:"] + [f"  - {p}: {why}" for p, why in report.failures.items()]
+            ["COULD NOT RUN:"]
+            + [f"  - {p}: {why}" for p, why in report.failures.items()]
+            + [
+                f"  - {server}: {why} (its services are left out)"
+                for server, why in report.unreachable.items()
+            ]
         )
     if full:
         blocks.append([f"ASSESSMENT: {assessment(report)}"])
@@ -253,11 +258,14 @@ def assessment(report: CheckReport) -> str:
         sentences.append(
             "Not found in Prometheus: " + ", ".join(missing) + " (what was looked for is above)."
         )
-    if report.failures:
+    if report.failures or report.unreachable:
+        what = []
+        if report.failures:
+            what.append("could not run " + ", ".join(report.failures))
+        if report.unreachable:
+            what.append("could not ask " + ", ".join(report.unreachable))
         sentences.append(
-            "Partial report: could not run "
-            + ", ".join(report.failures)
-            + "; the assessment covers only the checks that ran."
+            f"Partial report: {'; '.join(what)}; the assessment covers only the checks that ran."
         )
     return " ".join(sentences)
 
