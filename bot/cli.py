@@ -6,6 +6,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Coroutine
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -248,20 +249,32 @@ def metrics_discover(
         None, "--write", help="write the bindings as YAML to FILE (edit it, pass as METRICS_CONFIG)"
     ),
 ) -> None:
-    """Ask Prometheus (PROMETHEUS_URL) which services and metric conventions it has."""
-    from bot.errors import IncidentBotError
-    from bot.metrics.discovery import discover_once, pins_yaml
-    from bot.metrics.render_discovery import render_discovery
+    """Ask Prometheus (PROMETHEUS_URL or PROMETHEUS_URLS) which services and conventions it has."""
+    from bot.metrics.discovery import pins_yaml
+    from bot.metrics.render_discovery import render_fleet_discovery
+    from bot.metrics.sources import metrics_service, prometheus_servers
 
     settings = settings_or_exit()
-    require(settings, "PROMETHEUS_URL")
-    try:
-        found = asyncio.run(discover_once(str(settings.prometheus_url), settings.metrics_config))
-    except IncidentBotError as exc:
-        typer.echo(f"incident-bot: {exc.message}", err=True)
-        raise typer.Exit(1) from None
-    typer.echo(render_discovery(found))
+    servers = prometheus_servers(settings)
+    if not servers:
+        require(settings, "PROMETHEUS_URL")
+    if write and len(servers) > 1:
+        typer.echo(
+            "incident-bot: --write pins one server's bindings: run it with PROMETHEUS_URL "
+            "set to that server",
+            err=True,
+        )
+        raise typer.Exit(2)
+    service = metrics_service(settings, clock=lambda: datetime.now(UTC))
+    assert service is not None
+    fleet = asyncio.run(service.fleet())
+    if not fleet.up:
+        typer.echo(f"incident-bot: {'; '.join(fleet.down.values())}", err=True)
+        raise typer.Exit(1)
+    typer.echo(render_fleet_discovery(fleet))
     if write:
+        found = fleet.members[0].bindings
+        assert found is not None
         with open(write, "w", encoding="utf-8") as fh:
-            fh.write(pins_yaml(found, str(settings.prometheus_url)))
+            fh.write(pins_yaml(found, next(iter(servers.values()))))
         typer.echo(f"wrote {write}: edit it and set METRICS_CONFIG={write}")

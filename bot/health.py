@@ -46,18 +46,28 @@ async def _redis(settings: Settings) -> Result:
 
 
 async def _prometheus(settings: Settings) -> Result:
-    if settings.prometheus_url is None:
-        return ("prometheus", None, "PROMETHEUS_URL not set: /metrics is off")
     from bot.metrics import MetricsUnavailable, PrometheusSource
+    from bot.metrics.sources import prometheus_servers
 
-    source = PrometheusSource(str(settings.prometheus_url))
-    try:
-        await source.instant("vector(1)")
-    except MetricsUnavailable as exc:
-        return ("prometheus", False, exc.message)
-    finally:
-        source.close()
-    return ("prometheus", True, str(settings.prometheus_url))
+    servers = prometheus_servers(settings)
+    if not servers:
+        return ("prometheus", None, "PROMETHEUS_URL not set: /metrics is off")
+
+    async def one(url: str) -> str | None:
+        source = PrometheusSource(url)
+        try:
+            await source.instant("vector(1)")
+        except MetricsUnavailable as exc:
+            return exc.message
+        finally:
+            source.close()
+        return None
+
+    problems = await asyncio.gather(*(one(url) for url in servers.values()))
+    down = {name: why for name, why in zip(servers, problems, strict=True) if why}
+    if down:
+        return ("prometheus", False, "; ".join(f"{n}: {w}" if n else w for n, w in down.items()))
+    return ("prometheus", True, ", ".join(f"{n}={u}" if n else u for n, u in servers.items()))
 
 
 async def _anthropic(settings: Settings) -> Result:

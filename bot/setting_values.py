@@ -90,6 +90,15 @@ def _routing_keys(value: str | None) -> str | None:
     return value
 
 
+def _prometheus_servers(value: str | None) -> str | None:
+    from bot.metrics.sources import parse_prometheus_urls
+
+    if value is None or not value.strip():
+        return None
+    parse_prometheus_urls(value)  # raises ValueError naming the bad entry
+    return value
+
+
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 OptionalDuration = Annotated[timedelta | None, BeforeValidator(_duration)]
 ShortDuration = Annotated[timedelta, BeforeValidator(_short_duration)]
@@ -101,3 +110,4 @@ BusinessDays = Annotated[int, BeforeValidator(_business_days)]
 HostPorts = Annotated[str | None, AfterValidator(_host_ports)]
 ChannelName = Annotated[str, AfterValidator(_channel_name)]
 RoutingKeys = Annotated[str | None, AfterValidator(_routing_keys)]
+PrometheusServers = Annotated[str | None, AfterValidator(_prometheus_servers)]

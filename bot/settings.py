@@ -22,6 +22,7 @@ from bot.setting_values import (
     Duration,
     HostPorts,
     OptionalDuration,
+    PrometheusServers,
     RedisUrl,
     ShortDuration,
     WorkDays,
@@ -135,6 +136,14 @@ class MetricsSettings(BaseModel):
 
     prometheus_url: AnyHttpUrl | None = Field(
         None, description="Prometheus for `/metrics`; unset: `/metrics` is off and says so"
+    )
+    prometheus_urls: PrometheusServers = Field(
+        None,
+        description="several Prometheus servers (or compatible stores: VictoriaMetrics, "
+        "Thanos Query, Mimir) by name, `eu=http://prom-eu:9090,us=http://prom-us:9090`: "
+        "each is queried concurrently, services are merged, a name on two servers is shown "
+        "as `name@server`, and one that is down is named in a partial answer. Instead of "
+        "PROMETHEUS_URL, which still means one server",
     )
     metrics_config: str | None = Field(
         None,
@@ -341,6 +350,11 @@ class Settings(
 
     def check(self) -> None:
         """Settings that are only wrong together; SettingsError names the setting."""
+        if self.prometheus_url is not None and self.prometheus_urls:
+            raise SettingsError(
+                "setting PROMETHEUS_URLS is invalid: set it or PROMETHEUS_URL, not both "
+                "(PROMETHEUS_URLS names every server, e.g. eu=http://…,us=http://…)"
+            )
         if self.redis_sentinels and self.redis_cluster:
             raise SettingsError(
                 "setting REDIS_CLUSTER is invalid: a Redis Cluster is not used through "

@@ -207,3 +207,46 @@ async def test_two_servers_one_stopped_mid_test(mixed_prometheus: PrometheusServ
         report = await fresh.check()
         assert set(report.unreachable) == {"us"} and "vault-teller" in report.services
 
+
+def test_prometheus_urls_names_each_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.metrics.sources import metrics_service
+    from bot.settings import SettingsError, load_settings
+
+    monkeypatch.setenv("PROMETHEUS_URLS", "eu=http://prom-eu:9090, us=https://prom-us/")
+    settings = load_settings()
+    svc = metrics_service(settings, clock=lambda: datetime(2026, 1, 1))
+    assert svc is not None and list(svc.sources) == ["eu", "us"]
+    for bad, named in (
+        ("eu=http://a:9090,eu=http://b:9090", "'eu' is named twice"),
+        ("http://a:9090", "is not name=URL"),
+        ("eu=ftp://a", "eu: 'ftp://a' is not an http(s) URL"),
+    ):
+        monkeypatch.setenv("PROMETHEUS_URLS", bad)
+        with pytest.raises(SettingsError, match="PROMETHEUS_URLS") as caught:
+            load_settings()
+        assert named in str(caught.value) and "\n" not in str(caught.value)
+    monkeypatch.setenv("PROMETHEUS_URLS", "eu=http://a:9090")
+    monkeypatch.setenv("PROMETHEUS_URL", "http://b:9090")
+    with pytest.raises(SettingsError, match="PROMETHEUS_URLS is invalid: set it or PROMETHEUS_URL"):
+        load_settings()
+    monkeypatch.delenv("PROMETHEUS_URLS")
+    one = metrics_service(load_settings(), clock=lambda: datetime(2026, 1, 1))
+    assert one is not None and list(one.sources) == [""]
+
+
+def test_cli_discovers_every_server(
+    mixed_prometheus: PrometheusServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import cli
+    from sandbox.prometheus_scenario import free_port
+
+    down = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("PROMETHEUS_URLS", f"eu={mixed_prometheus.url},us={down}")
+    result = CliRunner().invoke(cli, ["metrics", "discover"])
+    assert result.exit_code == 0, result.output
+    assert "Prometheus eu:\nService labels: job, app, service (6 services" in result.output
+    assert f"Prometheus us could not be asked: Prometheus unreachable at {down}" in result.output
+    refused = CliRunner().invoke(cli, ["metrics", "discover", "--write", "x.yml"])
+    assert refused.exit_code == 2 and "--write pins one server's bindings" in refused.output

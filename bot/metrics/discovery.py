@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import yaml
@@ -176,20 +176,3 @@ def pins_yaml(b: Bindings, source: str) -> str:
     )
     body = yaml.safe_dump(bindings_yaml_data(b), sort_keys=False, allow_unicode=True)
     return header + body
-
-
-async def discover_once(prometheus_url: str, config_path: str | None) -> Bindings:
-    """One discovery against `prometheus_url` (the CLI's `metrics discover`)."""
-    from bot.metrics.config import load_config
-    from bot.metrics.prometheus import PrometheusSource
-
-    config = load_config(config_path)
-    source = PrometheusSource(prometheus_url, timeout=config.prometheus.query_timeout_seconds)
-    try:
-        return await Discovery(source=source, config=config, clock=_utcnow).bindings()
-    finally:
-        source.close()
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)

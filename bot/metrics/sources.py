@@ -1,0 +1,74 @@
+"""Which Prometheus servers the bot reads: PROMETHEUS_URL (one) or PROMETHEUS_URLS
+(`eu=http://…,us=http://…`, several by name). Any server speaking Prometheus's HTTP query
+API works: Prometheus, VictoriaMetrics, Thanos Query, Mimir."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
+
+if TYPE_CHECKING:
+    from bot.metrics.service import MetricsService
+    from bot.runbooks import RunbookLibrary
+    from bot.settings import Settings
+
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+def parse_prometheus_urls(text: str) -> dict[str, str]:
+    """`eu=http://a:9090,us=http://b:9090` → {"eu": …, "us": …}; ValueError naming the
+    bad entry."""
+    servers: dict[str, str] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        name, sep, url = part.partition("=")
+        name, url = name.strip(), url.strip()
+        if not sep or not _NAME.match(name):
+            raise ValueError(f"{part!r} is not name=URL (want eu=http://…,us=http://…)")
+        parsed = urlparse(url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ValueError(f"{name}: {url!r} is not an http(s) URL")
+        if name in servers:
+            raise ValueError(f"{name!r} is named twice")
+        servers[name] = url.rstrip("/")
+    if not servers:
+        raise ValueError("name at least one server: eu=http://…")
+    return servers
+
+
+def prometheus_servers(settings: Settings) -> dict[str, str]:
+    """The servers to read, by name ("" for the one PROMETHEUS_URL); empty: none."""
+    if settings.prometheus_urls:
+        return parse_prometheus_urls(settings.prometheus_urls)
+    if settings.prometheus_url is not None:
+        return {"": str(settings.prometheus_url).rstrip("/")}
+    return {}
+
+
+def metrics_service(
+    settings: Settings,
+    clock: Callable[[], datetime],
+    runbooks: RunbookLibrary | None = None,
+) -> MetricsService | None:
+    """The metric checks over the configured servers; None when none is configured."""
+    from bot.metrics.config import load_config
+    from bot.metrics.prometheus import PrometheusSource
+    from bot.metrics.service import MetricsService
+
+    servers = prometheus_servers(settings)
+    if not servers:
+        return None
+    config = load_config(settings.metrics_config)
+    timeout = config.prometheus.query_timeout_seconds
+    sources = {name: PrometheusSource(url, timeout=timeout) for name, url in servers.items()}
+    return MetricsService(
+        sources=sources,  # type: ignore[arg-type]
+        config=config,
+        clock=clock,
+        runbooks=runbooks,
+        discovery_ttl=settings.metrics_discovery_ttl,
+    )
