@@ -234,8 +234,8 @@ OTEL = Scenario(
     declare_services=("ledger-svc", "basket-api"),
     write=_write_otel,
     expected={
-        "ledger_errors": "  - ledger-svc: 7.00 errors/sec [CRITICAL]",
-        "basket_errors": "  - basket-api: 3.10 errors/sec [HIGH]",
+        "ledger_errors": "  - ledger-svc: 7.00 errors/sec (17.5% of requests) [CRITICAL]",
+        "basket_errors": "  - basket-api: 3.10 errors/sec (10.3% of requests) [CRITICAL]",
         "ledger_p99": "  - ledger-svc: 2400ms P99 [HIGH]",
         "basket_p99": "  - basket-api: 2200ms P99 [HIGH]",
         "pool": "  - Database Connections (ledger-svc HikariPool-1): 20/20 (100%) [CRITICAL]",
@@ -311,8 +311,8 @@ MICROMETER = Scenario(
     declare_services=("invoice-hub", "courier-dispatch"),
     write=_write_micrometer,
     expected={
-        "invoice_errors": "  - invoice-hub: 6.20 errors/sec [CRITICAL]",
-        "courier_errors": "  - courier-dispatch: 2.80 errors/sec [HIGH]",
+        "invoice_errors": "  - invoice-hub: 6.20 errors/sec (17.2% of requests) [CRITICAL]",
+        "courier_errors": "  - courier-dispatch: 2.80 errors/sec (18.7% of requests) [CRITICAL]",
         "invoice_p99": "  - invoice-hub: 3400ms P99 [HIGH]",
         "pool": "  - Database Connections: 190/200 (95%) [CRITICAL]",
         "memory": "  - invoice-hub Memory: 420 MiB (no limit known)",

@@ -23,7 +23,7 @@ async def test_demo_plays_a_whole_incident(
     assert re.search(r"PagerDuty \(stand-in\) paged: INC-\S+:", out), out
     assert "tracked in Jira (stand-in): OPS-1" in out
     assert "Ops Lead: @bob" in out and "Comms Lead: @charlie" in out
-    assert "12.50 errors/sec [CRITICAL]" in out
+    assert "12.50 errors/sec (25.0% of requests) [CRITICAL]" in out
     assert "98/100 (98%) [CRITICAL]" in out
     # /metrics correlate runs at the scenario's "now": the seed-000 ramp, turning at 120s
     assert re.search(r"120s\s+12\.50\s+98/100 \(98%\)\s+2800ms \[INCIDENT\]", out), out

@@ -45,7 +45,9 @@ async def test_correlate_and_a_troubled_check_upload_a_chart(
         await h.driver.command("check", user=ALICE, channel=channel, command="/metrics")
         assert len(h.slack.uploaded_files()) == 2  # a check that finds trouble charts it too
         texts = [m.text for m in h.slack.messages(channel)]
-        assert any("  - ledger-svc: 7.00 errors/sec [CRITICAL]" in t for t in texts)
+        assert any(
+            "  - ledger-svc: 7.00 errors/sec (17.5% of requests) [CRITICAL]" in t for t in texts
+        )
 
 
 async def test_a_failed_upload_still_leaves_the_text(
@@ -58,9 +60,7 @@ async def test_a_failed_upload_still_leaves_the_text(
     ) as h:
         channel = await h.declare("Ledger failing services:ledger-svc", user=ALICE)
         slack.fail("files.getUploadURLExternal", error="not_allowed", times=None)
-        reply = await h.driver.command(
-            "correlate", user=ALICE, channel=channel, command="/metrics"
-        )
+        reply = await h.driver.command("correlate", user=ALICE, channel=channel, command="/metrics")
         assert "Error Rate vs Database Connections: ledger-svc" in reply.text
         assert "The chart could not be posted" in reply.text
         assert "Traceback" not in reply.text

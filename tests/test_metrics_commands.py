@@ -34,8 +34,8 @@ async def test_check_in_an_incident_channel_posts_the_seed_report_and_records_it
         await h.driver.command("check", user=ALICE, channel=channel, command="/metrics")
         [report] = [m.text for m in h.slack.messages(channel) if "ERROR RATES:" in m.text]
         for line in (
-            "  - api-server: 12.50 errors/sec [CRITICAL]",
-            "  - web-service: 8.30 errors/sec [CRITICAL]",
+            "  - api-server: 12.50 errors/sec (25.0% of requests) [CRITICAL]",
+            "  - web-service: 8.30 errors/sec (17.3% of requests) [CRITICAL]",
             "  - api-server: 2800ms P99 [HIGH]",
             "  - web-service: 3100ms P99 [HIGH]",
             "  - Database Connections: 98/100 (98%) [CRITICAL]",

@@ -42,7 +42,7 @@ async def test_discover_and_check_every_service_from_slack(
         every = await h.driver.command(
             "check", user=ALICE, channel=h.incidents_id, command="/metrics"
         )
-        assert "  - ledger-svc: 7.00 errors/sec [CRITICAL]" in every.text
+        assert "  - ledger-svc: 7.00 errors/sec (17.5% of requests) [CRITICAL]" in every.text
         assert every.text.rstrip("`\n").endswith("2 more services OK")
 
         before = len(h.slack.messages("incidents"))
@@ -69,8 +69,12 @@ async def test_in_an_incident_channel_its_services_come_first(
         await h.driver.command("check", user=ALICE, channel=channel, command="/metrics")
         [report] = [m.text for m in h.slack.messages(channel) if "ERROR RATES:" in m.text]
         rates = [ln for ln in report.splitlines() if "errors/sec" in ln]
-        assert rates[0] == "  - quote-engine: 0.02 errors/sec [OK]"  # the incident's service
-        assert rates[1] == "  - ledger-svc: 7.00 errors/sec [CRITICAL]"  # then worst first
+        assert (
+            rates[0] == "  - quote-engine: 0.02 errors/sec (0.1% of requests) [OK]"
+        )  # the incident's service
+        assert (
+            rates[1] == "  - ledger-svc: 7.00 errors/sec (17.5% of requests) [CRITICAL]"
+        )  # then worst first
 
 
 def test_cli_discover_writes_a_config_that_loads_and_pins(

@@ -120,7 +120,7 @@ async def test_otel_hikari_cadvisor_world(otel_prometheus: PrometheusServer) -> 
     assert report.services[:2] == ["ledger-svc", "basket-api"]  # worst first
     assert text.rstrip().endswith("2 more services OK")
     # ten services shown: two quiet ones are left out of every list
-    shown = [ln for ln in text.splitlines() if ln.endswith("errors/sec [OK]")]
+    shown = [ln for ln in text.splitlines() if "errors/sec (" in ln and ln.endswith("[OK]")]
     assert len(shown) == 8
     assert report.likely_cause is not None
     assert "ledger-svc HikariPool-1 at 100%" in report.likely_cause.evidence[0]
@@ -230,7 +230,9 @@ async def test_written_yaml_pins_everything_and_wins(
     assert source.catalog_calls == 0  # everything pinned: Prometheus is not asked
     assert b.services == found.services and b.requests == found.requests
     assert set(b.pinned) >= {"services", "requests", "latency", "db", "cpu", "memory", "up"}
-    assert "  - ledger-svc: 7.00 errors/sec [CRITICAL]" in render_check(await pinned.check())
+    assert "  - ledger-svc: 7.00 errors/sec (17.5% of requests) [CRITICAL]" in render_check(
+        await pinned.check()
+    )
 
     # a partial pin: only two services and a stricter label; discovery fills in the rest
     path.write_text("services: [ledger-svc, quote-engine]\n")

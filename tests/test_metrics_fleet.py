@@ -186,7 +186,7 @@ async def test_two_servers_one_stopped_mid_test(mixed_prometheus: PrometheusServ
         assert "harbor-dns" not in report.services and "orbit-cart@us" not in report.services
         assert "vault-teller" in report.services
         text = render_check(report)
-        assert "  - vault-teller: 6.00 errors/sec [CRITICAL]" in text
+        assert "  - vault-teller: 6.00 errors/sec (15.0% of requests) [CRITICAL]" in text
         assert "  - us: Prometheus unreachable at" in text
         assert "Partial report" in text
 

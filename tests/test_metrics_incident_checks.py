@@ -46,14 +46,12 @@ async def test_resolve_is_held_while_the_metrics_are_bad_by_every_route(
     times = otel_prometheus.times
     assert times is not None
     clock = ManualClock(times.incident_at)
-    async with running_bot(
-        slack, redis_url, clock=clock, prometheus_url=otel_prometheus.url
-    ) as h:
+    async with running_bot(slack, redis_url, clock=clock, prometheus_url=otel_prometheus.url) as h:
         channel = await h.declare("Ledger failing services:ledger-svc", user=ALICE)
         for words in ("resolve Pool resized", "status resolved"):
             reply = await h.driver.command(words, user=ALICE, channel=channel)
             assert "The metrics of INC-" in reply.text and "are still bad" in reply.text
-            assert "ledger-svc 5xx at 7.00/s [CRITICAL]" in reply.text
+            assert "ledger-svc 5xx at 7.00/s (17.5% of requests) [CRITICAL]" in reply.text
             assert "ledger-svc P99 2400ms [HIGH]" in reply.text
             assert "ledger-svc DB pool 100% [CRITICAL]" in reply.text
             assert (await incident_in(h, channel)).status is Status.INVESTIGATING
@@ -107,9 +105,7 @@ async def test_impact_start_is_offered_and_recorded(
         assert "4 min before the declaration" in text  # 3.5 min, declared at incident_at
         await h.driver.command("check", user=ALICE, channel=channel, command="/metrics")
         assert len(buttons(h, channel, IMPACT_START_ACTION)) == 1  # offered once, not per check
-        await h.driver.click(
-            IMPACT_START_ACTION, value, user=ALICE, channel=channel, message_ts=ts
-        )
+        await h.driver.click(IMPACT_START_ACTION, value, user=ALICE, channel=channel, message_ts=ts)
         incident = await incident_in(h, channel)
         assert incident.impact_started_at == crossed
         assert incident.started_at == crossed  # TTD, TTM and TTR count from it now
@@ -127,9 +123,7 @@ async def test_relapse_is_posted_once_and_reopen_reopens(
     times = otel_prometheus.times
     assert times is not None
     clock = ManualClock(times.healthy_at)
-    async with running_bot(
-        slack, redis_url, clock=clock, prometheus_url=otel_prometheus.url
-    ) as h:
+    async with running_bot(slack, redis_url, clock=clock, prometheus_url=otel_prometheus.url) as h:
         channel = await h.declare("Ledger blip services:ledger-svc", user=ALICE)
         await h.driver.command("resolve Blip", user=ALICE, channel=channel)
         assert (await incident_in(h, channel)).status is Status.RESOLVED
@@ -151,14 +145,15 @@ async def test_relapse_is_posted_once_and_reopen_reopens(
         assert len(relapses) == 1
         text = next(m.text for m in h.slack.messages(channel) if m.ts == relapses[0][0])
         assert f"Relapse on {incident.id}" in text
-        assert "ledger-svc 5xx at 7.00/s [CRITICAL]" in text and "back 10 min after" in text
+        assert (
+            "ledger-svc 5xx at 7.00/s (17.5% of requests) [CRITICAL]" in text
+            and "back 10 min after" in text
+        )
         announced = h.slack.messages("incidents")[incidents_before:]
         assert [m.text for m in announced] == [text]
 
         ts, value = relapses[0]
-        await h.driver.click(
-            REOPEN_ACTION, value, user=ALICE, channel=channel, message_ts=ts
-        )
+        await h.driver.click(REOPEN_ACTION, value, user=ALICE, channel=channel, message_ts=ts)
         assert (await incident_in(h, channel)).status is Status.INVESTIGATING
         assert await h.store.relapse.watched(clock()) == []
 

@@ -36,8 +36,8 @@ AFFECTED SERVICES:
   - web-service
 
 ERROR RATES:
-  - api-server: 12.50 errors/sec [CRITICAL]
-  - web-service: 8.30 errors/sec [CRITICAL]
+  - api-server: 12.50 errors/sec (25.0% of requests) [CRITICAL]
+  - web-service: 8.30 errors/sec (17.3% of requests) [CRITICAL]
 
 LATENCY METRICS:
   - api-server: 2800ms P99 [HIGH]
@@ -53,8 +53,8 @@ RESOURCE UTILIZATION:
 HEALTHY = """\
 AFFECTED SERVICES: None
 ERROR RATES:
-  - api-server: 0.10 errors/sec [OK]
-  - web-service: 0.05 errors/sec [OK]
+  - api-server: 0.10 errors/sec (0.5% of requests) [OK]
+  - web-service: 0.05 errors/sec (0.2% of requests) [OK]
 
 LATENCY METRICS:
   - api-server: 150ms P99 [OK]
@@ -143,7 +143,7 @@ async def test_healthy_report_prints_the_healthy_table(
 
 async def test_single_parts_and_service_filter(svc: MetricsService, times: ScenarioTimes) -> None:
     errors = render_check(await svc.errors(service="web-service", at=times.incident_at))
-    assert errors == "ERROR RATES:\n  - web-service: 8.30 errors/sec [CRITICAL]"
+    assert errors == "ERROR RATES:\n  - web-service: 8.30 errors/sec (17.3% of requests) [CRITICAL]"
     db = render_check(await svc.db(at=times.incident_at))
     assert db.splitlines()[1] == "  - Database Connections: 98/100 (98%) [CRITICAL]"
     health = render_check(await svc.health(at=times.incident_at))
@@ -270,7 +270,7 @@ async def test_slow_query_times_out_and_the_rest_is_shown(
     assert report.failures == {"latency": "timeout after 0.3s"}
     text = render_check(report)
     assert "LATENCY METRICS:\n  - could not run: timeout after 0.3s" in text
-    assert "  - api-server: 12.50 errors/sec [CRITICAL]" in text
+    assert "  - api-server: 12.50 errors/sec (25.0% of requests) [CRITICAL]" in text
     assert "  - Database Connections: 98/100 (98%) [CRITICAL]" in text
     # Without latency the pool-exhaustion signature cannot be confirmed.
     assert report.likely_cause is None

@@ -10,9 +10,11 @@ from pydantic import ValidationError
 
 from bot.metrics import load_config
 from bot.metrics.bindings import Bindings, RequestsBinding
-from bot.metrics.models import QueryResult, QuerySeries, Verdict
-from bot.metrics.prometheus import parse_instant, prometheus_error_message
+from bot.metrics.judging import judge
+from bot.metrics.models import InstantSample, QueryResult, QuerySeries, Verdict
+from bot.metrics.prometheus import InstantResult, parse_instant, prometheus_error_message
 from bot.metrics.promql import requests_queries
+from bot.metrics.queries import Outcomes
 from bot.metrics.render import render_query
 from bot.runbooks import RunbookLibrary, parse_runbook
 from sandbox.prometheus_scenario import bucket_fractions, find_binaries
@@ -139,8 +141,8 @@ def test_bucket_fractions_put_p99_at_the_target(p99: float) -> None:
 
 def test_prometheus_error_message_is_extracted() -> None:
     exc = Exception(
-        "HTTP Status Code 400 (b'{\"status\":\"error\",\"errorType\":\"bad_data\","
-        "\"error\":\"1:5: parse error: unclosed left parenthesis\"}')"
+        'HTTP Status Code 400 (b\'{"status":"error","errorType":"bad_data",'
+        '"error":"1:5: parse error: unclosed left parenthesis"}\')'
     )
     assert prometheus_error_message(exc) == (400, "1:5: parse error: unclosed left parenthesis")
 
@@ -188,3 +190,41 @@ def test_alert_rules_pass_promtool() -> None:
     names = ("DatabaseConnectionPoolHigh", "DatabaseConnectionPoolCritical", "APIErrorRateHigh")
     for name in names:
         assert f"alert: {name}" in text
+
+
+def _outcomes(rows: dict[str, dict[str, float]]) -> Outcomes:
+    out = Outcomes()
+    for name, values in rows.items():
+        samples = [
+            InstantSample(labels={"job": s}, value=v, timestamp=0.0) for s, v in values.items()
+        ]
+        out.results[name] = InstantResult(result_type="vector", samples=samples)
+        out.seconds[name] = 0.0
+    return out
+
+
+def test_error_verdict_is_the_worse_of_rate_and_ratio(tmp_path: Path) -> None:
+    family = RequestsBinding(
+        convention="Prometheus client",
+        metric="http_requests_total",
+        status_label="code",
+        error_match='=~"5.."',
+    )
+    b = Bindings(service_label="job", services=["busy", "quiet", "idle"], requests=family)
+    out = _outcomes(
+        {
+            "error_rate.0": {"busy": 6.0, "quiet": 0.5, "idle": 0.0},
+            "request_rate.0": {"busy": 100_000.0, "quiet": 4.0, "idle": 0.0},
+        }
+    )
+    j = judge(("errors",), b, b.services, False, out, load_config())
+    got = {e.service: (e.verdict, e.share) for e in j.errors or []}
+    assert got == {
+        "busy": (Verdict.CRITICAL, " (<0.1% of requests)"),  # 6 errors/s is CRITICAL alone
+        "quiet": (Verdict.CRITICAL, " (12.5% of requests)"),  # 0.5/s is OK, 12.5% is not
+        "idle": (Verdict.OK, ""),  # no requests: no ratio
+    }
+    path = tmp_path / "metrics.yml"
+    path.write_text("thresholds:\n  error_ratio_percent: {elevated: 20, high: 30, critical: 40}\n")
+    j = judge(("errors",), b, b.services, False, out, load_config(path))
+    assert [e.verdict for e in j.errors or []] == [Verdict.CRITICAL, Verdict.OK, Verdict.OK]

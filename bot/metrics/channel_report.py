@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.clock import Clock
 from bot.incidents.models import Incident
-from bot.metrics.models import CheckReport
+from bot.metrics.models import CheckReport, percent
 from bot.metrics.render import render_check
 from bot.ports import ChatGateway
 from bot.timeline.models import EventKind, TimelineEvent
@@ -30,7 +30,11 @@ def check_summary(report: CheckReport) -> tuple[str, dict[str, str]]:
     for e in report.errors or []:
         if e.per_second is not None and e.service in shown:
             data[f"errors_per_second.{e.service}"] = f"{e.per_second:.2f}"
-            bits.append(f"{e.service} {e.per_second:.2f} errors/s [{e.verdict.value}]")
+            share = ""
+            if e.ratio is not None:
+                data[f"error_ratio_percent.{e.service}"] = f"{100 * e.ratio:.1f}"
+                share = f" ({percent(e.ratio)})"
+            bits.append(f"{e.service} {e.per_second:.2f} errors/s{share} [{e.verdict.value}]")
     for lat in report.latency or []:
         if lat.p99_ms is not None and lat.service in shown:
             data[f"p99_ms.{lat.service}"] = f"{lat.p99_ms:.0f}"

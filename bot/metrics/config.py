@@ -58,6 +58,7 @@ class Bands(_Model):
 
 class Thresholds(_Model):
     error_rate: Bands
+    error_ratio_percent: Bands
     latency_p99_ms: Bands
     db_pool_percent: Bands
     cpu_percent: Bands

@@ -18,6 +18,7 @@ from bot.metrics.models import (
     ServiceUp,
     Traffic,
     Verdict,
+    worst,
 )
 from bot.metrics.queries import Outcomes
 
@@ -117,8 +118,12 @@ def _judge_errors(
                 v = 0.0
             if v is None:
                 v = 0.0 if totals.get(s) else None
+            total = finite(totals.get(s))
+            ratio = v / total if v is not None and total else None
             verdict = Verdict.OK if v is None else th.error_rate.verdict(v)
-            j.errors.append(ErrorRate(service=s, per_second=v, verdict=verdict))
+            if ratio is not None:
+                verdict = worst([verdict, th.error_ratio_percent.verdict(100.0 * ratio)])
+            j.errors.append(ErrorRate(service=s, per_second=v, verdict=verdict, ratio=ratio))
             if s in totals:
                 seen_traffic = True
                 now_total += finite(totals[s]) or 0.0

@@ -64,7 +64,21 @@ class ServiceUp(_Model):
 class ErrorRate(_Model):
     service: str
     per_second: float | None  # None: no data
-    verdict: Verdict = Verdict.OK
+    verdict: Verdict = Verdict.OK  # the worse of the errors/s and the error-ratio bands
+    ratio: float | None = None  # errors / requests (0..1); None: no requests
+
+    @property
+    def share(self) -> str:
+        """` (9.1% of requests)`, or "" when the ratio is unknown."""
+        return "" if self.ratio is None else f" ({percent(self.ratio)} of requests)"
+
+
+def percent(ratio: float) -> str:
+    """A share for humans: one decimal, `<0.1%` for a trace."""
+    value = 100.0 * ratio
+    if 0 < value < 0.05:
+        return "<0.1%"
+    return f"{value:.1f}%"
 
 
 class LatencyReading(_Model):
@@ -182,7 +196,10 @@ class CheckReport(_Model):
         for e in self.errors or []:
             if e.per_second is not None:
                 out.setdefault(e.service, []).append(
-                    (e.verdict, f"{e.service} 5xx at {e.per_second:.2f}/s [{e.verdict}]")
+                    (
+                        e.verdict,
+                        f"{e.service} 5xx at {e.per_second:.2f}/s{e.share} [{e.verdict}]",
+                    )
                 )
         for lat in self.latency or []:
             if lat.p99_ms is not None:

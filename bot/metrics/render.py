@@ -128,7 +128,9 @@ def render_check(report: CheckReport, *, all_resources: bool = False) -> str:
             if e.per_second is None:
                 lines.append(f"  - {e.service}: no data")
             else:
-                lines.append(f"  - {e.service}: {e.per_second:.2f} errors/sec [{e.verdict}]")
+                lines.append(
+                    f"  - {e.service}: {e.per_second:.2f} errors/sec{e.share} [{e.verdict}]"
+                )
         blocks.append(lines)
 
     if "latency" in parts:
