@@ -10,6 +10,7 @@ system-deps:
 	@need=""; \
 	command -v redis-server >/dev/null || need="$$need redis-server"; \
 	command -v prometheus >/dev/null && command -v promtool >/dev/null || need="$$need prometheus"; \
+	command -v victoria-metrics >/dev/null || need="$$need victoria-metrics"; \
 	if [ -n "$$need" ]; then \
 	  echo "installing Debian packages:$$need"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; \
