@@ -271,7 +271,7 @@ def metrics_discover(
     if not fleet.up:
         typer.echo(f"incident-bot: {'; '.join(fleet.down.values())}", err=True)
         raise typer.Exit(1)
-    typer.echo(render_fleet_discovery(fleet))
+    typer.echo(render_fleet_discovery(fleet, service.config.slos))
     if write:
         found = fleet.members[0].bindings
         assert found is not None

@@ -205,12 +205,13 @@ async def discover(ctx: CommandContext) -> None:
     it as YAML to edit and pass as `METRICS_CONFIG`."""
     if ctx.parsed.words:
         raise UsageError("`discover` takes no arguments.")
-    found = await _checks(ctx).fleet(refresh=True)
+    checks = _checks(ctx)
+    found = await checks.fleet(refresh=True)
     note = (
         "\nPin or change any of it with METRICS_CONFIG "
         "(`incident-bot metrics discover --write metrics.yml` writes one to edit)."
     )
-    await ctx.reply(code(render_fleet_discovery(found)) + note)
+    await ctx.reply(code(render_fleet_discovery(found, checks.config.slos)) + note)
 
 
 @registry.subcommand("help", usage="help", summary="this list")

@@ -31,6 +31,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -248,11 +249,16 @@ class PrometheusServer:
         workdir: Path | None = None,
         ready_timeout: float = 30.0,
         scrape_metadata: str | None = None,
+        rules: str | None = None,
     ) -> None:
         self._make = openmetrics or (lambda: generate_openmetrics(now, extend))
         # OpenMetrics text (# TYPE / # UNIT lines and a sample per family) served over HTTP
         # and scraped, because a backfilled TSDB has no metadata (see DESIGN.md).
         self._scrape_text = scrape_metadata
+        # A rules file Prometheus evaluates every second. Rule results are written at the
+        # evaluation time, and a TSDB refuses samples older than its newest block's end:
+        # backfill data that ends at "now" (extend=0), never into the future (see DESIGN.md).
+        self._rules = rules
         self._exporter: ThreadingHTTPServer | None = None
         self._workdir = workdir
         self._ready_timeout = ready_timeout
@@ -290,7 +296,12 @@ class PrometheusServer:
             raise RuntimeError(f"promtool backfill failed: {done.stderr.strip() or done.stdout}")
         self.backfill_seconds = time.monotonic() - started
         config = base / "prometheus.yml"
-        config.write_text(self._config(), encoding="utf-8")
+        text = self._config()
+        if self._rules is not None:
+            (base / "rules.yml").write_text(self._rules, encoding="utf-8")
+            text = text.replace("evaluation_interval: 1h", "evaluation_interval: 1s")
+            text += f"rule_files: ['{base / 'rules.yml'}']\n"
+        config.write_text(text, encoding="utf-8")
         self.port = free_port()
         log = (base / "prometheus.log").open("wb")
         started = time.monotonic()
@@ -339,6 +350,17 @@ class PrometheusServer:
             "scrape_configs:\n  - job_name: exporter-metadata\n    honor_labels: true\n"
             f"    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
         )
+
+    def wait_for_series(self, promql: str, timeout: float = 30.0) -> None:
+        """Until `promql` has a result now (e.g. a recording rule's first evaluation)."""
+        deadline = time.monotonic() + timeout
+        query = urllib.parse.urlencode({"query": promql})
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(f"{self.url}/api/v1/query?{query}", timeout=2) as resp:
+                if json.loads(resp.read())["data"]["result"]:
+                    return
+            time.sleep(0.2)
+        raise RuntimeError(f"prometheus has no result for {promql} after {timeout:g}s")
 
     def _wait_metadata(self) -> None:
         deadline = time.monotonic() + self._ready_timeout

@@ -303,6 +303,9 @@ class FakeCatalog:
     ) -> list[str]:
         return self.names.get(match, {}).get(label, [])
 
+    async def rules(self) -> list[dict[str, Any]]:
+        return []
+
 
 @pytest.mark.parametrize(
     ("family", "labels", "selector"),

@@ -10,15 +10,36 @@ from collections.abc import Iterator
 import pytest
 
 from bot.metrics import MetricsService, PrometheusSource, load_config, render_check
+from bot.metrics.models import Verdict
 from bot.metrics.render_discovery import render_fleet_discovery
 from sandbox.fleet_scenarios import MIXED
+from sandbox.prometheus_scenario import ScenarioTimes
 from sandbox.scenarios import generate
 from sandbox.victoria_metrics import VictoriaMetricsServer
+
+# What a vmalert running Sloth's rules would have written back: VictoriaMetrics has no
+# rules API, so these SLOs are found through label values alone.
+SLOTH_RATIOS = {"5m": 0.15, "30m": 0.10, "1h": 0.08, "2h": 0.05, "6h": 0.03, "1d": 0.01}
+SLOTH_RATIOS |= {"3d": 0.004, "30d": 0.002}
+
+
+def mixed_with_recorded_slo() -> tuple[str, ScenarioTimes]:
+    text, times = generate(MIXED)
+    ids = (
+        'sloth_id="vault-teller-availability",sloth_service="vault-teller",sloth_slo="availability"'
+    )
+    stamps = range(int(times.ramp_start.timestamp()), int(times.end.timestamp()), 30)
+    lines = [f"slo:objective:ratio{{{ids}}} 0.995 {t}" for t in stamps]
+    for w, v in SLOTH_RATIOS.items():
+        lines += [
+            f'slo:sli_error:ratio_rate{w}{{{ids},sloth_window="{w}"}} {v} {t}' for t in stamps
+        ]
+    return text.replace("# EOF\n", "\n".join(lines) + "\n# EOF\n"), times
 
 
 @pytest.fixture(scope="module")
 def victoria() -> Iterator[VictoriaMetricsServer]:
-    with VictoriaMetricsServer(openmetrics=lambda: generate(MIXED)) as server:
+    with VictoriaMetricsServer(openmetrics=mixed_with_recorded_slo) as server:
         yield server
 
 
@@ -49,6 +70,11 @@ async def test_a_mixed_fleet_on_victoria_metrics(victoria: VictoriaMetricsServer
         assert line in text, (line, text)
     assert report.services[:3] == ["vault-teller", "orbit-cart", "sprocket-gw"]
     assert report.likely_cause is not None and not report.failures
+
+    [slo] = report.slos  # Sloth's, found through label values: no rules API here
+    assert (slo.service, slo.source, slo.verdict) == ("vault-teller", "sloth", Verdict.CRITICAL)
+    assert round(slo.burn["1h"]) == 16 and round(slo.budget_left or 0, 2) == 0.6
+    assert "  - vault-teller: burns its 99.5% budget at 30.0× (5m) / 16.0× (1h)" in text
 
     one = await svc.check("orbit-cart")
     assert [round(x.p99_ms or 0) for x in one.latency or []] == [2600]

@@ -96,6 +96,21 @@ class UpBinding(_Model):
         return self.services is None or service in self.services
 
 
+class SloBinding(_Model):
+    """SLOs recorded in Prometheus by a generator: Sloth (`slo:sli_error:ratio_rate<w>`,
+    `slo:objective:ratio`, labels `sloth_service`/`sloth_slo`) or Pyrra
+    (`<metric>:burnrate<w>` with `slo` and the selector's labels, `pyrra_objective`).
+    `services`: the services with one; `service_label`: where Pyrra's series name them;
+    `objectives`: Pyrra objectives read from its alerting rules when `pyrra_objective`
+    is not recorded."""
+
+    kind: Literal["sloth", "pyrra"]
+    services: list[str]
+    service_label: str | None = None
+    objectives: dict[str, float] = Field(default_factory=dict)
+    metrics: list[str] = Field(default_factory=list)  # Pyrra: each SLO's shortest burn rate
+
+
 def as_list(value: Any) -> Any:
     """A pin written as one mapping (before fleets were mixed) reads as a list of one."""
     return [value] if isinstance(value, dict | BaseModel) else value
@@ -113,6 +128,7 @@ class Bindings(_Model):
     cpu: list[ResourceBinding] = Field(default_factory=list)
     memory: list[ResourceBinding] = Field(default_factory=list)
     up: list[UpBinding] = Field(default_factory=list)
+    slos: list[SloBinding] = Field(default_factory=list)
     missing: dict[str, str] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)
     pinned: list[str] = Field(default_factory=list)  # what METRICS_CONFIG fixed

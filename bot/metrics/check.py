@@ -12,11 +12,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.metrics.cause import likely_cause
+from bot.metrics.config import MetricsConfig
 from bot.metrics.fleet import Fleet
 from bot.metrics.judging import Judged, judge
 from bot.metrics.models import CheckReport, DbPool, Part, Traffic
 from bot.metrics.queries import plan_queries
 from bot.metrics.ranking import in_rank_order
+from bot.metrics.slos import configured
 
 if TYPE_CHECKING:
     from bot.metrics.service import MetricsService
@@ -52,31 +54,33 @@ async def run_check(
         services = list(fleet.services)
     narrowed = service is not None or only is not None
 
-    asks: list[tuple[str, list[str]]] = []
+    asks: list[tuple[str, list[str], dict[str, str]]] = []
     plans = []
     for m in fleet.up:
         assert m.bindings is not None
         raw = fleet.raw_services(m.name, services)
         if fleet.several and narrowed and not raw:
             continue
-        asks.append((m.name, raw))
-        plans.append(plan_queries(parts, m.bindings, raw if narrowed else None, svc.config))
+        keys = slo_keys(svc.config, fleet, m.name, m.bindings.services)
+        asks.append((m.name, raw, keys))
+        only = raw if narrowed else None
+        plans.append(plan_queries(parts, m.bindings, only, svc.config, keys))
     outcomes = await asyncio.gather(
-        *(svc.runner(name).run(plan, when) for (name, _), plan in zip(asks, plans, strict=True))
+        *(svc.runner(name).run(plan, when) for (name, _, _), plan in zip(asks, plans, strict=True))
     )
     wall = time.perf_counter() - started
 
     judged: list[tuple[str, Judged]] = []
     unreachable = dict(fleet.down)
     seconds: dict[str, float] = {}
-    for (name, raw), out in zip(asks, outcomes, strict=True):
+    for (name, raw, keys), out in zip(asks, outcomes, strict=True):
         seconds.update({f"{name}/{k}" if name else k: v for k, v in out.seconds.items()})
         if fleet.several and out.all_unreachable:
             unreachable[name] = next(iter(out.failed.values()))
             continue
         b = fleet.member(name).bindings
         assert b is not None
-        judged.append((name, judge(parts, b, raw, narrowed, out, svc.config)))
+        judged.append((name, judge(parts, b, raw, narrowed, out, svc.config, keys)))
     shown = [s for s in services if fleet.locate(s)[0] not in unreachable]
     merged = _merge(fleet, judged)
     report = CheckReport(
@@ -91,6 +95,7 @@ async def run_check(
         pools=merged.pools,
         resources=merged.resources,
         traffic=merged.traffic,
+        slos=merged.slos,
         failures={p: merged.failures[p] for p in parts if p in merged.failures},
         not_found=merged.not_found,
         unreachable=unreachable if fleet.several else {},
@@ -101,6 +106,12 @@ async def run_check(
     report = in_rank_order(report, first, svc.config.primary_service)
     cause = likely_cause(report, svc.config, svc.runbooks)
     return report.model_copy(update={"likely_cause": cause}) if cause else report
+
+
+def slo_keys(config: MetricsConfig, fleet: Fleet, member: str, raw: list[str]) -> dict[str, str]:
+    """A server's services that METRICS_CONFIG gives an SLO -> the key it is under."""
+    keys = {s: configured(config, s, fleet.display(member, s)) for s in raw}
+    return {s: k for s, k in keys.items() if k is not None}
 
 
 def _merge(fleet: Fleet, judged: list[tuple[str, Judged]]) -> Judged:
@@ -120,6 +131,11 @@ def _merge(fleet: Fleet, judged: list[tuple[str, Judged]]) -> Judged:
                 for x in items or []
             ]
         setattr(out, field, merged)
+    out.slos = [
+        x.model_copy(update={"service": fleet.display(name, x.service)})
+        for name, j in judged
+        for x in j.slos
+    ]
     pools: list[DbPool] = []
     for name, j in judged:
         for p in j.pools:

@@ -103,6 +103,22 @@ class PinnedChecks(_Model):
         return as_list(value)
 
 
+class SloConfig(_Model):
+    """A service's SLO given in METRICS_CONFIG: the objective in percent of requests that
+    succeed and the window it is judged over; the bot computes the error ratio from the
+    service's request family."""
+
+    objective: float = Field(gt=0, lt=100)
+    window: str = "30d"
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, v: str) -> str:
+        if not _DURATION.match(v):
+            raise ValueError(f"{v!r} is not a Prometheus duration like 30d")
+        return v
+
+
 class Signature(_Model):
     pool_percent: float
     runbook_keywords: list[str]
@@ -125,6 +141,9 @@ class MetricsConfig(_Model):
     # service crossed its threshold first.
     dependencies: dict[str, list[str]] = Field(default_factory=dict)
     primary_service: str | None = None
+    # SLOs by service (`checkout-api: {objective: 99.9, window: 30d}`); they win over the
+    # SLOs Sloth or Pyrra recorded for the same service.
+    slos: dict[str, SloConfig] = Field(default_factory=dict)
     database_node: str
     signature: Signature
 
@@ -177,7 +196,7 @@ class MetricsConfig(_Model):
 
 
 # Mappings an override replaces as a whole instead of merging into.
-_REPLACED = frozenset({"dependencies"})
+_REPLACED = frozenset({"dependencies", "slos"})
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

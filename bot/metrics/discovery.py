@@ -128,11 +128,12 @@ class Discovery:
         end = self.clock()
         start = end - _lookback(self.config.discovery.lookback)
 
-        names, metadata = await asyncio.gather(
+        names, metadata, rules = await asyncio.gather(
             self._ask(src.metric_names(start, end)),
             self._maybe(src.metadata(), {}),
+            self._maybe(src.rules(), []),
         )
-        cat = Catalog(names=set(names), metadata=metadata)
+        cat = Catalog(names=set(names), metadata=metadata, rules=rules)
         order = families_to_label(cat.names)
         label_lists = await asyncio.gather(
             *(self._maybe(src.label_names(m, start, end), list[str]()) for m in order)

@@ -19,8 +19,10 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from bot.clock import Clock
 from bot.errors import ChatError, IncidentBotError
 from bot.incidents.models import Incident, Status
+from bot.metrics.budget import budget_text
 from bot.metrics.errors import MetricsUnavailable
 from bot.metrics.models import CheckReport, Verdict
 from bot.metrics.service import MetricsService
@@ -28,6 +30,8 @@ from bot.mrkdwn import escape, when
 from bot.ports import ChatGateway
 from bot.store import keys
 from bot.store.redis_store import RedisStore
+from bot.timeline.models import EventKind, TimelineEvent
+from bot.timeline.service import TimelineService
 
 log = structlog.get_logger(__name__)
 
@@ -214,6 +218,31 @@ class RelapseWatcher:
         await self.store.relapse.unwatch(incident.id)
         log.info("relapse_posted", incident=incident.id, findings=len(bad.findings))
         return True
+
+
+async def record_budget_consumed(
+    metrics: MetricsService, timeline: TimelineService, clock: Clock, incident: Incident
+) -> str | None:
+    """On resolve: the error budget the incident consumed, per service with an SLO, kept
+    on its timeline (the postmortem's Impact section states it); None when no service has
+    an SLO or Prometheus cannot say."""
+    try:
+        services = await incident_services(metrics, incident)
+        if not services:
+            return None
+        start = incident.impact_started_at or incident.declared_at
+        uses = await metrics.budget_consumed(services, start, incident.resolved_at or clock())
+    except MetricsUnavailable as exc:
+        log.warning("budget_unavailable", incident=incident.id, reason=exc.message)
+        return None
+    if not uses:
+        return None
+    text = budget_text(uses)
+    data = {"error_budget": text.removeprefix("Error budget consumed: ")}
+    data |= {f"budget_consumed_percent.{u.service}": f"{100 * u.consumed:.2f}" for u in uses}
+    event = TimelineEvent(kind=EventKind.METRICS, at=clock(), text=text, data=data)
+    await timeline.record(incident.id, event)
+    return text
 
 
 def watch_until(incident: Incident, watch: timedelta) -> datetime | None:

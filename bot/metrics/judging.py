@@ -16,11 +16,13 @@ from bot.metrics.models import (
     Part,
     ResourceReading,
     ServiceUp,
+    SloReading,
     Traffic,
     Verdict,
     worst,
 )
 from bot.metrics.queries import Outcomes
+from bot.metrics.slos import config_readings, pyrra_readings, sloth_readings
 
 
 def finite(v: float | None) -> float | None:
@@ -42,6 +44,7 @@ class Judged:
     latency: list[LatencyReading] | None = None
     pools: list[DbPool] = field(default_factory=list)
     resources: list[ResourceReading] | None = None
+    slos: list[SloReading] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
     not_found: dict[str, str] = field(default_factory=dict)
 
@@ -53,6 +56,7 @@ def judge(
     narrowed: bool,
     out: Outcomes,
     config: MetricsConfig,
+    slo_keys: dict[str, str] | None = None,
 ) -> Judged:
     """The readings of `services` (raw names of this Prometheus) from one run's outcomes."""
     j = Judged()
@@ -74,6 +78,11 @@ def judge(
         j.health = _health(b, services, out)
     if "errors" in parts and not unavailable("errors", "error_rate.", bool(b.requests), "requests"):
         _judge_errors(j, b, services, out, config)
+    if "errors" in parts:
+        j.slos = judge_slos(b, services, out, config, slo_keys or {})
+        bad = [why for name, why in out.failed.items() if name.startswith("slo.")]
+        if bad:
+            j.failures.setdefault("errors", f"SLOs: {bad[0]}")
     if "latency" in parts and not unavailable(
         "latency", "latency_p99.", bool(b.latency), "latency"
     ):
@@ -83,6 +92,29 @@ def judge(
     if "resources" in parts:
         _judge_resources(j, b, services, out, config)
     return j
+
+
+def judge_slos(
+    b: Bindings, services: list[str], out: Outcomes, cfg: MetricsConfig, slo_keys: dict[str, str]
+) -> list[SloReading]:
+    """Each service's SLO readings: METRICS_CONFIG's where it names one, else what Sloth
+    or Pyrra record."""
+    wanted = set(services)
+    recorded_for = wanted - set(slo_keys)
+    found: list[SloReading] = []
+    for slo in b.slos:
+        if slo.kind == "sloth":
+            found += sloth_readings(out.results.get("slo.sloth"), recorded_for)
+        else:
+            burn, meta = out.results.get("slo.pyrra_burn"), out.results.get("slo.pyrra_objective")
+            found += pyrra_readings(slo, burn, meta, recorded_for)
+    for i, r in enumerate(b.requests):
+        label = b.label_of(r)
+        names = {s: k for s, k in slo_keys.items() if s in wanted and b.requests_for(s) is r}
+        if label and names:
+            found += config_readings(out.results.get(f"slo.config.{i}"), label, cfg.slos, names)
+    order = {s: n for n, s in enumerate(services)}
+    return sorted(found, key=lambda x: (order.get(x.service, len(order)), x.name))
 
 
 def _health(b: Bindings, services: list[str], out: Outcomes) -> list[ServiceUp]:

@@ -81,6 +81,43 @@ def percent(ratio: float) -> str:
     return f"{value:.1f}%"
 
 
+class SloReading(_Model):
+    """A service's SLO now: burn rates per window (error ratio over the window / the error
+    budget, 1 - objective), the budget left over its window, and the verdict of the
+    multiwindow, multi-burn-rate rule."""
+
+    service: str
+    name: str  # the SLO's name (Sloth's sloth_slo, Pyrra's slo; "availability" from config)
+    source: Literal["sloth", "pyrra", "config"]
+    objective: float  # 0.999
+    window: str  # "30d"
+    burn: dict[str, float]  # window ("5m", "1h", …) -> burn rate
+    budget_left: float | None = None  # fraction of the window's budget left (< 0: overspent)
+    verdict: Verdict = Verdict.OK
+
+    def describe(self, shown: tuple[str, ...] = ("5m", "1h", "6h")) -> str:
+        """`burns its 99.9% budget at 14.4× (5m) / 9.8× (1h) / 2.1× (6h): page-worthy;
+        71% of its 30d budget left`"""
+        rates = " / ".join(f"{burn_text(self.burn[w])} ({w})" for w in shown if w in self.burn)
+        words = {Verdict.CRITICAL: "page-worthy", Verdict.HIGH: "ticket-worthy"}
+        text = f"burns its {objective_text(self.objective)} budget at {rates or 'no data'}"
+        text += f": {words.get(self.verdict, 'within budget')}"
+        if self.budget_left is not None and self.budget_left >= 0:
+            text += f"; {round(100 * self.budget_left)}% of its {self.window} budget left"
+        elif self.budget_left is not None:
+            spent = round(100 * (1 - self.budget_left))
+            text += f"; its {self.window} budget is spent ({spent}% used)"
+        return text
+
+
+def objective_text(objective: float) -> str:
+    return f"{round(100 * objective, 4):g}%"
+
+
+def burn_text(burn: float) -> str:
+    return f"{burn:.0f}×" if burn >= 100 else f"{burn:.1f}×"
+
+
 class LatencyReading(_Model):
     service: str
     p99_ms: float | None  # None: no data (e.g. no requests in the window)
@@ -148,6 +185,7 @@ class CheckReport(_Model):
     pools: list[DbPool] = Field(default_factory=list)  # every pool, fullest first
     resources: list[ResourceReading] | None = None
     traffic: Traffic | None = None
+    slos: list[SloReading] = Field(default_factory=list)
     failures: dict[str, str] = Field(default_factory=dict)
     # parts that ran but found nothing to read: part -> what was looked for
     not_found: dict[str, str] = Field(default_factory=dict)
@@ -171,13 +209,22 @@ class CheckReport(_Model):
         for h in self.health or []:
             if h.up is False:
                 bad.add(h.service)
-        for e in self.errors or []:
-            if e.verdict is not Verdict.OK:
-                bad.add(e.service)
+        for service, verdict in self.error_verdicts().items():
+            if verdict is not Verdict.OK:
+                bad.add(service)
         for lat in self.latency or []:
             if lat.verdict is not Verdict.OK:
                 bad.add(lat.service)
         return [s for s in self.services if s in bad]
+
+    def error_verdicts(self) -> dict[str, Verdict]:
+        """Each service's verdict on errors: its SLOs' burn-rate verdict where it has an
+        SLO, else the worse of its errors/s and error-ratio bands."""
+        out = {e.service: e.verdict for e in self.errors or [] if e.per_second is not None}
+        judged: dict[str, Verdict] = {}
+        for slo in self.slos:
+            judged[slo.service] = worst([judged.get(slo.service, Verdict.OK), slo.verdict])
+        return {**out, **judged}
 
     @property
     def down_services(self) -> list[str]:
@@ -193,8 +240,14 @@ class CheckReport(_Model):
         for h in self.health or []:
             if h.up is False:
                 out.setdefault(h.service, []).append((Verdict.CRITICAL, f"{h.service} is down"))
+        with_slo = {slo.service for slo in self.slos}
+        for slo in self.slos:
+            name = f" ({slo.name})" if sum(x.service == slo.service for x in self.slos) > 1 else ""
+            out.setdefault(slo.service, []).append(
+                (slo.verdict, f"{slo.service}{name} {slo.describe()} [{slo.verdict}]")
+            )
         for e in self.errors or []:
-            if e.per_second is not None:
+            if e.per_second is not None and e.service not in with_slo:
                 out.setdefault(e.service, []).append(
                     (
                         e.verdict,

@@ -95,6 +95,8 @@ class CatalogSource(Protocol):
         self, label: str, match: str, start: datetime, end: datetime
     ) -> list[str]: ...
 
+    async def rules(self) -> list[dict[str, Any]]: ...
+
 
 # A check runs about a dozen queries at once; the default executor (cores + 4 threads)
 # would queue some of them behind the others.
@@ -185,6 +187,24 @@ class PrometheusSource:
         params = {"match[]": match, **self._range(start, end)}
         data = await self._in_thread(self._get_sync, f"/api/v1/label/{label}/values", params)
         return [str(n) for n in data or []]
+
+    async def rules(self) -> list[dict[str, Any]]:
+        """Every rule the server evaluates (/api/v1/rules), flattened: name, type, query,
+        labels. Empty where the store keeps no rules (VictoriaMetrics: vmalert has them)."""
+        data = await self._in_thread(self._get_sync, "/api/v1/rules", {})
+        groups = data.get("groups", []) if isinstance(data, dict) else []
+        return [
+            {
+                "name": str(r.get("name", "")),
+                "type": str(r.get("type", "")),
+                "query": str(r.get("query", "")),
+                "labels": {str(k): str(v) for k, v in (r.get("labels") or {}).items()},
+            }
+            for g in groups
+            if isinstance(g, dict)
+            for r in g.get("rules", [])
+            if isinstance(r, dict)
+        ]
 
     def _call(self, promql: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:

@@ -25,14 +25,22 @@ from bot.metrics.promql import (
     resource_queries,
     up_query,
 )
+from bot.metrics.slos import config_query, pyrra_queries, sloth_query
 
 
 def plan_queries(
-    parts: Sequence[Part], b: Bindings, services: list[str] | None, config: MetricsConfig
+    parts: Sequence[Part],
+    b: Bindings,
+    services: list[str] | None,
+    config: MetricsConfig,
+    slo_keys: dict[str, str] | None = None,
 ) -> dict[str, Query]:
     """The queries a check over `parts` runs (`services`: narrow to these; None: all).
-    Keys name the reading and the family's index: `error_rate.0`, `cpu.1_usage`, `db0_max`."""
+    Keys name the reading and the family's index: `error_rate.0`, `cpu.1_usage`, `db0_max`.
+    `slo_keys`: services with an SLO in METRICS_CONFIG -> its key there."""
     plan: dict[str, Query] = {}
+    if "errors" in parts:
+        plan.update(slo_queries(b, services, config, slo_keys or {}))
     if "health" in parts:
         for i, up in enumerate(b.up):
             if narrowed(up.services, services) != []:
@@ -60,6 +68,30 @@ def plan_queries(
                 if narrowed(res.services, services) != []:
                     for what, q in resource_queries(res, config.rate_window).items():
                         plan[f"{kind}.{i}_{what}"] = q
+    return plan
+
+
+def slo_queries(
+    b: Bindings, services: list[str] | None, config: MetricsConfig, slo_keys: dict[str, str]
+) -> dict[str, Query]:
+    """One query per kind of recorded SLO, and one per request family for the SLOs of
+    METRICS_CONFIG (every window of every service of the family at once)."""
+    plan: dict[str, Query] = {}
+    for slo in b.slos:
+        only = narrowed(slo.services, services)
+        if only == []:
+            continue
+        if slo.kind == "sloth":
+            plan["slo.sloth"] = sloth_query(only)
+        else:
+            for what, q in pyrra_queries(slo, only).items():
+                plan[f"slo.pyrra_{what}"] = q
+    for i, r in enumerate(b.requests):
+        mine = list(narrowed(r.services, services) or r.services or b.services)
+        mine = [s for s in mine if s in slo_keys and b.requests_for(s) is r]
+        ratio = config_query(b, r, {s: config.slos[slo_keys[s]] for s in mine}, mine)
+        if ratio is not None:
+            plan[f"slo.config.{i}"] = ratio
     return plan
 
 

@@ -53,6 +53,7 @@ def in_rank_order(report: CheckReport, first: Sequence[str], primary: str | None
             "errors": ordered(report.errors),
             "latency": ordered(report.latency),
             "resources": ordered(report.resources),
+            "slos": sorted(report.slos, key=lambda x: (order.get(x.service, len(order)), x.name)),
             "primary_service": primary if primary in ranked else (ranked[0] if ranked else None),
         }
     )

@@ -133,6 +133,19 @@ def render_check(report: CheckReport, *, all_resources: bool = False) -> str:
                 )
         blocks.append(lines)
 
+    if "errors" in parts and report.slos:
+        several = {
+            x.service for x in report.slos if sum(y.service == x.service for y in report.slos) > 1
+        }
+        blocks.append(
+            ["ERROR BUDGETS:"]
+            + [
+                f"  - {x.service}{f' ({x.name})' if x.service in several else ''}: "
+                f"{x.describe()} [{x.verdict}]"
+                for x in _in_order(report.slos, shown)
+            ]
+        )
+
     if "latency" in parts:
         lines = ["LATENCY METRICS:"]
         if "latency" in report.not_found:
@@ -229,8 +242,12 @@ def assessment(report: CheckReport) -> str:
         affected = report.affected_services
         if affected:
             worst: list[str] = []
+            with_slo = {x.service for x in report.slos}
+            for x in report.slos:
+                if x.verdict is not Verdict.OK:
+                    worst.append(f"{x.service} {x.describe(('5m', '1h'))} [{x.verdict}]")
             for e in report.errors or []:
-                if e.verdict is not Verdict.OK:
+                if e.verdict is not Verdict.OK and e.service not in with_slo:
                     worst.append(f"{e.service} errors {e.per_second or 0:.2f}/s [{e.verdict}]")
             for lat in report.latency or []:
                 if lat.verdict is not Verdict.OK:

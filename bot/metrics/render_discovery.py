@@ -7,8 +7,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.metrics.bindings import Bindings, LatencyBinding, RequestsBinding, ResourceBinding
+from bot.metrics.config import SloConfig
 from bot.metrics.fleet import Fleet
+from bot.metrics.models import objective_text
 from bot.metrics.render import ts
+from bot.metrics.slos import SLOTH_OBJECTIVE, SLOTH_RATIO
 
 ALL_PINNED = {"service_label", "services", "requests", "latency", "db", "cpu", "memory", "up"}
 
@@ -89,6 +92,12 @@ def render_discovery(b: Bindings) -> str:
         rows.append(("up", f"{up.metric} by {up.key_label}" + _serves(b, up)))  # type: ignore[arg-type]
     if not b.up:
         rows.append(("up", f"not found: {b.missing.get('up', '')}"))
+    for slo in b.slos:
+        if slo.kind == "sloth":
+            what = f"Sloth's recording rules ({SLOTH_RATIO}<window>, {SLOTH_OBJECTIVE})"
+        else:
+            what = f"Pyrra's recording rules (<metric>:burnrate<window>) by {slo.service_label}"
+        rows.append(("slos", f"{what} for {len(slo.services)}: {_names(slo.services, 8)}"))
     width = max(len(name) for name, _ in rows)
     lines += [f"  {name.ljust(width)}  {text}" for name, text in rows]
     lines += [f"Note: {note}." for note in b.notes]
@@ -99,8 +108,20 @@ def render_discovery(b: Bindings) -> str:
     return "\n".join(lines)
 
 
-def render_fleet_discovery(fleet: Fleet) -> str:
-    """Every server's bindings; a server that could not be asked is named with why."""
+def render_fleet_discovery(fleet: Fleet, slos: dict[str, SloConfig] | None = None) -> str:
+    """Every server's bindings; a server that could not be asked is named with why; and
+    the SLOs METRICS_CONFIG gives (which win over recorded ones)."""
+    text = _fleet(fleet)
+    if slos:
+        given = ", ".join(
+            f"{name} ({objective_text(c.objective / 100)} over {c.window})"
+            for name, c in sorted(slos.items())
+        )
+        text += f"\nSLOs from METRICS_CONFIG: {given}."
+    return text
+
+
+def _fleet(fleet: Fleet) -> str:
     if not fleet.several:
         member = fleet.members[0]
         if member.bindings is None:

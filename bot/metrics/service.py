@@ -16,9 +16,10 @@ from datetime import datetime, timedelta
 
 from rapidfuzz import process
 
+from bot.metrics import budget, correlation, crossings
 from bot.metrics import cascade as cascade_module
-from bot.metrics import correlation, crossings
 from bot.metrics.bindings import Bindings
+from bot.metrics.budget import BudgetUse
 from bot.metrics.check import run_check
 from bot.metrics.config import MetricsConfig
 from bot.metrics.discovery import Discovery
@@ -185,6 +186,12 @@ class MetricsService:
     async def cascade(self, at: datetime | None = None) -> Cascade:
         """The chain of services in trouble and where the failure starts (cascade.py)."""
         return await cascade_module.cascade(self, at)
+
+    async def budget_consumed(
+        self, services: list[str], start: datetime, end: datetime
+    ) -> list[BudgetUse]:
+        """The error budget each service's SLO lost between `start` and `end` (budget.py)."""
+        return await budget.budget_consumed(self, services, start, end)
 
     # --- free-form query --------------------------------------------------------------
 

@@ -169,10 +169,13 @@ def analyze(
         if dur.ttr_seconds is not None
         else "Duration: ongoing",
     ]
+    budget = [e for e in metric_entries if "error_budget" in e.event.data]
     impact += [
         f"Metric reading at {hhmm(e.event.at)} UTC: {plain(e.event.text)}"
-        for e in metric_entries[:5]
+        for e in [e for e in metric_entries if e not in budget][:5]
     ]
+    # the error budget the incident consumed, kept on the timeline when it was resolved
+    impact += [f"Error budget consumed: {plain(e.event.data['error_budget'])}" for e in budget[-1:]]
 
     factors, extra = contributing_factors(incident, matches, dur, has_metrics=has_metrics)
 

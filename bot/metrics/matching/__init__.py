@@ -23,6 +23,7 @@ from bot.metrics.matching.resources import (
     pools_looked,
     resource_looked,
 )
+from bot.metrics.matching.slos import bind_slos
 
 __all__ = ["Catalog", "bind", "choose_service_label", "families_to_label", "labels_to_value"]
 
@@ -100,6 +101,8 @@ def bind(cat: Catalog, config: MetricsConfig) -> Bindings:
         by = f"{service_label} or job" if service_label else "job"
         missing["up"] = f"no `up` series name these services (looked for up by {by})"
 
+    slos = bind_slos(cat, labels, known)
+
     notes: list[str] = []
     if not cat.metadata:
         notes.append("no metadata (/api/v1/metadata is empty): units from the names' suffixes")
@@ -112,6 +115,7 @@ def bind(cat: Catalog, config: MetricsConfig) -> Bindings:
         cpu=cpu,
         memory=memory,
         up=up,
+        slos=slos,
         missing=missing,
         notes=notes,
         pinned=pinned,

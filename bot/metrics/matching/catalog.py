@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.metrics.config import MetricsConfig
 from bot.metrics.conventions import (
@@ -17,6 +18,7 @@ from bot.metrics.conventions import (
     request_families,
     resource_families,
 )
+from bot.metrics.matching.slos import slo_asks, slo_families
 
 # A histogram no convention names, found by its name alone.
 GENERIC_LATENCY = re.compile(r"^http_\w*(duration|latency)\w*_bucket$")
@@ -33,6 +35,7 @@ class Catalog:
     metadata: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     labels_of: dict[str, set[str]] = field(default_factory=dict)
     values: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    rules: list[dict[str, Any]] = field(default_factory=list)  # /api/v1/rules, flattened
 
     def labels(self, metric: str | None) -> set[str]:
         return self.labels_of.get(metric or "", set())
@@ -92,6 +95,7 @@ def families_to_label(names: set[str]) -> list[str]:
         wanted.update(m for m in (res.usage, res.limit) if m and m in names)
     if "up" in names:
         wanted.add("up")
+    wanted.update(slo_families(names))
     return sorted(wanted)
 
 
@@ -117,4 +121,5 @@ def labels_to_value(cat: Catalog, config: MetricsConfig) -> list[tuple[str, str]
             asks += [(lbl, pool.active) for lbl in svc if lbl in cat.labels(pool.active)]
     if "up" in names:
         asks += [(lbl, "up") for lbl in (*svc, "job") if lbl in cat.labels("up")]
+    asks += slo_asks(cat, svc)
     return list(dict.fromkeys(asks))
