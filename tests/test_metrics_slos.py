@@ -29,7 +29,9 @@ from bot.store.redis_store import RedisStore
 from bot.timeline.service import TimelineService
 from sandbox.prometheus_scenario import PrometheusServer
 from sandbox.scenarios import generate
+from sandbox.slack_emulator import SlackEmulator
 from sandbox.slo_scenarios import METRICS_CONFIG, RULES, SLOS
+from tests.conftest import running_bot
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -197,3 +199,23 @@ async def test_the_postmortem_states_the_budget_consumed(
     [line] = [x for x in impact.splitlines() if x.startswith("- Error budget consumed: ")]
     assert "tidepool-api: 1." in line and "kelp-router: 0.1% of its 28d 99% error budget" in line
     assert "Metric reading" not in impact  # stated once, as the budget, not as a reading
+
+
+async def test_resolving_keeps_the_budget_for_the_postmortem(
+    slack: SlackEmulator, redis_url: str, slo_prometheus: PrometheusServer, config_path: Path
+) -> None:
+    async with running_bot(
+        slack,
+        redis_url,
+        prometheus_url=slo_prometheus.url,
+        metrics_config=str(config_path),
+        snapshot_on_declare=False,
+    ) as h:
+        channel = await h.declare("Ledger slow services:reef-ledger", user="U0ALICE")
+        await h.driver.command("resolve Retried the batch", user="U0ALICE", channel=channel)
+        resolved = await h.bot.services.incidents.for_channel(channel)
+        assert resolved is not None and resolved.status is Status.RESOLVED  # its SLO is fine
+        events = await h.bot.services.store.timeline(resolved.id)
+        [budget] = [e.event for e in events if "error_budget" in e.event.data]
+        assert budget.text.startswith("Error budget consumed: reef-ledger: <0.1% of its 30d")
+        assert "budget_consumed_percent.reef-ledger" in budget.data

@@ -1,11 +1,13 @@
-"""The metric checks feature (with PROMETHEUS_URL; absent without): `/metrics` and the
-checks an incident's lifecycle runs (bot/metrics/incident_checks.py):
+"""The metric checks feature (with PROMETHEUS_URL or PROMETHEUS_URLS; absent without):
+`/metrics` and the checks an incident's lifecycle runs (bot/metrics/incident_checks.py):
 
 * the metrics snapshot posted in a new incident's channel (SNAPSHOT_ON_DECLARE);
 * verify before resolve, a guard on every way of resolving ("Resolve anyway");
 * impact start from the metrics, offered on declare;
 * the relapse watch: registered on resolve, ended by a reopen, re-checked by the worker's
-  `relapse_watch` job (each relapse posted once, claimed in Redis).
+  `relapse_watch` job (each relapse posted once, claimed in Redis);
+* the error budget the incident consumed (services with an SLO), kept on its timeline on
+  resolve for the postmortem's Impact section.
 """
 
 from __future__ import annotations
@@ -16,15 +18,17 @@ from bot.clock import Clock, system_clock
 from bot.errors import ConfirmationNeeded
 from bot.features import InstallContext, Installed
 from bot.incidents.flows import Change, ChangeRequest, Outcome
-from bot.metrics import MetricsService, PrometheusSource, load_config
+from bot.metrics import MetricsService
 from bot.metrics.channel_report import post_check
 from bot.metrics.incident_checks import (
     RELAPSE_CHECK_SECONDS,
     RelapseWatcher,
     offer_impact_start,
+    record_budget_consumed,
     still_bad,
     watch_until,
 )
+from bot.metrics.sources import metrics_service, prometheus_servers
 from bot.runbooks import RunbookLibrary
 from bot.settings import Settings
 from bot.slack.blocks import impact_start_blocks, relapse_blocks
@@ -38,16 +42,8 @@ SHOWN_FINDINGS = 8
 def build_metrics(
     settings: Settings, *, clock: Clock, runbooks: RunbookLibrary | None = None
 ) -> MetricsService | None:
-    """The metrics service over PROMETHEUS_URL; None without it."""
-    if settings.prometheus_url is None:
-        return None
-    return MetricsService(
-        source=PrometheusSource(str(settings.prometheus_url)),
-        config=load_config(settings.metrics_config),
-        clock=clock,
-        runbooks=runbooks,
-        discovery_ttl=settings.metrics_discovery_ttl,
-    )
+    """The metrics service over PROMETHEUS_URL or PROMETHEUS_URLS; None without them."""
+    return metrics_service(settings, clock, runbooks)
 
 
 def build_relapse_watcher(
@@ -69,7 +65,7 @@ def build_relapse_watcher(
 
 def install(ctx: InstallContext) -> Installed | None:
     settings, chat, flows = ctx.settings, ctx.chat, ctx.flows
-    if settings.prometheus_url is None:
+    if not prometheus_servers(settings):
         return None
     runbooks = RunbookLibrary.from_folder(settings.runbooks_dir)
     metrics = build_metrics(settings, clock=ctx.clock, runbooks=runbooks)
@@ -124,6 +120,17 @@ def install(ctx: InstallContext) -> Installed | None:
         await watched.unwatch(outcome.incident.id)
 
     flows.after(Change.RESOLVED, "relapse watch", relapse_watch)
+
+    async def error_budget_consumed(outcome: Outcome) -> None:
+        """The error budget the incident consumed, kept for the postmortem's Impact."""
+        await record_budget_consumed(metrics, ctx.services.timeline, ctx.clock, outcome.incident)
+
+    flows.after(
+        Change.RESOLVED,
+        "error budget consumed",
+        error_budget_consumed,
+        warning="could not read the error budget the incident consumed",
+    )
     flows.after(Change.REOPENED, "end relapse watch", end_relapse_watch)
     return Installed(
         "metric checks",
