@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 
 # With no Slack credentials: plays a whole incident against the bundled local workspace.
 # With SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN): serves the real workspace.
-# SCENARIO=otel or SCENARIO=micrometer plays the demo against another Prometheus world.
+# SCENARIO=otel, SCENARIO=micrometer or SCENARIO=mixed plays the demo against another Prometheus world.
 SCENARIO ?= seed
 run: system-deps $(STAMP)
 	$(BIN)/incident-bot run --scenario $(SCENARIO)

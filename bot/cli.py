@@ -212,7 +212,7 @@ def run(
     scenario: str = typer.Option(
         "seed",
         "--scenario",
-        help="demo only: the Prometheus world to play against (seed, otel, micrometer)",
+        help="demo only: the Prometheus world to play against (seed, otel, micrometer, mixed)",
     ),
 ) -> None:
     """`make run`: real workspace with credentials, else the bundled local workspace demo."""

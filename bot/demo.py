@@ -221,7 +221,7 @@ async def run_demo(
 ) -> int:
     """Play a whole incident locally; 0 when every step worked, 1 when one failed, 2 when
     a local prerequisite (Redis, Prometheus) is missing. `scenario` picks the Prometheus
-    world: seed (000), otel or micrometer (sandbox/scenarios.py)."""
+    world: seed (000), otel, micrometer or mixed (sandbox/scenarios.py)."""
     from bot.clock import ManualClock
     from sandbox.anthropic_standin import AnthropicStandin
     from sandbox.prometheus_scenario import PrometheusNotInstalled, PrometheusServer, find_binaries

@@ -21,7 +21,7 @@ or commands/.
 
 from __future__ import annotations
 
-from sandbox.scenarios import Phases, Scenario, Svc, _ok, _Writer, ramp, steady
+from sandbox.scenario_kit import Phases, Scenario, Svc, _ok, _Writer, ramp, steady
 
 GIB = float(2**30)
 MIB = float(2**20)

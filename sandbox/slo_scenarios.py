@@ -14,7 +14,7 @@ extend=timedelta(0))`): a TSDB refuses rule results older than its newest block'
 
 from __future__ import annotations
 
-from sandbox.scenarios import Scenario, Svc, _ok, _Writer, ramp, steady
+from sandbox.scenario_kit import Scenario, Svc, _ok, _Writer, ramp, steady
 from sandbox.slo_rules import RatioSlo, pyrra_rules, rules_file, sloth_rules
 
 SERVICES: tuple[Svc, ...] = (
