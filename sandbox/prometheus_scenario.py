@@ -250,6 +250,7 @@ class PrometheusServer:
         ready_timeout: float = 30.0,
         scrape_metadata: str | None = None,
         rules: str | None = None,
+        evaluation_interval: str = "1s",
     ) -> None:
         self._make = openmetrics or (lambda: generate_openmetrics(now, extend))
         # OpenMetrics text (# TYPE / # UNIT lines and a sample per family) served over HTTP
@@ -259,6 +260,7 @@ class PrometheusServer:
         # evaluation time, and a TSDB refuses samples older than its newest block's end:
         # backfill data that ends at "now" (extend=0), never into the future (see DESIGN.md).
         self._rules = rules
+        self._evaluation_interval = evaluation_interval
         self._exporter: ThreadingHTTPServer | None = None
         self._workdir = workdir
         self._ready_timeout = ready_timeout
@@ -299,7 +301,8 @@ class PrometheusServer:
         text = self._config()
         if self._rules is not None:
             (base / "rules.yml").write_text(self._rules, encoding="utf-8")
-            text = text.replace("evaluation_interval: 1h", "evaluation_interval: 1s")
+            interval = f"evaluation_interval: {self._evaluation_interval}"
+            text = text.replace("evaluation_interval: 1h", interval)
             text += f"rule_files: ['{base / 'rules.yml'}']\n"
         config.write_text(text, encoding="utf-8")
         self.port = free_port()

@@ -12,7 +12,15 @@ from typing import Any
 
 import pytest
 
-from bot.metrics import MetricsService, PrometheusSource, load_config, render_check
+from bot.incidents.models import Incident
+from bot.metrics import (
+    MetricsService,
+    MetricsUsageError,
+    PrometheusSource,
+    load_config,
+    render_check,
+)
+from bot.metrics.incident_checks import incident_services, still_bad
 from bot.metrics.models import Verdict
 from bot.metrics.prometheus import InstantResult
 from bot.metrics.promql import resource_queries
@@ -177,6 +185,21 @@ async def test_two_servers_one_stopped_mid_test(mixed_prometheus: PrometheusServ
         assert "  - orbit-cart@us: 150ms P99 [OK]" in render_check(await svc.latency())
         one = await svc.check("orbit-cart@us")
         assert one.services == ["orbit-cart@us"]
+        with pytest.raises(MetricsUsageError, match="on several servers: `orbit-cart@eu` or"):
+            await svc.check("orbit-cart")
+        named = Incident(
+            id="INC-1",
+            title="Carts slow",
+            services=["Orbit-Cart", "harbor-dns"],
+            channel_id="C1",
+            channel_name="inc-1",
+            declared_by="U1",
+            declared_at=times.now,
+        )
+        both = ["orbit-cart@eu", "orbit-cart@us", "harbor-dns"]
+        assert await incident_services(svc, named) == both
+        bad = await still_bad(svc, named)
+        assert bad is not None and bad.findings == ["orbit-cart@eu P99 2600ms [HIGH]"]
         assert "harbor-dns" in render_check(await svc.check("harbor-dns"))
         annex.stop()  # mid-test: the us server goes away
 

@@ -9,16 +9,28 @@ import asyncio
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.metrics.cause import likely_cause
 from bot.metrics.config import MetricsConfig
 from bot.metrics.fleet import Fleet
 from bot.metrics.judging import Judged, judge
-from bot.metrics.models import CheckReport, DbPool, Part, Traffic
+from bot.metrics.models import (
+    CheckReport,
+    DbPool,
+    ErrorRate,
+    LatencyReading,
+    Part,
+    ResourceReading,
+    ServiceUp,
+    SloReading,
+    Traffic,
+)
 from bot.metrics.queries import plan_queries
 from bot.metrics.ranking import in_rank_order
 from bot.metrics.slos import configured
+
+R = TypeVar("R", ServiceUp, ErrorRate, LatencyReading, ResourceReading, SloReading)
 
 if TYPE_CHECKING:
     from bot.metrics.service import MetricsService
@@ -114,6 +126,12 @@ def slo_keys(config: MetricsConfig, fleet: Fleet, member: str, raw: list[str]) -
     return {s: k for s, k in keys.items() if k is not None}
 
 
+def _shown(fleet: Fleet, member: str, reading: R) -> R:
+    """A reading under its service's display name (a copy only where that differs)."""
+    shown = fleet.display(member, reading.service)
+    return reading if shown == reading.service else reading.model_copy(update={"service": shown})
+
+
 def _merge(fleet: Fleet, judged: list[tuple[str, Judged]]) -> Judged:
     """Every server's readings under display names; a part fails or is not found only
     where it failed or was not found on every server that was read."""
@@ -126,16 +144,9 @@ def _merge(fleet: Fleet, judged: list[tuple[str, Judged]]) -> Judged:
             continue
         merged = []
         for (name, _), items in zip(judged, lists, strict=True):
-            merged += [
-                x.model_copy(update={"service": fleet.display(name, x.service)})
-                for x in items or []
-            ]
+            merged += [_shown(fleet, name, x) for x in items or []]
         setattr(out, field, merged)
-    out.slos = [
-        x.model_copy(update={"service": fleet.display(name, x.service)})
-        for name, j in judged
-        for x in j.slos
-    ]
+    out.slos = [_shown(fleet, name, x) for name, j in judged for x in j.slos]
     pools: list[DbPool] = []
     for name, j in judged:
         for p in j.pools:

@@ -49,10 +49,17 @@ class StillBad:
 
 
 async def incident_services(metrics: MetricsService, incident: Incident) -> list[str]:
-    """The incident's services that Prometheus knows (case-insensitive)."""
+    """The incident's services that Prometheus knows (case-insensitive; a name on several
+    servers stands for each of them)."""
     known = await metrics.known_services()
     lowered = {k.lower(): k for k in known}
-    return [lowered[s.lower()] for s in incident.services if s.lower() in lowered]
+    found: list[str] = []
+    for s in incident.services:
+        if s.lower() in lowered:
+            found.append(lowered[s.lower()])
+        else:  # a name on several servers is known as name@server on each
+            found += [k for k in known if "@" in k and k.lower().split("@", 1)[0] == s.lower()]
+    return list(dict.fromkeys(found))
 
 
 async def still_bad(
