@@ -65,6 +65,12 @@ NODE: tuple[Svc, ...] = (
 HEAP_MAX = 1.0 * GIB  # per instance: the G1 old generation's max, the heap's
 CPU_LIMIT = 0.5
 MEMORY_LIMIT = 512 * MIB
+# G1's heap pools: (id, share of the heap used, max); only the old generation has a max
+G1_POOLS: tuple[tuple[str, float, float], ...] = (
+    ("G1 Eden Space", 0.25, -1.0),
+    ("G1 Old Gen", 0.7, HEAP_MAX),
+    ("G1 Survivor Space", 0.05, -1.0),
+)
 POOL = ("vault-teller", 20.0, ramp(9.0, 19.0, (0.2, 0.5, 0.85)), ramp(0.0, 12.0))
 
 
@@ -113,9 +119,7 @@ def _write_spring(w: _Writer) -> None:
             inst = {**pod, "instance": f"10.0.{n}.7:8080"}
             w.series("process_cpu_usage", inst, w.gauge(_scaled(s.cpu, share)))
             used = _scaled(s.memory, HEAP_MAX)
-            pools = (("G1 Eden Space", 0.25, -1.0), ("G1 Old Gen", 0.7, HEAP_MAX))
-            pools += (("G1 Survivor Space", 0.05, -1.0),)
-            for pool, part, top in pools:
+            for pool, part, top in G1_POOLS:
                 heap = {**inst, "area": "heap", "id": pool}
                 w.series("jvm_memory_used_bytes", heap, w.gauge(_scaled(used, part)))
                 w.series("jvm_memory_max_bytes", heap, w.gauge(steady(top)))
