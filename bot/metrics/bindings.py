@@ -9,8 +9,9 @@ None: the top-level `service_label`, as pins written before families had their o
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -109,6 +110,24 @@ class SloBinding(_Model):
     service_label: str | None = None
     objectives: dict[str, float] = Field(default_factory=dict)
     metrics: list[str] = Field(default_factory=list)  # Pyrra: each SLO's shortest burn rate
+
+
+class _Serving(Protocol):
+    @property
+    def services(self) -> list[str] | None: ...
+
+
+def owners(families: Sequence[_Serving], services: Iterable[str]) -> dict[str, int]:
+    """Each service -> the index of the first family that serves it (those none serves are
+    left out): what `requests_for` and friends answer, for many services at once."""
+    sets = [None if f.services is None else set(f.services) for f in families]
+    out: dict[str, int] = {}
+    for service in services:
+        for i, served in enumerate(sets):
+            if served is None or service in served:
+                out[service] = i
+                break
+    return out
 
 
 def as_list(value: Any) -> Any:

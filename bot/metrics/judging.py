@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot.metrics.bindings import Bindings, PoolBinding, ResourceBinding
+from bot.metrics.bindings import Bindings, PoolBinding, ResourceBinding, owners
 from bot.metrics.config import MetricsConfig
 from bot.metrics.models import (
     DbPool,
@@ -108,9 +108,10 @@ def judge_slos(
         else:
             burn, meta = out.results.get("slo.pyrra_burn"), out.results.get("slo.pyrra_objective")
             found += pyrra_readings(slo, burn, meta, recorded_for)
+    family = owners(b.requests, services)
     for i, r in enumerate(b.requests):
         label = b.label_of(r)
-        names = {s: k for s, k in slo_keys.items() if s in wanted and b.requests_for(s) is r}
+        names = {s: k for s, k in slo_keys.items() if s in wanted and family.get(s) == i}
         if label and names:
             found += config_readings(out.results.get(f"slo.config.{i}"), label, cfg.slos, names)
     order = {s: n for n, s in enumerate(services)}
@@ -119,10 +120,11 @@ def judge_slos(
 
 def _health(b: Bindings, services: list[str], out: Outcomes) -> list[ServiceUp]:
     rows = [out.by_key(f"up.{i}", up.key_label) for i, up in enumerate(b.up)]
+    which = owners(b.up, services)
     found: list[ServiceUp] = []
     for s in services:
-        up = b.up_for(s)
-        ups = rows[b.up.index(up)] if up is not None else {}
+        i = which.get(s)
+        ups = rows[i] if i is not None else {}
         found.append(ServiceUp(service=s, up=None if s not in ups else ups[s] >= 1))
     return found
 
@@ -135,6 +137,7 @@ def _judge_errors(
     now_total = 0.0
     base_total: float | None = None
     seen_traffic = False
+    family = owners(b.requests, services)
     for i, r in enumerate(b.requests):
         if f"error_rate.{i}" in out.failed:
             continue
@@ -143,7 +146,7 @@ def _judge_errors(
         totals = out.by_key(f"request_rate.{i}", label)
         base = out.by_key(f"request_rate_baseline.{i}", label)
         for s in services:
-            if b.requests_for(s) is not r:
+            if family.get(s) != i:
                 continue
             v = finite(rates.get(s))
             if v is None and s in rates:
@@ -171,13 +174,14 @@ def _latency(
     b: Bindings, services: list[str], out: Outcomes, cfg: MetricsConfig
 ) -> list[LatencyReading]:
     rows = [out.by_key(f"latency_p99.{i}", b.label_of(lat)) for i, lat in enumerate(b.latency)]
+    which = owners(b.latency, services)
     found: list[LatencyReading] = []
     for s in services:
-        lat = b.latency_for(s)
-        if lat is None:
+        i = which.get(s)
+        if i is None:
             found.append(LatencyReading(service=s, p99_ms=None))
             continue
-        i = b.latency.index(lat)
+        lat = b.latency[i]
         if f"latency_p99.{i}" in out.failed:
             continue
         raw = finite(rows[i].get(s))
@@ -281,12 +285,13 @@ def _judge_resources(
         for kind, found in (("cpu", b.cpu), ("memory", b.memory))
         for i, res in enumerate(found)
     }
+    served = {"cpu": owners(b.cpu, services), "memory": owners(b.memory, services)}
     for s in services:
         for kind in ("cpu", "memory"):
-            bound = b.resource_for(kind, s)
-            if bound is None:
+            i = served[kind].get(s)
+            if i is None:
                 continue
-            res, used, limits = tables[(kind, (b.cpu if kind == "cpu" else b.memory).index(bound))]
+            res, used, limits = tables[(kind, i)]
             reading = resource_reading(kind, res, s, used, limits, cfg)
             if reading is not None:
                 j.resources.append(reading)
