@@ -251,8 +251,9 @@ def metrics_discover(
 ) -> None:
     """Ask Prometheus (PROMETHEUS_URL or PROMETHEUS_URLS) which services and conventions it has."""
     from bot.metrics.discovery import pins_yaml
+    from bot.metrics.install import build_metrics
     from bot.metrics.render_discovery import render_fleet_discovery
-    from bot.metrics.sources import metrics_service, prometheus_servers
+    from bot.metrics.sources import prometheus_servers
 
     settings = settings_or_exit()
     servers = prometheus_servers(settings)
@@ -265,7 +266,7 @@ def metrics_discover(
             err=True,
         )
         raise typer.Exit(2)
-    service = metrics_service(settings, clock=lambda: datetime.now(UTC))
+    service = build_metrics(settings, clock=lambda: datetime.now(UTC))
     assert service is not None
     fleet = asyncio.run(service.fleet())
     if not fleet.up:

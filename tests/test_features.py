@@ -75,6 +75,7 @@ async def test_every_step_and_guard_comes_from_its_features_own_package(
         (Change.RESOLVED, "metrics still bad"),
         (Change.DECLARED, "impact start from metrics"),
         (Change.RESOLVED, "relapse watch"),
+        (Change.RESOLVED, "error budget consumed"),
         (Change.REOPENED, "end relapse watch"),
     }
     services = composed.services

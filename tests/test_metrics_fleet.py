@@ -233,12 +233,12 @@ async def test_two_servers_one_stopped_mid_test(mixed_prometheus: PrometheusServ
 
 
 def test_prometheus_urls_names_each_server(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot.metrics.sources import metrics_service
+    from bot.metrics.install import build_metrics
     from bot.settings import SettingsError, load_settings
 
     monkeypatch.setenv("PROMETHEUS_URLS", "eu=http://prom-eu:9090, us=https://prom-us/")
     settings = load_settings()
-    svc = metrics_service(settings, clock=lambda: datetime(2026, 1, 1))
+    svc = build_metrics(settings, clock=lambda: datetime(2026, 1, 1))
     assert svc is not None and list(svc.sources) == ["eu", "us"]
     for bad, named in (
         ("eu=http://a:9090,eu=http://b:9090", "'eu' is named twice"),
@@ -254,7 +254,7 @@ def test_prometheus_urls_names_each_server(monkeypatch: pytest.MonkeyPatch) -> N
     with pytest.raises(SettingsError, match="PROMETHEUS_URLS is invalid: set it or PROMETHEUS_URL"):
         load_settings()
     monkeypatch.delenv("PROMETHEUS_URLS")
-    one = metrics_service(load_settings(), clock=lambda: datetime(2026, 1, 1))
+    one = build_metrics(load_settings(), clock=lambda: datetime(2026, 1, 1))
     assert one is not None and list(one.sources) == [""]
 
 

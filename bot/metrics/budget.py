@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
+from bot.metrics.backend import InstantResult
 from bot.metrics.config import SloConfig
 from bot.metrics.judging import finite
 from bot.metrics.models import objective_text, percent
-from bot.metrics.prometheus import InstantResult
 from bot.metrics.promql import Query, matchers, service_selector
 from bot.metrics.slos import (
     PYRRA_OBJECTIVE,

@@ -17,11 +17,11 @@ from typing import Any, TypeVar
 
 import yaml
 
+from bot.metrics.backend import CatalogSource
 from bot.metrics.bindings import Bindings
 from bot.metrics.config import MetricsConfig
 from bot.metrics.errors import MetricsQueryError, MetricsUnavailable
 from bot.metrics.matching import Catalog, bind, families_to_label, labels_to_value
-from bot.metrics.prometheus import CatalogSource
 
 T = TypeVar("T")
 

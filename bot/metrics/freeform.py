@@ -8,9 +8,9 @@ import math
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from bot.metrics.backend import InstantResult
 from bot.metrics.errors import MetricsQueryError, MetricsUnavailable, MetricsUsageError
 from bot.metrics.models import InstantSample, QueryResult, QuerySeries
-from bot.metrics.prometheus import InstantResult
 
 if TYPE_CHECKING:
     from bot.metrics.service import MetricsService

@@ -18,7 +18,7 @@ from bot.clock import Clock, system_clock
 from bot.errors import ConfirmationNeeded
 from bot.features import InstallContext, Installed
 from bot.incidents.flows import Change, ChangeRequest, Outcome
-from bot.metrics import MetricsService
+from bot.metrics import MetricsService, PrometheusSource, load_config
 from bot.metrics.channel_report import post_check
 from bot.metrics.incident_checks import (
     RELAPSE_CHECK_SECONDS,
@@ -28,7 +28,7 @@ from bot.metrics.incident_checks import (
     still_bad,
     watch_until,
 )
-from bot.metrics.sources import metrics_service, prometheus_servers
+from bot.metrics.sources import prometheus_servers
 from bot.runbooks import RunbookLibrary
 from bot.settings import Settings
 from bot.slack.blocks import impact_start_blocks, relapse_blocks
@@ -42,8 +42,21 @@ SHOWN_FINDINGS = 8
 def build_metrics(
     settings: Settings, *, clock: Clock, runbooks: RunbookLibrary | None = None
 ) -> MetricsService | None:
-    """The metrics service over PROMETHEUS_URL or PROMETHEUS_URLS; None without them."""
-    return metrics_service(settings, clock, runbooks)
+    """The metrics service over PROMETHEUS_URL or PROMETHEUS_URLS (one client each, queried
+    concurrently); None without them."""
+    servers = prometheus_servers(settings)
+    if not servers:
+        return None
+    config = load_config(settings.metrics_config)
+    timeout = config.prometheus.query_timeout_seconds
+    sources = {name: PrometheusSource(url, timeout=timeout) for name, url in servers.items()}
+    return MetricsService(
+        sources=sources,  # type: ignore[arg-type]
+        config=config,
+        clock=clock,
+        runbooks=runbooks,
+        discovery_ttl=settings.metrics_discovery_ttl,
+    )
 
 
 def build_relapse_watcher(

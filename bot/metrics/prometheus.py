@@ -14,43 +14,16 @@ import math
 import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any
 
 import requests
 from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
-from pydantic import BaseModel, ConfigDict
 from urllib3.util.retry import Retry
 
+from bot.metrics.backend import InstantResult
 from bot.metrics.errors import MetricsQueryError, MetricsUnavailable
 from bot.metrics.models import InstantSample, RangeSeries
-
-ResultType = Literal["vector", "scalar", "matrix", "string"]
-
-
-class InstantResult(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    result_type: ResultType
-    samples: list[InstantSample]  # matrix: one per series, its last value
-    text: str | None = None  # string results
-
-
-class MetricsSource(Protocol):
-    """What the service needs from a metrics backend. Implementations raise
-    MetricsQueryError when the backend rejects the query and MetricsUnavailable when it
-    cannot be reached."""
-
-    async def instant(self, promql: str, at: datetime | None = None) -> InstantResult:
-        """Evaluate `promql` at `at` (default: the backend's now)."""
-        ...
-
-    async def range(
-        self, promql: str, start: datetime, end: datetime, step: timedelta
-    ) -> list[RangeSeries]:
-        """Evaluate `promql` at start, start+step, … up to end."""
-        ...
-
 
 _STATUS = re.compile(r"^HTTP Status Code (\d+) \((.*)\)$", re.S)
 
@@ -79,23 +52,6 @@ def _float(v: Any) -> float:
         return float(v)
     except (TypeError, ValueError):
         return math.nan
-
-
-class CatalogSource(Protocol):
-    """What discovery needs: Prometheus's names, metadata and label values. Times bound
-    the series looked at (the label APIs default to all of the TSDB)."""
-
-    async def metric_names(self, start: datetime, end: datetime) -> list[str]: ...
-
-    async def metadata(self) -> dict[str, list[dict[str, str]]]: ...
-
-    async def label_names(self, match: str, start: datetime, end: datetime) -> list[str]: ...
-
-    async def label_values(
-        self, label: str, match: str, start: datetime, end: datetime
-    ) -> list[str]: ...
-
-    async def rules(self) -> list[dict[str, Any]]: ...
 
 
 # A check runs about a dozen queries at once; the default executor (cores + 4 threads)

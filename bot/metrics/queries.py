@@ -11,11 +11,11 @@ import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from bot.metrics.backend import InstantResult, MetricsSource
 from bot.metrics.bindings import Bindings
 from bot.metrics.config import MetricsConfig
 from bot.metrics.errors import MetricsQueryError, MetricsUnavailable
 from bot.metrics.models import Part, RangeSeries
-from bot.metrics.prometheus import InstantResult, MetricsSource
 from bot.metrics.promql import (
     Query,
     latency_query,

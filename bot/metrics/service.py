@@ -18,6 +18,7 @@ from rapidfuzz import process
 
 from bot.metrics import budget, correlation, crossings
 from bot.metrics import cascade as cascade_module
+from bot.metrics.backend import MetricsSource
 from bot.metrics.bindings import Bindings
 from bot.metrics.budget import BudgetUse
 from bot.metrics.check import run_check
@@ -34,7 +35,6 @@ from bot.metrics.models import (
     QueryResult,
     Verdict,
 )
-from bot.metrics.prometheus import MetricsSource
 from bot.metrics.queries import QueryRunner
 from bot.runbooks import RunbookLibrary
 

@@ -15,10 +15,10 @@ import re
 from collections.abc import Sequence
 from typing import Literal
 
+from bot.metrics.backend import InstantResult
 from bot.metrics.bindings import Bindings, RequestsBinding, SloBinding
 from bot.metrics.config import MetricsConfig, SloConfig
 from bot.metrics.models import SloReading, Verdict
-from bot.metrics.prometheus import InstantResult
 from bot.metrics.promql import Query, matchers, service_selector
 
 WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")

@@ -5,14 +5,10 @@ API works: Prometheus, VictoriaMetrics, Thanos Query, Mimir."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 if TYPE_CHECKING:
-    from bot.metrics.service import MetricsService
-    from bot.runbooks import RunbookLibrary
     from bot.settings import Settings
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
@@ -47,28 +43,3 @@ def prometheus_servers(settings: Settings) -> dict[str, str]:
     if settings.prometheus_url is not None:
         return {"": str(settings.prometheus_url).rstrip("/")}
     return {}
-
-
-def metrics_service(
-    settings: Settings,
-    clock: Callable[[], datetime],
-    runbooks: RunbookLibrary | None = None,
-) -> MetricsService | None:
-    """The metric checks over the configured servers; None when none is configured."""
-    from bot.metrics.config import load_config
-    from bot.metrics.prometheus import PrometheusSource
-    from bot.metrics.service import MetricsService
-
-    servers = prometheus_servers(settings)
-    if not servers:
-        return None
-    config = load_config(settings.metrics_config)
-    timeout = config.prometheus.query_timeout_seconds
-    sources = {name: PrometheusSource(url, timeout=timeout) for name, url in servers.items()}
-    return MetricsService(
-        sources=sources,  # type: ignore[arg-type]
-        config=config,
-        clock=clock,
-        runbooks=runbooks,
-        discovery_ttl=settings.metrics_discovery_ttl,
-    )
