@@ -36,7 +36,7 @@ import commands
 from bot.clock import ManualClock
 from bot.errors import ConfirmationNeeded
 from bot.export import export_postmortem
-from bot.incidents.access import refusal
+from bot.incidents.access import PrivateIncident, refusal
 from bot.incidents.confirmations import PendingChanges
 from bot.registry import CommandRegistry
 from bot.wiring import build_bot
@@ -541,3 +541,35 @@ async def test_export_reads_through_the_rule(
             sees = kind == "public" or user in world.readers
             assert (side.secret in text) == sees, (kind, role)
             assert sees or inc.public_label in text
+
+
+async def test_services_asked_directly_refuse_an_outsider_too(
+    bot: Harness, pagerduty: PagerDutyStandin, jira: JiraStandin
+) -> None:
+    """What an entry point without the command layer (the web app, a script) would call:
+    every change service applies the rule itself, and changes nothing for an outsider."""
+    world = await world_for(bot, pagerduty, jira, frozenset())
+    services = bot.bot.services
+    assert services.actions is not None and services.paging is not None
+    inc = world.sides["private"].incident
+    changes = {
+        "page": lambda: services.paging.page(inc, ["ledger"], actor=OUTSIDER),  # type: ignore[union-attr]
+        "action add": lambda: services.actions.add(  # type: ignore[union-attr]
+            inc, owner=OUTSIDER, text="look", actor=OUTSIDER
+        ),
+        "action done": lambda: services.actions.done(  # type: ignore[union-attr]
+            world.sides["private"].item, OUTSIDER
+        ),
+        "note": lambda: services.flows.add_note(inc, "look", OUTSIDER),
+        "resolve": lambda: services.flows.resolve(inc, OUTSIDER),
+        "readable": lambda: services.incidents.readable(inc.id, OUTSIDER),
+    }
+    for name, change in changes.items():
+        cell = Cell.start(world, OUTSIDER)
+        with pytest.raises(PrivateIncident):
+            await change()
+        assert not cell.changed_redis(), name
+        assert cell.changes_in_slack() == [] and cell.leaks() == [], name
+        assert len(pagerduty.calls) == cell.standin_calls["pagerduty"], name
+    paged = await services.paging.page(inc, ["ledger"], actor=MEMBER)  # a member may
+    assert paged.paged == ["ledger via PagerDuty"], paged

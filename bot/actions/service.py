@@ -148,7 +148,9 @@ class ActionItemService:
         type: str | None = None,
         ticket: str | None = None,
     ) -> ActionItem:
-        """Validate everything first; nothing is stored when any part is wrong."""
+        """Validate everything first; nothing is stored when any part is wrong. A private
+        incident's outsiders add nothing to it (bot/incidents/access.py)."""
+        await self.access.require_change(incident, actor)
         text = text.strip()
         if not text:
             raise UsageError("An action item needs a description.")

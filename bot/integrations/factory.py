@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from bot.actions.store import ActionItemStore
 from bot.clock import Clock
+from bot.incidents.access import IncidentAccess
 from bot.integrations.pagers.base import Pager
 from bot.integrations.pagers.opsgenie import OpsgeniePager
 from bot.integrations.pagers.pagerduty import PagerDutyPager, parse_routing_keys
@@ -78,6 +79,7 @@ def build_integrations(
     items: ActionItemStore,
     clock: Clock,
     email_of: EmailOf = no_email,
+    access: IncidentAccess | None = None,
 ) -> Integrations:
     integrations = store.integrations
     tracker = build_tracker(settings)
@@ -90,7 +92,7 @@ def build_integrations(
         ),
         paging=None if not pagers else PagingService(
             pagers=pagers, store=store, integrations=integrations, clock=clock,
-            min_severity=settings.page_min_severity, link=SLACK_CHANNEL_LINK,
+            min_severity=settings.page_min_severity, link=SLACK_CHANNEL_LINK, access=access,
         ),
         store=integrations,
     )

@@ -34,7 +34,8 @@ def email_lookup(chat: ChatGateway) -> EmailOf:
 def install(ctx: InstallContext) -> Installed | None:
     settings, store = ctx.settings, ctx.store
     integrations = build_integrations(
-        settings, store=store, items=store.actions, clock=ctx.clock, email_of=email_lookup(ctx.chat)
+        settings, store=store, items=store.actions, clock=ctx.clock,
+        email_of=email_lookup(ctx.chat), access=ctx.services.incidents.access,
     )
     paging, tracking = integrations.paging, integrations.tracking
     if paging is None and tracking is None:

@@ -13,6 +13,7 @@ import structlog
 
 from bot.clock import Clock
 from bot.errors import IntegrationError
+from bot.incidents.access import IncidentAccess
 from bot.incidents.models import Incident
 from bot.integrations.pagers.base import ALL_TARGETS, Page, Pager
 from bot.mrkdwn import escape
@@ -46,8 +47,11 @@ class PagingService:
         clock: Clock,
         min_severity: int = 1,
         link: str = "",
+        access: IncidentAccess | None = None,
     ) -> None:
         self.pagers = pagers
+        # who may page for an incident by hand (the read rule); the worker only retries
+        self.access = access
         self.store = store
         self.integrations = integrations
         self.clock = clock
@@ -100,6 +104,9 @@ class PagingService:
     async def page(
         self, incident: Incident, targets: list[str], *, actor: str | None, message: str = ""
     ) -> PageOutcome:
+        """Page `targets` for `incident`; `actor` None is the bot itself (a raised severity)."""
+        if actor is not None and self.access is not None:
+            await self.access.require_change(incident, actor)
         outcome = PageOutcome()
         for target in targets:
             pagers = [p for p in self.pagers if p.can_page(target)]
