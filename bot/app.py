@@ -27,6 +27,7 @@ from commands import (
     incident,
     interactivity,
     lifecycle,
+    me,
     membership,
     metric_buttons,
     metrics,
@@ -56,6 +57,7 @@ COMMAND_MODULES = [
     alerts,
     confirm,
     paging,
+    me,
     workspace,  # last: acknowledges what no listener above takes
 ]
 EVENTS_PATH = "/slack/events"

@@ -218,6 +218,9 @@ async def test_socket_mode_process_serves_slack_over_the_socket_and_alertmanager
     for path, setting in (
         ("/webhooks/pagerduty", "PAGERDUTY_WEBHOOK_SECRET"),
         ("/webhooks/opsgenie", "OPSGENIE_WEBHOOK_TOKEN"),
+        ("/webhooks/jira/token", "JIRA_WEBHOOK_TOKEN"),
+        ("/webhooks/github", "GITHUB_WEBHOOK_SECRET"),
+        ("/webhooks/linear", "LINEAR_WEBHOOK_SECRET"),
     ):
         status, text = await bot.post_json(path, {"event": {}})
         assert status == 503 and setting in text, (path, status, text)

@@ -101,6 +101,19 @@ class ActionItem(BaseModel):
         self.next_reminder_at = None
         return True
 
+    def reopen(self) -> bool:
+        """Open again (its tracker issue was reopened): a new reminder cycle; False when it
+        was open. The caller schedules the next reminder (bot/actions/schedule.py)."""
+        if self.status is ItemStatus.OPEN:
+            return False
+        self.status = ItemStatus.OPEN
+        self.done_at = None
+        self.done_by = None
+        self.generation += 1
+        self.overdue_reminders_count = 0
+        self.escalated_at = None
+        return True
+
     @property
     def is_open(self) -> bool:
         return self.status is ItemStatus.OPEN

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.actions.models import ActionSettings
 from bot.actions.store import ActionItemStore
 from bot.clock import Clock
 from bot.incidents.access import IncidentAccess
@@ -13,11 +14,12 @@ from bot.integrations.pagers.base import Pager
 from bot.integrations.pagers.opsgenie import OpsgeniePager
 from bot.integrations.pagers.pagerduty import PagerDutyPager, parse_routing_keys
 from bot.integrations.paging import PagingService
+from bot.integrations.settings import parse_github_users
 from bot.integrations.trackers.base import IssueTracker
 from bot.integrations.trackers.github import GitHubTracker
 from bot.integrations.trackers.jira import JiraTracker
 from bot.integrations.trackers.linear import LinearTracker
-from bot.integrations.tracking import EmailOf, TrackerService, no_email
+from bot.integrations.tracking import EmailOf, LoginOf, TrackerService, no_email
 from bot.settings import Settings
 from bot.store.integrations import IntegrationStore
 from bot.store.leases import Leases
@@ -72,6 +74,19 @@ def build_pagers(settings: Settings) -> list[Pager]:
     return pagers
 
 
+def github_logins(settings: Settings, integrations: IntegrationStore) -> LoginOf:
+    """A Slack user's GitHub login: what they said (`/incident me github`), else
+    GITHUB_USERS; None without a GitHub tracker."""
+    if not settings.github_token:
+        return no_email
+    configured = parse_github_users(settings.github_users)
+
+    async def login_of(user_id: str) -> str | None:
+        return await integrations.github_login(user_id) or configured.get(user_id)
+
+    return login_of
+
+
 def build_integrations(
     settings: Settings,
     *,
@@ -88,7 +103,8 @@ def build_integrations(
         tracking=None if tracker is None else TrackerService(
             tracker=tracker, store=store, items=items, integrations=integrations, clock=clock,
             email_of=email_of, auto=settings.track_actions == "auto",
-            channel_link=SLACK_CHANNEL_LINK,
+            channel_link=SLACK_CHANNEL_LINK, login_of=github_logins(settings, integrations),
+            reminders=ActionSettings.from_settings(settings),
         ),
         paging=None if not pagers else PagingService(
             pagers=pagers, store=store, integrations=integrations, clock=clock,

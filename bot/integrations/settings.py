@@ -4,11 +4,27 @@ its line in docs/settings.md (`make docs`)."""
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import AnyHttpUrl, BaseModel, Field, model_validator
+from pydantic import AnyHttpUrl, BaseModel, Field, field_validator, model_validator
 
 from bot.setting_values import RoutingKeys
+
+GITHUB_LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+
+
+def parse_github_users(value: str | None) -> dict[str, str]:
+    """GITHUB_USERS: `U123:login,U456:other` → {Slack user id: GitHub login}."""
+    out: dict[str, str] = {}
+    for part in (value or "").split(","):
+        if not part.strip():
+            continue
+        user, _, login = part.strip().partition(":")
+        if not re.fullmatch(r"[UW][A-Z0-9]{2,}", user) or not GITHUB_LOGIN.match(login):
+            raise ValueError(f"{part.strip()!r} is not U123:github-login")
+        out[user] = login
+    return out
 
 
 class TrackerSettings(BaseModel):
@@ -43,6 +59,49 @@ class TrackerSettings(BaseModel):
         description="seconds between the worker's polls of linked issues (done there → done "
         "here)",
     )
+
+    # the trackers push: a state change there applies at once; polling stays the fallback
+    jira_webhook_token: str | None = Field(
+        None,
+        description="secret path token of Jira's webhook: register "
+        "`https://<your host>/webhooks/jira/<token>` (Jira Cloud signs only webhooks of "
+        "OAuth apps; one an admin creates is unsigned, so the token in its URL is the "
+        "check); unset: 503",
+    )
+    github_webhook_secret: str | None = Field(
+        None,
+        description="verifies `POST /webhooks/github` (`issues` events, "
+        "`X-Hub-Signature-256`); unset: 503",
+    )
+    linear_webhook_secret: str | None = Field(
+        None,
+        description="verifies `POST /webhooks/linear` (Issue events, `Linear-Signature`, "
+        "`webhookTimestamp` within a minute); unset: 503",
+    )
+    github_users: str | None = Field(
+        None,
+        description="`U123:login,…`: Slack users' GitHub logins, so GitHub issues get an "
+        "assignee (or each person says `/incident me github <login>`)",
+    )
+
+    @field_validator("github_users")
+    @classmethod
+    def _github_users(cls, v: str | None) -> str | None:
+        parse_github_users(v)  # raises ValueError naming the bad entry
+        return v
+
+    @model_validator(mode="after")
+    def _webhook_needs_its_tracker(self) -> TrackerSettings:
+        needs = {
+            "jira_webhook_token": "jira_url",
+            "github_webhook_secret": "github_token",
+            "linear_webhook_secret": "linear_api_key",
+            "github_users": "github_token",
+        }
+        for given, required in needs.items():
+            if getattr(self, given) and not getattr(self, required):
+                raise ValueError(f"{required.upper()} is required when {given.upper()} is set")
+        return self
 
     @model_validator(mode="after")
     def _one_complete_tracker(self) -> TrackerSettings:

@@ -1,7 +1,8 @@
 """Action items followed in an issue tracker (Jira, GitHub or Linear): create or link the
 issue, keep both sides in step (an issue finished in the tracker closes the item and stops
-its reminders; `action done` in Slack comments on the issue and closes it), and retry from
-the outbox what failed while the tracker was down."""
+its reminders, at once when the tracker's webhook says so, else at the next poll; an issue
+reopened there reopens the item and its reminders; `action done` in Slack comments on the
+issue and closes it), and retry from the outbox what failed while the tracker was down."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from datetime import timedelta
 
 import structlog
 
-from bot.actions.models import ActionItem
+from bot.actions.models import ActionItem, ActionSettings
+from bot.actions.schedule import next_reminder_at
 from bot.actions.store import ActionItemStore
 from bot.clock import Clock
 from bot.errors import IntegrationError, NotFound, UsageError
 from bot.incidents.models import Incident
 from bot.integrations.trackers.base import IssueDraft, IssueTracker, TrackedIssue
+from bot.integrations.trackers.webhooks import IssueChange
 from bot.mrkdwn import escape
 from bot.store.integrations import IntegrationStore, RetryJob
 from bot.store.redis_store import RedisStore
@@ -26,6 +29,7 @@ log = structlog.get_logger(__name__)
 RETRY_BACKOFF = timedelta(minutes=2)
 MAX_ATTEMPTS = 10
 EmailOf = Callable[[str], Awaitable[str | None]]
+LoginOf = EmailOf  # a Slack user's login in the tracker (GitHub), or None
 
 
 async def no_email(user_id: str) -> str | None:
@@ -44,6 +48,8 @@ class TrackerService:
         email_of: EmailOf = no_email,
         auto: bool = False,
         channel_link: str = "",
+        login_of: LoginOf = no_email,
+        reminders: ActionSettings | None = None,
     ) -> None:
         self.tracker = tracker
         self.store = store
@@ -53,6 +59,8 @@ class TrackerService:
         self.email_of = email_of
         self.auto = auto
         self.channel_link = channel_link
+        self.login_of = login_of
+        self.reminders = reminders or ActionSettings()
 
     @property
     def name(self) -> str:
@@ -70,6 +78,7 @@ class TrackerService:
                 priority=item.priority.value,
                 due=item.due.date() if item.due else None,
                 owner_email=await self.email_of(item.owner),
+                owner_login=await self.login_of(item.owner),
             )
         lines = [
             f"Action item {item.id} from incident {incident.id} ({incident.severity.label}): "
@@ -91,6 +100,7 @@ class TrackerService:
             priority=item.priority.value,
             due=item.due.date() if item.due else None,
             owner_email=await self.email_of(item.owner),
+            owner_login=await self.login_of(item.owner),
         )
 
     async def _event(self, item: ActionItem, actor: str | None, text: str) -> None:
@@ -143,6 +153,7 @@ class TrackerService:
             it.tracked = issue
 
         item = await self.items.update(item.id, attach)
+        await self.integrations.remember_tracked(issue.tracker, issue.key, item.id)
         link = f"<{issue.url}|{escape(issue.key)}>"
         await self._event(item, actor, f"Action item {item.id} {how} {self.name}: {link}")
         return item
@@ -217,6 +228,60 @@ class TrackerService:
             tracked = item.tracked
             where = f"<{tracked.url}|{escape(tracked.key)}>" if tracked else "the tracker"
             await self._event(item, None, f"Action item {item.id} done in {self.name} ({where})")
+        return item
+
+    async def _item_for(self, change: IssueChange) -> str | None:
+        """The item the issue follows: by the index written on attach, else (items linked
+        before the index existed) among the open items."""
+        found = await self.integrations.tracked_item(change.tracker, change.key)
+        if found is not None:
+            return found
+        for item in await self.items.many(await self.items.open_ids()):
+            if item.tracked and (item.tracked.tracker, item.tracked.key) == (
+                change.tracker, change.key
+            ):
+                return item.id
+        return None
+
+    async def on_issue_change(self, change: IssueChange) -> str:
+        """A tracker's webhook: the issue finished there finishes the item (its reminders
+        stop); reopened there, the item opens again with a new reminder cycle. Returns what
+        happened, for the webhook's answer."""
+        if change.tracker != self.tracker.name:
+            return "ignored: another tracker"
+        item_id = await self._item_for(change)
+        if item_id is None:
+            return "ignored: no action item follows this issue"
+        try:
+            item = await self.items.get(item_id)
+        except NotFound:
+            return "ignored: the action item is gone"
+        if change.done and item.is_open:
+            await self._finish_from_tracker(item.id)
+            return f"finished {item.id}"
+        if (not change.done and change.transition and not item.is_open
+                and item.tracked is not None and item.tracked.done):
+            await self._reopen_from_tracker(item.id)
+            return f"reopened {item.id}"
+        return "nothing to change"
+
+    async def _reopen_from_tracker(self, item_id: str) -> ActionItem:
+        changed = False
+
+        def reopen(it: ActionItem) -> None:
+            nonlocal changed
+            changed = it.reopen()
+            if it.tracked is not None:
+                it.tracked.done = False
+            it.next_reminder_at = next_reminder_at(it, self.reminders)
+
+        item = await self.items.update(item_id, reopen)
+        if changed:
+            tracked = item.tracked
+            where = f"<{tracked.url}|{escape(tracked.key)}>" if tracked else "the tracker"
+            await self._event(
+                item, None, f"Action item {item.id} reopened in {self.name} ({where})"
+            )
         return item
 
     async def retry(self, job: RetryJob) -> bool:

@@ -46,6 +46,24 @@ class IntegrationStore(StoreBase):
         return out
 
     @guarded
+    async def remember_tracked(self, tracker: str, key: str, item_id: str) -> None:
+        await self.db.client.set(keys.tracked_issue(tracker, key), item_id)
+
+    @guarded
+    async def tracked_item(self, tracker: str, key: str) -> str | None:
+        value = await self.db.client.get(keys.tracked_issue(tracker, key))
+        return None if value is None else str(value)
+
+    @guarded
+    async def set_github_login(self, user_id: str, login: str) -> None:
+        await self.db.client.set(keys.github_login(user_id), login)
+
+    @guarded
+    async def github_login(self, user_id: str) -> str | None:
+        value = await self.db.client.get(keys.github_login(user_id))
+        return None if value is None else str(value)
+
+    @guarded
     async def enqueue(self, job: RetryJob, due: datetime) -> None:
         member = job.model_dump_json()
         await self.db.client.zadd(keys.integration_outbox(), {member: due.timestamp()})

@@ -209,6 +209,21 @@ def pager_event_seen(product: str, event_id: str) -> str:
     """An inbound pager webhook event already handled (the pagers re-deliver)."""
     return f"{PREFIX}:seen:pager:{product}:{event_id}"
 
+
+def tracker_event_seen(product: str, delivery: str) -> str:
+    """An inbound tracker webhook delivery already handled (Jira and Linear re-deliver)."""
+    return f"{PREFIX}:seen:tracker:{product}:{delivery}"
+
+
+def tracked_issue(tracker: str, key: str) -> str:
+    """The action item a tracker issue follows (webhooks find the item by the issue)."""
+    return f"{PREFIX}:tracked:{tracker}:{key}"
+
+
+def github_login(user_id: str) -> str:
+    """A Slack user's GitHub login (`/incident me github <login>`)."""
+    return f"{PREFIX}:user:{user_id}:github"
+
 def relapse_watch() -> str:
     """sorted set: resolved incidents under relapse watch, scored by when the watch ends."""
     return f"{PREFIX}:relapse:watch"

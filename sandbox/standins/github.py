@@ -61,6 +61,10 @@ class GitHubStandin(Standin):
         """Test control: close an issue as a person on GitHub would."""
         self.issues[number]["state"] = "closed"
 
+    def reopen_issue(self, number: int) -> None:
+        """Test control: reopen an issue as a person on GitHub would."""
+        self.issues[number]["state"] = "open"
+
     def _repo_ok(self, request: web.Request) -> bool:
         return f"{request.match_info['owner']}/{request.match_info['name']}" == self.repo
 
@@ -81,7 +85,7 @@ class GitHubStandin(Standin):
         number = len(self.issues) + 1
         self.issues[number] = {
             "title": new.title, "body": new.body or "", "labels": new.labels or [],
-            "state": "open", "comments": [],
+            "assignees": new.assignees or [], "state": "open", "comments": [],
         }
         return web.json_response(self._view(number), status=201)
 

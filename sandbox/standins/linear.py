@@ -77,6 +77,10 @@ class LinearStandin(Standin):
         """Test control: finish an issue as a person in Linear would."""
         self.issues[identifier]["state"] = "completed"
 
+    def reopen(self, identifier: str) -> None:
+        """Test control: move a finished issue back to started, as a person would."""
+        self.issues[identifier]["state"] = "started"
+
     def _node(self, identifier: str) -> dict[str, Any]:
         issue = self.issues[identifier]
         return {

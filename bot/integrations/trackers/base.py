@@ -19,6 +19,7 @@ class IssueDraft(BaseModel):
     priority: str  # P0..P3, mapped by each adapter to its own scale
     due: date | None = None
     owner_email: str | None = None
+    owner_login: str | None = None  # the owner's GitHub login, where one is known
 
 
 TrackedIssue = TrackerLink  # a tracker issue, as stored on the action item

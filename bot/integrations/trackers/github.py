@@ -1,6 +1,7 @@
 """GitHub Issues (REST, also GitHub Enterprise through GITHUB_API_URL): create, read state,
 comment, close as completed. GitHub has no priority or due date: both go in the body and a
-priority label."""
+priority label. The owner is assigned by GitHub login (`/incident me github <login>` or
+GITHUB_USERS), as GitHub has no lookup by email."""
 
 from __future__ import annotations
 
@@ -54,11 +55,11 @@ class GitHubTracker:
             body += f"\n\nDue: {draft.due.isoformat()}"
         body += f"\nPriority: {draft.priority}"
         labels = [*draft.labels, f"priority:{draft.priority}"]
+        issue: dict[str, object] = {"title": draft.title[:256], "body": body, "labels": labels}
+        if draft.owner_login:
+            issue["assignees"] = [draft.owner_login]
         response = await self.http.request(
-            "POST",
-            f"repos/{self.repo}/issues",
-            json={"title": draft.title[:256], "body": body, "labels": labels},
-            ok=(201,),
+            "POST", f"repos/{self.repo}/issues", json=issue, ok=(201,)
         )
         return self._issue(response.json())
 
