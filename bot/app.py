@@ -23,6 +23,7 @@ from bot.store import keys
 from commands import (
     action_items,
     alerts,
+    calls,
     confirm,
     incident,
     interactivity,
@@ -58,6 +59,7 @@ COMMAND_MODULES = [
     confirm,
     paging,
     me,
+    calls,
     workspace,  # last: acknowledges what no listener above takes
 ]
 EVENTS_PATH = "/slack/events"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from bot.actions.service import ActionItemService
 from bot.alerts import AlertService
 from bot.clock import Clock
+from bot.conferencing.service import CallService
 from bot.incidents.flows import IncidentFlows
 from bot.incidents.service import IncidentService
 from bot.integrations.paging import PagingService
@@ -42,6 +43,7 @@ class Services:
     updates: UpdateService | None = None
     paging: PagingService | None = None
     tracking: TrackerService | None = None
+    calls: CallService | None = None
 
     def has(self, capability: str) -> bool:
         """Whether an optional capability (a field above) is configured."""

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pydantic import AnyHttpUrl, BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.conferencing.settings import CallSettings
 from bot.integrations.settings import PagerSettings, TrackerSettings
 from bot.setting_values import (
     OFF_WORDS,
@@ -316,6 +317,7 @@ class Settings(
     UpdateSettings,
     TrackerSettings,
     PagerSettings,
+    CallSettings,
     BaseSettings,
 ):
     """Every setting, from the environment (pydantic-settings). A new group is a class with

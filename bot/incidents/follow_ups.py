@@ -10,13 +10,19 @@ from bot.incidents.service import IncidentService
 from bot.mrkdwn import escape, mention
 from bot.ports import ChatGateway
 
+TOPIC_MAX = 250  # Slack cuts a channel topic at 250 characters
+
 
 def topic_for(incident: Incident) -> str:
     ic = incident.roles.get(Role.IC)
-    return (
+    topic = (
         f"{incident.severity.label} | {incident.status.value.capitalize()} | "
         f"IC: {mention(ic)} | {incident.id}"
     )
+    call = incident.call_url
+    if call and incident.is_active and len(topic) + len(call) + 9 <= TOPIC_MAX:
+        topic += f" | Call: {call}"
+    return topic
 
 
 def channel_line(outcome: Outcome) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -72,6 +73,21 @@ class Reopening(BaseModel):
     resolved_at: datetime
 
 
+class ExternalLink(BaseModel):
+    """Something the bot made for the incident elsewhere: its call (Zoom, Google Meet, the
+    fixed bridge) or its published postmortem (Confluence, Notion, Google Docs). The web
+    page and the record show them; a new postmortem version updates the same document."""
+
+    kind: Literal["call", "postmortem"]
+    provider: str  # zoom | meet | bridge | confluence | notion | gdocs
+    url: str
+    ref: str = ""  # the provider's id: meeting, page or file
+    version: int = 0  # the provider's own version of it (a Confluence page's number)
+    source_version: int = 0  # the postmortem version it holds
+    place: str = ""  # where it was put when a person named the place (a private incident)
+    at: datetime | None = None
+
+
 class Incident(BaseModel):
     schema_version: int = INCIDENT_SCHEMA_VERSION
     id: str
@@ -108,6 +124,24 @@ class Incident(BaseModel):
     decline_reason: str | None = None
     merged_into: str | None = None
     merged_from: list[str] = Field(default_factory=list)
+    # links made elsewhere (bot/conferencing, bot/publishing); absent in older records
+    links: list[ExternalLink] = Field(default_factory=list)
+
+    def link(self, kind: str, provider: str | None = None) -> ExternalLink | None:
+        """The latest link of that kind (and provider)."""
+        found = [x for x in self.links if x.kind == kind and provider in (None, x.provider)]
+        return found[-1] if found else None
+
+    def set_link(self, link: ExternalLink) -> None:
+        """Keep one link per kind and provider: a new one replaces the old."""
+        self.links = [
+            x for x in self.links if (x.kind, x.provider) != (link.kind, link.provider)
+        ] + [link]
+
+    @property
+    def call_url(self) -> str | None:
+        call = self.link("call")
+        return call.url if call else None
 
     @property
     def is_active(self) -> bool:

@@ -99,8 +99,19 @@ class ApiClient:
         json: Any = None,
         params: Mapping[str, str] | None = None,
         ok: tuple[int, ...] = (200, 201, 202, 204),
+        data: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: httpx.Auth | tuple[str, str] | None = None,
     ) -> httpx.Response:
-        """Send one request, retried as the module says; raises IntegrationError."""
+        """Send one request, retried as the module says; raises IntegrationError. Besides
+        JSON: a form (`data`), raw bytes (`content`, e.g. a multipart/related body) or
+        multipart files; `headers` and `auth` for this request only (a token endpoint)."""
+        extra: dict[str, Any] = {
+            k: v for k, v in (("data", data), ("content", content), ("files", files),
+                              ("headers", headers), ("auth", auth)) if v is not None
+        }
         try:
             async for attempt in AsyncRetrying(
                 retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
@@ -109,7 +120,9 @@ class ApiClient:
                 reraise=True,
             ):
                 with attempt:
-                    return await self._once(method, path, json=json, params=params, ok=ok)
+                    return await self._once(
+                        method, path, json=json, params=params, ok=ok, extra=extra
+                    )
         except _Retryable as exc:
             what = f"HTTP {exc.status}" if exc.status else str(exc)
             raise IntegrationError(
@@ -128,9 +141,12 @@ class ApiClient:
         json: Any,
         params: Mapping[str, str] | None,
         ok: tuple[int, ...],
+        extra: Mapping[str, Any] | None = None,
     ) -> httpx.Response:
         try:
-            response = await self._client.request(method, path, json=json, params=params)
+            response = await self._client.request(
+                method, path, json=json, params=params, **(extra or {})
+            )
         except httpx.TimeoutException:
             log.warning("integration_timeout", product=self.product, path=path)
             raise _Retryable(None, None, "timed out") from None

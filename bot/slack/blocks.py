@@ -32,6 +32,8 @@ def header_blocks(incident: Incident) -> list[Block]:
         facts.append(f"*Services:* {', '.join(incident.services)}")
     if incident.tags:
         facts.append(f"*Tags:* {', '.join(incident.tags)}")
+    if incident.call_url and incident.is_active:
+        facts.append(f"*Call:* <{incident.call_url}|Join the call>")
     blocks: list[Block] = [
         {
             "type": "header",

@@ -64,22 +64,25 @@ class IntegrationStore(StoreBase):
         return None if value is None else str(value)
 
     @guarded
-    async def enqueue(self, job: RetryJob, due: datetime) -> None:
+    async def enqueue(self, job: RetryJob, due: datetime, *, queue: str = "") -> None:
         member = job.model_dump_json()
-        await self.db.client.zadd(keys.integration_outbox(), {member: due.timestamp()})
+        await self.db.client.zadd(keys.integration_outbox(queue), {member: due.timestamp()})
 
     @guarded
-    async def claim_due(self, now: datetime, limit: int = 50) -> list[RetryJob]:
+    async def claim_due(
+        self, now: datetime, limit: int = 50, *, queue: str = ""
+    ) -> list[RetryJob]:
+        outbox = keys.integration_outbox(queue)
         raw = await self.db.client.zrangebyscore(
-            keys.integration_outbox(), "-inf", now.timestamp(), start=0, num=limit
+            outbox, "-inf", now.timestamp(), start=0, num=limit
         )
         claimed: list[RetryJob] = []
         for member in raw:
-            if await self.db.client.zrem(keys.integration_outbox(), member):
+            if await self.db.client.zrem(outbox, member):
                 claimed.append(RetryJob.model_validate(json.loads(member)))
         return claimed
 
     @guarded
-    async def waiting(self) -> int:
-        return int(await self.db.client.zcard(keys.integration_outbox()))
+    async def waiting(self, queue: str = "") -> int:
+        return int(await self.db.client.zcard(keys.integration_outbox(queue)))
 

@@ -200,9 +200,10 @@ def pages_of_incident(incident_id: str) -> str:
     return f"{PREFIX}:{{{incident_id}}}:pages"
 
 
-def integration_outbox() -> str:
-    """sorted set of integration calls to retry (JSON job -> due epoch seconds)."""
-    return f"{PREFIX}:integrations:outbox"
+def integration_outbox(queue: str = "") -> str:
+    """sorted set of integration calls to retry (JSON job -> due epoch seconds); one per
+    feature that has its own (`calls`, `publish`), the trackers' and pagers' unnamed."""
+    return f"{PREFIX}:integrations:outbox" + (f":{queue}" if queue else "")
 
 
 def pager_event_seen(product: str, event_id: str) -> str:

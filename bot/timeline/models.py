@@ -36,6 +36,7 @@ class EventKind(StrEnum):
     MERGED = "merged"
     TIMES = "times"  # a key time corrected (who, old, new)
     PRIVATE = "private"  # converted to a private incident
+    LINK = "link"  # a call link or a published document made for the incident
 
 
 BOT_EVENT_KINDS = frozenset(
@@ -59,6 +60,7 @@ BOT_EVENT_KINDS = frozenset(
         EventKind.MERGED,
         EventKind.TIMES,
         EventKind.PRIVATE,
+        EventKind.LINK,
     }
 )
 

@@ -95,6 +95,10 @@ class Standin:
     def authorized(self, request: web.Request) -> bool:
         raise NotImplementedError
 
+    def takes_raw(self, request: web.Request) -> bool:
+        """Routes whose body is not JSON (a form, a multipart upload) get the raw bytes."""
+        return False
+
     # --- serving ------------------------------------------------------------------------
 
     @staticmethod
@@ -114,10 +118,14 @@ class Standin:
     def _wrap(self, handler: Handler) -> Callable[[web.Request], Awaitable[web.Response]]:
         async def serve(request: web.Request) -> web.Response:
             raw = await request.read()
-            try:
-                body = json.loads(raw) if raw else None
-            except ValueError:
-                body = raw.decode(errors="replace")
+            body: Any
+            if self.takes_raw(request):
+                body = raw
+            else:
+                try:
+                    body = json.loads(raw) if raw else None
+                except ValueError:
+                    body = raw.decode(errors="replace")
             call = RecordedCall(
                 request.method, request.path, dict(request.headers), dict(request.query), body
             )
