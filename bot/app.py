@@ -35,6 +35,7 @@ from commands import (
     paging,
     patterns,
     postmortem,
+    publishing,
     timeline_events,
     updates,
     workspace,
@@ -60,6 +61,7 @@ COMMAND_MODULES = [
     paging,
     me,
     calls,
+    publishing,
     workspace,  # last: acknowledges what no listener above takes
 ]
 EVENTS_PATH = "/slack/events"

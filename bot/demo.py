@@ -233,7 +233,7 @@ async def run_demo(
         return 2
     services = SCENARIOS[scenario].declare_services if scenario in SCENARIOS else SEED_SERVICES
     from sandbox.slack_emulator import SlackEmulator
-    from sandbox.standins import JiraStandin, PagerDutyStandin
+    from sandbox.standins import ConfluenceStandin, JiraStandin, PagerDutyStandin
 
     redis_url = redis_url or os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
     try:
@@ -262,9 +262,11 @@ async def run_demo(
     # the pager and the tracker a team already runs, as local stand-ins
     pagerduty = PagerDutyStandin()
     jira = JiraStandin(users={"bob@example.com": "jira-account-bob"})
+    confluence = ConfluenceStandin()  # where the team keeps its postmortems
     emulator.start()
     pagerduty.start()
     jira.start()
+    confluence.start()
     try:
         standin.start()
         try:
@@ -276,7 +278,8 @@ async def run_demo(
             print(
                 f"Slack (emulated): {emulator.api_url}  Prometheus: {prom.url}  "
                 f"Anthropic (stand-in): {standin.base_url}\n"
-                f"PagerDuty (stand-in): {pagerduty.base_url}  Jira (stand-in): {jira.base_url}"
+                f"PagerDuty (stand-in): {pagerduty.base_url}  Jira (stand-in): {jira.base_url}  "
+                f"Confluence (stand-in): {confluence.base_url}"
             )
             assert prom.times is not None
             clock.set(prom.times.now - PLAY_START)
@@ -284,7 +287,7 @@ async def run_demo(
                 print(f"Scenario: {scenario} ({SCENARIOS[scenario].description})")
             code = await _play(
                 emulator, standin, prom.url, redis_url, Path(out_dir), clock, services,
-                integrations={"pagerduty": pagerduty, "jira": jira},
+                integrations={"pagerduty": pagerduty, "jira": jira, "confluence": confluence},
             )
         finally:
             prom.stop()
@@ -293,6 +296,7 @@ async def run_demo(
         emulator.stop()
         pagerduty.stop()
         jira.stop()
+        confluence.stop()
     print(f"(demo took {time.monotonic() - started:.1f}s)")
     return code
 
@@ -382,6 +386,8 @@ async def _play(
         if integrations:
             paged = sorted(integrations["pagerduty"].alerts)
             print(f"    PagerDuty (stand-in) paged: {', '.join(paged) or 'nobody'}")
+        if incident.call_url:
+            print(f"    call link (the fixed bridge): {incident.call_url}")
 
     async def roles() -> None:
         await command(f"role ops <@{BOB}>", ALICE, channel())
@@ -572,6 +578,18 @@ async def _play(
         path.write_text(text, encoding="utf-8")
         state["postmortem"] = path
 
+    async def published() -> None:
+        publishing = bot.services.publishing
+        if publishing is None:
+            raise StepFailed("publishing is not configured")
+        await publishing.settle()  # POSTMORTEM_PUBLISH=auto publishes each version
+        incident = await bot.services.incidents.target(channel(), None)
+        link = incident.link("postmortem", "confluence")
+        if link is None:
+            raise StepFailed("the postmortem did not reach Confluence")
+        state["published"] = (f"{link.url} (page version {link.version}, postmortem "
+                              f"v{link.source_version})")
+
     print("\n-- playing the incident --")
     try:
         await outcome.step("alice declares the incident in #incidents", declare, critical=True)
@@ -606,6 +624,9 @@ async def _play(
         await outcome.step("/incident resolve (metrics still bad: Resolve anyway)", resolve)
         clock.advance(timedelta(minutes=10))
         await outcome.step("/incident postmortem", postmortem)
+        if integrations:
+            await outcome.step("each postmortem version lands on one Confluence page",
+                               published)
         if "due" in state:
             await outcome.step("reminder scan after the due date: bob gets a DM", reminder)
     except StepFailed:
@@ -620,6 +641,8 @@ async def _play(
     print_transcript(emulator, names)
     if "postmortem" in state:
         print(f"\nPostmortem written to {state['postmortem']}")
+    if "published" in state:
+        print(f"Postmortem published to Confluence (stand-in): {state['published']}")
     if outcome.failures:
         print(f"\n{len(outcome.failures)} step(s) failed:")
         for failure in outcome.failures:
@@ -630,11 +653,19 @@ async def _play(
 
 
 def _integration_settings(standins: dict[str, Any]) -> dict[str, object]:
-    """The demo pages through PagerDuty from SEV2 and files action items in Jira."""
+    """The demo pages through PagerDuty from SEV2, opens the SEV2 with the team's fixed
+    bridge, files action items in Jira and publishes each postmortem version to Confluence."""
     if not standins:
         return {}
-    pagerduty, jira = standins["pagerduty"], standins["jira"]
+    pagerduty, jira, confluence = standins["pagerduty"], standins["jira"], standins["confluence"]
     return {
+        "meeting_url": "https://meet.acme.example/incident-bridge",
+        "confluence_url": confluence.base_url,
+        "confluence_email": confluence.email,
+        "confluence_api_token": confluence.api_token,
+        "confluence_space_id": confluence.space_id,
+        "confluence_parent_page_id": "65601",
+        "postmortem_publish": "auto",
         "pagerduty_routing_key": next(iter(pagerduty.routing_keys)),
         "pagerduty_events_url": f"{pagerduty.base_url}/v2/enqueue",
         "page_min_severity": 2,

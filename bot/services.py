@@ -16,6 +16,7 @@ from bot.integrations.tracking import TrackerService
 from bot.metrics import MetricsService
 from bot.patterns.service import PatternService
 from bot.postmortem.service import PostmortemService
+from bot.publishing.service import PublishService
 from bot.registry import OutcomeObserver, ignore_outcome
 from bot.settings import Settings
 from bot.slack.gateway import SlackGateway
@@ -44,6 +45,7 @@ class Services:
     paging: PagingService | None = None
     tracking: TrackerService | None = None
     calls: CallService | None = None
+    publishing: PublishService | None = None
 
     def has(self, capability: str) -> bool:
         """Whether an optional capability (a field above) is configured."""

@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.conferencing.settings import CallSettings
 from bot.integrations.settings import PagerSettings, TrackerSettings
+from bot.publishing.settings import PublishSettings
 from bot.setting_values import (
     OFF_WORDS,
     AppToken,
@@ -318,6 +319,7 @@ class Settings(
     TrackerSettings,
     PagerSettings,
     CallSettings,
+    PublishSettings,
     BaseSettings,
 ):
     """Every setting, from the environment (pydantic-settings). A new group is a class with

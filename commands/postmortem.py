@@ -12,6 +12,7 @@ from bot.mrkdwn import escape, mention
 from bot.postmortem.models import ACTION_GROUPS, GROUP_ORDER, Postmortem
 from bot.postmortem.render import UNASSIGNED, claims_line
 from bot.services import Services
+from commands import publishing
 from commands.context import CommandContext, first_click, reports_errors
 from commands.incident import registry
 
@@ -106,9 +107,12 @@ def no_ai_reply(pm: Postmortem) -> str:
 
 @registry.subcommand(
     "postmortem",
-    usage="postmortem",
-    summary="draft the postmortem from the record and post it as a file (kept in Redis)",
+    usage="postmortem [publish [confluence|notion|gdocs] [place:<id>]]",
+    summary="draft the postmortem from the record and post it as a file (kept in Redis); "
+    "`publish`: put the latest version in Confluence, Notion or Google Docs (each new "
+    "version updates the same document)",
     aliases=("pm",),
+    options=("place",),
     needs_incident=True,
 )
 async def postmortem(ctx: CommandContext) -> None:
@@ -116,7 +120,14 @@ async def postmortem(ctx: CommandContext) -> None:
     *Accept* buttons for its proposed action items. With `ANTHROPIC_API_KEY` the AI draft follows
     as the next version once every claim in it is checked against the record
     (docs/postmortems.md); when it is not ready in `ANTHROPIC_TIMEOUT` the channel is told why in
-    plain words and the record's draft stands."""
+    plain words and the record's draft stands. `publish` puts the latest version in
+    Confluence, Notion or Google Docs; each new version updates the same document there, and
+    a private incident is published only after you confirm and name the place."""
+    if ctx.parsed.words and ctx.parsed.words[0].lower() == "publish":
+        await publishing.publish(ctx)
+        return
+    if ctx.parsed.options.get("place"):
+        raise UsageError("`place:` goes with `postmortem publish`.")
     service = ctx.services.postmortems
     if service is None:
         await ctx.reply(f":warning: {NOT_SET_UP}")

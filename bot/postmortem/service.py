@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,8 @@ class PostmortemService:
         self.clock = clock
         self.runbooks_dir = Path(runbooks_dir)
         self.actions = actions
+        # told of every new version once it is posted (POSTMORTEM_PUBLISH=auto publishes it)
+        self.followers: list[Callable[[Postmortem], Awaitable[None]]] = []
 
     def library(self) -> RunbookLibrary | None:
         if not self.runbooks_dir.is_dir():
@@ -315,6 +318,18 @@ class PostmortemService:
         return pm
 
     async def _post(
+        self, channel_id: str, incident_id: str, title: str, pm: Postmortem, comment: str
+    ) -> None:
+        try:
+            await self._upload(channel_id, incident_id, title, pm, comment)
+        finally:  # a version that could not be posted in Slack is still a version
+            for follower in self.followers:
+                try:
+                    await follower(pm)
+                except Exception:  # a follower never breaks drafting
+                    log.exception("postmortem_follower_failed", incident=incident_id)
+
+    async def _upload(
         self, channel_id: str, incident_id: str, title: str, pm: Postmortem, comment: str
     ) -> None:
         try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import ssl
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ class Standin:
     name: str = "standin"
     host: str = "127.0.0.1"
     port: int = 0
+    tls: bool = False  # serve https with a fresh self-signed certificate (see self_signed)
     calls: list[RecordedCall] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     _loop: asyncio.AbstractEventLoop | None = None
@@ -57,7 +59,7 @@ class Standin:
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     # --- test controls ------------------------------------------------------------------
 
@@ -172,7 +174,10 @@ class Standin:
                 app.router.add_route(method, path, self._wrap(handler))
             runner = web.AppRunner(app)
             loop.run_until_complete(runner.setup())
-            loop.run_until_complete(web.TCPSite(runner, self.host, self.port).start())
+            context = self_signed(self.host) if self.tls else None
+            loop.run_until_complete(
+                web.TCPSite(runner, self.host, self.port, ssl_context=context).start()
+            )
             ready.set()
             loop.run_forever()
             loop.run_until_complete(runner.cleanup())
@@ -190,3 +195,41 @@ class Standin:
             self._thread.join(10)
         self._loop = None
         self._thread = None
+
+
+def self_signed(host: str) -> ssl.SSLContext:
+    """A server context with a throwaway certificate for `host` (clients that pin https,
+    such as google-api-python-client's media uploads, can then reach a stand-in; they are
+    told not to verify it)."""
+    import datetime
+    import ipaddress
+    import tempfile
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]),
+                       critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        cert_path, key_path = f"{folder}/cert.pem", f"{folder}/key.pem"
+        with open(cert_path, "wb") as f:
+            f.write(cert.public_bytes(serialization.Encoding.PEM))
+        with open(key_path, "wb") as f:
+            f.write(key.private_bytes(serialization.Encoding.PEM,
+                                      serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert_path, key_path)
+    return context

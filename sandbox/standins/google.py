@@ -1,6 +1,7 @@
 """Google stand-in: the OAuth 2.0 token endpoint for service accounts (`POST /token`,
 `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer` and an RS256 `assertion` signed by
-the account's key: iss, scope, aud = this token URI, iat/exp at most an hour apart), Calendar
+the account's key: iss, scope, aud = this token URI or Google's, iat/exp at most an hour
+apart), Calendar
 API v3 `events.insert` with a Meet conference (`conferenceDataVersion=1`) and `events.get`,
 and Drive API v3 (bot/publishing's stand-in is in google_drive.py, on this same server).
 Errors in Google's shape: `{"error": {"code", "message", "status"}}`; the token endpoint
@@ -26,6 +27,8 @@ from pydantic import Field
 from sandbox.standins.base import Handler, Standin, Strict
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+# google-auth always names Google's token endpoint as the audience, whatever token_uri says
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 SCOPES = {"https://www.googleapis.com/auth/calendar.events",
           "https://www.googleapis.com/auth/calendar",
           "https://www.googleapis.com/auth/drive.file",
@@ -61,9 +64,12 @@ class _Event(Strict):
     visibility: str | None = None
 
 
+def _letters(n: int) -> str:
+    return "".join(secrets.choice(string.ascii_lowercase) for _ in range(n))
+
+
 def _meet_code() -> str:
-    pick = lambda n: "".join(secrets.choice(string.ascii_lowercase) for _ in range(n))  # noqa: E731
-    return f"{pick(3)}-{pick(4)}-{pick(3)}"
+    return f"{_letters(3)}-{_letters(4)}-{_letters(3)}"
 
 
 @dataclass
@@ -146,7 +152,8 @@ class GoogleStandin(Standin):
         try:
             claims = jwt.decode(
                 form.get("assertion", ""), self.key.public_key(), algorithms=["RS256"],
-                audience=self.token_uri, options={"require": ["iss", "aud", "iat", "exp"]},
+                audience=[self.token_uri, GOOGLE_TOKEN_URI],
+                options={"require": ["iss", "aud", "iat", "exp"]},
             )
         except jwt.InvalidTokenError:
             return self._grant_error("Invalid JWT Signature.")
