@@ -303,12 +303,40 @@ async def test_manual_publish_and_mistakes_change_nothing(
         assert link is not None and link.url in reply.text and len(confluence.pages) == 3
 
 
+def store_settings(kind: str, s: Standin, folder: Path) -> dict[str, object]:
+    if isinstance(s, ConfluenceStandin):
+        return confluence_settings(s)
+    if isinstance(s, NotionStandin):
+        return {"notion_token": s.token, "notion_parent_page_id": s.parent_page_id,
+                "notion_api_url": s.base_url}
+    assert isinstance(s, GoogleStandin)
+    return {"gdrive_folder_id": "0AFolderPostmortems", "google_api_url": s.base_url,
+            "google_service_account_file": str(s.key_file(folder))}
+
+
+PLACES = {"confluence": "65602", "notion": "1a2b3c4d-0000-4000-8000-0000000005ec",
+          "gdocs": "0AFolderSecurity"}
+
+
+def placed(s: Standin, ref: str) -> tuple[str, str]:
+    """(where the document is, its title) as the store holds them."""
+    if isinstance(s, ConfluenceStandin):
+        return str(s.pages[ref]["parentId"]), str(s.pages[ref]["title"])
+    if isinstance(s, NotionStandin):
+        return str(s.pages[ref]["parent"]), str(s.pages[ref]["title"])
+    assert isinstance(s, GoogleStandin)
+    return str(s.files[ref]["parents"][0]), str(s.files[ref]["name"])
+
+
+@pytest.mark.parametrize("kind", KINDS)
 async def test_a_private_incident_needs_a_yes_and_a_place(
-    slack: SlackEmulator, redis_url: str, confluence: ConfluenceStandin,
+    kind: str, slack: SlackEmulator, redis_url: str, confluence: ConfluenceStandin,
+    notion: NotionStandin, google: GoogleStandin, tmp_path: Path,
 ) -> None:
-    confluence.reset()
-    async with running_bot(slack, redis_url,
-                           **confluence_settings(confluence, postmortem_publish="auto")) as h:
+    s: Standin = {"confluence": confluence, "notion": notion, "gdocs": google}[kind]
+    s.reset()
+    async with running_bot(slack, redis_url, postmortem_publish="auto",
+                           **store_settings(kind, s, tmp_path)) as h:
         before = set(slack.channel_ids())
         await h.driver.command("declare Payroll export leaked sev:2 private:yes", user=ALICE,
                                channel=h.incidents_id)
@@ -317,24 +345,23 @@ async def test_a_private_incident_needs_a_yes_and_a_place(
         publishing = h.bot.services.publishing
         assert publishing is not None
         await publishing.settle()
-        assert confluence.calls == []  # auto never publishes a private incident
-        reply = await h.driver.command("postmortem publish confluence", user=ALICE,
+        assert s.calls == []  # auto never publishes a private incident
+        reply = await h.driver.command(f"postmortem publish {kind}", user=ALICE,
                                        channel=channel)
-        assert "name where its postmortem goes" in reply.text and confluence.calls == []
-        reply = await h.driver.command("postmortem publish confluence place:65602",
+        assert "name where its postmortem goes" in reply.text and s.calls == []
+        reply = await h.driver.command(f"postmortem publish {kind} place:{PLACES[kind]}",
                                        user=ALICE, channel=channel)
-        assert confluence.calls == []  # asked, not done
+        assert s.calls == []  # asked, not done
         [asked] = [r for r in reply.responses if r.get("blocks")]
         button = asked["blocks"][1]["elements"][0]
         clicked = await h.driver.click(button["action_id"], button["value"], user=ALICE,
                                        channel=channel, message_ts="1.0")
         inc = await channel_incident(h, channel)
-        link = inc.link("postmortem", "confluence")
-        assert link is not None and link.url in clicked.text and link.place == "65602"
-        page = confluence.pages[link.ref]
-        assert page["parentId"] == "65602"  # where the person said
-        assert page["title"] == f"Postmortem: Private incident {inc.id} (SEV2)"
-        assert "Payroll" not in page["title"]
+        link = inc.link("postmortem", kind)
+        assert link is not None and link.url in clicked.text and link.place == PLACES[kind]
+        where, title = placed(s, link.ref)
+        assert where == PLACES[kind]  # where the person said
+        assert title == f"Postmortem: Private incident {inc.id} (SEV2)"  # the label only
 
 
 async def test_store_down_warns_once_and_the_worker_retries(
