@@ -275,6 +275,7 @@ async def test_auto_publishes_every_version_to_one_page(
         assert confluence.pages[link.ref]["version"] == 2 and len(confluence.pages) == 3
         reply = await h.driver.command("postmortem publish", user=ALICE, channel=channel)
         assert link.url in reply.text and confluence.pages[link.ref]["version"] == 2
+        assert await h.store.integrations.waiting("publish") == 0  # nothing left for the worker
     assert confluence.api_token not in caplog.text
 
 
@@ -401,3 +402,35 @@ def test_half_configured_stores_stop_the_bot(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("GDRIVE_FOLDER_ID", "0AFolder")
     with pytest.raises(SettingsError, match="GOOGLE_SERVICE_ACCOUNT_FILE is required"):
         load_settings()
+
+
+async def test_a_publish_cut_short_by_a_dying_process_is_done_by_the_worker(
+    slack: SlackEmulator, redis_url: str, confluence: ConfluenceStandin, clock: ManualClock,
+) -> None:
+    import asyncio
+
+    confluence.reset()
+    async with running_bot(slack, redis_url, clock=clock,
+                           **confluence_settings(confluence, postmortem_publish="auto")) as h:
+        channel = await h.declare("Queue stuck sev:2", user=ALICE)
+        publishing = h.bot.services.publishing
+        assert publishing is not None
+        drawn = publishing.chart
+        stuck = asyncio.Event()
+
+        async def never(incident: Incident) -> tuple[bytes | None, str]:
+            await stuck.wait()  # the process dies while the document is being made
+            return None, ""
+
+        publishing.chart = never
+        await h.driver.command("postmortem", user=ALICE, channel=channel)
+        publishing.chart = drawn
+        assert publishing._running
+        for task in list(publishing._running):  # the web process is killed mid-publish
+            task.cancel()
+        await asyncio.gather(*publishing._running, return_exceptions=True)
+        assert len(confluence.pages) == 2
+        clock.advance(timedelta(minutes=3))
+        assert await publishing.retry_due() == 1  # the worker's copy
+        inc = await channel_incident(h, channel)
+        assert inc.link("postmortem", "confluence") is not None and len(confluence.pages) == 3

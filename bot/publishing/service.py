@@ -203,11 +203,18 @@ class PublishService:
         task.add_done_callback(self._running.discard)
 
     async def _auto(self, incident_id: str) -> None:
+        # the worker's copy first: a process that dies mid-publish loses nothing
+        promises = [RetryJob(op="publish", incident_id=incident_id, target=name,
+                             args={"place": "", "confirmed": False}) for name in self.stores]
+        for job in promises:
+            await self.integrations.enqueue(job, self.clock() + RETRY_BACKOFF, queue=OUTBOX)
         try:
             outcome = await self.publish(incident_id, list(self.stores.values()), actor=None)
         except Exception:
             log.exception("publish_auto_failed", incident=incident_id)
-            return
+            return  # the promises stay: the worker tries again
+        for job in promises:  # done here (or re-queued by publish itself when it failed)
+            await self.integrations.remove(job, queue=OUTBOX)
         if outcome.problems:
             incident = await self.store.get_incident(incident_id)
             await self.chat.post(incident.channel_id, ":warning: I "

@@ -69,6 +69,12 @@ class IntegrationStore(StoreBase):
         await self.db.client.zadd(keys.integration_outbox(queue), {member: due.timestamp()})
 
     @guarded
+    async def remove(self, job: RetryJob, *, queue: str = "") -> bool:
+        """Drop a job that is no longer needed (it was done before it fell due)."""
+        return bool(await self.db.client.zrem(keys.integration_outbox(queue),
+                                              job.model_dump_json()))
+
+    @guarded
     async def claim_due(
         self, now: datetime, limit: int = 50, *, queue: str = ""
     ) -> list[RetryJob]:
