@@ -6,6 +6,7 @@ their owner as assignee from `/incident me github` or GITHUB_USERS."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -90,8 +91,9 @@ def tampered(d: Delivery) -> Delivery:
 @pytest.mark.parametrize("kind", ["jira", "github", "linear"])
 async def test_closed_there_finishes_at_once_reopened_comes_back(
     kind: str, slack: SlackEmulator, redis_url: str, trackers: dict[str, Standin],
-    clock: ManualClock,
+    clock: ManualClock, caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     s = trackers[kind]
     async with tracked_bot(slack, redis_url, kind, s, clock, track_actions="auto",
                            **secret_for(kind)) as h:
@@ -127,6 +129,8 @@ async def test_closed_there_finishes_at_once_reopened_comes_back(
         assert any("reopened in" in t for t in await tracker_events(h, incident_id))
         assert not [c for c in s.calls if c.method != "GET" and "comment" in c.path
                     ]  # nothing echoed back to the tracker
+    logged = caplog.text  # the access log names the Jira path, never its token
+    assert JIRA_TOKEN not in logged and GITHUB_SECRET not in logged and LINEAR_SECRET not in logged
 
 
 async def test_not_configured_and_unreadable(
