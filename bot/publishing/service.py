@@ -134,8 +134,9 @@ class PublishService:
                 published: Published | None = None
                 if existing is not None:
                     published = await target.update(document, existing.ref)
-                if published is None:
-                    published = await target.create(document, place or None)
+                if published is None:  # first, or deleted there: made again where it was
+                    published = await target.create(
+                        document, place or (existing.place if existing else "") or None)
             except IntegrationError as exc:
                 log.warning("publish_failed", incident=incident.id, store=target.name,
                             error=exc.message, retryable=exc.retryable)
