@@ -20,7 +20,7 @@ from aiohttp import web
 
 from bot.clock import Clock
 from bot.errors import IncidentBotError
-from bot.integrations.trackers.webhooks import (
+from bot.integrations.tracker_events import (
     IssueChange,
     github_change,
     github_signature_valid,

@@ -17,8 +17,8 @@ from bot.actions.store import ActionItemStore
 from bot.clock import Clock
 from bot.errors import IntegrationError, NotFound, UsageError
 from bot.incidents.models import Incident
+from bot.integrations.tracker_events import IssueChange
 from bot.integrations.trackers.base import IssueDraft, IssueTracker, TrackedIssue
-from bot.integrations.trackers.webhooks import IssueChange
 from bot.mrkdwn import escape
 from bot.store.integrations import IntegrationStore, RetryJob
 from bot.store.redis_store import RedisStore
