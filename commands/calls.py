@@ -25,13 +25,13 @@ NOT_CONFIGURED = (
     requires="calls",
 )
 async def call(ctx: CommandContext) -> None:
+    incident = await ctx.incident()  # the read rule first: a private incident's outsider
     calls = ctx.services.calls
     if calls is None:
         await ctx.reply(NOT_CONFIGURED)
         return
     if ctx.parsed.words:
         raise UsageError("`call` takes nothing more: `/incident call`.")
-    incident = await ctx.incident()
     if not incident.is_active:
         raise UsageError(f"{incident.id} is {incident.status.value}: no call for it now.")
     result = await calls.start(incident, actor=ctx.user_id)

@@ -10,7 +10,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.errors import IncidentBotError, UsageError
+from bot.errors import UsageError
 from bot.mrkdwn import escape
 from bot.publishing.service import PublishOutcome
 from bot.services import Services
@@ -33,6 +33,7 @@ def outcome_text(outcome: PublishOutcome) -> str:
 
 
 async def publish(ctx: CommandContext) -> None:
+    incident = await ctx.incident()  # the read rule first: a private incident's outsider
     service = ctx.services.publishing
     if service is None:
         await ctx.reply(NOT_CONFIGURED)
@@ -42,7 +43,6 @@ async def publish(ctx: CommandContext) -> None:
     place = ctx.parsed.options.get("place")
     if place is not None and not PLACE.match(place):
         raise UsageError(f"`place:{escape(place)}` is not a page or folder id.")
-    incident = await ctx.incident()
     if not incident.private:
         await ctx.reply(outcome_text(await service.publish(
             incident.id, targets, actor=ctx.user_id, place=place)))
@@ -78,17 +78,22 @@ def register(app: AsyncApp, services: Services) -> None:
     @reports_errors(services)
     async def confirmed(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
-        service = services.publishing
-        if service is None:
-            raise IncidentBotError("Publishing is not configured on this bot.")
-        if not await first_click(services, body):
-            return
         incident_id, names, place = [*str(body["actions"][0].get("value", "")).split("|"),
                                      "", ""][:3]
+        user = body["user"]["id"]
+        # only someone who may read the incident publishes it (bot/incidents/access.py)
+        await services.incidents.readable(incident_id, user)
+        service = services.publishing
+        if service is None:
+            await respond(text=NOT_CONFIGURED, response_type="ephemeral",
+                          replace_original=False)
+            return
+        if not await first_click(services, body):
+            return
         if place and not PLACE.match(place):
             raise UsageError("That button is not one the bot made.")
         targets = service.resolve_targets([n for n in names.split(",") if n])
-        outcome = await service.publish(incident_id, targets, actor=body["user"]["id"],
+        outcome = await service.publish(incident_id, targets, actor=user,
                                         place=place or None, confirmed=True)
         await respond(text=outcome_text(outcome), response_type="ephemeral",
                       replace_original=True)
