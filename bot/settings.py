@@ -370,6 +370,12 @@ class Settings(
                 "(the master name the sentinels monitor)"
             )
 
+    def secret_values(self) -> list[str]:
+        """Every credential's value (a setting named `…_token`, `…_secret`, `…_key` or
+        `…_password`), for the log redactor: none of them is ever written to a log."""
+        return [v for name, v in self if isinstance(v, str) and v
+                and name.endswith(("_token", "_secret", "_key", "_password"))]
+
     @property
     def has_slack_credentials(self) -> bool:
         return bool(self.slack_bot_token and self.slack_signing_secret)

@@ -16,6 +16,7 @@ from bot.actions.service import ActionItemService
 from bot.alerts import AlertService
 from bot.app import build_app, build_web_app
 from bot.clock import Clock, system_clock
+from bot.conferencing import install as calls
 from bot.features import Composition, Install, InstallContext, Installed, install_all
 from bot.incidents import install as lifecycle
 from bot.incidents.admins import admin_check
@@ -27,6 +28,7 @@ from bot.observability import BotMetrics, install_logging
 from bot.patterns import install as patterns
 from bot.postmortem import install as postmortem
 from bot.postmortem.install import build_postmortems
+from bot.publishing import install as publishing
 from bot.services import Services
 from bot.settings import Settings
 from bot.slack.action_blocks import reminder_blocks
@@ -56,11 +58,13 @@ __all__ = [  # what the processes, `export` and the demo get from here
 ]
 FEATURES: list[Install] = [
     lifecycle.install,  # the channel, the announcement, the lifecycle
+    calls.install,  # MEETING_URL, ZOOM_…, GOOGLE_CALENDAR_ID: a call link on declare
     postmortem.install,
     patterns.install,
     metric_checks.install,  # PROMETHEUS_URL
     updates.install,
     integrations.install,  # paging and tracking
+    publishing.install,  # CONFLUENCE_…, NOTION_…, GDRIVE_FOLDER_ID: postmortems published
     webhooks.install,
 ]
 
@@ -136,10 +140,7 @@ def build_bot(settings: Settings, *, clock: Clock = system_clock, db: Db | None 
     observability = BotMetrics()
     services.observe = observability.count
     observability.watch_gateway(services.chat)
-    install_logging([
-        settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token,
-        settings.anthropic_api_key, settings.alertmanager_token,
-    ])
+    install_logging(settings.secret_values())  # every credential, never logged
     app = build_app(services, composed.listeners)
     web_app = build_web_app(app, services, composed.routes, observability)
     for setup in composed.web_setup:

@@ -42,17 +42,21 @@ LAYERS: dict[str, list[str]] = {
     ],
     "models": ["*.models"],  # the records every layer passes around
     "store": ["bot.store"],
-    "config": ["bot.settings", "bot.setting_values", "bot.integrations.settings"],
+    "config": ["bot.settings", "bot.setting_values", "bot.integrations.settings",
+               "bot.conferencing.settings", "bot.publishing.settings"],
     "domain": [
         "bot.ports", "bot.incidents", "bot.timeline", "bot.actions", "bot.updates",
         "bot.patterns", "bot.postmortem", "bot.metrics", "bot.alerts", "bot.runbooks",
         "bot.registry", "bot.integrations", "bot.integrations.pagers.base",
         "bot.integrations.trackers.base", "bot.conferencing", "bot.causes",
+        "bot.publishing",
     ],
     "adapters": [
         "bot.slack", "bot.integrations.pagers", "bot.integrations.trackers",
         "bot.integrations.http", "bot.metrics.prometheus", "bot.observability",
-        "bot.side_server", "bot.health",
+        "bot.side_server", "bot.health", "bot.integrations.google",
+        "bot.conferencing.zoom", "bot.conferencing.meet", "bot.publishing.confluence",
+        "bot.publishing.notion", "bot.publishing.gdocs",
     ],
     "application": ["bot.services"],  # the bundle of services the entry points get
     "entry": ["commands", "bot.webhooks", "bot.web"],

@@ -18,8 +18,8 @@ from bot.clock import ManualClock
 from bot.conferencing.meet import GoogleMeet
 from bot.conferencing.port import Conference
 from bot.conferencing.zoom import ZoomConference
+from bot.errors import IntegrationError
 from bot.integrations.google import CALENDAR_SCOPE, ServiceAccount, ServiceAccountKey
-from bot.integrations.http import IntegrationError
 from bot.settings import SettingsError, load_settings
 from bot.timeline.models import EventKind
 from sandbox.slack_emulator import SlackEmulator

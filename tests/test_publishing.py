@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from bot.clock import ManualClock
+from bot.errors import IntegrationError
 from bot.incidents.models import Incident, Severity
 from bot.integrations.google import DRIVE_SCOPE, ServiceAccount, ServiceAccountKey
-from bot.integrations.http import IntegrationError
 from bot.publishing.confluence import ConfluenceStore
 from bot.publishing.document import build_document
 from bot.publishing.gdocs import GoogleDocsStore

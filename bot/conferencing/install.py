@@ -9,6 +9,7 @@ from bot.conferencing.meet import GoogleMeet
 from bot.conferencing.port import Conference, FixedBridge
 from bot.conferencing.service import CallOutcome, CallService
 from bot.conferencing.zoom import ZoomConference
+from bot.features import InstallContext, Installed
 from bot.incidents.flows import Change, IncidentFlows, Outcome
 from bot.integrations.google import CALENDAR_SCOPE, ServiceAccount, ServiceAccountKey
 from bot.ports import ChatGateway
@@ -105,3 +106,13 @@ def worker_jobs(calls: CallService | None) -> list[PeriodicJob]:
     if calls is None:
         return []
     return [PeriodicJob(name="call_retries", run=calls.retry_due, every=RETRY_EVERY)]
+
+
+def install(ctx: InstallContext) -> Installed | None:
+    """Calls, when a provider is configured: the declare and severity steps, the worker's
+    retries, and `services.calls` for `/incident call`."""
+    calls = build_calls(ctx.settings, store=ctx.store, chat=ctx.chat, clock=ctx.clock)
+    if calls is None:
+        return None
+    add_call_steps(ctx.flows, calls)
+    return Installed("calls", provides={"calls": calls}, jobs=worker_jobs(calls))

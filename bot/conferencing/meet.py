@@ -12,8 +12,9 @@ from urllib.parse import quote
 
 from bot.clock import Clock
 from bot.conferencing.port import Meeting
+from bot.errors import IntegrationError
 from bot.integrations.google import CALENDAR_SCOPE, DEFAULT_API_URL, ServiceAccount
-from bot.integrations.http import ApiClient, IntegrationError
+from bot.integrations.http import ApiClient
 
 
 class GoogleMeet:

@@ -14,9 +14,9 @@ import structlog
 
 from bot.clock import Clock
 from bot.conferencing.port import Conference, FixedBridge, Meeting
+from bot.errors import IntegrationError
 from bot.incidents.follow_ups import topic_for
 from bot.incidents.models import ExternalLink, Incident
-from bot.integrations.http import IntegrationError
 from bot.ports import ChatGateway
 from bot.store.integrations import IntegrationStore, RetryJob
 from bot.store.redis_store import RedisStore

@@ -8,7 +8,8 @@ from __future__ import annotations
 import time
 
 from bot.conferencing.port import Meeting
-from bot.integrations.http import ApiClient, IntegrationError
+from bot.errors import IntegrationError
+from bot.integrations.http import ApiClient
 
 DEFAULT_API_URL = "https://api.zoom.us"
 DEFAULT_OAUTH_URL = "https://zoom.us"

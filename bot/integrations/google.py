@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 
 import jwt
 
-from bot.integrations.http import ApiClient, IntegrationError
+from bot.errors import IntegrationError
+from bot.integrations.http import ApiClient
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 DEFAULT_API_URL = "https://www.googleapis.com"

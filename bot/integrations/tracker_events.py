@@ -10,7 +10,7 @@
   `webhookTimestamp` (ms) must be within a minute of now (replays are refused);
   `Linear-Delivery` names the delivery.
 
-No HTTP framework here (domain code): bot/integrations/tracker_routes.py serves these."""
+No HTTP framework here (domain code): bot/webhooks/trackers.py serves these."""
 
 from __future__ import annotations
 

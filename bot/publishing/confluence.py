@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from xml.sax.saxutils import quoteattr
 
-from bot.integrations.http import ApiClient, IntegrationError
+from bot.errors import IntegrationError
+from bot.integrations.http import ApiClient
 from bot.publishing.document import CHART_FILE, Document
 from bot.publishing.port import Published
 

@@ -12,8 +12,9 @@ import json
 import secrets
 from typing import Any
 
+from bot.errors import IntegrationError
 from bot.integrations.google import DEFAULT_API_URL, DRIVE_SCOPE, ServiceAccount
-from bot.integrations.http import ApiClient, IntegrationError
+from bot.integrations.http import ApiClient
 from bot.publishing.document import Document
 from bot.publishing.port import Published
 

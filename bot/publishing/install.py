@@ -8,6 +8,7 @@ import asyncio
 from datetime import timedelta
 
 from bot.clock import Clock
+from bot.features import InstallContext, Installed
 from bot.incidents.models import Incident
 from bot.integrations.google import DRIVE_SCOPE, ServiceAccount, ServiceAccountKey
 from bot.metrics import MetricsService
@@ -92,3 +93,16 @@ def worker_jobs(publishing: PublishService | None) -> list[PeriodicJob]:
     if publishing is None:
         return []
     return [PeriodicJob(name="publish_retries", run=publishing.retry_due, every=RETRY_EVERY)]
+
+
+def install(ctx: InstallContext) -> Installed | None:
+    """Publishing, when a place is configured: every postmortem version followed (auto),
+    the worker's retries, and `services.publishing` for `/incident postmortem publish`."""
+    publishing = build_publishing(
+        ctx.settings, store=ctx.store, chat=ctx.chat, clock=ctx.clock,
+        postmortems=ctx.services.postmortems, metrics=ctx.services.metrics,
+    )
+    if publishing is None:
+        return None
+    return Installed("publishing", provides={"publishing": publishing},
+                     jobs=worker_jobs(publishing))

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.integrations.http import ApiClient, IntegrationError
+from bot.errors import IntegrationError
+from bot.integrations.http import ApiClient
 from bot.publishing.document import CHART_FILE, Document
 from bot.publishing.notion_blocks import Block, _text, chunks, to_blocks
 from bot.publishing.port import Published

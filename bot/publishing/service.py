@@ -21,9 +21,8 @@ from datetime import timedelta
 import structlog
 
 from bot.clock import Clock
-from bot.errors import UsageError
+from bot.errors import IntegrationError, UsageError
 from bot.incidents.models import ExternalLink, Incident
-from bot.integrations.http import IntegrationError
 from bot.mrkdwn import escape
 from bot.ports import ChatGateway
 from bot.postmortem.models import Postmortem
