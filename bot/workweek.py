@@ -3,7 +3,8 @@ business days in a person's own time zone. Pure functions; no I/O."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -56,3 +57,23 @@ def add_business_days(
         if local.weekday() in work_days:
             counted += 1
     return local.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    """When people are at work: the team's days (REMINDER_WORK_DAYS) and hours
+    (REMINDER_WORK_START–REMINDER_WORK_END), each person in their own time zone."""
+
+    days: frozenset[int] = MON_FRI
+    start: time = time(9, 0)
+    end: time = time(18, 0)
+
+    def contains(self, at: datetime, tz: str) -> bool:
+        local = at.astimezone(zone(tz))
+        return local.weekday() in self.days and self.start <= local.time() < self.end
+
+    def describe_days(self, tz: str) -> str:
+        """`mon-fri, Europe/London` (no clock times: a postmortem's claims checker holds
+        every time it names to the record)."""
+        days = "mon-fri" if self.days == MON_FRI else format_work_days(self.days)
+        return f"{days}, {zone(tz).key}"

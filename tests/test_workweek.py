@@ -100,3 +100,31 @@ def test_a_bad_setting_stops_the_bot_with_one_line(
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1, result.output
     assert lines[0].startswith("incident-bot: setting REMINDER_WORK_DAYS is invalid: ")
+
+
+def test_the_postmortem_says_it_began_in_working_hours_in_the_ics_zone_and_week() -> None:
+    from bot.incidents.models import Incident, Role
+    from bot.postmortem.analysis import analyze
+    from bot.workweek import WorkingHours
+
+    def lucky(declared: datetime, hours: WorkingHours, ic_zone: str) -> list[str]:
+        incident = Incident(
+            id="INC-1", title="Checkout errors", channel_id="C1", channel_name="inc-1",
+            declared_by="U0IC", declared_at=declared, roles={Role.IC: "U0IC"},
+        )
+        pm = analyze(incident, [], library=None, now=declared, team_hours=hours,
+                     ic_zone=ic_zone).postmortem
+        return [line for line in pm.got_lucky if "working hours" in line]
+
+    week = WorkingHours()
+    friday_evening_utc = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
+    # 15:00 UTC on a Friday: working hours in London, Saturday 00:00 in Tokyo
+    assert lucky(friday_evening_utc, week, "Europe/London") == [
+        "It was declared in the IC's working hours (mon-fri, Europe/London), "
+        "when the team was at work"
+    ]
+    assert lucky(friday_evening_utc, week, "Asia/Tokyo") == []
+    # a Sunday morning is a working morning for a Sunday–Thursday team, not for mon-fri
+    sunday = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
+    assert lucky(sunday, week, "UTC") == []
+    assert lucky(sunday, WorkingHours(days=parse_work_days("sun-thu")), "UTC") != []

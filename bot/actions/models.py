@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, PrivateAttr
 
-from bot.workweek import MON_FRI
+from bot.workweek import MON_FRI, WorkingHours
 
 ACTION_ITEM_SCHEMA_VERSION = 1
 
@@ -167,6 +167,10 @@ class ActionSettings:
     digest_day: str = "mon"
     digest_time: time = time(9, 0)
     digest_channel: str = "incidents"
+
+    @property
+    def working_hours(self) -> WorkingHours:
+        return WorkingHours(days=self.working_days, start=self.work_start, end=self.work_end)
 
     @classmethod
     def from_settings(cls, settings: Any) -> ActionSettings:

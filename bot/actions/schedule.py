@@ -60,12 +60,9 @@ def slot_for(item: ActionItem, kind: ReminderKind) -> str:
 def next_working_start(now: datetime, tz: str, cfg: ActionSettings) -> datetime | None:
     """None when `now` is inside the owner's working hours (in their own time zone);
     otherwise the start of their next working period."""
-    local = now.astimezone(zone(tz))
-    if (
-        local.weekday() in cfg.working_days
-        and cfg.work_start <= local.time().replace(tzinfo=None) < cfg.work_end
-    ):
+    if cfg.working_hours.contains(now, tz):
         return None
+    local = now.astimezone(zone(tz))
     day = local.date()
     if local.time().replace(tzinfo=None) >= cfg.work_start or local.weekday() not in (
         cfg.working_days

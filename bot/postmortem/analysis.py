@@ -26,8 +26,7 @@ from bot.postmortem.signatures import Template
 from bot.postmortem.whys import five_whys
 from bot.runbooks import Citation, RunbookLibrary
 from bot.timeline.models import EventKind, TimelineEntry
-
-BUSINESS_HOURS = range(9, 18)
+from bot.workweek import WorkingHours
 
 
 @dataclass
@@ -88,7 +87,11 @@ def analyze(
     *,
     library: RunbookLibrary | None,
     now: datetime,
+    team_hours: WorkingHours | None = None,
+    ic_zone: str = "UTC",
 ) -> Analysis:
+    """`team_hours` in the IC's zone `ic_zone` say whether it began while people were at
+    work (REMINDER_WORK_DAYS and the working hours, each person in their own zone)."""
     rows = timeline_rows(entries)
     dur = durations(incident)
     matches = find_matches(incident, entries, library)
@@ -206,9 +209,12 @@ def analyze(
     for f in factors:
         if f.preventable and f.factor not in poorly:
             poorly.append(f.factor)
-    declared_utc = incident.declared_at.astimezone(UTC)
-    if declared_utc.hour in BUSINESS_HOURS and declared_utc.weekday() < 5:
-        lucky.append("It happened during business hours (UTC), when the team was available")
+    hours = team_hours or WorkingHours()
+    if hours.contains(incident.declared_at, ic_zone):
+        lucky.append(
+            "It was declared in the IC's working hours "
+            f"({hours.describe_days(ic_zone)}), when the team was at work"
+        )
     all_text = " ".join(e.event.text.lower() for e in entries)
     if re.search(r"roll ?back|revert", all_text):
         lucky.append("A known-good previous version was available to roll back to")

@@ -4,6 +4,7 @@ without), their review and export. No flow steps: the worker's nudges ask for a 
 
 from __future__ import annotations
 
+from bot.actions.models import ActionSettings
 from bot.actions.service import ActionItemService
 from bot.clock import Clock
 from bot.features import InstallContext, Installed
@@ -31,6 +32,7 @@ def build_postmortems(
         runbooks_dir=settings.runbooks_dir,
         actions=actions,
         private_use_ai=settings.private_incidents_use_ai,
+        working_hours=ActionSettings.from_settings(settings).working_hours,
     )
 
 

@@ -13,6 +13,7 @@ import structlog
 
 from bot.clock import Clock
 from bot.errors import ChatError, IncidentBotError
+from bot.incidents.models import Role
 from bot.mrkdwn import escape
 from bot.ports import ChatGateway
 from bot.postmortem.analysis import analyze
@@ -29,6 +30,7 @@ from bot.store.redis_store import RedisStore
 from bot.tallies import CLAIM_VERDICTS, LLM_CLAIMS
 from bot.tallies import tally as count_up
 from bot.timeline.models import TimelineEntry
+from bot.workweek import WorkingHours
 
 log = structlog.get_logger(__name__)
 _MENTIONED_ID = re.compile(r"@([UW][A-Z0-9]{2,})\b")
@@ -83,8 +85,10 @@ class PostmortemService:
         runbooks_dir: str | Path = "runbooks",
         actions: ActionItemsPort | None = None,
         private_use_ai: bool = False,
+        working_hours: WorkingHours | None = None,
     ) -> None:
         self.private_use_ai = private_use_ai  # PRIVATE_INCIDENTS_USE_AI
+        self.working_hours = working_hours or WorkingHours()  # the team's, in the IC's zone
         self.store = store
         self.chat = chat
         self.drafter = drafter
@@ -111,7 +115,14 @@ class PostmortemService:
         entries = await self.store.timeline(incident_id)
         library = self.library()
         now = self.clock()
-        analysis = analyze(incident, entries, library=library, now=now)
+        analysis = analyze(
+            incident,
+            entries,
+            library=library,
+            now=now,
+            team_hours=self.working_hours,
+            ic_zone=await self._zone(incident.roles.get(Role.IC) or incident.declared_by),
+        )
         base = analysis.postmortem.model_copy(
             update={
                 "pattern": pattern_lines(entries),
@@ -128,6 +139,13 @@ class PostmortemService:
             baseline_text=baseline_for_prompt(base.sections()),
         )
         return _Drafting(base=base, sheet=sheet, sheet_incident_private=incident.private)
+
+    async def _zone(self, user_id: str) -> str:
+        """A person's Slack time zone; UTC when Slack cannot say."""
+        try:
+            return (await self.chat.user(user_id)).tz
+        except IncidentBotError:
+            return "UTC"
 
     async def _recorded_actions(self, incident_id: str) -> list[RecordedAction]:
         items = self.store.actions
