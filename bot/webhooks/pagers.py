@@ -122,7 +122,7 @@ def pagerduty_routes(events: PagerEvents, secret: str | None) -> list[web.RouteD
             kind = str(event["event_type"])
             event_id = str(event["id"])
             data = event.get("data") or {}
-            occurred = str(event.get("occurred_at") or datetime.now(UTC).isoformat())
+            occurred = str(event.get("occurred_at") or events.clock().isoformat())
         except (ValueError, KeyError, TypeError):
             return web.json_response({"ok": False, "error": "invalid payload"}, status=400)
         try:
@@ -153,12 +153,12 @@ def pagerduty_routes(events: PagerEvents, secret: str | None) -> list[web.RouteD
     return [web.post(PAGERDUTY_PATH, receive)]
 
 
-def _og_alert(alert: dict[str, Any], firing: bool) -> Alert:
+def _og_alert(alert: dict[str, Any], firing: bool, now: datetime) -> Alert:
     priority = str(alert.get("priority") or "P3")
     created = alert.get("createdAt")
     starts = (
         datetime.fromtimestamp(int(created) / 1000, UTC)
-        if isinstance(created, int | float) else datetime.now(UTC)
+        if isinstance(created, int | float) else now
     )
     return Alert(
         status="firing" if firing else "resolved",
@@ -167,7 +167,7 @@ def _og_alert(alert: dict[str, Any], firing: bool) -> Alert:
         annotations={"summary": str(alert.get("message") or "Opsgenie alert"),
                      "description": str(alert.get("description") or "")},
         startsAt=starts,
-        endsAt=datetime.now(UTC) if not firing else None,
+        endsAt=now if not firing else None,
         fingerprint=f"opsgenie-{alert.get('alertId')}",
     )
 
@@ -202,8 +202,8 @@ def opsgenie_routes(events: PagerEvents, token: str | None) -> list[web.RouteDef
                     "Opsgenie", alias, f"opsgenie-{alert_id}", by
                 )
             elif action in ("Create", "Close"):
-                result.update(await events.alert("Opsgenie", alias,
-                                                 _og_alert(alert, action == "Create")))
+                og = _og_alert(alert, action == "Create", events.clock())
+                result.update(await events.alert("Opsgenie", alias, og))
             else:
                 result["ignored"] = action
         except IncidentBotError as exc:
