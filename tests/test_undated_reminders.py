@@ -146,6 +146,44 @@ async def test_due_command_gives_a_date_and_refuses_bad_ones(bot: Harness) -> No
     assert (await bot.bot.services.actions.get(item_id)).due == START + timedelta(days=3)
 
 
+@pytest.mark.parametrize(
+    ("week", "held_until"),
+    [
+        ("mon-fri", None),  # Friday afternoon is a working afternoon: the nudge goes out
+        ("sun-thu", datetime(2026, 11, 29, 9, 0, tzinfo=UTC)),  # waits for Sunday 09:00
+    ],
+)
+async def test_undated_nudges_keep_the_teams_working_week(
+    slack: SlackEmulator, redis_url: str, week: str, held_until: datetime | None
+) -> None:
+    """REMINDER_WORK_DAYS drives the weekly nudges of undated items too, in the owner's
+    zone (Bob, London)."""
+    friday = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)  # 14:00 in London
+    clock = ManualClock(friday)
+    async with running_bot(slack, redis_url, clock=clock, reminder_work_days=week) as h:
+        channel = await h.declare(user=ALICE)
+        item_id = await add_undated(h, channel, BOB, "Write the failover runbook")
+        scanner = build_scanner(
+            make_settings(slack, redis_url, undated_reminder="7d", reminder_work_days=week),
+            clock=clock,
+        )
+        try:
+            clock.set(friday + timedelta(days=7))  # the weekly nudge is due, on a Friday
+            result = await scanner.scan()
+            if held_until is not None:
+                assert result.sent == [] and result.deferred == [item_id]
+                assert (await scanner.items.get(item_id)).next_reminder_at == held_until
+                assert dms(slack, BOB) == []
+                clock.set(held_until - timedelta(minutes=1))
+                assert (await scanner.scan()).sent == []
+                clock.set(held_until)
+                result = await scanner.scan()
+            assert result.sent == [(item_id, "g0:undated:1")]
+            assert "has no due date yet" in dms(slack, BOB)[-1]
+        finally:
+            await scanner.items.aclose()
+
+
 def test_undated_reminder_setting_is_read_and_checked() -> None:
     assert ActionSettings.from_settings(object()).undated_every == timedelta(days=7)
 
