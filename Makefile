@@ -11,6 +11,7 @@ system-deps:
 	command -v redis-server >/dev/null || need="$$need redis-server"; \
 	command -v prometheus >/dev/null && command -v promtool >/dev/null || need="$$need prometheus"; \
 	command -v victoria-metrics >/dev/null || need="$$need victoria-metrics"; \
+	command -v faketime >/dev/null || need="$$need faketime"; \
 	if [ -n "$$need" ]; then \
 	  echo "installing Debian packages:$$need"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; \

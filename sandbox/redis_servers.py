@@ -5,6 +5,7 @@ create`) and a Sentinel set (1 primary, 1 replica, 3 sentinels via `redis-server
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import signal
@@ -20,6 +21,14 @@ from pathlib import Path
 import redis as sync_redis
 
 STARTUP_SECONDS = 20.0
+# libfaketime (Debian's `faketime`) fakes the clock of the bot's processes in the any-day,
+# any-hour tests; Redis keeps the real one (and its tools hang when it is preloaded)
+FAKETIME_VARIABLES = ("LD_PRELOAD", "FAKETIME")
+
+
+def redis_env() -> dict[str, str]:
+    """The environment for redis-server and redis-cli: this one without libfaketime."""
+    return {k: v for k, v in os.environ.items() if k not in FAKETIME_VARIABLES}
 
 
 def free_port() -> int:
@@ -90,7 +99,7 @@ class Server:
         self.proc.wait()
 
     def restart(self) -> None:
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, env=redis_env())
         _wait(lambda: self.client().ping(), f"redis on {self.port}")
 
     def stop(self) -> None:
@@ -115,7 +124,7 @@ def start_server(workdir: Path, *extra: str, port: int | None = None) -> Server:
         "--dbfilename", f"dump-{port}.rdb",
         *extra,
     ]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, env=redis_env())
     server = Server(port, proc, args)
     _wait(lambda: server.alive() and server.client().ping(), f"redis-server on {port}")
     return server
@@ -156,6 +165,7 @@ def redis_cluster(masters: int = 3) -> Iterator[Cluster]:
                  *(f"127.0.0.1:{n.port}" for n in nodes),
                  "--cluster-replicas", "0", "--cluster-yes"],
                 check=True, stdout=subprocess.DEVNULL, timeout=STARTUP_SECONDS,
+                env=redis_env(),
             )
             _wait(
                 lambda: all(
@@ -233,7 +243,7 @@ def sentinel_set(down_after_ms: int = 1000) -> Iterator[SentinelSet]:
                     "sentinel parallel-syncs ibmaster 1\n"
                 )
                 args = [binary("redis-server"), str(conf), "--sentinel"]
-                proc = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+                proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, env=redis_env())
                 server = Server(port, proc, args)
                 started.append(server)
                 _wait(lambda s=server: s.client().ping(), f"sentinel on {port}")

@@ -24,6 +24,7 @@ import redis as sync_redis
 
 from bot.actions.store import ActionItemStore
 from bot.incidents.models import Status
+from sandbox.redis_servers import redis_env
 from sandbox.slack_emulator import SlackEmulator
 from tests.conftest import Harness, free_port, running_bot
 
@@ -53,6 +54,7 @@ class OwnRedis:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env=redis_env(),
         )
         client = sync_redis.Redis(port=self.port, socket_connect_timeout=0.2)
         deadline = time.monotonic() + 10

@@ -24,6 +24,7 @@ import pytest
 import redis as sync_redis
 
 from bot.actions.models import ActionItem
+from bot.clock import ManualClock
 from bot.store import keys
 from bot.store.connection import Db, connect
 from bot.store.redis_store import RedisStore
@@ -31,11 +32,13 @@ from bot.timeline.models import EventKind
 from sandbox.driver import SlackDriver
 from sandbox.slack_emulator import SlackEmulator
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, free_port, redis_db_url
+from tests.faketime import FakeTime
 
 ALICE, BOB = "U0ALICE", "U0BOB"
 REDIS_URL = redis_db_url(12)
 ROOT = Path(__file__).resolve().parent.parent
 ITEMS = 12
+WEDNESDAY_NOON = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # 12:00 in BOB's London
 
 
 @dataclass
@@ -92,14 +95,14 @@ class Fleet:
             SNAPSHOT_ON_DECLARE="false",
             REMINDER_SCAN_INTERVAL="0.5",
             REMINDER_CLAIM_TTL="2",
-            REMINDER_WORK_START="00:00",
-            REMINDER_WORK_END="23:59",
-            REMINDER_WORK_DAYS="mon-sun",  # the suite passes on any day of the week
         )
 
-    def start(self, name: str, command: str) -> Process:
+    def start(self, name: str, command: str, clock: FakeTime | None = None) -> Process:
+        """`clock`: the process lives on that fake clock (libfaketime), not the real one."""
         port = free_port()
         env = dict(self.env, PORT=str(port), WORKER_PORT=str(port))
+        if clock is not None:
+            env.update(clock.env())
         proc = subprocess.Popen(
             [sys.executable, "-m", "bot", command], env=env, cwd=ROOT,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -218,7 +221,9 @@ def reminder_dms(slack: SlackEmulator) -> Counter[str]:
 async def test_reminders_due_while_a_worker_dies_mid_job_go_out_once(
     slack: SlackEmulator, store: RedisStore
 ) -> None:
-    now = datetime.now(UTC)
+    # the workers' clock: a Wednesday at noon in BOB's London, whatever day the suite runs
+    clock = FakeTime(WEDNESDAY_NOON)
+    now = clock.now()
     for n in range(1, ITEMS + 1):
         await store.actions.create(
             ActionItem(
@@ -231,7 +236,7 @@ async def test_reminders_due_while_a_worker_dies_mid_job_go_out_once(
     claimed = sync_redis.Redis.from_url(REDIS_URL)
     with fleet(slack) as f:
         serve_a, serve_b = f.start("serve-a", "serve"), f.start("serve-b", "serve")
-        first = f.start("worker-a", "worker")
+        first = f.start("worker-a", "worker", clock)
         await asyncio.to_thread(
             wait_until,
             lambda: any(
@@ -241,7 +246,7 @@ async def test_reminders_due_while_a_worker_dies_mid_job_go_out_once(
         )
         first.kill9()  # mid-job: it holds a claim and has sent nothing for that item
         assert reminder_dms(slack) == Counter()
-        others = f.start("worker-b", "worker"), f.start("worker-c", "worker")
+        others = f.start("worker-b", "worker", clock), f.start("worker-c", "worker", clock)
         await asyncio.to_thread(f.wait_ready, serve_a, serve_b, *others)
         await asyncio.to_thread(
             wait_until, lambda: len(reminder_dms(slack)) == ITEMS, "every reminder", 60
@@ -257,12 +262,10 @@ async def test_one_scan_per_interval_whichever_worker_ticks(
     from bot.worker import scan_job, scan_lease_ttl
     from tests.conftest import make_settings
 
-    settings = make_settings(
-        slack, REDIS_URL, reminder_work_start="00:00", reminder_work_end="23:59",
-        reminder_work_days="mon-sun",  # whatever day the suite runs on
-    )
-    a, b = build_scanner(settings), build_scanner(settings)
-    now = datetime.now(UTC)
+    settings = make_settings(slack, REDIS_URL)
+    clock = ManualClock(WEDNESDAY_NOON)  # BOB's working hours, whatever day the suite runs
+    a, b = build_scanner(settings, clock=clock), build_scanner(settings, clock=clock)
+    now = clock()
 
     async def add_due(n: int) -> None:
         await store.actions.create(
