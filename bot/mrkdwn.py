@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime
+from datetime import UTC, datetime
 
+_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 _CONTROL = re.compile(
     r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u200b-\u200f\u202a-\u202e\u2066-\u2069]"
 )
@@ -39,3 +40,15 @@ def when(at: datetime, *, fmt: str = "{date_short_pretty} {time}") -> str:
 
 def clock_time(at: datetime) -> str:
     return when(at, fmt="{time}")
+
+
+def plain(text: str) -> str:
+    """Slack markup to plain text: `<@U1>` -> `@U1`, entities decoded, one line."""
+    text = _MENTION.sub(r"@\1", text)
+    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return " ".join(text.split())
+
+
+def hhmm(at: datetime) -> str:
+    """`14:05`, in UTC (documents such as the postmortem say their times are UTC)."""
+    return at.astimezone(UTC).strftime("%H:%M")

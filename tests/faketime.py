@@ -9,6 +9,8 @@ A missing library fails the test loudly (`make test` installs the `faketime` pac
 from __future__ import annotations
 
 import glob
+import os
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -60,10 +62,13 @@ class FakeTime:
     def env(self, host_zone: str | None = None) -> dict[str, str]:
         """Environment variables for a process that lives on this clock (in `host_zone`,
         the host's time zone, when given)."""
-        env = {
-            "LD_PRELOAD": library(),
-            "FAKETIME": f"{round(self.offset.total_seconds()):+d}",
-        }
+        # a test process that itself runs under a relative FAKETIME (a whole-suite proof
+        # run) hands its children the sum: their clock is this one's plus the offset
+        outer = os.environ.get("FAKETIME", "")
+        seconds = self.offset.total_seconds() + (
+            float(outer) if re.fullmatch(r"[+-]\d+(\.\d+)?", outer) else 0.0
+        )
+        env = {"LD_PRELOAD": library(), "FAKETIME": f"{round(seconds):+d}"}
         if host_zone is not None:
             env["TZ"] = host_zone
         return env

@@ -45,4 +45,10 @@ async def test_demo_plays_a_whole_incident(
     text = files[0].read_text(encoding="utf-8")
     assert "## Timeline" in text
     assert "root cause" in text.lower()
+    # one classifier: the recurrence note and the postmortem name the same cause, the deploy
+    # the rollback undid (not the traffic spike the metrics' runbook section mentions)
+    assert "Root-cause category: *bad deploy* — what fixed it: “Rolled back v2.3.4”" in out
+    primary = text.split("### Primary Root Cause", 1)[1].split("###", 1)[0]
+    assert "Change introduced by a recent deployment (v2.3.4)" in primary
+    assert "Root-cause category: bad deploy." in text  # the postmortem's Pattern Recognition
     assert "action items" in text.lower()

@@ -22,7 +22,7 @@ from bot.patterns.report import describe_window, ordinal, parse_since
 from bot.patterns.service import PatternService
 from bot.patterns.taxonomy import Category, categorize, parse_category
 from bot.store.redis_store import RedisStore, connect
-from bot.timeline.models import EventKind, TimelineEvent
+from bot.timeline.models import EventKind, TimelineEntry, TimelineEvent
 from commands import patterns as _patterns_command  # noqa: F401  (registers the subcommand)
 from tests.conftest import Harness
 from tests.fakes import FakeChat
@@ -135,6 +135,17 @@ async def seed_004(w: World) -> tuple[Incident, Incident]:
 # --- taxonomy and helpers -----------------------------------------------------------
 
 
+def said(*texts: str) -> list[TimelineEntry]:
+    """Timeline notes, a minute apart."""
+    return [
+        TimelineEntry(
+            event=TimelineEvent(kind=EventKind.NOTE, at=T0 + timedelta(minutes=n), text=text),
+            stream_id=f"{n}-0",
+        )
+        for n, text in enumerate(texts, start=1)
+    ]
+
+
 def test_categorize_prefers_the_deepest_cause_and_explains() -> None:
     inc = Incident(
         id="INC-1",
@@ -146,18 +157,32 @@ def test_categorize_prefers_the_deepest_cause_and_explains() -> None:
         declared_by="U0ALICE",
         declared_at=T0,
     )
-    cat, why = categorize(inc, ["deployed v2.3 at 14:00"])
+    # the pool is the mechanism and the deploy shipped the code: the N+1 query is the cause
+    cat, why = categorize(inc, said("deployed v2.3 at 14:00"))
     assert cat is Category.N_PLUS_ONE
-    assert "description" in why and "n+1" in why
+    assert why == "the description mentions “n+1”"
     inc.description = ""
-    assert categorize(inc, ["connection pool exhausted 20/20"])[0] is Category.CONNECTION_POOL
-    assert categorize(inc, ["rolled back the deploy"])[0] is Category.BAD_DEPLOY
-    assert categorize(inc, [])[0] is Category.OTHER
+    assert categorize(inc, said("connection pool exhausted 20/20"))[0] is Category.CONNECTION_POOL
+    assert categorize(inc, said("rolled back the deploy"))[0] is Category.BAD_DEPLOY
+    assert categorize(inc, []) == (
+        Category.OTHER, "no known cause named in the record or timeline"
+    )
     inc.tags = ["traffic"]
-    assert categorize(inc, ["connection pool exhausted"]) == (
+    assert categorize(inc, said("connection pool exhausted")) == (
         Category.TRAFFIC_SPIKE,
         "tagged `traffic`",
     )
+    # what fixed it outranks what was mentioned: the spike was still there after the rollback
+    inc.tags = []
+    inc.status, inc.mitigated_at = Status.MONITORING, T0 + timedelta(minutes=10)
+    assert categorize(
+        inc,
+        said("traffic spike, 3x normal", "deploy v4.1 went out at 13:50", "Rolled back v4.1"),
+    ) == (Category.BAD_DEPLOY, "what fixed it: “Rolled back v4.1”")
+    # a postmortem's root cause, when there is one, names the category
+    assert categorize(
+        inc, said("traffic spike"), postmortem_cause="Failure of an upstream dependency"
+    )[0] is Category.DEPENDENCY_OUTAGE
 
 
 def test_parsers_and_words() -> None:

@@ -15,12 +15,15 @@ import pytest
 import redis as sync_redis
 import redis.asyncio as aioredis
 
+from bot.causes.classifier import signature_of
 from bot.clock import ManualClock
 from bot.errors import UsageError
 from bot.export import export_postmortem
 from bot.incidents.models import Role, Severity, Status
 from bot.incidents.service import IncidentService
 from bot.parsing import ParsedText
+from bot.patterns.service import PatternService
+from bot.patterns.taxonomy import category_of_signature
 from bot.ports import ChatUser
 from bot.postmortem.llm import AnthropicDrafter, NoModelDrafter, make_drafter
 from bot.postmortem.models import Postmortem
@@ -651,6 +654,68 @@ async def test_root_cause_weighs_what_fixed_it(
     primary = md.split("### Primary Root Cause", 1)[1].split("### Root Cause 2", 1)[0]
     assert top.cause in primary and "(what fixed it)" in primary
     assert f"Multiple root causes are plausible: {top.cause}" in pm.summary
+
+
+AGREEMENT_TIMELINES = [
+    *(
+        pytest.param(*p.values[:3], category, id=p.id)
+        for p, category in zip(
+            FIX_TIMELINES,
+            ("bad_deploy", "config_change", "traffic_spike", "resource_exhaustion"),
+            strict=True,
+        )
+    ),
+    pytest.param(
+        "Orders page timing out",
+        [
+            (1, "Orders page issues one query per row since the v5.2 release"),
+            (2, "METRICS DB pool 97/100 (97%) [CRITICAL]; 2x normal traffic"),
+            (4, "Rolled back to v5.1"),
+        ],
+        "Rolled back; the N+1 query gets a fix in v5.3",
+        "n_plus_one",
+        id="a rollback of the release that shipped an N+1 query: the query, not the deploy",
+    ),
+    pytest.param(
+        "Payments failing at checkout",
+        [
+            (1, "Card provider returns 503 for every authorisation"),
+            (2, "Traffic normal, no deploy since Friday"),
+            (5, "Failed over to the backup provider"),
+        ],
+        "Provider outage; failover worked",
+        "dependency_outage",
+        id="a failover fixes an upstream outage",
+    ),
+]
+
+
+@pytest.mark.parametrize(("title", "steps", "resolution", "category"), AGREEMENT_TIMELINES)
+async def test_the_patterns_category_is_the_postmortems_root_cause(
+    store: RedisStore,
+    chat: FakeChat,
+    clock: ManualClock,
+    title: str,
+    steps: list[tuple[int, str]],
+    resolution: str,
+    category: str,
+) -> None:
+    """One classifier: the category the patterns record at resolve is the one of the cause
+    the postmortem then names first (the seed-like demo once said *traffic spike* here)."""
+    incident_id = await play_timeline(store, chat, clock, title, steps, resolution=resolution)
+    postmortems = service(store, chat, clock, NoModelDrafter())
+    patterns = PatternService(
+        store=store, chat=chat, clock=clock, postmortems=postmortems, runbooks=postmortems.library
+    )
+    recurrence = await patterns.on_resolve(await store.get_incident(incident_id))
+    assert recurrence is not None and recurrence.category.value == category, recurrence
+    pm = await postmortems.build(incident_id)
+    top = signature_of(pm.root_causes[0].cause)
+    assert top is not None and category_of_signature(top.key) is recurrence.category
+    assert (await store.get_incident(incident_id)).root_cause_category == category
+    # asked again once the postmortem exists, the category is still its root cause's
+    await postmortems.draft(incident_id)
+    assert (await patterns.categorize(await store.get_incident(incident_id)))[0].value == category
 
 
 async def test_a_fix_recorded_after_recovery_does_not_count(

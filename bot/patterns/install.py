@@ -17,6 +17,8 @@ def install(ctx: InstallContext) -> Installed:
         clock=ctx.clock,
         actions=ctx.services.actions,
         postmortems=ctx.services.postmortems,
+        # the postmortem's runbooks: the category and the postmortem's cause rank alike
+        runbooks=ctx.services.postmortems.library if ctx.services.postmortems else None,
     )
 
     async def find_similar(outcome: Outcome) -> None:

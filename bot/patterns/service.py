@@ -13,7 +13,7 @@ Nothing here may break declare or resolve: failures are logged and the incident 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal, Protocol
@@ -27,6 +27,7 @@ from bot.mrkdwn import channel_link, escape, mention, when
 from bot.patterns.matcher import Match, MatchConfig, score_matches
 from bot.patterns.report import PatternReport, build_report, describe_window, ordinal
 from bot.patterns.taxonomy import Category, categorize
+from bot.runbooks import RunbookLibrary
 from bot.store.keys import PREFIX
 from bot.store.patterns import PatternIndex
 from bot.store.redis_store import RedisStore
@@ -106,6 +107,7 @@ class PatternService:
         actions: ActionLookup | None = None,
         config: MatchConfig | None = None,
         postmortems: PostmortemLookup | None = None,
+        runbooks: Callable[[], RunbookLibrary | None] | None = None,
     ) -> None:
         self.store = store
         self.chat = chat
@@ -113,6 +115,7 @@ class PatternService:
         self.actions = actions
         self.config = config or MatchConfig()
         self.postmortems = postmortems
+        self.runbooks = runbooks  # the postmortem's runbooks: both classify alike
         self.index = PatternIndex(store.db, self.config)
 
     @property
@@ -152,7 +155,7 @@ class PatternService:
         # false alarms and duplicates are not past incidents worth matching
         candidates = [c for c in await self.store.incidents(ids) if c.counts_in_stats]
         return score_matches(
-            incident, guess, candidates, self.config, category_why=f"this one: {why}"
+            incident, guess, candidates, self.config, category_why=f"this one: {escape(why)}"
         )
 
     async def on_declare(self, incident: Incident) -> list[Match]:
@@ -202,12 +205,18 @@ class PatternService:
     # --- resolve -----------------------------------------------------------------------
 
     async def categorize(self, incident: Incident) -> tuple[Category, str]:
-        texts = [e.event.text for e in await self.store.timeline(incident.id)]
-        causes: list[str] = []
+        """The category of the cause the postmortem names first, else of the one the same
+        classifier ranks first from the record, the timeline and the same runbooks."""
+        entries = await self.store.timeline(incident.id)
+        cause: str | None = None
         if self.postmortems is not None:
             pm = await self.postmortems.latest(incident.id)
-            causes = [str(rc.cause) for rc in getattr(pm, "root_causes", None) or []]
-        return categorize(incident, texts, causes)
+            technical = [
+                rc for rc in getattr(pm, "root_causes", None) or [] if rc.kind == "technical"
+            ]
+            cause = str(technical[0].cause) if technical else None
+        library = self.runbooks() if self.runbooks is not None else None
+        return categorize(incident, entries, library=library, postmortem_cause=cause)
 
     async def on_resolve(self, incident: Incident) -> Recurrence | None:
         if not incident.counts_in_stats:
@@ -277,7 +286,7 @@ class PatternService:
         return False
 
     def render_recurrence(self, incident: Incident, rec: Recurrence) -> str:
-        lines = [f":label: Root-cause category: *{rec.category.label}* — {rec.why}."]
+        lines = [f":label: Root-cause category: *{rec.category.label}* — {escape(rec.why)}."]
         if rec.flag is None:
             if rec.category is not Category.OTHER:
                 lines.append(

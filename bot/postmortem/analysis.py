@@ -1,9 +1,10 @@
 """The deterministic postmortem: every section built from the incident record alone.
 
 Times and durations come from the recorded incident and its timeline (bot.postmortem.facts);
-root causes and contributing factors from keyword signatures (bot.postmortem.signatures) found
-in the timeline, metric readings and the record, each grounded in the runbook section it
-follows (bot.postmortem.rca); the five whys walk the same signatures (bot.postmortem.whys).
+root causes from the one cause classifier (bot.causes: signatures found in the timeline,
+metric readings and the record, each grounded in the runbook section it follows, ranked by
+what fixed it; the patterns' root-cause category comes from the same classifier), contributing
+factors from bot.postmortem.rca; the five whys walk the same signatures (bot.postmortem.whys).
 When evidence is thin, confidence stays below 70 % and the gaps are listed."""
 
 from __future__ import annotations
@@ -13,16 +14,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from bot.causes.classifier import Finding, classify
+from bot.causes.signatures import Template
 from bot.incidents.models import Incident, Role, Severity, format_duration
-from bot.postmortem.facts import durations, hhmm, plain, timeline_rows
+from bot.mrkdwn import hhmm, plain
+from bot.postmortem.facts import durations, timeline_rows
 from bot.postmortem.models import (
     DecisionRecord,
     DraftSections,
     Postmortem,
     ProposedAction,
 )
-from bot.postmortem.rca import Match, contributing_factors, find_matches, root_causes
-from bot.postmortem.signatures import Template
+from bot.postmortem.rca import contributing_factors, root_causes
 from bot.postmortem.whys import five_whys
 from bot.runbooks import Citation, RunbookLibrary
 from bot.timeline.models import EventKind, TimelineEntry
@@ -33,7 +36,7 @@ from bot.workweek import WorkingHours
 class Analysis:
     postmortem: Postmortem
     citations: list[Citation]
-    matches: list[Match]
+    matches: list[Finding]
 
 
 def _minutes(seconds: int | None) -> str:
@@ -56,7 +59,7 @@ DUE_DAYS = {"P0": 7, "P1": 14, "P2": 30, "P3": 60}
 
 
 def proposed_actions(
-    incident: Incident, matches: Sequence[Match], extra: Sequence[Template], base: date
+    incident: Incident, matches: Sequence[Finding], extra: Sequence[Template], base: date
 ) -> list[ProposedAction]:
     ops = incident.roles.get(Role.OPS) or incident.roles.get(Role.IC)
     ic = incident.roles.get(Role.IC)
@@ -94,10 +97,11 @@ def analyze(
     work (REMINDER_WORK_DAYS and the working hours, each person in their own zone)."""
     rows = timeline_rows(entries)
     dur = durations(incident)
-    matches = find_matches(incident, entries, library)
+    classification = classify(incident, entries, library)
+    matches = classification.findings
     metric_entries = [e for e in entries if e.event.kind is EventKind.METRICS]
-    has_metrics = bool(metric_entries)
-    causes = root_causes(matches, has_metrics)
+    has_metrics = classification.has_metrics
+    causes = root_causes(classification)
     title = plain(incident.title)
     services = ", ".join(incident.services) or "the affected service"
 

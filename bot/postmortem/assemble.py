@@ -9,26 +9,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot.causes.classifier import (
+    FIX_BONUS,
+    MAX_CONFIDENCE,
+    THIN_CONFIDENCE_CAP,
+    rank_by_what_fixed_it,
+)
+from bot.causes.models import Evidence
+from bot.mrkdwn import plain
 from bot.postmortem.analysis import DUE_DAYS
 from bot.postmortem.claims import Claim, GroundedDraft
-from bot.postmortem.facts import plain
 from bot.postmortem.grounding import Fact, FactSheet
 from bot.postmortem.models import (
     ClaimTally,
     ContributingFactor,
     DecisionRecord,
     DraftSections,
-    Evidence,
     ProposedAction,
     RootCause,
     UnverifiedClaim,
     WhyStep,
-)
-from bot.postmortem.rca import (
-    FIX_BONUS,
-    MAX_CONFIDENCE,
-    THIN_CONFIDENCE_CAP,
-    rank_by_what_fixed_it,
 )
 from bot.postmortem.validation import ClaimCheck, Problem, check_claim
 

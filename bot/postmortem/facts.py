@@ -5,24 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from bot.incidents.models import Incident, Role
+from bot.mrkdwn import plain
 from bot.postmortem.models import Durations, TimelineRow
 from bot.timeline.models import EventKind, TimelineEntry
-
-_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
-
-
-def plain(text: str) -> str:
-    """Slack markup to plain text: `<@U1>` -> `@U1`, entities decoded, one line."""
-    text = _MENTION.sub(r"@\1", text)
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    return " ".join(text.split())
-
-
-def hhmm(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%H:%M")
 
 
 def significance(entry: TimelineEntry) -> str:

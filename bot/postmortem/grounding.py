@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from bot.causes.classifier import is_fix, recovery_time
 from bot.incidents.models import Incident, Role, format_duration
-from bot.postmortem.facts import hhmm, plain
-from bot.postmortem.rca import is_fix, recovery_time
+from bot.mrkdwn import hhmm, plain
 from bot.runbooks import Citation, RunbookLibrary
 from bot.timeline.models import EventKind, TimelineEntry
 

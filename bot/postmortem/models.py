@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from bot.causes.models import Evidence
+
 POSTMORTEM_SCHEMA_VERSION = 1
 
 ActionType = Literal["prevent", "detect", "mitigate", "process"]
@@ -18,15 +20,6 @@ ACTION_GROUPS: dict[str, str] = {
     "process": "Process",
 }
 GROUP_ORDER = ("prevent", "detect", "mitigate", "process")
-
-
-class Evidence(BaseModel):
-    kind: Literal["timeline", "metric", "runbook", "record", "resolution"]
-    text: str
-    at: datetime | None = None
-    citation: str | None = Field(
-        default=None, description="for kind=runbook: the runbook heading path, as given"
-    )
 
 
 class RootCause(BaseModel):

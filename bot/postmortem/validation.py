@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from bot.postmortem.facts import plain
+from bot.mrkdwn import plain
 from bot.postmortem.grounding import (
     PLACEHOLDER,
     Fact,

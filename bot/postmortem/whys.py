@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.postmortem.facts import plain
+from bot.causes.classifier import Finding
+from bot.causes.signatures import CHANGE_KEYS, ORG_ANSWER
+from bot.mrkdwn import plain
 from bot.postmortem.models import WhyStep
-from bot.postmortem.rca import Match
-from bot.postmortem.signatures import CHANGE_KEYS, ORG_ANSWER
 
 
-def five_whys(title: str, matches: Sequence[Match]) -> list[WhyStep]:
-    chain = [m.signature for m in matches]
+def five_whys(title: str, findings: Sequence[Finding]) -> list[WhyStep]:
+    chain = [f.signature for f in findings]
     first_q = f"Why did “{plain(title)}” happen?"
     if not chain:
         return [

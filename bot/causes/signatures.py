@@ -1,10 +1,12 @@
-"""Cause signatures: keyword patterns that recognise a cause in the record, with the runbook
-section it follows, its five-whys step, contributing factors and action-item templates.
-Ordered from symptom to deepest cause."""
+"""Cause signatures: keyword patterns (and incident tags) that recognise a cause in the
+record, with the runbook section it follows, its five-whys step, contributing factors and
+action-item templates. Ordered from symptom to deepest cause. The patterns taxonomy names
+each one's category (bot/patterns/taxonomy.py); there are no other cause keywords."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -27,11 +29,24 @@ class Signature:
     mechanism: bool = False  # a symptom / mechanism, not a root cause on its own
     factors: tuple[tuple[str, str, bool], ...] = ()
     actions: tuple[Template, ...] = ()
-    tags: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()  # the postmortem's tags for it
+    incident_tags: tuple[str, ...] = ()  # an incident tagged with one of these names it
 
     def matches(self, text: str) -> bool:
+        return self.keyword(text) is not None
+
+    def keyword(self, text: str) -> str | None:
+        """The words in `text` that name this cause (for an explanation), or None."""
         low = text.lower()
-        return any(re.search(p, low) for p in self.patterns)
+        for pattern in self.patterns:
+            found = re.search(pattern, low)
+            if found:
+                return found.group(0).strip()
+        return None
+
+    def tagged(self, tags: Iterable[str]) -> str | None:
+        """The incident's tag that names this cause, or None."""
+        return next((t for t in tags if t.lower() in self.incident_tags), None)
 
 
 # Ordered from symptom to deepest cause: the five whys walk them in this order.
@@ -46,6 +61,9 @@ SIGNATURES: tuple[Signature, ...] = (
             r"connectionpooltimeout",
             r"max_connections",
             r"db pool",
+            r"pool exhaust",
+            r"too many connections",
+            r"connection limit",
         ),
         answer="the database connection pool was exhausted, so requests timed out waiting "
         "for a connection",
@@ -60,6 +78,30 @@ SIGNATURES: tuple[Signature, ...] = (
             Template("mitigate", "Document connection pool troubleshooting in the runbook", 1),
         ),
         tags=("database", "connection-pool"),
+        incident_tags=("connection-pool", "db-pool", "pool"),
+    ),
+    Signature(
+        key="resources",
+        cause="Resource exhaustion (memory, disk, CPU or file descriptors)",
+        category="capacity",
+        patterns=(
+            r"disk (full|space)",
+            r"no space left",
+            r"memory (pressure|exhaust)",
+            r"\bcpu (saturat|throttl|100)",
+            r"too many open files",
+            r"file descriptor",
+            r"oomkill",
+        ),
+        answer="a resource the service needs (memory, disk, CPU or file descriptors) ran out",
+        follow_up="Why did the resource run out without warning?",
+        mechanism=True,
+        factors=(("No alert on resource saturation before it ran out", "technology", True),),
+        actions=(
+            Template("detect", "Alert on memory, disk, CPU and file-descriptor saturation", 0),
+        ),
+        tags=("resources",),
+        incident_tags=("memory", "disk", "oom", "resource-exhaustion"),
     ),
     Signature(
         key="traffic",
@@ -72,6 +114,10 @@ SIGNATURES: tuple[Signature, ...] = (
             r"campaign",
             r"req/s",
             r"surge",
+            r"load spike",
+            r"thundering herd",
+            r"\bddos\b",
+            r"flash sale",
         ),
         answer="traffic rose sharply above normal load",
         follow_up="Why did the extra traffic overwhelm the service?",
@@ -92,17 +138,20 @@ SIGNATURES: tuple[Signature, ...] = (
             Template("prevent", "Load-test for the expected peak before announced campaigns", 1),
         ),
         tags=("capacity", "traffic"),
+        incident_tags=("traffic", "traffic-spike", "load"),
     ),
     Signature(
         key="n_plus_one",
         cause="N+1 query pattern multiplying database queries per request",
         category="code",
         patterns=(
-            r"n\+1",
-            r"n \+ 1",
+            r"n\s?\+\s?1",
+            r"n-plus-one",
+            r"one query per",
             r"query per (row|item)",
             r"queries per request",
             r"inefficient quer",
+            r"orm quer",
         ),
         answer="an N+1 query pattern issued one query per row, multiplying database load",
         follow_up="Why did the N+1 query pattern reach production?",
@@ -119,6 +168,7 @@ SIGNATURES: tuple[Signature, ...] = (
             Template("prevent", "Add an N+1 / ORM query check to the code review checklist", 2),
         ),
         tags=("n-plus-one", "database", "performance"),
+        incident_tags=("n+1", "n-plus-one", "nplusone", "n_plus_one"),
     ),
     Signature(
         key="leak",
@@ -135,6 +185,7 @@ SIGNATURES: tuple[Signature, ...] = (
             ),
         ),
         tags=("leak",),
+        incident_tags=("leak",),
     ),
     Signature(
         key="slow_query",
@@ -146,12 +197,20 @@ SIGNATURES: tuple[Signature, ...] = (
         runbook_keywords=("ConnectionPoolTimeoutError", "Long-running queries"),
         actions=(Template("detect", "Alert on slow query log and query duration p95", 1),),
         tags=("database",),
+        incident_tags=("slow-query", "slow-queries"),
     ),
     Signature(
         key="config",
         cause="Configuration change",
         category="configuration",
-        patterns=(r"config(uration)? change", r"feature flag", r"\bflag (flip|turned)"),
+        patterns=(
+            r"config(uration)? (change|push|error)",
+            r"misconfig",
+            r"wrong (setting|config)",
+            r"\bttl\b",
+            r"feature flag",
+            r"\bflag (flip|turned)",
+        ),
         answer="a configuration change altered the service's behaviour",
         follow_up="Why was the configuration change not caught before production?",
         actions=(
@@ -160,12 +219,21 @@ SIGNATURES: tuple[Signature, ...] = (
             ),
         ),
         tags=("configuration",),
+        incident_tags=("config", "configuration", "config-change", "feature-flag"),
     ),
     Signature(
         key="dependency",
         cause="Failure of an upstream dependency",
         category="external",
-        patterns=(r"upstream", r"third[- ]party", r"\bdns\b", r"certificate", r"provider"),
+        patterns=(
+            r"upstream",
+            r"third[- ]party",
+            r"\bdns\b",
+            r"certificate",
+            r"provider",
+            r"vendor",
+            r"\b(aws|gcp|azure|stripe|twilio|cloudflare)\b.*(outage|down|degrad)",
+        ),
         answer="an upstream dependency failed",
         follow_up="Why did the dependency failure reach users?",
         factors=(
@@ -175,6 +243,7 @@ SIGNATURES: tuple[Signature, ...] = (
             Template("mitigate", "Add timeouts and a circuit breaker around the dependency", 1),
         ),
         tags=("dependency",),
+        incident_tags=("dependency", "third-party", "upstream", "vendor"),
     ),
     Signature(
         key="deploy",
@@ -187,6 +256,8 @@ SIGNATURES: tuple[Signature, ...] = (
             r"revert",
             r"rolled out",
             r"\bv\d+\.\d+",
+            r"bad (deploy|release|build)",
+            r"regression",
         ),
         answer="a recent deployment introduced the change",
         follow_up="Why was the change not caught before it reached production?",
@@ -206,6 +277,7 @@ SIGNATURES: tuple[Signature, ...] = (
             Template("prevent", "Roll out changes gradually (canary) with automated checks", 2),
         ),
         tags=("deployment",),
+        incident_tags=("deploy", "deployment", "release", "bad-deploy"),
     ),
 )
 ORG_ANSWER = (
@@ -214,3 +286,4 @@ ORG_ANSWER = (
 )
 CHANGE_KEYS = {"deploy", "n_plus_one", "leak", "config"}
 POOL_CAUSES = {"traffic", "n_plus_one", "leak", "slow_query"}
+BY_KEY: dict[str, Signature] = {s.key: s for s in SIGNATURES}
