@@ -36,6 +36,7 @@ from commands import (
     patterns,
     postmortem,
     publishing,
+    statuspage,
     timeline_events,
     updates,
     workspace,
@@ -62,6 +63,7 @@ COMMAND_MODULES = [
     me,
     calls,
     publishing,
+    statuspage,
     workspace,  # last: acknowledges what no listener above takes
 ]
 EVENTS_PATH = "/slack/events"

@@ -279,3 +279,40 @@ def metrics_discover(
         with open(write, "w", encoding="utf-8") as fh:
             fh.write(pins_yaml(found, next(iter(servers.values()))))
         typer.echo(f"wrote {write}: edit it and set METRICS_CONFIG={write}")
+
+
+status_cli = typer.Typer(add_completion=False, help="The status page (STATUS_PAGE_COMPONENTS).")
+cli.add_typer(status_cli, name="status-page")
+
+
+@status_cli.command("suggest")
+def status_page_suggest(
+    write: str | None = typer.Option(
+        None, "--write", help="write the components file to FILE (else print it)"
+    ),
+) -> None:
+    """A starting components file from the services metrics discovery finds in Prometheus
+    (PROMETHEUS_URL or PROMETHEUS_URLS): one component per service, to rename, group and mark
+    internal."""
+    from bot.metrics.install import build_metrics
+    from bot.metrics.sources import prometheus_servers
+    from bot.statuspage.components import suggest_yaml
+
+    settings = settings_or_exit()
+    if not prometheus_servers(settings):
+        require(settings, "PROMETHEUS_URL")
+    service = build_metrics(settings, clock=lambda: datetime.now(UTC))
+    assert service is not None
+    fleet = asyncio.run(service.fleet())
+    if not fleet.up:
+        typer.echo(f"incident-bot: {'; '.join(fleet.down.values())}", err=True)
+        raise typer.Exit(1)
+    services = sorted({s for m in fleet.members if m.bindings for s in m.bindings.services})
+    text = suggest_yaml(services)
+    if not write:
+        typer.echo(text, nl=False)
+        return
+    with open(write, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    typer.echo(f"wrote {write} ({len(services)} services): edit it and set "
+               f"STATUS_PAGE_COMPONENTS={write}")

@@ -20,6 +20,7 @@ from bot.publishing.service import PublishService
 from bot.registry import OutcomeObserver, ignore_outcome
 from bot.settings import Settings
 from bot.slack.gateway import SlackGateway
+from bot.statuspage.bundle import StatusPage
 from bot.store.redis_store import RedisStore
 from bot.timeline.service import TimelineService
 from bot.updates.service import UpdateService
@@ -46,6 +47,7 @@ class Services:
     tracking: TrackerService | None = None
     calls: CallService | None = None
     publishing: PublishService | None = None
+    statuspage: StatusPage | None = None
 
     def has(self, capability: str) -> bool:
         """Whether an optional capability (a field above) is configured."""

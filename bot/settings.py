@@ -29,6 +29,7 @@ from bot.setting_values import (
     ShortDuration,
     WorkDays,
 )
+from bot.statuspage.settings import StatusPageSettings
 from bot.store.connection import RedisSettings
 from bot.workweek import MON_FRI
 
@@ -320,6 +321,7 @@ class Settings(
     PagerSettings,
     CallSettings,
     PublishSettings,
+    StatusPageSettings,
     BaseSettings,
 ):
     """Every setting, from the environment (pydantic-settings). A new group is a class with

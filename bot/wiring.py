@@ -34,6 +34,7 @@ from bot.settings import Settings
 from bot.slack.action_blocks import reminder_blocks
 from bot.slack.alert_blocks import alert_blocks
 from bot.slack.connect import slack_gateway
+from bot.statuspage import install as statuspage
 from bot.store.connection import Db, db_for
 from bot.store.redis_store import RedisStore
 from bot.timeline.service import TimelineService
@@ -65,6 +66,7 @@ FEATURES: list[Install] = [
     updates.install,
     integrations.install,  # paging and tracking
     publishing.install,  # CONFLUENCE_…, NOTION_…, GDRIVE_FOLDER_ID: postmortems published
+    statuspage.install,  # STATUS_PAGE_COMPONENTS
     webhooks.install,
 ]
 

@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.errors import IncidentBotError, PermissionDenied, UsageError
 from bot.incidents.models import Incident, Severity, Status
 from bot.mrkdwn import escape, when
-from bot.parsing import parse_duration, parse_severity
+from bot.parsing import parse_duration, parse_severity, parse_yes_no
 from bot.services import Services
 from bot.settings import OFF_WORDS
 from bot.slack.update_blocks import (
@@ -84,10 +84,10 @@ def describe_result(result: UpdateResult) -> str:
 @registry.subcommand(
     "update",
     usage="update <what changed> [status:investigating|identified|monitoring|resolved] "
-    "[sev:N] [next:30m]",
+    "[sev:N] [next:30m] [public:yes]",
     summary="post a status update: the channel, the announcement's thread and every "
     "follower; `next:` promises the next one (no text: a form)",
-    options=("status", "sev", "severity", "next"),
+    options=("status", "sev", "severity", "next", "public"),
     needs_incident=True,
 )
 async def update(ctx: CommandContext) -> None:
@@ -95,13 +95,17 @@ async def update(ctx: CommandContext) -> None:
     announcement's thread; the announcement is edited to show the latest status and "next
     update by"; every follower is DMed once; a key event goes on the timeline. `status:` and
     `sev:` change through the normal path. With no text, a form (what changed, current impact,
-    next steps, next update in)."""
+    next steps, next update in). `public:yes` also posts the words as the next update of the
+    incident's public incident on the status page (checked like every publish)."""
     service = _service(ctx.services)
     opts = ctx.parsed.options
     sev_text = opts.get("sev") or opts.get("severity")
     severity: Severity | None = parse_severity(sev_text) if sev_text else None
     status = parse_status(opts["status"]) if "status" in opts else None
     next_in = parse_next(opts["next"]) if "next" in opts else None
+    public = parse_yes_no(opts["public"], "public") if "public" in opts else False
+    if public and ctx.services.statuspage is None:
+        raise UsageError("`public:yes` needs the status page (STATUS_PAGE_COMPONENTS).")
     if not ctx.parsed.rest:
         if opts or not ctx.trigger_id:
             raise UsageError("An update needs some text: what changed.")
@@ -116,8 +120,18 @@ async def update(ctx: CommandContext) -> None:
         raise UsageError(f"An update is at most {MAX_FIELD_CHARS} characters.")
     incident = await ctx.incident()
     draft = UpdateDraft(text=ctx.parsed.rest, next_in=next_in, status=status, severity=severity)
+    if public and ctx.services.statuspage is not None:  # refuse unpublishable words first
+        await ctx.services.statuspage.publishing.may_publish(incident, ctx.user_id)
     result = await service.post_update(incident, draft, ctx.user_id)
-    await ctx.reply(describe_result(result))
+    text = describe_result(result)
+    if public and ctx.services.statuspage is not None:
+        try:
+            done = await ctx.services.statuspage.publishing.publish_update_text(
+                result.incident, ctx.parsed.rest, ctx.user_id)
+            text += f"\n:globe_with_meridians: Also on the status page ({done.update.status})."
+        except IncidentBotError as exc:
+            text += f"\n:warning: Not on the status page: {exc.message}"
+    await ctx.reply(text)
 
 
 @registry.subcommand(

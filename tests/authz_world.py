@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from bot.incidents.models import Incident, Severity
@@ -34,6 +35,7 @@ ROUTING_KEY = "R0UTINGKEY0000000000000000000009"
 ALERT_TOKEN = "alertmanager-matrix-token"
 PD_WEBHOOK_SECRET = "pd-webhook-secret"  # tests/test_paging.py signs with it
 START = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
+STATUS_COMPONENTS = Path(__file__).parent / "fixtures" / "statuspage" / "matrix-components.yml"
 MUTATING = {
     "conversations.create",
     "conversations.invite",
@@ -66,6 +68,7 @@ def bot_settings(pagerduty: PagerDutyStandin, jira: JiraStandin) -> dict[str, ob
         "jira_api_token": jira.api_token,
         "jira_project": jira.project,
         "alertmanager_token": ALERT_TOKEN,
+        "status_page_components": str(STATUS_COMPONENTS),
     }
 
 

@@ -43,23 +43,24 @@ LAYERS: dict[str, list[str]] = {
     "models": ["*.models"],  # the records every layer passes around
     "store": ["bot.store"],
     "config": ["bot.settings", "bot.setting_values", "bot.integrations.settings",
-               "bot.conferencing.settings", "bot.publishing.settings"],
+               "bot.conferencing.settings", "bot.publishing.settings",
+               "bot.statuspage.settings"],
     "domain": [
         "bot.ports", "bot.incidents", "bot.timeline", "bot.actions", "bot.updates",
         "bot.patterns", "bot.postmortem", "bot.metrics", "bot.alerts", "bot.runbooks",
         "bot.registry", "bot.integrations", "bot.integrations.pagers.base",
         "bot.integrations.trackers.base", "bot.conferencing", "bot.causes",
-        "bot.publishing",
+        "bot.publishing", "bot.statuspage",
     ],
     "adapters": [
         "bot.slack", "bot.integrations.pagers", "bot.integrations.trackers",
         "bot.integrations.http", "bot.metrics.prometheus", "bot.observability",
         "bot.side_server", "bot.health", "bot.integrations.google",
         "bot.conferencing.zoom", "bot.conferencing.meet", "bot.publishing.confluence",
-        "bot.publishing.notion", "bot.publishing.gdocs",
+        "bot.publishing.notion", "bot.publishing.gdocs", "bot.statuspage.delivery",
     ],
     "application": ["bot.services"],  # the bundle of services the entry points get
-    "entry": ["commands", "bot.webhooks", "bot.web"],
+    "entry": ["commands", "bot.webhooks", "bot.web", "bot.statuspage.site"],
     "composition": [
         "bot.features", "bot.wiring", "bot.app", "bot.worker", "bot.runners", "bot.cli",
         "bot.export", "bot.demo", "bot.docs", "bot.__main__", "bot.integrations.factory",
@@ -67,7 +68,8 @@ LAYERS: dict[str, list[str]] = {
     ],
 }
 ORDER = list(LAYERS)
-ENTRY_POINTS = ("commands", "bot.webhooks", "bot.web")  # beside one another
+# beside one another
+ENTRY_POINTS = ("commands", "bot.webhooks", "bot.web", "bot.statuspage.site")
 THIRD_PARTY_ADAPTERS = ("slack_bolt", "slack_sdk", "aiohttp")
 
 

@@ -39,6 +39,7 @@ from bot.export import export_postmortem
 from bot.incidents.access import PrivateIncident, refusal
 from bot.incidents.confirmations import PendingChanges
 from bot.registry import CommandRegistry
+from bot.statuspage.service import PublishRequest
 from bot.wiring import build_bot
 from commands.context import confirmation_question
 from sandbox.slack_emulator import SlackEmulator
@@ -133,6 +134,11 @@ COMMANDS: dict[str, list[Probe]] = {
     "/incident cadence": [probe("cadence id:{id}", "read"),
                           probe("cadence 15m id:{id}", "change", "roles")],
     "/incident subscribe": [probe("subscribe id:{id}", "open")],
+    "/incident statuspage": [
+        probe("statuspage Ledger=degraded Some requests are slow. id:{id}", "change", "roles"),
+        probe("statuspage Ledger=partial id:{id}", "read", "roles"),  # a draft to check
+    ],
+    "/incident maintenance": [probe("maintenance Ledger 2026-12-24T02:00Z 2h Upgrades", "none")],
     "/incident unsubscribe": [probe("unsubscribe id:{id}", "open")],
     **{
         f"/metrics {name}": [probe(f"{name}", "none")]
@@ -160,6 +166,9 @@ BUTTONS: dict[str, Probe] = {
     "action_item_snooze": probe("{item}", "change", "owner"),
     "action_item_set_due": probe("{item}", "read"),
     "declare_from_alert": probe("{alert}", "open", setup={"alert"}),
+    "statuspage_publish": probe("{draft}", "change", "roles", setup={"draft"}),
+    "statuspage_open_form": probe("{id}", "change", "roles"),
+    "statuspage_resolve": probe("{id}", "change", "roles", setup={"published"}),
 }
 VIEWS: dict[str, Probe] = {
     "post_status_update": probe(
@@ -175,6 +184,24 @@ VIEWS: dict[str, Probe] = {
         values={"title": {"value": {"type": "plain_text_input", "value": "Matrix form probe"}},
                 "severity": {"value": {"type": "static_select",
                                        "selected_option": {"value": "4"}}}},
+    ),
+    "statuspage_publish_form": probe(
+        "{id}", "change", "roles",
+        values={"component:0": {"value": {"type": "static_select",
+                                           "selected_option": {"value": "degraded_performance"}}},
+                "status": {"value": {"type": "static_select",
+                                     "selected_option": {"value": "identified"}}},
+                "title": {"value": {"type": "plain_text_input", "value": "Ledger degraded"}},
+                "message": {"value": {"type": "plain_text_input",
+                                      "value": "Some requests are slow."}}},
+    ),
+    "statuspage_maintenance_form": probe(
+        "", "none",
+        values={"components": {"value": {"type": "multi_static_select",
+                                         "selected_options": [{"value": "0"}]}},
+                "start": {"value": {"type": "datetimepicker", "selected_date_time": 1798077600}},
+                "end": {"value": {"type": "datetimepicker", "selected_date_time": 1798084800}},
+                "message": {"value": {"type": "plain_text_input", "value": "Upgrades"}}},
     ),
     "declare_incident_from_alert": probe(
         "{alert_metadata}", "none", setup={"alert"},
@@ -267,6 +294,8 @@ async def world_for(
             await services.alerts.link(parsed, inc)
             side.extra["alert"] = fingerprint
             side.extra["alert_metadata"] = json.dumps({"alert": fingerprint})
+        if setup & {"draft", "published"}:
+            await status_page_setup(services, side, inc, setup)
         question = ConfirmationNeeded("Resolve anyway?", confirm_label="Resolve anyway")
         question.change, question.incident_id = "resolved", inc.id
         question.arguments = {"confirmed": "metrics still bad"}
@@ -279,6 +308,18 @@ async def world_for(
              "service": "ledger"}
         )
     return world
+
+
+async def status_page_setup(services: Any, side: Any, inc: Any, setup: frozenset[str]) -> None:
+    """A drafted publish waiting for its Publish button, or a published incident."""
+    page = services.statuspage
+    request = PublishRequest(components={"Ledger": "degraded_performance"},
+                             status="investigating", title="Ledger degraded",
+                             message="Some requests are slow.", incident_id=inc.id)
+    if "draft" in setup:
+        side.extra["draft"] = await page.publishing.keep_draft(request)
+    if "published" in setup:
+        await page.publishing.publish(inc, request, IC)
 
 
 def button_values(blocks: Any) -> list[str]:

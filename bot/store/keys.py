@@ -238,3 +238,81 @@ def relapse_posted(incident_id: str, resolved_at: str) -> str:
 def impact_offer(incident_id: str, at: str) -> str:
     """The metrics' impact start `at` was already offered in the incident's channel."""
     return f"{PREFIX}:sent:impact:{incident_id}:{at}"
+
+
+# --- the status page (bot/statuspage/): one hash tag, so a publish (the public incident,
+# its index and the page's version) is one atomic write on a Redis Cluster too
+
+STATUS = f"{PREFIX}:{{status}}"
+
+
+def status_version() -> str:
+    """counter: bumped on every change the page shows; serving processes poll it."""
+    return f"{STATUS}:version"
+
+
+def status_incident(public_id: str) -> str:
+    return f"{STATUS}:incident:{public_id}"
+
+
+def status_incidents() -> str:
+    """sorted set: public incident ids by creation (epoch seconds)."""
+    return f"{STATUS}:incidents"
+
+
+def status_incident_of(incident_id: str) -> str:
+    """the public incident published from an incident (its id)."""
+    return f"{STATUS}:from:{incident_id}"
+
+
+def status_maintenance(maintenance_id: str) -> str:
+    return f"{STATUS}:maintenance:{maintenance_id}"
+
+
+def status_maintenances() -> str:
+    """sorted set: maintenance ids by start (epoch seconds)."""
+    return f"{STATUS}:maintenances"
+
+
+def status_draft(ref: str) -> str:
+    """a publish waiting for a person's yes (the Publish button's reference)."""
+    return f"{STATUS}:draft:{ref}"
+
+
+def status_subscriber(subscriber_id: str) -> str:
+    return f"{STATUS}:subscriber:{subscriber_id}"
+
+
+def status_subscribers() -> str:
+    """set of subscriber ids."""
+    return f"{STATUS}:subscribers"
+
+
+def status_subscriber_token(token: str) -> str:
+    """a confirm/unsubscribe token -> its subscriber id."""
+    return f"{STATUS}:token:{token}"
+
+
+def status_outbox() -> str:
+    """sorted set: deliveries (`notice id|subscriber id|attempt`) by when they are due; a
+    worker claims one by pushing its score past the claim time."""
+    return f"{STATUS}:outbox"
+
+
+def status_notice(notice_id: str) -> str:
+    return f"{STATUS}:notice:{notice_id}"
+
+
+def status_delivered(notice_id: str, subscriber_id: str) -> str:
+    """a delivery made (so a re-claimed delivery is not sent twice)."""
+    return f"{STATUS}:delivered:{notice_id}:{subscriber_id}"
+
+
+def status_mirror(public_id: str) -> str:
+    """hash: the mirrored Statuspage incident's id and the last update mirrored."""
+    return f"{STATUS}:mirror:{public_id}"
+
+
+def status_mirror_queue() -> str:
+    """sorted set: public incident / maintenance ids to mirror, by when due."""
+    return f"{STATUS}:mirror-queue"

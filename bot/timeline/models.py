@@ -37,6 +37,7 @@ class EventKind(StrEnum):
     TIMES = "times"  # a key time corrected (who, old, new)
     PRIVATE = "private"  # converted to a private incident
     LINK = "link"  # a call link or a published document made for the incident
+    STATUS_PAGE = "status_page"  # published to the status page (bot/statuspage/)
 
 
 BOT_EVENT_KINDS = frozenset(
@@ -61,6 +62,7 @@ BOT_EVENT_KINDS = frozenset(
         EventKind.TIMES,
         EventKind.PRIVATE,
         EventKind.LINK,
+        EventKind.STATUS_PAGE,
     }
 )
 

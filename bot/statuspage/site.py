@@ -1,0 +1,195 @@
+"""The status page over HTTP: /status and its Statuspage JSON (/status/api/v2/…), the Atom
+feed, the subscribe forms and their links; /status/internal and its JSON for people
+signed in with Slack (the web app's session). Every answer comes from this process's
+snapshot (bot/statuspage/snapshot.py) with an ETag; If-None-Match gets 304. Redis is
+asked only by the forms."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from aiohttp import web
+
+from bot.errors import IncidentBotError
+from bot.statuspage.snapshot import Document, Snapshots
+from bot.statuspage.subscribers import SubscriberService
+from bot.statuspage.views import Audience
+
+# the signed-in Slack user of a request (the web app's session), else None
+SignedIn = Callable[[web.Request], Awaitable[str | None]]
+PUBLIC_CACHE = "public, max-age=10, stale-while-revalidate=30"
+INTERNAL_CACHE = "private, no-cache"
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+JSON_HEADERS = {"X-Content-Type-Options": "nosniff", "Access-Control-Allow-Origin": "*"}
+HTML = "text/html; charset=utf-8"
+
+
+def _page(text: str, status: int = 200) -> web.Response:
+    body = (
+        "<!doctype html><html lang=en><meta charset=utf-8><title>Status</title>"
+        f"<p>{_escape(text)}</p><p><a href=/status>Back to the status page</a></p></html>"
+    )
+    return web.Response(text=body, status=status, content_type="text/html",
+                        headers={**HEADERS, "Cache-Control": "no-store"})
+
+
+def _escape(text: str) -> str:
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
+
+
+@dataclass
+class StatusSite:
+    snapshots: Snapshots
+    subscribers: SubscriberService
+    public: bool
+    signed_in: SignedIn | None  # None: sign-in is not configured (no internal page)
+    email: bool
+
+    def answer(self, request: web.Request, doc: Document | None, audience: Audience
+               ) -> web.StreamResponse:
+        if doc is None:
+            raise web.HTTPNotFound(text="not found")
+        headers = {
+            **(HEADERS if doc.content_type.startswith("text/html") else JSON_HEADERS),
+            "ETag": doc.etag,
+            "Cache-Control": PUBLIC_CACHE if audience == "public" else INTERNAL_CACHE,
+        }
+        if audience == "internal":
+            headers["Vary"] = "Cookie"
+        wanted = request.headers.get("If-None-Match", "")
+        if wanted and (wanted == "*" or doc.etag in [t.strip() for t in wanted.split(",")]):
+            return web.Response(status=304, headers=headers)
+        return web.Response(body=doc.body, headers={**headers, "Content-Type": doc.content_type})
+
+    def current(self, audience: Audience, path: str) -> Document | None:
+        snap = self.snapshots.current
+        return None if snap is None else snap.document(audience, path)
+
+    async def _ready(self) -> None:
+        if self.snapshots.current is None:
+            await self.snapshots.refresh()
+
+    # --- public -----------------------------------------------------------------------
+
+    async def public_document(self, request: web.Request) -> web.StreamResponse:
+        if not self.public:
+            raise web.HTTPNotFound(text="this status page is not public")
+        await self._ready()
+        path = request.match_info.get("path", "")
+        return self.answer(request, self.current("public", f"api/v2/{path}"), "public")
+
+    async def public_page(self, request: web.Request) -> web.StreamResponse:
+        if not self.public:
+            raise web.HTTPFound("/status/internal")
+        await self._ready()
+        return self.answer(request, self.current("public", "index.html"), "public")
+
+    async def feed(self, request: web.Request) -> web.StreamResponse:
+        if not self.public:
+            raise web.HTTPNotFound(text="this status page is not public")
+        await self._ready()
+        return self.answer(request, self.current("public", "feed.atom"), "public")
+
+    # --- internal ---------------------------------------------------------------------
+
+    async def _viewer(self, request: web.Request, *, api: bool) -> str:
+        if self.signed_in is None:
+            raise web.HTTPNotFound(text="the internal status page needs Sign in with Slack "
+                                        "(see the web app's settings)")
+        user = await self.signed_in(request)
+        if user is None:
+            if api:
+                raise web.HTTPUnauthorized(text='{"error": "not_authed"}',
+                                           content_type="application/json")
+            raise web.HTTPFound("/login?next=" + quote(request.path_qs, safe=""))
+        return user
+
+    async def internal_document(self, request: web.Request) -> web.StreamResponse:
+        await self._viewer(request, api=True)
+        await self._ready()
+        path = request.match_info.get("path", "")
+        return self.answer(request, self.current("internal", f"api/v2/{path}"), "internal")
+
+    async def internal_page(self, request: web.Request) -> web.StreamResponse:
+        await self._viewer(request, api=False)
+        await self._ready()
+        return self.answer(request, self.current("internal", "index.html"), "internal")
+
+    # --- subscribing ------------------------------------------------------------------
+
+    async def subscribe_email(self, request: web.Request) -> web.StreamResponse:
+        if not self.public or not self.email:
+            raise web.HTTPNotFound(text="email subscriptions are not set up")
+        form = await request.post()
+        names = [str(v) for v in form.getall("component", [])]
+        try:
+            await self.subscribers.subscribe_email(str(form.get("email", "")), names)
+        except IncidentBotError as exc:
+            return _page(exc.message, status=400)
+        return _page("Check your mail: the link in it confirms the subscription.")
+
+    async def subscribe_webhook(self, request: web.Request) -> web.StreamResponse:
+        """Signed in only: a public form would let anyone make the bot call into its own
+        network. The secret is in this answer and never again."""
+        await self._viewer(request, api=False)
+        form = await request.post()
+        names = [str(v) for v in form.getall("component", [])]
+        try:
+            sub, secret = await self.subscribers.subscribe_webhook(str(form.get("url", "")),
+                                                                   names)
+        except IncidentBotError as exc:
+            return _page(exc.message, status=400)
+        return _page(
+            f"Subscribed {sub.target}. Its signing secret (shown once, keep it now): {secret} "
+            "— each delivery carries X-Status-Signature: sha256=<HMAC-SHA256 of the body>."
+        )
+
+    async def confirm(self, request: web.Request) -> web.StreamResponse:
+        sub = await self.subscribers.confirm(request.match_info["token"])
+        if sub is None:
+            return _page("That link is not valid (any more).", status=404)
+        return _page(f"Subscribed: {sub.target} gets the status page's updates.")
+
+    async def unsubscribe_form(self, request: web.Request) -> web.StreamResponse:
+        """A GET never unsubscribes (mail scanners follow links): it shows the button."""
+        token = _escape(request.match_info["token"])
+        body = (
+            "<!doctype html><html lang=en><meta charset=utf-8><title>Unsubscribe</title>"
+            f"<form method=post action=/status/subscriptions/unsubscribe/{token}>"
+            "<button type=submit>Unsubscribe</button></form></html>"
+        )
+        return web.Response(text=body, content_type="text/html",
+                            headers={**HEADERS, "Cache-Control": "no-store"})
+
+    async def unsubscribe(self, request: web.Request) -> web.StreamResponse:
+        sub = await self.subscribers.unsubscribe(request.match_info["token"])
+        if sub is None:
+            return _page("That link is not valid (any more).", status=404)
+        return _page(f"Unsubscribed: {sub.target} gets no more updates.")
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get("/status", self.public_page),
+            web.get("/status/", self.public_page),
+            web.get("/status/feed.atom", self.feed),
+            web.get("/status/api/v2/{path:.+\\.json}", self.public_document),
+            web.get("/status/internal", self.internal_page),
+            web.get("/status/internal/api/v2/{path:.+\\.json}", self.internal_document),
+            web.post("/status/subscribe", self.subscribe_email),
+            web.post("/status/internal/webhooks", self.subscribe_webhook),
+            web.get("/status/subscriptions/confirm/{token}", self.confirm),
+            web.get("/status/subscriptions/unsubscribe/{token}", self.unsubscribe_form),
+            web.post("/status/subscriptions/unsubscribe/{token}", self.unsubscribe),
+        ]

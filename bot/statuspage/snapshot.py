@@ -1,0 +1,119 @@
+"""The page is served from a snapshot, not from Redis: every document (the Statuspage
+JSON, the Atom feed, the HTML pages the web app renders) is built once per change and
+kept as bytes with its ETag. A serving process asks Redis only for the page's version
+(once a second, bot/statuspage/install.py) and rebuilds when it moved, when the day
+changed (the uptime bars roll) or a minute passed (an ongoing outage's downtime grows)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import structlog
+
+from bot.clock import Clock
+from bot.statuspage.components import Components
+from bot.statuspage.feed import atom_feed
+from bot.statuspage.shapes import documents
+from bot.statuspage.views import Audience, PageView, build_view
+from bot.store.statuspage import StatusPageStore
+
+log = structlog.get_logger(__name__)
+HISTORY = timedelta(days=90)
+REBUILD_AFTER = timedelta(minutes=1)
+JSON = "application/json; charset=utf-8"
+ATOM = "application/atom+xml; charset=utf-8"
+# a renderer adds documents of its own (the web app's HTML): view -> {path: (body, type)}
+Renderer = Callable[[PageView], dict[str, tuple[bytes, str]]]
+
+
+@dataclass(frozen=True)
+class Document:
+    body: bytes
+    content_type: str
+    etag: str
+
+    @classmethod
+    def of(cls, body: bytes, content_type: str) -> Document:
+        return cls(body, content_type, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+
+
+@dataclass
+class Snapshot:
+    version: int
+    built_at: datetime
+    views: dict[Audience, PageView]
+    documents: dict[tuple[Audience, str], Document] = field(default_factory=dict)
+
+    def document(self, audience: Audience, path: str) -> Document | None:
+        return self.documents.get((audience, path))
+
+
+class Snapshots:
+    """The current snapshot of this process, and how it is kept fresh."""
+
+    def __init__(
+        self,
+        *,
+        store: StatusPageStore,
+        components: Components,
+        clock: Clock,
+        title: str,
+        url: str,
+    ) -> None:
+        self.store = store
+        self.components = components
+        self.clock = clock
+        self.title = title
+        self.url = url.rstrip("/")
+        self.renderers: list[Renderer] = []
+        self.current: Snapshot | None = None
+        self.started = clock()
+        self._lock = asyncio.Lock()
+
+    def stale(self, version: int, now: datetime) -> bool:
+        s = self.current
+        return (
+            s is None or s.version != version or s.built_at.date() != now.date()
+            or now - s.built_at >= REBUILD_AFTER
+        )
+
+    async def refresh(self, *, force: bool = False) -> Snapshot:
+        """Rebuild when the page changed (one GET of its version otherwise)."""
+        version = await self.store.version()
+        if not force and not self.stale(version, self.clock()) and self.current is not None:
+            return self.current
+        async with self._lock:
+            if force or self.current is None or self.stale(version, self.clock()):
+                self.current = await self.build(version)
+            return self.current
+
+    async def build(self, version: int) -> Snapshot:
+        now = self.clock()
+        since = now - HISTORY
+        recent = await self.store.public_incidents(since)
+        known = {i.id for i in recent}
+        incidents = recent + [i for i in await self.store.open_incidents() if i.id not in known]
+        maintenances = await self.store.maintenances(since)
+        snap = Snapshot(version=version, built_at=now, views={})
+        for audience in ("public", "internal"):
+            url = self.url if audience == "public" else f"{self.url}/internal"
+            view = build_view(
+                audience, title=self.title, url=url, components=self.components,
+                incidents=incidents, maintenances=maintenances, now=now, started=self.started,
+            )
+            snap.views[audience] = view
+            for path, data in documents(view).items():
+                body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+                snap.documents[(audience, f"api/v2/{path}")] = Document.of(body, JSON)
+            snap.documents[(audience, "feed.atom")] = Document.of(atom_feed(view), ATOM)
+            for render in self.renderers:
+                for path, (body, kind) in render(view).items():
+                    snap.documents[(audience, path)] = Document.of(body, kind)
+        log.info("status_page_snapshot", version=version, incidents=len(incidents),
+                 maintenances=len(maintenances))
+        return snap
