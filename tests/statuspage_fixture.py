@@ -59,14 +59,20 @@ class Page:
 
     async def get(self, path: str, headers: dict[str, str] | None = None
                   ) -> tuple[int, dict[str, str], bytes]:
+        """Status, headers (lower-case names) and body."""
         async with aiohttp.ClientSession() as s, s.get(
             f"{self.h.url}{path}", headers=headers or {}, allow_redirects=False
         ) as r:
-            return r.status, dict(r.headers), await r.read()
+            return r.status, {k.lower(): v for k, v in r.headers.items()}, await r.read()
 
     async def post(self, path: str, data: dict[str, str]) -> tuple[int, str]:
         async with aiohttp.ClientSession() as s, s.post(f"{self.h.url}{path}", data=data) as r:
             return r.status, await r.text()
+
+    async def post_get(self, path: str) -> tuple[int, str]:
+        """A GET that returns the text (links from mails)."""
+        status, _, body = await self.get(path)
+        return status, body.decode()
 
     async def json(self, name: str, audience: str = "") -> Any:
         await self.status.snapshots.refresh(force=True)

@@ -5,7 +5,8 @@ raise DeliveryFailed, saying whether a later try can help."""
 from __future__ import annotations
 
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.policy import SMTP
+from email.utils import formatdate, make_msgid, parseaddr
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
@@ -14,6 +15,8 @@ import httpx
 from bot.statuspage.subscribers import DeliveryFailed
 
 HOOK_TIMEOUT = 10.0
+# long header lines (List-Unsubscribe's URL) stay plain: folding would encode them
+MAIL_POLICY = SMTP.clone(max_line_length=998)
 
 
 class SmtpMailer:
@@ -28,7 +31,7 @@ class SmtpMailer:
         self.timeout = timeout
 
     async def send(self, to: str, subject: str, text: str, headers: dict[str, str]) -> None:
-        message = EmailMessage()
+        message = EmailMessage(policy=MAIL_POLICY)
         message["From"] = self.sender
         message["To"] = to
         message["Subject"] = subject
@@ -37,11 +40,13 @@ class SmtpMailer:
         for name, value in headers.items():
             message[name] = value
         message.set_content(text)
+        raw = message.as_bytes(policy=MAIL_POLICY)  # aiosmtplib would fold with 78 columns
         try:
             await aiosmtplib.send(
-                message, hostname=self.host, port=self.port, username=self.username,
-                password=self.password, use_tls=self.tls, start_tls=None if not self.tls
-                else False, timeout=self.timeout,
+                raw, sender=parseaddr(self.sender)[1], recipients=[to], hostname=self.host,
+                port=self.port, username=self.username, password=self.password,
+                use_tls=self.tls, start_tls=None if not self.tls else False,
+                timeout=self.timeout,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:
             raise DeliveryFailed(f"the relay refused the address ({exc})", retryable=False) \
