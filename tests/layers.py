@@ -58,6 +58,7 @@ LAYERS: dict[str, list[str]] = {
         "bot.side_server", "bot.health", "bot.integrations.google",
         "bot.conferencing.zoom", "bot.conferencing.meet", "bot.publishing.confluence",
         "bot.publishing.notion", "bot.publishing.gdocs", "bot.statuspage.delivery",
+        "bot.statuspage.atlassian",
     ],
     "application": ["bot.services"],  # the bundle of services the entry points get
     "entry": ["commands", "bot.webhooks", "bot.web", "bot.statuspage.site"],

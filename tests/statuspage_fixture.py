@@ -93,10 +93,11 @@ class Page:
 
 
 @asynccontextmanager
-async def status_page(slack: SlackEmulator, redis_url: str, tmp_path: Path,
-                      **overrides: object) -> AsyncIterator[Page]:
+async def status_page(slack: SlackEmulator, redis_url: str, tmp_path: Path, *,
+                      components_text: str = COMPONENTS, **overrides: object
+                      ) -> AsyncIterator[Page]:
     path = tmp_path / "components.yml"
-    path.write_text(COMPONENTS)
+    path.write_text(components_text)
     clock = ManualClock(START)
     settings: dict[str, object] = {"status_page_components": str(path),
                                    "status_page_url": "https://status.example.com/status"}

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from bot.statuspage.components import Components
 from bot.statuspage.maintenance import MaintenanceService
+from bot.statuspage.mirror import Mirror
 from bot.statuspage.service import StatusPageService
 from bot.statuspage.snapshot import Snapshots
 from bot.statuspage.subscribers import SubscriberService
@@ -20,3 +21,4 @@ class StatusPage:
     components: Components
     url: str
     admins_configured: bool  # ADMIN_USERGROUP is set: only admins schedule maintenance
+    mirror: Mirror | None = None  # STATUSPAGE_API_KEY: every publish mirrored there

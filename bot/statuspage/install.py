@@ -16,10 +16,12 @@ from bot.features import InstallContext, Installed, WebSetup
 from bot.incidents.flows import Change, Outcome
 from bot.settings import Settings, SettingsError
 from bot.slack.statuspage_blocks import offer_blocks, resolve_blocks
+from bot.statuspage.atlassian import StatuspageApi
 from bot.statuspage.bundle import StatusPage
 from bot.statuspage.components import ComponentsError, load_components
 from bot.statuspage.delivery import HttpHooks, SmtpMailer
 from bot.statuspage.maintenance import MaintenanceService
+from bot.statuspage.mirror import Mirror
 from bot.statuspage.models import PublicStatus
 from bot.statuspage.service import StatusPageService
 from bot.statuspage.site import SignedIn, StatusSite
@@ -33,6 +35,7 @@ log = structlog.get_logger(__name__)
 POLL_SECONDS = 1.0
 DELIVER_EVERY = 5.0
 MAINTENANCE_EVERY = 15.0
+MIRROR_EVERY = 10.0
 REFRESHER = web.AppKey("status_page_refresher", asyncio.Task)
 
 
@@ -76,8 +79,16 @@ def build(ctx: InstallContext) -> StatusPage | None:
     publishing.followers.append(subscribers.notify)
     maintenance = MaintenanceService(pages=pages, clock=ctx.clock, components=components,
                                      publishing=publishing)
+    mirror = None
+    if settings.statuspage_api_key and settings.statuspage_page_id:
+        api = StatuspageApi(api_key=settings.statuspage_api_key,
+                            page_id=settings.statuspage_page_id,
+                            api_url=str(settings.statuspage_api_url))
+        mirror = Mirror(api=api, pages=pages, outbox=ctx.store.integrations,
+                        components=components, clock=ctx.clock)
+        publishing.followers.append(mirror.follow)
     return StatusPage(publishing, maintenance, subscribers, snapshots, components, url,
-                      admins_configured=bool(settings.admin_usergroup))
+                      admins_configured=bool(settings.admin_usergroup), mirror=mirror)
 
 
 def add_questions(ctx: InstallContext, page: StatusPage) -> None:
@@ -149,5 +160,7 @@ def install(ctx: InstallContext) -> Installed | None:
         PeriodicJob("status_deliveries", page.subscribers.deliver_due, every=DELIVER_EVERY),
         PeriodicJob("status_maintenance", page.maintenance.advance_due, every=MAINTENANCE_EVERY),
     ]
+    if page.mirror is not None:
+        jobs.append(PeriodicJob("statuspage_mirror", page.mirror.run_due, every=MIRROR_EVERY))
     return Installed("statuspage", provides={"statuspage": page}, jobs=jobs,
                      routes=site.routes(), web_setup=web_setup(page))
