@@ -19,6 +19,8 @@ from bot.docs.benchmarks_page import read_lines, summary
 
 BENCH_DIR = ROOT / "bench"
 TIMEOUT = 240  # seconds per bench
+# benches that start big worlds: bench_fleet backfills ~200k series into three Prometheus
+TIMEOUTS = {"bench_fleet": 600}
 
 
 def run_benches(names: list[str]) -> list[tuple[str, int, float]]:
@@ -28,10 +30,12 @@ def run_benches(names: list[str]) -> list[tuple[str, int, float]]:
         started = time.monotonic()
         try:
             code = subprocess.run(
-                [sys.executable, "-m", f"bench.{name}"], cwd=ROOT, timeout=TIMEOUT
+                [sys.executable, "-m", f"bench.{name}"],
+                cwd=ROOT,
+                timeout=TIMEOUTS.get(name, TIMEOUT),
             ).returncode
         except subprocess.TimeoutExpired:
-            print(f"{name}: timed out after {TIMEOUT} s", flush=True)
+            print(f"{name}: timed out after {TIMEOUTS.get(name, TIMEOUT)} s", flush=True)
             code = -1
         elapsed = time.monotonic() - started
         print(f"=== {name}: exit {code} in {elapsed:.1f} s ===", flush=True)
