@@ -265,8 +265,16 @@ def main() -> None:
             wait = (end - datetime.now(UTC)).total_seconds() + 5
             if wait > 0:
                 time.sleep(wait)
-            servers["eu"].wait_for_series("slo:objective:ratio", timeout=60)
-            servers["us"].wait_for_series("pyrra_objective", timeout=60)
+            # every rule group has run once (groups run at their own offsets)
+            for server, record in (
+                ("eu", "slo:objective:ratio"),
+                ("eu", "slo:sli_error:ratio_rate5m"),
+                ("us", "pyrra_objective"),
+                ("us", "http_requests:burnrate5m"),
+            ):
+                servers[server].wait_for_series(
+                    f"count({record}) == {SLOS_PER_SERVER}", timeout=90
+                )
             config_path = Path(tmp) / "metrics.yml"
             config_path.write_text(CONFIG)
             m = asyncio.run(measure(servers, config_path))
