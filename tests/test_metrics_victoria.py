@@ -12,8 +12,8 @@ import pytest
 from bot.metrics import MetricsService, PrometheusSource, load_config, render_check
 from bot.metrics.models import Verdict
 from bot.metrics.render_discovery import render_fleet_discovery
-from sandbox.fleet_scenarios import MIXED
-from sandbox.prometheus_scenario import ScenarioTimes
+from sandbox.fleet_scenarios import ANNEX, MIXED
+from sandbox.prometheus_scenario import PrometheusServer, ScenarioTimes
 from sandbox.scenarios import generate
 from sandbox.victoria_metrics import VictoriaMetricsServer
 
@@ -80,3 +80,29 @@ async def test_a_mixed_fleet_on_victoria_metrics(victoria: VictoriaMetricsServer
     assert [round(x.p99_ms or 0) for x in one.latency or []] == [2600]
     healthy = await svc.check(at=victoria.times.healthy_at)  # type: ignore[union-attr]
     assert healthy.affected_services == []
+
+
+async def test_a_fleet_of_victoria_metrics_and_prometheus(victoria: VictoriaMetricsServer) -> None:
+    """Issue 29's "done when" in one fleet: a VictoriaMetrics and a Prometheus read as one,
+    each service in its own convention, a name on both shown with its server."""
+    times = victoria.times
+    assert times is not None
+    with PrometheusServer(openmetrics=lambda: generate(ANNEX, now=times.now)) as annex:
+        svc = MetricsService(
+            sources={
+                "vm": PrometheusSource(victoria.url, timeout=2.0),
+                "edge": PrometheusSource(annex.url, timeout=2.0),
+            },
+            config=load_config(),
+            clock=lambda: times.now,
+        )
+        report = await svc.check()
+        assert {"orbit-cart@vm", "orbit-cart@edge", "harbor-dns", "vault-teller"} <= set(
+            report.services
+        )
+        assert report.services[0] == "vault-teller" and not report.failures
+        text = render_check(report, all_resources=True)
+        assert "  - orbit-cart@vm: 2600ms P99 [HIGH]" in text
+        assert "  - orbit-cart@edge CPU: 10% of one core" in text
+        assert "  - vault-teller Memory: 90% [HIGH]" in text
+        assert [x.service for x in report.slos] == ["vault-teller"]
