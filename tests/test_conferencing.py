@@ -251,3 +251,21 @@ async def test_calls_absent_when_not_configured_and_half_configured_stops(
     monkeypatch.setenv("GOOGLE_SERVICE_ACCOUNT_FILE", "/nonexistent/key.json")
     with pytest.raises(SettingsError, match=r"GOOGLE_SERVICE_ACCOUNT_FILE.*cannot read"):
         load_settings()
+
+
+async def test_meet_on_declare_names_a_private_incident_by_its_label(
+    slack: SlackEmulator, redis_url: str, google: GoogleStandin, tmp_path: Path,
+) -> None:
+    google.reset()
+    settings = {"google_calendar_id": google.calendar_id, "google_api_url": google.base_url,
+                "google_service_account_file": str(google.key_file(tmp_path))}
+    async with running_bot(slack, redis_url, **settings) as h:
+        before = set(slack.channel_ids())
+        await h.driver.command("declare Payroll export leaked sev:2 private:yes", user=ALICE,
+                               channel=h.incidents_id)
+        [channel] = [c for c in slack.channel_ids() if c not in before]
+        incident = await incident_of(h, channel)
+        assert incident.call_url and incident.call_url.startswith("https://meet.")
+        [event] = google.events.values()
+        assert event["body"]["summary"] == incident.public_label
+        assert "Payroll" not in str(google.calls)  # nothing but the label left Slack
