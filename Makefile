@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 
 # With no Slack credentials: plays a whole incident against the bundled local workspace.
 # With SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN): serves the real workspace.
-# SCENARIO=otel, SCENARIO=micrometer or SCENARIO=mixed plays the demo against another Prometheus world.
+# SCENARIO=otel (a file of sandbox/demo/scenarios/, or a path to one) picks the demo's scenario.
 SCENARIO ?= seed
 run: system-deps $(STAMP)
 	$(BIN)/incident-bot run --scenario $(SCENARIO)

@@ -212,7 +212,8 @@ def run(
     scenario: str = typer.Option(
         "seed",
         "--scenario",
-        help="demo only: the Prometheus world to play against (seed, otel, micrometer, mixed)",
+        help="demo only: a scenario of sandbox/demo/scenarios/ (seed, otel, micrometer…) or "
+        "the path of a scenario file",
     ),
 ) -> None:
     """`make run`: real workspace with credentials, else the bundled local workspace demo."""
@@ -222,7 +223,7 @@ def run(
     elif settings.has_slack_credentials:
         serve()
     else:
-        from bot.demo import run_demo
+        from sandbox.demo import run_demo
 
         configure_logging("WARNING")
         raise typer.Exit(asyncio.run(run_demo(scenario=scenario)))

@@ -64,7 +64,7 @@ LAYERS: dict[str, list[str]] = {
     "entry": ["commands", "bot.webhooks", "bot.web", "bot.statuspage.site"],
     "composition": [
         "bot.features", "bot.wiring", "bot.app", "bot.worker", "bot.runners", "bot.cli",
-        "bot.export", "bot.demo", "bot.docs", "bot.__main__", "bot.integrations.factory",
+        "bot.export", "bot.docs", "bot.__main__", "bot.integrations.factory",
         "*.install",
     ],
 }
