@@ -32,6 +32,8 @@ def seed_output_is_the_whole_incident(out: str) -> None:
     dm_charlie = out.split("### DM with @charlie", 1)[1].split("###", 1)[0]
     assert "A status update for" in dm_charlie and "[Post update]" in dm_charlie
     assert "[Resolve anyway]" in out and "(only you)" in out
+    assert "call link (the fixed bridge): https://meet.acme.example/incident-bridge" in out
+    assert "Postmortem published to Confluence (stand-in): “Postmortem INC-" in out
     assert "<@U0" not in out
 
 

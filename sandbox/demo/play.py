@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 PLACEHOLDER = re.compile(r"\{(incident|channel|services|service)\}")
 MENTION = re.compile(r"(?<![<\w])@([a-z][a-z0-9._-]*)")
+LINK = re.compile(r"<((?:https?|mailto):[^|>]+)(?:\|[^>]*)?>")
 
 
 class StepFailed(Exception):
@@ -62,7 +63,7 @@ class Player:
                 await self.move_clock(step)
                 self.snapshot()
                 await ACTIONS[step.action](self, step)
-                await self.world.driver.settle()
+                await self.world.settle()
                 await self.find_incident()
                 self.save(step)
                 for show in step.shows:
@@ -189,7 +190,10 @@ class Player:
             for e in self.world.emulator.ephemerals()[self._ephemerals_before:]
             if e.get("channel") == channel_id
         ]
-        return [self.names.readable(text) for _, text in [*new, *(("", t) for t in eph)]]
+        texts = [text for _, text in new] + eph
+        # a link reads as its label; its address can be checked too
+        links = [m.group(1) for text in texts for m in LINK.finditer(text)]
+        return links + [self.names.readable(text) for text in texts]
 
     def note_reply(self, user: str, channel_id: str, texts: list[str],
                    blocks: list[dict[str, Any]]) -> None:
@@ -233,7 +237,10 @@ class Player:
                              f"it showed: {shown}")
         if show.where in self.world.standins:
             kind = self.world.standins[show.where][0]
-            print(f"    {kind.label}: {', '.join(line.split(' ', 1)[0] for line in lines)}")
+            print(f"    {show.label or kind.label}: {', '.join(lines)}")
+        elif show.label is not None:
+            match = re.search(pattern, whole) if pattern else None
+            print(f"    {show.label}: {', '.join([*wanted, *([match.group(0)] if match else [])])}")
 
     def save(self, step: Step) -> None:
         """`saves: postmortem-{incident}.md`: the newest file uploaded under that name's stem

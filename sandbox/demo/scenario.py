@@ -29,6 +29,7 @@ class Show(BaseModel):
     where: str = Field(alias="in")
     text: list[str] = Field(default_factory=list)
     matches: str | None = None
+    label: str | None = Field(default=None, alias="print")  # print what was found, so labelled
 
     @field_validator("text", mode="before")
     @classmethod

@@ -8,6 +8,7 @@ it, and what it holds (the lines a `shows: - in: <name>` check searches, and pri
 
 from __future__ import annotations
 
+import inspect
 import secrets
 import socket
 from collections.abc import Callable
@@ -65,6 +66,28 @@ def _jira() -> StandinKind:
     )
 
 
+def _confluence() -> StandinKind:
+    from sandbox.standins import ConfluenceStandin
+
+    def pages(wiki: Any) -> list[str]:
+        return [f"“{page['title']}” (page {page_id}, version {page['version']})"
+                for page_id, page in wiki.pages.items() if page.get("parentId")]
+
+    return StandinKind(
+        "Confluence",
+        "Postmortem published to Confluence (stand-in)",
+        ConfluenceStandin,
+        lambda wiki: {
+            "confluence_url": wiki.base_url,
+            "confluence_email": wiki.email,
+            "confluence_api_token": wiki.api_token,
+            "confluence_space_id": wiki.space_id,
+            "confluence_parent_page_id": "65601",  # the stand-in's "Postmortems" page
+        },
+        pages,
+    )
+
+
 def _anthropic() -> StandinKind:
     from sandbox.anthropic_standin import AnthropicStandin
 
@@ -81,6 +104,7 @@ STANDINS: dict[str, Callable[[], StandinKind]] = {
     "anthropic": _anthropic,
     "pagerduty": _pagerduty,
     "jira": _jira,
+    "confluence": _confluence,
 }
 
 
@@ -172,6 +196,16 @@ class World:
             emulator=self.emulator,
         )
         self._async.push_async_callback(self.driver.settle)
+
+    async def settle(self) -> None:
+        """Until the bot's work for the last request is done: Bolt's background listeners,
+        then any service that works in the background and can say when it is done (e.g.
+        publishing a postmortem)."""
+        await self.driver.settle()
+        for service in vars(self.bot.services).values():
+            settle = getattr(service, "settle", None)
+            if settle is not None and inspect.iscoroutinefunction(settle):
+                await settle()
 
     def describe(self) -> str:
         """Where everything runs, for the first lines of the demo."""
