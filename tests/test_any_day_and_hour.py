@@ -156,7 +156,7 @@ def test_the_demo_plays_on_a_saturday_night_far_from_utc(tmp_path: Path) -> None
     """`make run` in Adak (UTC-10) on Saturday 23:30: Sunday morning in UTC."""
     clock = FakeTime(last(SATURDAY, time(23, 30), "America/Adak"))
     script = (
-        "import asyncio, sys; from bot.demo import run_demo; "
+        "import asyncio, sys; from sandbox.demo import run_demo; "
         "sys.exit(asyncio.run(run_demo(out_dir=sys.argv[1], redis_url=sys.argv[2])))"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
