@@ -40,6 +40,7 @@ from bot.incidents.access import PrivateIncident, refusal
 from bot.incidents.confirmations import PendingChanges
 from bot.registry import CommandRegistry
 from bot.statuspage.service import PublishRequest
+from bot.updates.models import UpdateDraft
 from bot.wiring import build_bot
 from commands.context import confirmation_question
 from sandbox.slack_emulator import SlackEmulator
@@ -595,6 +596,7 @@ async def test_services_asked_directly_refuse_an_outsider_too(
     world = await world_for(bot, pagerduty, jira, frozenset())
     services = bot.bot.services
     assert services.actions is not None and services.paging is not None
+    assert services.updates is not None
     inc = world.sides["private"].incident
     changes = {
         "page": lambda: services.paging.page(inc, ["ledger"], actor=OUTSIDER),  # type: ignore[union-attr]
@@ -605,6 +607,12 @@ async def test_services_asked_directly_refuse_an_outsider_too(
             world.sides["private"].item, OUTSIDER
         ),
         "note": lambda: services.flows.add_note(inc, "look", OUTSIDER),
+        "update": lambda: services.updates.post_update(  # type: ignore[union-attr]
+            inc, UpdateDraft(text="look"), OUTSIDER
+        ),
+        "cadence": lambda: services.updates.set_cadence(  # type: ignore[union-attr]
+            inc, timedelta(minutes=15), OUTSIDER
+        ),
         "resolve": lambda: services.flows.resolve(inc, OUTSIDER),
         "readable": lambda: services.incidents.readable(inc.id, OUTSIDER),
     }

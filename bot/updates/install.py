@@ -68,6 +68,7 @@ def install(ctx: InstallContext) -> Installed:
         is_admin=ctx.is_admin,
         writer=make_exec_writer(settings),
         private_use_ai=settings.private_incidents_use_ai,
+        access=ctx.services.incidents.access,
     )
 
     async def tell_followers(outcome: Outcome) -> None:

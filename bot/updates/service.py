@@ -20,6 +20,7 @@ import structlog
 
 from bot.clock import Clock
 from bot.errors import ChatError, InvalidTransition, PermissionDenied, UsageError
+from bot.incidents.access import IncidentAccess
 from bot.incidents.follow_ups import declaration
 from bot.incidents.models import Incident, Role, Status, format_duration
 from bot.mrkdwn import escape, mention
@@ -70,6 +71,7 @@ class UpdateService:
         clock: Clock,
         cadence: CadenceSettings,
         is_admin: AdminCheck,
+        access: IncidentAccess,
         writer: ExecWriter | None = None,
         private_use_ai: bool = False,
     ) -> None:
@@ -82,10 +84,14 @@ class UpdateService:
         self.cadence = cadence
         self.is_admin = is_admin
         self.writer = writer or NoModelWriter()
+        # the one read rule (bot/incidents/access.py): a private incident's outsiders change
+        # nothing, whatever UPDATES_BY_ANYONE says
+        self.access = access
 
     # --- who may -------------------------------------------------------------------------
 
     async def may_post(self, incident: Incident, actor: str, what: str = "post updates") -> None:
+        await self.access.require_change(incident, actor)
         if self.cadence.updates_by_anyone or actor in incident.roles.values():
             return
         if await self.is_admin(actor):
