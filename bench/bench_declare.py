@@ -1,7 +1,8 @@
 """`/incident declare` end to end against the local Slack emulator: ack → channel created,
 roles, topic, header, announcement in #incidents.
 
-The bot serves HTTP in this process (build_bot + serve_http, Redis db 10, flushed) and is
+The bot serves HTTP in this process (build_bot + serve_http, Redis db 10 or BENCH_REDIS_URL,
+flushed) and is
 driven by sandbox.driver.SlackDriver with signed requests; wall time per declare runs from
 sending the request until the bot's background work for it is done (`driver.settle()`),
 median of ROUNDS declares after WARMUP (each with a distinct title, so no channel-name
@@ -16,27 +17,38 @@ declarer included), in units of LATENCY. The same declares are run with declare'
 follow-up steps made sequential again (what the bot did before they were concurrent), side
 by side. Goals: announcement <= 2.5 round trips after the ack, last call <= 3.
 
+Three setups (`SETUPS`): plain; with `services:` naming the seed scenario's service in
+trouble, earlier declares of it (so similar incidents are posted) and a real Prometheus over
+the seed scenario (so an impact start is offered), the bot's clock at the scenario's
+incident; and the same with the metrics snapshot (SNAPSHOT_ON_DECLARE's default). The bench
+checks that those posts were made, so a faster declare that skipped them would fail.
+
 Run: .venv/bin/python -m bench.bench_declare"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import statistics
 import time
 from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import timedelta
 
 import redis as sync_redis
 import structlog
 
 from bench import BOT_TOKEN, SIGNING_SECRET, append_result, free_port, in_process_settings
+from bot.clock import ManualClock
 from bot.runners import serve_http
+from bot.settings import Settings
 from bot.wiring import build_bot
 from sandbox.driver import SlackDriver
+from sandbox.prometheus_scenario import PrometheusServer
 from sandbox.slack_emulator import SlackEmulator
 
-REDIS_URL = "redis://127.0.0.1:6379/10"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
 ROUNDS = 20
 WARMUP = 2
 WALL_GOAL = 1.0
@@ -142,12 +154,52 @@ def hops(spans: list[tuple[float, float]]) -> list[int]:
     return depth
 
 
-async def round_trips(emu: SlackEmulator, *, sequential: bool) -> dict[str, float]:
+@dataclass(frozen=True)
+class Setup:
+    """What declare has to do besides the channel: similar past incidents to post (past
+    declares with the same service), Prometheus to ask for an impact start, a snapshot."""
+
+    name: str
+    services: bool = False
+    prometheus: bool = False
+    snapshot: bool = False
+
+    def settings(self, emu: SlackEmulator, prom: PrometheusServer | None) -> Settings:
+        settings = in_process_settings(emu.api_url, REDIS_URL)
+        if self.prometheus:
+            assert prom is not None
+            settings = settings.model_copy(
+                update={"prometheus_url": prom.url, "snapshot_on_declare": self.snapshot}
+            )
+        return settings
+
+    def text(self, n: str) -> str:
+        """A distinct title first (channel names are cut from the title's first words)."""
+        services = f" services:{SERVICE}" if self.services else ""
+        tag = "".join(word[0] for word in self.name.split("+"))
+        return f"declare R{tag}{n} round trips checkout 500s sev:2{services}"
+
+
+SETUPS = (
+    Setup("plain"),
+    Setup("services+prometheus", services=True, prometheus=True),
+    Setup("services+prometheus+snapshot", services=True, prometheus=True, snapshot=True),
+)
+SERVICE = "api-server"  # the seed scenario's service in trouble (bench data, not product code)
+
+
+async def round_trips(
+    emu: SlackEmulator, setup: Setup, prom: PrometheusServer | None, *, sequential: bool
+) -> dict[str, float]:
     """Median round trips (of LATENCY) from the ack to the announcement and to the last call."""
     from bot.incidents.flows import Change
 
-    settings = in_process_settings(emu.api_url, REDIS_URL)
-    bot = build_bot(settings)
+    sync_redis.Redis.from_url(REDIS_URL).flushdb()
+    # with Prometheus, the bot's clock is the scenario's incident, a minute per declare (so
+    # earlier declares are past incidents to match, and the metrics crossed HIGH before it)
+    start = prom.times.now if prom is not None and prom.times is not None else None
+    clock = ManualClock(start) if start is not None else None
+    bot = build_bot(setup.settings(emu, prom), **({"clock": clock} if clock else {}))
     if sequential:  # the steps as they ran before: one after another
         steps = bot.services.flows._steps[Change.DECLARED]
         steps[:] = [replace(step, concurrent=False) for step in steps]
@@ -163,15 +215,18 @@ async def round_trips(emu: SlackEmulator, *, sequential: bool) -> dict[str, floa
     announce: list[float] = []
     last: list[float] = []
     calls: list[int] = []
+    posts: list[int] = []
     announce_hops: list[int] = []
     last_hops: list[int] = []
     try:
         for i in range(WARMUP + LATENCY_ROUNDS):
+            if clock is not None:
+                clock.advance(timedelta(minutes=1))
             emu.latency = 0.0 if i < WARMUP else LATENCY
             before_calls = len(emu.calls())
             before_responses = len(emu.responses())
             reply = await driver.command(
-                f"declare Round trips {int(sequential)} {i} sev:2",
+                setup.text(f"{int(sequential)}x{i}"),
                 user=USER,
                 channel=incidents.id,
                 settle=False,
@@ -201,6 +256,16 @@ async def round_trips(emu: SlackEmulator, *, sequential: bool) -> dict[str, floa
                 announce.append((announced - acked) / LATENCY)
                 last.append((max(answered) - acked) / LATENCY)
                 calls.append(len(new_calls) + len(emu.responses()) - before_responses)
+                channel_posts = [
+                    c for c in new_calls
+                    if c.method == "chat.postMessage" and c.args.get("channel") != incidents.id
+                ]
+                posts.append(len(channel_posts))
+                if setup.services:  # what declare posts besides the header, or the bench lies
+                    said = " ".join(str(c.args.get("text", "")) for c in channel_posts)
+                    assert "similar past incident" in said, said
+                    if setup.prometheus:
+                        assert "first crossed HIGH" in said, said
     finally:
         emu.latency = 0.0
         await runner.cleanup()
@@ -211,37 +276,52 @@ async def round_trips(emu: SlackEmulator, *, sequential: bool) -> dict[str, floa
         "announce_hops": statistics.median(announce_hops),
         "last_hops": statistics.median(last_hops),
         "calls": statistics.median(calls),
+        "channel_posts": statistics.median(posts),
     }
 
 
-def latency_row(emu: SlackEmulator) -> dict[str, object]:
-    ours = asyncio.run(round_trips(emu, sequential=False))
-    before = asyncio.run(round_trips(emu, sequential=True))
+def latency_row(
+    emu: SlackEmulator, setup: Setup, prom: PrometheusServer | None
+) -> dict[str, object]:
+    ours = asyncio.run(round_trips(emu, setup, prom, sequential=False))
+    before = asyncio.run(round_trips(emu, setup, prom, sequential=True))
+    with_what = {
+        "plain": "no services, no Prometheus",
+        "services+prometheus": f"`services:{SERVICE}` with earlier incidents of it (similar "
+        "incidents to post) and Prometheus over the seed scenario (an impact start to offer), "
+        "SNAPSHOT_ON_DECLARE=false",
+        "services+prometheus+snapshot": f"`services:{SERVICE}` with earlier incidents, "
+        "Prometheus and the metrics snapshot (SNAPSHOT_ON_DECLARE=true, the default)",
+    }[setup.name]
     how = (
-        f"signed `/incident declare`, emulator answering every Web API call and reply after "
-        f"{LATENCY * 1000:.0f} ms; round trips = calls in sequence on the longest chain "
-        f"(from each call's arrival and answer times), and wall time (emulator answered − "
-        f"ack received) / {LATENCY * 1000:.0f} ms; median of {LATENCY_ROUNDS}; follow-ups "
-        "concurrent vs the same steps one after another, side by side"
+        f"signed `/incident declare` ({with_what}), emulator answering every Web API call and "
+        f"reply after {LATENCY * 1000:.0f} ms; round trips = calls in sequence on the longest "
+        f"chain (from each call's arrival and answer times), and wall time (emulator answered "
+        f"− ack received) / {LATENCY * 1000:.0f} ms; median of {LATENCY_ROUNDS}; follow-ups "
+        "as registered vs the same steps one after another, side by side"
     )
     numbers = (
-        f"concurrent: announcement {ours['announce']:g}, last call {ours['last']:g} round trips "
-        f"(calls in sequence: {ours['announce_hops']:g} and {ours['last_hops']:g}); "
-        f"sequential: {before['announce']:g} and {before['last']:g} "
+        f"as registered: announcement {ours['announce']:g}, last call {ours['last']:g} round "
+        f"trips (calls in sequence: {ours['announce_hops']:g} and {ours['last_hops']:g}); "
+        f"one after another: {before['announce']:g} and {before['last']:g} "
         f"({before['announce_hops']:g} and {before['last_hops']:g}); "
-        f"{ours['calls']:g} calls (Web API + reply)"
+        f"{ours['calls']:g} calls (Web API + reply), {ours['channel_posts']:g} posts in the "
+        "channel"
     )
+    label = "" if setup.name == "plain" else f" ({setup.name})"
     return {
-        "bench": "declare_round_trips",
+        "bench": "declare_round_trips" + ("" if setup.name == "plain" else f"_{setup.name}"),
         "how": how,
         "latency_seconds": LATENCY,
+        "setup": setup.name,
         "concurrent": ours,
         "sequential": before,
         "value": ours["last_hops"],
         "goal": LAST_CALL_GOAL,
         "checks": [
             {
-                "what": "`/incident declare`, announcement visible after the ack (150 ms/call)",
+                "what": f"`/incident declare`{label}, announcement visible after the ack "
+                "(150 ms/call)",
                 "numbers": numbers,
                 "value": ours["announce_hops"],
                 "unit": "round trips",
@@ -249,7 +329,8 @@ def latency_row(emu: SlackEmulator) -> dict[str, object]:
                 "op": "<=",
             },
             {
-                "what": "`/incident declare`, last call answered after the ack (150 ms/call)",
+                "what": f"`/incident declare`{label}, last call answered after the ack "
+                "(150 ms/call)",
                 "numbers": numbers,
                 "value": ours["last_hops"],
                 "unit": "round trips",
@@ -268,12 +349,14 @@ def main() -> None:
     try:
         row = asyncio.run(run(emu))
         r.flushdb()
-        timed = latency_row(emu)
+        with PrometheusServer() as prom:
+            timed = [latency_row(emu, setup, prom) for setup in SETUPS]
     finally:
         emu.stop()
         r.flushdb()
     append_result(row)
-    append_result(timed)
+    for line in timed:
+        append_result(line)
 
 
 if __name__ == "__main__":
