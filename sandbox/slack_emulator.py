@@ -25,7 +25,8 @@ faults and latency): team ``T0001`` (domain
 ``U0BOB`` (Europe/London), ``U0CHARLIE`` (Asia/Tokyo), ``U0DIANA`` (America/Los_Angeles),
 public ``#incidents`` with everyone (bot included) as members, and user group ``@oncall``
 (alice, bob).  Buttons are held to Block Kit's caps (value 2,000 characters, action_id 255,
-url 3,000, label 75): over a cap, ``chat.*`` answers ``invalid_blocks``, ``views.*``
+url 3,000, label 75), and a section's text to 3,000 characters: over a cap, ``chat.*``
+answers ``invalid_blocks``, ``views.*``
 ``invalid_arguments`` and a response_url HTTP 400 ``invalid_blocks``, as Slack does.
 Not emulated: system messages (joins / topic changes), Events API delivery, trigger-id
 expiry by time, response_url use limits. Like Slack, there is no way for a bot
@@ -168,6 +169,8 @@ _MAX_BLOCKS = 50
 #: button-element): a field over its cap makes the whole message or view invalid.
 _BUTTON_LIMITS = {"value": 2000, "action_id": 255, "url": 3000}
 _BUTTON_TEXT_MAX = 75
+#: a section block's text (docs.slack.dev/reference/block-kit/blocks/section-block)
+_SECTION_TEXT_MAX = 3000
 
 
 def _element_errors(node: Any, pointer: str) -> list[str]:
@@ -180,6 +183,14 @@ def _element_errors(node: Any, pointer: str) -> list[str]:
         return errors
     if not isinstance(node, dict):
         return errors
+    section_text = node.get("text") if node.get("type") == "section" else None
+    if isinstance(section_text, dict) and len(str(section_text.get("text", ""))) > (
+        _SECTION_TEXT_MAX
+    ):
+        errors.append(
+            f"must be less than {_SECTION_TEXT_MAX + 1} characters "
+            f"[json-pointer:{pointer}/text/text]"
+        )
     if node.get("type") == "button":
         for field_name, cap in _BUTTON_LIMITS.items():
             value = node.get(field_name)

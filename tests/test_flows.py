@@ -19,7 +19,7 @@ import redis as sync_redis
 
 from bot.clock import ManualClock
 from bot.errors import ConfirmationNeeded
-from bot.incidents.flows import Change, ChangeRequest, Outcome
+from bot.incidents.flows import Change, ChangeRequest, ChannelPost, Outcome
 from bot.incidents.models import Incident, Status
 from bot.slack.alert_blocks import ALERT_DECLARE_CALLBACK
 from bot.slack.blocks import CONFIRM_CHANGE_ACTION, DECLARE_CALLBACK
@@ -309,6 +309,38 @@ async def test_a_failed_follow_up_after_a_declare_says_what_did_not_happen(
     incident = await incident_in(harness, only_channel(harness))
     assert incident.header_ts is not None  # the steps beside the failed one all happened
     assert f"<#{incident.channel_id}>" in harness.slack.messages("incidents")[-1].text
+
+
+async def test_posts_after_the_header_that_slack_refuses_are_told_and_undone(
+    harness: Harness,
+) -> None:
+    undone: list[str] = []
+
+    async def forget() -> None:
+        undone.append("offer")
+
+    async def reading_steps(outcome: Outcome) -> None:
+        outcome.post_after_header(ChannelPost(
+            order=30, text="An offer", warning="could not offer the impact start", undo=forget,
+            blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}],
+        ))
+        outcome.post_after_header(ChannelPost(
+            order=10, text="Similar", warning="could not post the similar past incidents",
+            blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": "Similar"}}],
+        ))
+
+    harness.bot.services.flows.after(
+        Change.DECLARED, "reading", reading_steps, concurrent=True, before="channel posts"
+    )
+    reply = await harness.driver.command(
+        "declare Cart is empty sev:2", user=ALICE, channel=harness.incidents_id
+    )
+    # Slack refuses the one message (a section over 3,000 characters): each part says so
+    assert "could not offer the impact start" in reply.text
+    assert "could not post the similar past incidents" in reply.text
+    assert undone == ["offer"]
+    incident = await incident_in(harness, only_channel(harness))
+    assert [m.ts for m in harness.slack.messages(incident.channel_id)] == [incident.header_ts]
 
 
 async def test_a_step_added_for_resolve_runs_on_every_route_and_failures_are_told(

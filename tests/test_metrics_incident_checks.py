@@ -14,6 +14,7 @@ from bot.slack.blocks import (
     CONFIRM_CHANGE_ACTION,
     IMPACT_START_ACTION,
     REOPEN_ACTION,
+    text_blocks,
 )
 from sandbox.prometheus_scenario import PrometheusServer
 from sandbox.slack_emulator import SlackEmulator
@@ -117,6 +118,42 @@ async def test_impact_start_is_offered_and_recorded(
         assert buttons(h, quiet, IMPACT_START_ACTION) == []
 
 
+async def test_declare_says_what_it_read_in_one_message_right_after_the_header(
+    slack: SlackEmulator, redis_url: str, micrometer_prometheus: PrometheusServer
+) -> None:
+    """Similar past incidents, the metrics snapshot and the impact-start offer are read
+    beside declare's first Slack calls and posted together, in that order, after the header
+    (one round trip after it, instead of one each)."""
+    times = micrometer_prometheus.times
+    assert times is not None
+    clock = ManualClock(times.healthy_at)  # an earlier incident of the service, then this one
+    async with running_bot(
+        slack, redis_url, clock=clock, prometheus_url=micrometer_prometheus.url,
+        snapshot_on_declare=True,
+    ) as h:
+        earlier = await h.declare("Invoices failing services:invoice-hub", user=ALICE)
+        await h.driver.command("resolve Fixed the retries", user=ALICE, channel=earlier)
+        clock.set(times.incident_at)
+        channel = await h.declare("Invoices failing again services:invoice-hub", user=ALICE)
+        header, said = h.slack.messages(channel)  # nothing else in the channel
+        assert header.ts == (await incident_in(h, channel)).header_ts
+        sections = [
+            str(b["text"]["text"]) for b in said.blocks if b["type"] == "section"
+        ]
+        similar = next(i for i, t in enumerate(sections) if "similar past incident" in t)
+        snapshot = next(i for i, t in enumerate(sections) if t.startswith("```"))
+        offer = next(i for i, t in enumerate(sections) if "first crossed HIGH" in t)
+        assert similar < snapshot < offer
+        assert said.blocks[-1]["elements"][0]["action_id"] == IMPACT_START_ACTION
+        assert sum(1 for b in said.blocks if b["type"] == "divider") == 2
+        # posted once the header was answered, never beside it
+        posts = [c for c in slack.calls("chat.postMessage") if c.args.get("channel") == channel]
+        assert [c.args.get("text") == said.text for c in posts] == [False, True]
+        assert posts[1].arrived >= posts[0].answered
+        events = [e for _, e in await h.store.events((await incident_in(h, channel)).id)]
+        assert any(e.kind.value == "metrics" for e in events)  # the snapshot's readings
+
+
 async def test_relapse_is_posted_once_and_reopen_reopens(
     slack: SlackEmulator, redis_url: str, otel_prometheus: PrometheusServer
 ) -> None:
@@ -210,3 +247,15 @@ async def test_the_watch_ends_after_relapse_watch(
         clock.set(times.incident_at)  # 10 min later: past the 5-minute watch
         assert await watcher.scan() == []
         assert buttons(h, channel, REOPEN_ACTION) == []
+
+
+def test_a_long_report_is_cut_into_sections_slack_accepts() -> None:
+    lines = [f"svc-{n:03d}  {n * 1.5:8.2f} errors/sec [HIGH]" + " " * 8 for n in range(180)]
+    blocks = text_blocks("```\n" + "\n".join(lines) + "\n```")
+    texts = [str(b["text"]["text"]) for b in blocks]
+    assert len(texts) > 1 and all(len(t) <= 3000 for t in texts)
+    assert all(t.startswith("```\n") and t.endswith("\n```") for t in texts)
+    assert [line for t in texts for line in t[4:-4].split("\n")] == lines
+    assert text_blocks("short words") == [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "short words"}}
+    ]

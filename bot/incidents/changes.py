@@ -30,6 +30,23 @@ class Change(StrEnum):
     TIMES = "times"  # key times corrected; data["corrections"]
 
 
+Blocks = list[dict[str, object]]
+
+
+@dataclass(frozen=True)
+class ChannelPost:
+    """Something a step has to say in the incident's channel once its header is there. A
+    declare's steps that only read (similar incidents, the metrics) run beside its first
+    Slack calls and leave these; its "channel posts" step then sends them as one message,
+    lowest `order` first, so the channel reads in order one round trip after the header."""
+
+    order: int  # similar incidents 10, the metrics snapshot 20, the impact-start offer 30
+    text: str  # what a notification shows
+    blocks: Blocks
+    warning: str | None = None  # told to the user when the message could not be posted
+    undo: Callable[[], Awaitable[None]] | None = None  # run when it could not be posted
+
+
 @dataclass
 class Outcome:
     """What a change did; follow-up steps read it and may add warnings and data."""
@@ -45,6 +62,10 @@ class Outcome:
     field_name: str | None = None  # labels: "services" or "tags"
     warnings: list[str] = field(default_factory=list)
     data: dict[str, object] = field(default_factory=dict)  # left by steps for later steps
+    posts: list[ChannelPost] = field(default_factory=list)  # for declare's "channel posts"
+
+    def post_after_header(self, post: ChannelPost) -> None:
+        self.posts.append(post)
 
     def warn(self, text: str) -> None:
         """Tell the user something did not happen (lower case, after "I": "could not …")."""

@@ -23,6 +23,15 @@ bot/features.py; never in a flow's body):
   may add its own words with `outcome.warn(...)` and leave data for later steps in
   `outcome.data`.
 
+* something to say in a new incident's channel: a declare step that only reads (Redis,
+  Prometheus) runs beside the first Slack calls and leaves its post, and the standard
+  "channel posts" step sends every post as one message right after the header::
+
+      async def similar(outcome: Outcome) -> None:
+          outcome.post_after_header(ChannelPost(order=10, text=text, blocks=blocks))
+      flows.after(Change.DECLARED, "similar incidents", similar,
+                  concurrent=True, before="channel posts")
+
 * a guard that runs before a change and may stop it until the user confirms::
 
       async def metrics_still_bad(request: ChangeRequest) -> None:
@@ -42,14 +51,23 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.errors import UsageError
-from bot.incidents.changes import Change, ChangeRequest, GuardCheck, Outcome, Registration, Step
+from bot.incidents.changes import (
+    Change,
+    ChangeRequest,
+    ChannelPost,
+    GuardCheck,
+    Outcome,
+    Registration,
+    Step,
+)
 from bot.incidents.lifecycle import LifecycleService
 from bot.incidents.models import ACTIVE_STATUSES, Incident, Role, Severity, Status
 from bot.incidents.service import IncidentService
 from bot.incidents.steps import ChangeSteps
 
 __all__ = [  # the change types live in bot/incidents/changes.py; importable from here too
-    "Change", "ChangeRequest", "GuardCheck", "IncidentFlows", "Outcome", "Registration", "Step",
+    "Change", "ChangeRequest", "ChannelPost", "GuardCheck", "IncidentFlows", "Outcome",
+    "Registration", "Step",
 ]
 
 

@@ -4,6 +4,9 @@ DM. bot/incidents/install.py registers them first; features add theirs after (se
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
+from bot.incidents.changes import Blocks
 from bot.incidents.flows import Change, IncidentFlows, Outcome
 from bot.incidents.models import Incident, Role, format_duration
 from bot.incidents.service import IncidentService
@@ -68,13 +71,18 @@ def resolution(incident: Incident) -> str:
     )
 
 
+PostsJoin = Callable[[Sequence[tuple[str, Blocks]]], tuple[str, Blocks]]
+
+
 def add_standard_steps(
     flows: IncidentFlows,
     *,
     incidents: IncidentService,
     chat: ChatGateway,
     incidents_channel: str,
+    join_posts: PostsJoin,
 ) -> None:
+    """`join_posts` makes one message of several (text, blocks) parts (bot/slack/blocks.py)."""
     # --- declare: after the channel exists, every Slack call at once
     async def invite_declarer(outcome: Outcome) -> None:
         await chat.invite(outcome.incident.channel_id, [outcome.incident.declared_by])
@@ -121,6 +129,25 @@ def add_standard_steps(
         warning=f"could not announce it in #{incidents_channel}",
         concurrent=True,
     )
+
+    async def channel_posts(outcome: Outcome) -> None:
+        """What the reading steps beside the first batch left, as one message after the
+        header (a feature registers its step `concurrent=True, before="channel posts"`)."""
+        posts = sorted(outcome.posts, key=lambda p: p.order)
+        if not posts:
+            return
+        text, blocks = join_posts([(p.text, p.blocks) for p in posts])
+        try:
+            await chat.post_blocks(outcome.incident.channel_id, text, blocks)
+        except Exception:
+            for post in posts:
+                if post.warning:
+                    outcome.warn(post.warning)
+                if post.undo is not None:
+                    await post.undo()
+            raise
+
+    flows.after(declare, "channel posts", channel_posts)
 
     # --- every later change: topic and header follow the record, a line in the channel
     async def update_header(outcome: Outcome) -> None:

@@ -9,6 +9,7 @@ from bot.features import InstallContext, Installed
 from bot.incidents.follow_ups import add_standard_steps
 from bot.incidents.lifecycle import LifecycleService
 from bot.incidents.lifecycle_steps import add_lifecycle_steps
+from bot.slack.blocks import join_posts
 
 
 def install(ctx: InstallContext) -> Installed:
@@ -17,6 +18,12 @@ def install(ctx: InstallContext) -> Installed:
         incidents=incidents, move_open_items=actions.move_open_items if actions else None
     )
     channel = ctx.settings.incidents_channel
-    add_standard_steps(ctx.flows, incidents=incidents, chat=ctx.chat, incidents_channel=channel)
+    add_standard_steps(
+        ctx.flows,
+        incidents=incidents,
+        chat=ctx.chat,
+        incidents_channel=channel,
+        join_posts=join_posts,
+    )
     add_lifecycle_steps(ctx.flows, incidents=incidents, chat=ctx.chat)
     return Installed("lifecycle")

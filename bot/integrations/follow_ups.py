@@ -27,8 +27,9 @@ def add_paging_steps(flows: IncidentFlows, paging: PagingService) -> None:
     async def resolve_pages(outcome: Outcome) -> None:
         _tell(outcome, await paging.on_resolve(outcome.incident))
 
+    # paging needs nothing from Slack: beside declare's first Slack calls
     flows.after(Change.DECLARED, "page on-call", page_on_call,
-                warning="could not page the on-call")
+                warning="could not page the on-call", concurrent=True, before="channel posts")
     flows.after(Change.SEVERITY, "page on raise", page_on_raise,
                 warning="could not page the on-call")
     flows.after(Change.RESOLVED, "resolve pages", resolve_pages,

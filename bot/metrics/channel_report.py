@@ -60,6 +60,13 @@ async def post_check(
 ) -> None:
     """Post a report in the incident channel and put it on the timeline."""
     await chat.post(incident.channel_id, code(render_check(report)))
+    await record_check(timeline=timeline, clock=clock, incident=incident, report=report)
+
+
+async def record_check(
+    *, timeline: TimelineService, clock: Clock, incident: Incident, report: CheckReport
+) -> None:
+    """Put a report's readings on the incident's timeline (the postmortem cites them)."""
     text, data = check_summary(report)
     await timeline.record(
         incident.id, TimelineEvent(kind=EventKind.METRICS, at=clock(), text=text, data=data)

@@ -106,16 +106,26 @@ async def impact_start(
 ImpactRender = Callable[[str, str], Blocks]  # (text, button value) -> blocks
 
 
-async def offer_impact_start(
-    metrics: MetricsService,
-    chat: ChatGateway,
-    incident: Incident,
-    render: ImpactRender,
-    store: RedisStore,
-    at: datetime | None = None,
-) -> datetime | None:
-    """Post the offer to record the metrics' impact start, when it is earlier than what
-    the incident has and was not offered before; returns the time offered."""
+@dataclass(frozen=True)
+class ImpactOffer:
+    """The offer to record the metrics' impact start, claimed (offered once) but not posted."""
+
+    start: datetime
+    service: str
+    text: str
+    value: str  # the button's value
+    claim: str  # the Redis key that says it was offered
+
+    async def withdraw(self, store: RedisStore) -> None:
+        """It could not be posted: it may be offered again."""
+        await store.forget(self.claim)
+
+
+async def impact_offer(
+    metrics: MetricsService, incident: Incident, store: RedisStore, at: datetime | None = None
+) -> ImpactOffer | None:
+    """The offer to record the metrics' impact start, when it is earlier than what the
+    incident has and was not offered before (claimed here: post it, or withdraw it)."""
     found = await impact_start(metrics, incident, at)
     if found is None:
         return None
@@ -132,12 +142,27 @@ async def offer_impact_start(
         "Time to detect counts from it."
     )
     value = json.dumps({"incident": incident.id, "at": start.isoformat(), "service": service})
+    return ImpactOffer(start=start, service=service, text=text, value=value, claim=offered)
+
+
+async def offer_impact_start(
+    metrics: MetricsService,
+    chat: ChatGateway,
+    incident: Incident,
+    render: ImpactRender,
+    store: RedisStore,
+    at: datetime | None = None,
+) -> datetime | None:
+    """Post the offer (`impact_offer`) in the incident's channel; returns the time offered."""
+    offer = await impact_offer(metrics, incident, store, at)
+    if offer is None:
+        return None
     try:
-        await chat.post_blocks(incident.channel_id, text, render(text, value))
+        await chat.post_blocks(incident.channel_id, offer.text, render(offer.text, offer.value))
     except ChatError:
-        await store.forget(offered)
+        await offer.withdraw(store)
         raise
-    return start
+    return offer.start
 
 
 def relapse_text(incident: Incident, bad: StillBad, now: datetime) -> str:

@@ -17,26 +17,29 @@ from datetime import timedelta
 from bot.clock import Clock, system_clock
 from bot.errors import ConfirmationNeeded
 from bot.features import InstallContext, Installed
-from bot.incidents.flows import Change, ChangeRequest, Outcome
+from bot.incidents.flows import Change, ChangeRequest, ChannelPost, Outcome
 from bot.metrics import MetricsService, PrometheusSource, load_config
-from bot.metrics.channel_report import post_check
+from bot.metrics.channel_report import code, record_check
 from bot.metrics.incident_checks import (
     RELAPSE_CHECK_SECONDS,
     RelapseWatcher,
-    offer_impact_start,
+    impact_offer,
     record_budget_consumed,
     still_bad,
     watch_until,
 )
+from bot.metrics.render import render_check
 from bot.metrics.sources import prometheus_servers
 from bot.runbooks import RunbookLibrary
 from bot.settings import Settings
-from bot.slack.blocks import impact_start_blocks, relapse_blocks
+from bot.slack.blocks import impact_start_blocks, relapse_blocks, text_blocks
 from bot.slack.gateway import SlackGateway
 from bot.store.redis_store import RedisStore
 from bot.worker import PeriodicJob
 
 SHOWN_FINDINGS = 8
+SNAPSHOT_ORDER = 20  # in declare's message after the header: after similar incidents
+IMPACT_OFFER_ORDER = 30  # last: it asks something
 
 
 def build_metrics(
@@ -87,11 +90,21 @@ def install(ctx: InstallContext) -> Installed | None:
     assert metrics is not None and relapse is not None
 
     async def metrics_snapshot(outcome: Outcome) -> None:
-        """The channel opens with the current state (SNAPSHOT_ON_DECLARE=false: off)."""
+        """The channel opens with the current state (SNAPSHOT_ON_DECLARE=false: off): read
+        beside declare's first Slack calls, posted with the other posts after the header."""
         inc = outcome.incident
         report = await metrics.check(first=inc.services)
-        await post_check(
-            chat=chat, timeline=ctx.services.timeline, clock=ctx.clock, incident=inc, report=report
+        await record_check(
+            timeline=ctx.services.timeline, clock=ctx.clock, incident=inc, report=report
+        )
+        text = code(render_check(report))
+        outcome.post_after_header(
+            ChannelPost(
+                order=SNAPSHOT_ORDER,
+                text=text,
+                blocks=text_blocks(text),
+                warning="could not post the metrics snapshot",
+            )
         )
 
     if settings.snapshot_on_declare:
@@ -100,6 +113,8 @@ def install(ctx: InstallContext) -> Installed | None:
             "metrics snapshot",
             metrics_snapshot,
             warning="could not post the metrics snapshot",
+            concurrent=True,
+            before="channel posts",
         )
 
     async def metrics_still_bad(request: ChangeRequest) -> None:
@@ -118,9 +133,31 @@ def install(ctx: InstallContext) -> Installed | None:
     flows.guard(Change.RESOLVED, "metrics still bad", metrics_still_bad)
 
     async def impact_from_metrics(outcome: Outcome) -> None:
-        await offer_impact_start(metrics, chat, outcome.incident, impact_start_blocks, ctx.store)
+        """Asked beside declare's first Slack calls; the offer is posted after the header."""
+        offer = await impact_offer(metrics, outcome.incident, ctx.store)
+        if offer is None:
+            return
 
-    flows.after(Change.DECLARED, "impact start from metrics", impact_from_metrics)
+        async def withdraw() -> None:
+            await offer.withdraw(ctx.store)
+
+        outcome.post_after_header(
+            ChannelPost(
+                order=IMPACT_OFFER_ORDER,
+                text=offer.text,
+                blocks=impact_start_blocks(offer.text, offer.value),
+                warning="could not offer the impact start the metrics show",
+                undo=withdraw,
+            )
+        )
+
+    flows.after(
+        Change.DECLARED,
+        "impact start from metrics",
+        impact_from_metrics,
+        concurrent=True,
+        before="channel posts",
+    )
     watch = settings.relapse_watch
     watched = ctx.store.relapse
 

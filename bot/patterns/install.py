@@ -5,8 +5,11 @@ declare's Slack calls are on their way), recurrence recorded on resolve, and the
 from __future__ import annotations
 
 from bot.features import InstallContext, Installed
-from bot.incidents.flows import Change, Outcome
+from bot.incidents.flows import Change, ChannelPost, Outcome
 from bot.patterns.service import PatternService
+from bot.slack.blocks import text_blocks
+
+SIMILAR_ORDER = 10  # first in declare's message after the header
 
 
 def install(ctx: InstallContext) -> Installed:
@@ -22,22 +25,30 @@ def install(ctx: InstallContext) -> Installed:
     )
 
     async def find_similar(outcome: Outcome) -> None:
-        """Reads only Redis: runs while declare's Slack calls are on their way."""
+        """Reads only Redis: runs while declare's Slack calls are on their way; the list is
+        posted with the other posts right after the header (declare's "channel posts")."""
         await patterns.index.add(outcome.incident)
         matches = await patterns.similar(outcome.incident)
         if matches:
-            outcome.data["similar incidents"] = await patterns.render_matches(matches)
-
-    async def post_similar(outcome: Outcome) -> None:
-        """After the header, so the channel reads in order."""
-        text = outcome.data.get("similar incidents")
-        if isinstance(text, str):
-            await chat.post(outcome.incident.channel_id, text)
+            text = await patterns.render_matches(matches)
+            outcome.post_after_header(
+                ChannelPost(
+                    order=SIMILAR_ORDER,
+                    text=text,
+                    blocks=text_blocks(text),
+                    warning="could not post the similar past incidents",
+                )
+            )
 
     async def recurrence(outcome: Outcome) -> None:
         outcome.data["recurrence"] = await patterns.on_resolve(outcome.incident)
 
-    ctx.flows.after(Change.DECLARED, "find similar incidents", find_similar, concurrent=True)
-    ctx.flows.after(Change.DECLARED, "similar incidents", post_similar)
+    ctx.flows.after(
+        Change.DECLARED,
+        "find similar incidents",
+        find_similar,
+        concurrent=True,
+        before="channel posts",
+    )
     ctx.flows.after(Change.RESOLVED, "recurrence", recurrence)
     return Installed("patterns", provides={"patterns": patterns})

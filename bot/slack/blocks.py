@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bot.incidents.models import Incident, Role, Severity
@@ -214,3 +215,51 @@ def impact_start_blocks(text: str, value: str) -> list[Block]:
             "elements": [_button("Record as impact start", IMPACT_START_ACTION, value)],
         },
     ]
+
+
+SECTION_TEXT_MAX = 3000  # Block Kit's cap on a section's text
+
+
+def text_blocks(text: str) -> list[Block]:
+    """mrkdwn as section blocks of at most SECTION_TEXT_MAX characters, cut between lines; a
+    code block (```…```) cut in two stays a code block on both sides."""
+    code = text.startswith("```") and text.endswith("```") and len(text) > 6
+    body = text[3:-3].strip("\n") if code else text
+    fence = 8 if code else 0  # "```\n" + "\n```"
+    chunks: list[str] = []
+    current = ""
+    for line in body.split("\n"):
+        while len(line) + fence > SECTION_TEXT_MAX:  # one very long line: cut it
+            room = SECTION_TEXT_MAX - fence - len(current) - (1 if current else 0)
+            if room <= 0:
+                chunks.append(current)
+                current = ""
+                continue
+            current = f"{current}\n{line[:room]}" if current else line[:room]
+            line = line[room:]
+        joined = f"{current}\n{line}" if current else line
+        if current and len(joined) + fence > SECTION_TEXT_MAX:
+            chunks.append(current)
+            current = line
+        else:
+            current = joined
+    chunks.append(current)
+    return [
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": f"```\n{chunk}\n```" if code else chunk},
+        }
+        for chunk in chunks
+        if chunk.strip()
+    ]
+
+
+def join_posts(parts: Sequence[tuple[str, list[Block]]]) -> tuple[str, list[Block]]:
+    """Several posts as one message: their blocks with a divider between them; the text a
+    notification shows is theirs, one after another."""
+    blocks: list[Block] = []
+    for _, part in parts:
+        if blocks:
+            blocks.append({"type": "divider"})
+        blocks += part
+    return "\n\n".join(text for text, _ in parts), blocks
