@@ -27,7 +27,7 @@ from bot.statuspage.bundle import StatusPage
 from bot.statuspage.maintenance import parse_when
 from bot.statuspage.models import ComponentStatus, PublicStatus
 from bot.statuspage.service import DRAFT_TTL, Published, PublishRequest
-from bot.statuspage.wording import draft_message, draft_title
+from bot.statuspage.wording import draft_title
 from commands.context import CommandContext, clicked_incident, first_click, reports_errors
 from commands.incident import registry
 from commands.statuspage_forms import (
@@ -124,9 +124,15 @@ async def statuspage(ctx: CommandContext) -> None:
     proposal = await page.publishing.proposal(incident)
     statuses = statuses or proposal.components
     status = parse_public_status(opts["status"]) if "status" in opts else proposal.status
-    message = " ".join(message_words) or draft_message(statuses, status)
     current = await page.publishing.open_public(incident)
     title = opts.get("title") or (current.name if current else draft_title(statuses))
+    note = ""
+    if message_words:
+        message = " ".join(message_words)
+    else:
+        drafted = await page.publishing.drafted(incident, statuses, status, title)
+        message, title = drafted.message, opts.get("title") or drafted.title
+        note = f"worded by {drafted.by}" + (f"; {drafted.note}" if drafted.note else "")
     try:
         request = PublishRequest(components=statuses, status=status, title=title,
                                  message=message, incident_id=incident.id)
@@ -139,8 +145,8 @@ async def statuspage(ctx: CommandContext) -> None:
     await page.publishing.check(incident, request)
     ref = await page.publishing.keep_draft(request)
     states = ", ".join(f"{n} {s.label.lower()}" for n, s in statuses.items())
-    preview = (f"*Drafted for the status page* (check it, then Publish; it keeps "
-               f"{int(DRAFT_TTL.total_seconds() // 60)} minutes):\n*{escape(title)}* — "
+    preview = (f"*Drafted for the status page* ({escape(note)}; check it, then Publish; it "
+               f"keeps {int(DRAFT_TTL.total_seconds() // 60)} minutes):\n*{escape(title)}* — "
                f"{status.value} ({escape(states)})\n>{escape(message)}")
     await ctx.respond(text=preview, blocks=preview_blocks(preview, ref),
                       response_type="ephemeral", replace_original=False)

@@ -72,6 +72,7 @@ INVENTED: dict[str, tuple[str, ...]] = {
 INVENTED["invent_all"] = tuple(x for m in INVENTIONS for x in INVENTED[m])
 API_VERSION = "2023-06-01"
 EXEC_TOOL = "write_exec_summary"  # /incident summary exec (bot/updates/exec_summary.py)
+PUBLIC_TOOL = "write_public_update"  # the status page's wording (bot/statuspage/writer.py)
 
 
 @dataclass
@@ -225,6 +226,8 @@ class AnthropicStandin:
                 "five_whys": [],
             }
             content = [self._tool_use(tool, tool_input)]
+        elif tool == PUBLIC_TOOL:
+            content = [self._tool_use(tool, public_update(body, mode))]
         elif tool == EXEC_TOOL:
             summary = faithful_exec_summary(body)
             if mode.startswith("invent_"):
@@ -408,6 +411,19 @@ def faithful_exec_summary(body: dict[str, Any]) -> dict[str, str]:
         "doing": f"The team's next step: {facts.get('doing', '')}",
         "needed": f"From leadership: {facts.get('needed', '')}",
     }
+
+
+def public_update(body: dict[str, Any], mode: str) -> dict[str, str]:
+    """The status page's wording: the draft in other words, plus inventions when asked."""
+    facts = _section(RecordedRequest(headers={}, body=body).prompt, "public_facts")
+    message = "Update: " + str(facts.get("draft_message", ""))
+    if mode in ("invent_person", "invent_all"):
+        message += " Mallory Quinn is leading the fix."
+    if mode in ("invent_number", "invent_all"):
+        message += " About 47% of requests fail."
+    if mode in ("invent_region", "invent_all"):
+        message += " Only eu-west-1 is affected."
+    return {"title": str(facts.get("draft_title", "")), "message": message}
 
 
 def invent_exec(summary: dict[str, str], mode: str) -> None:

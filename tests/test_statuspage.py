@@ -178,3 +178,28 @@ async def test_a_private_incident_never_reaches_the_page(page: Page) -> None:
         assert "ayroll" not in text and "leak" not in text
     status, _, body = await page.get("/status/feed.atom")
     assert status == 200 and b"ayroll" not in body
+
+
+@pytest.mark.parametrize(("mode", "model_words"), [("faithful", True), ("invent_person", False),
+                                                   ("invent_number", False)])
+async def test_the_model_may_word_it_and_is_checked(
+    slack: SlackEmulator, redis_url: str, tmp_path: Path, mode: str, model_words: bool
+) -> None:
+    from sandbox.anthropic_standin import AnthropicStandin
+
+    model = AnthropicStandin()
+    model.start()
+    model.reset(mode)
+    try:
+        async with status_page(slack, redis_url, tmp_path, anthropic_api_key=model.api_key,
+                               anthropic_base_url=model.base_url) as p:
+            channel = await p.incident("Checkout failing sev:2 services:checkout-api")
+            reply = await p.h.driver.command("statuspage Checkout=partial", user=CHARLIE,
+                                             channel=channel)
+            assert "Drafted for the status page" in reply.text
+            assert ("Update: We are investigating" in reply.text) == model_words, reply.text
+            assert "Mallory" not in reply.text and "47%" not in reply.text
+            if not model_words:
+                assert "the model's words named what the record does not say" in reply.text
+    finally:
+        model.stop()

@@ -28,6 +28,7 @@ from bot.statuspage.site import SignedIn, StatusSite
 from bot.statuspage.snapshot import Snapshots
 from bot.statuspage.subscribers import SubscriberService
 from bot.statuspage.wording import PUBLIC_STATUS
+from bot.statuspage.writer import make_public_writer
 from bot.store.statuspage import StatusPageStore
 from bot.worker import PeriodicJob
 
@@ -69,6 +70,7 @@ def build(ctx: InstallContext) -> StatusPage | None:
     publishing = StatusPageService(
         pages=pages, store=ctx.store, chat=ctx.chat, clock=ctx.clock, components=components,
         is_admin=ctx.is_admin, snapshots=snapshots, url=url,
+        writer=make_public_writer(settings),
     )
     mailer = SmtpMailer(settings.smtp_url, settings.status_page_from) \
         if settings.smtp_url and settings.status_page_from else None

@@ -40,6 +40,7 @@ from bot.statuspage.wording import (
     draft_title,
     public_problems,
 )
+from bot.statuspage.writer import NoModelWriter, PublicWriter, Worded, worded
 from bot.store.redis_store import RedisStore
 from bot.store.statuspage import StatusPageStore
 from bot.timeline.models import EventKind, TimelineEvent
@@ -84,6 +85,7 @@ class StatusPageService:
         is_admin: AdminCheck,
         snapshots: Snapshots,
         url: str,
+        writer: PublicWriter | None = None,
     ) -> None:
         self.pages = pages
         self.store = store
@@ -94,6 +96,7 @@ class StatusPageService:
         self.snapshots = snapshots
         self.url = url.rstrip("/")
         self.followers: list[Follower] = []
+        self.writer: PublicWriter = writer or NoModelWriter()
 
     # --- who, and what ---------------------------------------------------------------
 
@@ -144,6 +147,20 @@ class StatusPageService:
             components=statuses, status=status,
             title=current.name if current else draft_title(statuses),
             message=draft_message(statuses, status), incident_id=incident.id,
+        )
+
+    async def drafted(self, incident: Incident, statuses: dict[str, ComponentStatus],
+                      status: PublicStatus, title: str) -> Worded:
+        """A message (and the title, unless given) for a publish nobody worded: the
+        template's, or the model's rewording when it passes the checks."""
+        message = draft_message(statuses, status)
+        latest = await self.store.updates.latest(incident.id)
+        facts = {"components": {n: s.value for n, s in statuses.items()},
+                 "status": status.value, "latest_update": latest.text if latest else ""}
+        return await worded(
+            self.writer, title=title, message=message, facts=facts, incident=incident,
+            entries=await self.store.timeline(incident.id), ctx=await self.context(incident),
+            now=self.clock(),
         )
 
     async def check(self, incident: Incident, request: PublishRequest) -> None:
