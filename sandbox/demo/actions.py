@@ -10,6 +10,8 @@ action; its value is the action's argument:
                                              in the actor's last reply, else a channel's)
     worker: reminders | updates              a worker round: the reminder scan, or the
                                              update cadence and nudges
+    status_page: api/v2/summary.json         a customer reads the status page the bot
+                                             serves (its URL is printed)
 
 A new action is a function here, `async def name(play, step) -> None`, registered in ACTIONS
 under the key a step will use."""
@@ -144,6 +146,32 @@ async def worker(play: Player, step: Step) -> None:
         raise StepFailed(f"worker: {job!r} is not a round (reminders, updates)")
 
 
+async def status_page(play: Player, step: Step) -> None:
+    """What a customer sees at /status: its URL, the overall status, each component's and
+    how many incidents it lists (from the Statuspage-shaped JSON)."""
+    import json
+
+    import aiohttp
+
+    base = play.world.driver.endpoint.removesuffix("/slack/events") + "/status"
+    page = play.world.bot.services.statuspage
+    if page is None:
+        raise StepFailed("the status page is not set up (status_page_components)")
+    await page.snapshots.refresh(force=True)
+    async with aiohttp.ClientSession() as http, http.get(f"{base}/{step.argument}") as r:
+        if r.status != 200:
+            raise StepFailed(f"HTTP {r.status} for {base}/{step.argument}")
+        summary = json.loads(await r.text())
+    history = page.snapshots.current.views["public"].past_incidents if page.snapshots.current \
+        else []
+    lines = [f"{base} — {summary['status']['description']}",
+             *(f"{c['name']}: {c['status']}" for c in summary["components"] if not c["group"]),
+             f"{len(summary['incidents'])} open, {len(history)} past incident"
+             + ("s" if len(history) != 1 else "")]
+    print(f"    the status page: {base} (its JSON: {base}/{step.argument})")
+    play.note_reply(play.actor(step), play.channel(None), lines, [])
+
+
 ACTIONS: dict[str, Action] = {
     "command": command,
     "say": say,
@@ -151,4 +179,5 @@ ACTIONS: dict[str, Action] = {
     "react": react,
     "click": click,
     "worker": worker,
+    "status_page": status_page,
 }
