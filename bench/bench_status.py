@@ -35,7 +35,7 @@ from bench import (
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 RATE = 1000
 DELAY_MS = 50
-CONNECTIONS = 51  # each waits DELAY_MS after an answer: 51 / (50 ms + ~1 ms) = ~1,000 req/s
+CONNECTIONS = 53  # each waits DELAY_MS after an answer: 53 / (50 ms + ~2 ms) = ~1,000 req/s
 SECONDS = 15
 P99_GOAL_MS = 50.0
 COMPONENTS = 20

@@ -87,7 +87,7 @@ def published_text(done: Published) -> str:
 @registry.subcommand(
     "statuspage",
     usage="statuspage [<component>=<status> …] [status:investigating|identified|monitoring|"
-    "resolved] [title:\"…\"] [public message]",
+    "resolved] [\"title:<public title>\"] [public message]",
     summary="publish to the status page: components and their statuses, a public title and "
     "message (no text: a form; no message: a drafted one to check, then Publish); IC, Comms "
     "or admins",

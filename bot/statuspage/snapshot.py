@@ -18,6 +18,7 @@ import structlog
 from bot.clock import Clock
 from bot.statuspage.components import Components
 from bot.statuspage.feed import atom_feed
+from bot.statuspage.models import Maintenance, PublicIncident
 from bot.statuspage.shapes import documents
 from bot.statuspage.views import Audience, PageView, build_view
 from bot.store.statuspage import StatusPageStore
@@ -99,6 +100,14 @@ class Snapshots:
         known = {i.id for i in recent}
         incidents = recent + [i for i in await self.store.open_incidents() if i.id not in known]
         maintenances = await self.store.maintenances(since)
+        # the CPU part in a thread, so this process keeps answering while it builds
+        snap = await asyncio.to_thread(self._build, version, now, incidents, maintenances)
+        log.info("status_page_snapshot", version=version, incidents=len(incidents),
+                 maintenances=len(maintenances))
+        return snap
+
+    def _build(self, version: int, now: datetime, incidents: list[PublicIncident],
+               maintenances: list[Maintenance]) -> Snapshot:
         snap = Snapshot(version=version, built_at=now, views={})
         for audience in ("public", "internal"):
             url = self.url if audience == "public" else f"{self.url}/internal"
@@ -114,6 +123,4 @@ class Snapshots:
             for render in self.renderers:
                 for path, (body, kind) in render(view).items():
                     snap.documents[(audience, path)] = Document.of(body, kind)
-        log.info("status_page_snapshot", version=version, incidents=len(incidents),
-                 maintenances=len(maintenances))
         return snap

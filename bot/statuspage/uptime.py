@@ -120,6 +120,8 @@ def component_uptime(
     window_start = datetime.combine(first, time(0), UTC)
     window_end = datetime.combine(today + timedelta(days=1), time(0), UTC)
     segs_by_incident = {inc.id: segments(inc, component, now) for inc in incidents}
+    touching = [(inc.name, segs_by_incident[inc.id]) for inc in incidents
+                if segs_by_incident[inc.id]]
     segs = [s for group in segs_by_incident.values() for s in group]
     bars: list[DayBar] = []
     for n in range(days):
@@ -127,10 +129,8 @@ def component_uptime(
         start = datetime.combine(day, time(0), UTC)
         end = start + timedelta(days=1)
         down = _weighted(segs, start, end)
-        names = [
-            inc.name for inc in incidents
-            if any(s.start < end and s.end > start for s in segs_by_incident[inc.id])
-        ]
+        names = [name for name, group in touching
+                 if any(s.start < end and s.end > start for s in group)]
         bars.append(DayBar(day, down, _level(down), names))
     total = (window_end - window_start).total_seconds() / 60
     down_total = _weighted(segs, window_start, window_end)
