@@ -1,6 +1,7 @@
 """Documentation generated from the code, so it cannot drift: docs/settings.md from the
 Settings model (bot/settings.py), docs/commands.md from the command registries (commands/),
-docs/benchmarks.md and the README's benchmark summary from bench/results.jsonl.
+docs/benchmarks.md and the README's benchmark summary from bench/results.jsonl, and the
+command line's reference in docs/operations.md from the `incident-bot` app (bot/cli.py).
 
 `make docs` (the same as `incident-bot docs` or `python -m bot.docs`) rewrites them;
 tests/test_docs.py fails, naming that command, while one differs from what the code would
@@ -39,6 +40,12 @@ def _benchmarks() -> str:
     return benchmarks_page.render(benchmarks_page.read_lines(RESULTS))
 
 
+def _cli() -> str:
+    from bot.docs import cli_page
+
+    return cli_page.render()
+
+
 def _bench_summary() -> str:
     from bot.docs import benchmarks_page
 
@@ -54,6 +61,7 @@ PAGES: dict[str, tuple[str, Callable[[], str]]] = {
 # (file, block name) -> its renderer
 BLOCKS: dict[tuple[str, str], Callable[[], str]] = {
     ("README.md", "bench-summary"): _bench_summary,
+    ("docs/operations.md", "cli"): _cli,
 }
 
 
