@@ -33,7 +33,9 @@ def seed_output_is_the_whole_incident(out: str) -> None:
     assert "A status update for" in dm_charlie and "[Post update]" in dm_charlie
     assert "[Resolve anyway]" in out and "(only you)" in out
     assert "call link (the fixed bridge): https://meet.acme.example/incident-bridge" in out
-    assert "Postmortem published to Confluence (stand-in): “Postmortem INC-" in out
+    assert re.search(r"Postmortem published to Confluence \(stand-in\): "
+                     r"http://127\.0\.0\.1:\d+/wiki/spaces/OPS/pages/\d+/\S+ "
+                     r"\(“Postmortem INC-[^”]+”, page version \d\)", out)
     assert "<@U0" not in out
 
 

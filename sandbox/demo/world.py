@@ -70,7 +70,7 @@ def _confluence() -> StandinKind:
     from sandbox.standins import ConfluenceStandin
 
     def pages(wiki: Any) -> list[str]:
-        return [f"“{page['title']}” (page {page_id}, version {page['version']})"
+        return [f"{wiki.page_url(page_id)} (“{page['title']}”, page version {page['version']})"
                 for page_id, page in wiki.pages.items() if page.get("parentId")]
 
     return StandinKind(

@@ -135,6 +135,11 @@ class ConfluenceStandin(Standin):
                        "tinyui": f"/x/{page_id}", "base": f"{self.base_url}/wiki"},
         }
 
+    def page_url(self, page_id: str) -> str:
+        """Where a person reads the page (its `_links` base and webui, as the API gives)."""
+        links = self._view(page_id)["_links"]
+        return f"{links['base']}{links['webui']}"
+
     def _title_taken(self, title: str, but: str | None = None) -> bool:
         return any(p["title"] == title and pid != but for pid, p in self.pages.items())
 
