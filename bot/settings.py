@@ -12,6 +12,7 @@ from datetime import timedelta
 from pydantic import AnyHttpUrl, BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.actions.settings import ReminderSettings
 from bot.conferencing.settings import CallSettings
 from bot.integrations.settings import PagerSettings, TrackerSettings
 from bot.publishing.settings import PublishSettings
@@ -19,24 +20,19 @@ from bot.setting_values import (
     OFF_WORDS,
     AppToken,
     BotToken,
-    BusinessDays,
     ChannelName,
-    Duration,
     HostPorts,
-    OptionalDuration,
     PrometheusServers,
     RedisUrl,
     ShortDuration,
-    WorkDays,
 )
 from bot.statuspage.settings import StatusPageSettings
 from bot.store.connection import RedisSettings
-from bot.workweek import MON_FRI
+from bot.updates.settings import UpdateSettings
 
 __all__ = ["OFF_WORDS", "Settings", "SettingsError", "load_settings"]
 
 SLACK_DEFAULT_API_URL = "https://slack.com/api/"
-HHMM = r"^\d{2}:\d{2}$"
 
 
 class SettingsError(Exception):
@@ -213,98 +209,6 @@ class AlertSettings(BaseModel):
         False,
         description="declare an incident by itself for critical firing alerts (and high-"
         "urgency pages from the pagers' webhooks)",
-    )
-
-
-class ReminderSettings(BaseModel):
-    """Action items and reminders
-
-    The worker reminds owners in their working hours, in their Slack time zone."""
-
-    reminder_scan_interval: float = Field(
-        60.0, gt=0, description="seconds between reminder scans in the worker"
-    )
-    reminder_lead_time_hours: float = Field(
-        24.0, gt=0, description="first reminder this long (hours) before the due date"
-    )
-    reminder_escalate_after: int = Field(
-        3, ge=1, description="ignored overdue reminders before the IC is told"
-    )
-    reminder_claim_ttl: float = Field(
-        120.0,
-        gt=0,
-        le=3600,
-        description="seconds a worker holds a reminder it is sending; a worker killed "
-        "mid-send delays that reminder by at most this (must exceed the longest send with "
-        "Slack's 429 retries)",
-    )
-    undated_reminder: str = Field(
-        "7d",
-        pattern=r"^\d{1,4}[hdw]$",
-        description="how often an item without a due date is nudged (`12h`, `7d`, `2w`), "
-        "until done or dated",
-    )
-    reminder_work_start: str = Field(
-        "09:00", pattern=HHMM, description="reminders only from this time of the owner's day"
-    )
-    reminder_work_end: str = Field(
-        "18:00",
-        pattern=HHMM,
-        description="reminders stop at this time of the owner's day (their Slack time zone)",
-    )
-    reminder_work_days: WorkDays = Field(
-        MON_FRI,
-        description="the team's working week: ranges and lists such as `sun-thu` or "
-        "`mon,tue,wed,thu,sat`; reminders and undated nudges wait for a working day, and "
-        "`POSTMORTEM_DUE` counts these as business days",
-    )
-    digest_day: str = Field(
-        "mon",
-        pattern=r"^(mon|tue|wed|thu|fri|sat|sun)$",
-        description="day of the weekly digest of open and overdue items",
-    )
-    digest_time: str = Field("09:00", pattern=HHMM, description="its time (UTC)")
-
-
-class UpdateSettings(BaseModel):
-    """Status updates and nudges
-
-    How often updates are due, and when the worker nudges (each once per condition, across
-    workers and restarts)."""
-
-    updates_by_anyone: bool = Field(
-        False,
-        description="`true`: anyone may post `/incident update`; otherwise only the "
-        "incident's IC, Ops and Comms (and admins)",
-    )
-    update_cadence_sev1: OptionalDuration = Field(
-        timedelta(minutes=30),
-        description="how often a status update is due at SEV1 (`off`: never)",
-    )
-    update_cadence_sev2: OptionalDuration = Field(
-        timedelta(minutes=60), description="the same at SEV2"
-    )
-    update_cadence_sev3: OptionalDuration = Field(None, description="the same at SEV3 (`2h`)")
-    update_cadence_sev4: OptionalDuration = Field(None, description="the same at SEV4")
-    update_overdue_after: Duration = Field(
-        timedelta(minutes=15),
-        description="an update this late is announced once in the incident channel",
-    )
-    stale_after: OptionalDuration = Field(
-        timedelta(hours=2),
-        description="an open incident with no timeline activity this long: the IC is asked if "
-        "it is still active (`off`: never)",
-    )
-    postmortem_due: BusinessDays = Field(
-        2,
-        ge=0,
-        description="business days (in the IC's time zone) after resolving a SEV1/SEV2 until "
-        "the IC, then the channel, is nudged for the postmortem (`2`, `2d`, `2bd`)",
-    )
-    close_after: OptionalDuration = Field(
-        timedelta(days=7),
-        description="a resolved incident not closed this long: the IC is asked to close it "
-        "(`off`: never)",
     )
 
 
