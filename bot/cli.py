@@ -84,7 +84,8 @@ def main() -> None:
 
 @cli.command()
 def worker() -> None:
-    """Run the reminder worker (APScheduler): reminders, escalations, weekly digest."""
+    """Run the worker (APScheduler): reminders, escalations, weekly digest, the followers' DMs
+    queued by updates, update cadence and nudges, and the features' own jobs."""
     from bot.runners import run_worker_process
 
     configure_logging()

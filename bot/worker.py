@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -160,6 +161,9 @@ def build_scheduler(
     so tests call `scanner.scan()` directly with a ManualClock and move time."""
     cfg = settings or ActionSettings()
     metrics = metrics or WorkerMetrics()
+    # APScheduler says "Running job …" at INFO for every run (the follower outbox is polled
+    # twice a second); failures are logged by the jobs themselves (job_failed …)
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(
         scan_job,

@@ -71,8 +71,8 @@ def describe_result(result: UpdateResult) -> str:
     text = f":mega: Update #{upd.seq} for *{inc.id}* posted in <#{inc.channel_id}>"
     if inc.announcement_ts:
         text += " and the announcement's thread"
-    if result.delivery.sent:
-        text += f"; DMed to {len(result.delivery.sent)} follower(s)"
+    if result.followers:
+        text += f"; {result.followers} follower(s) get it by DM (queued for the worker)"
     text += "."
     if upd.next_update_due is not None:
         text += f" Next update due by {when(upd.next_update_due)}."

@@ -18,6 +18,7 @@ from bot.clock import Clock, ManualClock, system_clock
 from bot.runners import serve_http
 from bot.settings import Settings
 from bot.store.redis_store import RedisStore
+from bot.updates.fanout import Drained, FanOutDrain
 from bot.wiring import Bot, build_bot
 from sandbox.driver import SlackDriver
 from sandbox.redis_servers import Cluster, redis_cluster
@@ -131,6 +132,12 @@ class Harness:
     @property
     def incidents_id(self) -> str:
         return self.slack.channel_by_name("incidents").id
+
+    async def drain_outbox(self) -> list[Drained]:
+        """What a worker does with the follower DMs queued so far: send them (here)."""
+        services = self.bot.services
+        drain = FanOutDrain(store=services.store, chat=services.chat, clock=services.clock)
+        return await drain.drain()
 
 
 @asynccontextmanager

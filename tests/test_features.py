@@ -82,7 +82,7 @@ async def test_every_step_and_guard_comes_from_its_features_own_package(
     assert services.metrics is not None and services.patterns is not None
     assert services.paging is not None and services.tracking is not None
     assert {j.name for j in composed.jobs} == {
-        "relapse_watch", "incident_watch", "integration_retries", "tracker_sync"
+        "relapse_watch", "incident_watch", "update_fanout", "integration_retries", "tracker_sync"
     }
     routes = {r.path for f in composed.features for r in f.routes}  # type: ignore[attr-defined]
     assert {"/alertmanager", "/webhooks/pagerduty", "/webhooks/opsgenie"} <= routes

@@ -186,6 +186,7 @@ async def test_a_private_incident_never_shows_outside_its_channel(
         message_ts=incident.announcement_ts,
     )
     await h.driver.command(f"update {SECRET} contained next:30m", user=ALICE, channel=channel.id)
+    await h.drain_outbox()  # the worker's part: the followers' DMs
     thread = [m for m in h.slack.messages("incidents") if m.thread_ts == incident.announcement_ts]
     assert thread and f"Private incident {incident.id} (SEV2)" in thread[-1].text
     to_diana = [
@@ -204,6 +205,7 @@ async def test_a_private_incident_never_shows_outside_its_channel(
     await h.driver.command("resolve fixed by revoking the share", user=DIANA, channel=public)
 
     await h.driver.command(f"resolve {SECRET} revoked", user=ALICE, channel=channel.id)
+    await h.drain_outbox()
     resolved_note = h.slack.messages("incidents")[-1].text
     assert resolved_note == f":lock: *Private incident {incident.id} (SEV2)* — resolved."
     await h.driver.command("postmortem", user=ALICE, channel=channel.id)

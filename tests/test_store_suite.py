@@ -267,8 +267,22 @@ async def test_update_relapse_and_integration_stores(store: RedisStore) -> None:
         assert await store.updates.subscribe(inc.id, "U9")
     assert [u.seq for u in await store.updates.updates(made[1].id)] == [1, 2]
     assert sorted(await store.updates.followed("U9")) == [m.id for m in made]
-    assert await store.updates.claim_delivery(made[0].id, "u1", "U9")
-    assert not await store.updates.claim_delivery(made[0].id, "u1", "U9")
+    when = T0 + timedelta(minutes=1)
+    assert await store.fanout.enqueue(made[0].id, "1", '{"job": 1}', T0)
+    assert not await store.fanout.enqueue(made[0].id, "1", '{"job": 2}', T0)  # queued once
+    assert await store.fanout.due(T0) == [(f"{made[0].id}|1", T0.timestamp())]
+    first = await store.fanout.claim(made[0].id, "1", "U9", "a", timedelta(seconds=60))
+    second = await store.fanout.claim(made[0].id, "1", "U9", "b", timedelta(seconds=60))
+    assert (first.value, second.value) == ("claimed", "held")
+    await store.fanout.delivered(made[0].id, "1", "U9")
+    again = await store.fanout.claim(made[0].id, "1", "U9", "b", timedelta(seconds=60))
+    assert again.value == "delivered"
+    assert await store.fanout.undelivered(made[0].id, "1", ["U9", "U8"]) == ["U8"]
+    await store.fanout.reschedule(made[0].id, "1", '{"job": 1}', when)
+    assert await store.fanout.due(T0) == []
+    await store.fanout.finish(made[0].id, "1")
+    assert await store.fanout.document(made[0].id, "1") is None
+    assert await store.fanout.waiting() == 0
 
     await store.relapse.watch(made[0].id, T0 + timedelta(hours=1))
     assert made[0].id in await store.relapse.watched(T0)

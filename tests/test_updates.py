@@ -74,7 +74,9 @@ async def test_an_update_reaches_channel_thread_announcement_followers_and_timel
         'update "Failover to the replica is done; error rate falling" status:monitoring next:20m',
         user=ALICE, channel=channel,
     )
-    assert "Update #1" in reply.text and "DMed to 2 follower(s)" in reply.text, reply.text
+    assert "Update #1" in reply.text and "2 follower(s) get it by DM" in reply.text, reply.text
+    assert not [m for m in dms(h, BOB) if "Status update #1" in m.text]  # the worker sends
+    await h.drain_outbox()
 
     in_channel = [m for m in h.slack.messages(channel) if "Status update #1" in m.text]
     assert len(in_channel) == 1
@@ -107,7 +109,8 @@ async def test_an_update_reaches_channel_thread_announcement_followers_and_timel
 
     # a retried fan-out of the same update DMs nobody twice
     service = h.bot.services.updates
-    again = await service.deliver(stored, "1", "again")
+    assert await service.outbox.queue(stored, "1", "again", about="#1", public_text="-") == 2
+    [again] = await h.drain_outbox()
     assert again.sent == [] and again.already == 2
     assert len([m for m in dms(h, BOB) if "Status update #1" in m.text]) == 1
 
@@ -119,6 +122,7 @@ async def test_severity_with_an_update_and_updates_on_several_incidents(h: Harne
     await h.driver.command("subscribe", user=DIANA, channel=first)
     await h.driver.command("update Queue drained by half sev:2", user=BOB, channel=first)
     await h.driver.command("update Index rebuilt", user=CHARLIE, channel=second)
+    await h.drain_outbox()
     assert (await h.store.get_incident(one.id)).severity is Severity.SEV2
     assert (await h.store.get_incident(two.id)).severity is Severity.SEV2
     got = [m.text for m in dms(h, DIANA) if "Status update" in m.text]
@@ -126,6 +130,7 @@ async def test_severity_with_an_update_and_updates_on_several_incidents(h: Harne
     # unsubscribed: the next update is not sent to Diana
     await h.driver.command("unsubscribe", user=DIANA, channel=first)
     await h.driver.command("update Queue empty", user=BOB, channel=first)
+    await h.drain_outbox()
     assert len([m for m in dms(h, DIANA) if "Status update" in m.text]) == 1
 
 
@@ -253,12 +258,15 @@ async def test_resolve_tells_followers_once_and_the_announcement_says_resolved(
     incident = await incident_of(h, channel)
     await h.driver.command("subscribe", user=BOB, channel=channel)
     await h.driver.command("resolve Rolled back the deploy", user=ALICE, channel=channel)
+    await h.drain_outbox()
     got = [m.text for m in dms(h, BOB) if "is resolved" in m.text]
     assert len(got) == 1 and "Rolled back the deploy" in got[0]
     stored = await h.store.get_incident(incident.id)
     assert stored.next_update_due is None
     # the same resolve delivered again (a retry) reaches nobody twice
-    assert (await h.bot.services.updates.on_resolved(stored)).sent == []
+    assert await h.bot.services.updates.on_resolved(stored) == 1
+    [again] = await h.drain_outbox()
+    assert again.sent == [] and again.already == 1
     announcement = h.slack.message(h.incidents_id, incident.announcement_ts or "")
     assert announcement is not None
     line = " ".join(

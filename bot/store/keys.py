@@ -186,6 +186,21 @@ def update_delivered(incident_id: str, what: str) -> str:
     return f"{PREFIX}:{{{incident_id}}}:delivered:{what}"
 
 
+def fanout_queue() -> str:
+    """sorted set `<incident>|<what>` -> due epoch: follower DMs for the workers to send."""
+    return f"{PREFIX}:fanout:queue"
+
+
+def fanout(incident_id: str, what: str) -> str:
+    """One queued fan-out (JSON: texts and followers); see bot/store/fanout.py."""
+    return f"{PREFIX}:{{{incident_id}}}:fanout:{what}"
+
+
+def fanout_claim(incident_id: str, what: str, user_id: str) -> str:
+    """A sender's claim on one follower's DM about `what` (expires by itself)."""
+    return f"{PREFIX}:{{{incident_id}}}:fanout:{what}:claim:{user_id}"
+
+
 def subscribers(incident_id: str) -> str:
     """set of users following the incident's updates."""
     return f"{PREFIX}:{{{incident_id}}}:subscribers"

@@ -1,7 +1,7 @@
 """The store the services are given: incidents, timelines and idempotency markers directly
 (`store.get_incident`, `store.append_event`, `store.first_time`, …), and one small store per
 other domain as an attribute (`store.actions`, `store.postmortems`, `store.alerts`,
-`store.patterns`, `store.leases`, `store.updates`, `store.confirmations`,
+`store.patterns`, `store.leases`, `store.updates`, `store.fanout`, `store.confirmations`,
 `store.slack_access`). They all share one `Db` (client + durability); every Redis command
 lives in bot/store/ or bot/actions/store.py."""
 
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from bot.store.alerts import AlertStore
 from bot.store.confirmations import ConfirmationStore
 from bot.store.connection import Client, Db, connect, guarded
+from bot.store.fanout import FanOutStore
 from bot.store.incidents import IncidentStore
 from bot.store.integrations import IntegrationStore
 from bot.store.leases import Leases
@@ -77,6 +78,10 @@ class RedisStore(IncidentStore, TimelineStore, SeenStore):
     @cached_property
     def slack_access(self) -> SlackAccessStore:
         return SlackAccessStore(self.db)
+
+    @cached_property
+    def fanout(self) -> FanOutStore:
+        return FanOutStore(self.db)
 
     @cached_property
     def leases(self) -> Leases:

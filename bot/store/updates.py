@@ -2,8 +2,7 @@
 
 The updates of an incident are a list in its `{INC-…}` slot, numbered atomically by one
 script. Followers are a set per incident (and, for App Home, a set of followed incidents per
-user). Each DM to a follower is claimed in a per-message set before it is sent (removed
-again if Slack refuses), so a retried or concurrent fan-out never DMs anyone twice.
+user). The DMs to followers go through the outbox in bot/store/fanout.py.
 Once-only worker messages (cadence prompts, nudges) use `store.leases.run_once`.
 """
 
@@ -96,17 +95,6 @@ class UpdateStore(StoreBase):
             if await cast(Awaitable[int], self.db.client.sismember(key, user_id)):
                 out.append(incident_id)
         return out
-
-    @guarded
-    async def claim_delivery(self, incident_id: str, what: str, user_id: str) -> bool:
-        """True for the one caller that may DM `user_id` about `what`."""
-        key = keys.update_delivered(incident_id, what)
-        return bool(await cast(Awaitable[int], self.db.client.sadd(key, user_id)))
-
-    @guarded
-    async def undo_delivery(self, incident_id: str, what: str, user_id: str) -> None:
-        key = keys.update_delivered(incident_id, what)
-        await cast(Awaitable[int], self.db.client.srem(key, user_id))
 
     # --- what the worker reads -------------------------------------------------------------
 

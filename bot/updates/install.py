@@ -3,7 +3,10 @@
 * follow-up steps: resolving tells the followers and stops the cadence, a new severity
   moves the next update to its cadence, a reopen restarts it;
 * the worker's `incident_watch` job (bot/updates/watch.py): update prompts, stale, postmortem
-  and close nudges, each message once across workers (a lease).
+  and close nudges, each message once across workers (a lease);
+* the worker's `update_fanout` job (bot/updates/fanout.py): the followers' DMs an update, a
+  resolve or a reopen queued, each follower once across workers (a lease per job, a claim
+  per follower), polled twice a second; the poll starts the jobs it takes and returns.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from bot.slack.update_blocks import (
 from bot.store.connection import db_for
 from bot.store.redis_store import RedisStore
 from bot.updates.exec_summary import make_exec_writer
+from bot.updates.fanout import POLL_SECONDS as FANOUT_POLL_SECONDS
+from bot.updates.fanout import FanOutDrain
 from bot.updates.models import CadenceSettings, NudgeSettings
 from bot.updates.service import UpdateService
 from bot.updates.watch import IncidentWatch, WatchRender
@@ -72,7 +77,7 @@ def install(ctx: InstallContext) -> Installed:
     )
 
     async def tell_followers(outcome: Outcome) -> None:
-        await updates.on_resolved(outcome.incident)
+        await updates.on_resolved(outcome.incident, outcome.actor)
 
     flows.after(
         Change.RESOLVED,
@@ -92,7 +97,7 @@ def install(ctx: InstallContext) -> Installed:
     )
 
     async def restart_cadence(outcome: Outcome) -> None:
-        await updates.on_reopened(outcome.incident)
+        await updates.on_reopened(outcome.incident, outcome.actor)
 
     flows.after(
         Change.REOPENED,
@@ -108,9 +113,14 @@ def install(ctx: InstallContext) -> Installed:
         if result.sent or result.failed:
             log.info("incident_watch", sent=result.sent, failed=result.failed)
 
+    fanout = FanOutDrain(store=ctx.store, chat=ctx.chat, clock=ctx.clock)
     return Installed(
         "updates",
         provides={"updates": updates},
-        # update cadence and nudges; each message once, by lease
-        jobs=[PeriodicJob("incident_watch", watch_incidents, every=every)],
+        jobs=[
+            # update cadence and nudges; each message once, by lease
+            PeriodicJob("incident_watch", watch_incidents, every=every),
+            # the followers' DMs from the outbox
+            PeriodicJob("update_fanout", fanout.start_due, every=FANOUT_POLL_SECONDS),
+        ],
     )

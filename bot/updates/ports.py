@@ -1,5 +1,6 @@
-"""What the update service needs from around it: the chat calls it makes, how a status or
-severity given with an update is changed (the incident flows), who counts as an admin."""
+"""What the update service and the follower fan-out need from around it: the chat calls,
+how a status or severity given with an update is changed (the incident flows), who counts
+as an admin."""
 
 from __future__ import annotations
 
@@ -20,7 +21,16 @@ class UpdateChat(Protocol):
         self, incident: Incident, text: str, status_line: str
     ) -> None: ...
 
+
+
+class FanOutChat(Protocol):
+    """What the worker's fan-out of follower DMs needs (bot/updates/fanout.py)."""
+
+    async def post(self, channel_id: str, text: str) -> str: ...
+
     async def channel_members(self, channel_id: str) -> list[str]: ...
+
+    async def direct_message(self, user_id: str, text: str) -> None: ...
 
     async def pace(self) -> None:
         """Wait while Slack has asked the bot to slow down."""

@@ -3,15 +3,16 @@
 An update goes out in this order, each Slack step on its own so one refusal never stops the
 others (the caller is told which failed): the incident channel, a reply in the
 announcement's thread in INCIDENTS_CHANNEL, the announcement edited to show the latest
-status line and the next update, then a DM to every follower (each once, see
-bot/store/updates.py). It is recorded first: a key event on the timeline and the next
+status line and the next update. The DMs to its followers are queued in Redis before any of
+that and sent by the worker, each follower once (bot/updates/fanout.py), so a process that
+dies after the update loses none of them; the resolve and the reopen reach the followers the
+same way. It is recorded first: a key event on the timeline and the next
 update due on the incident, in one transaction. A status or severity given with the update
 is changed first, through the same path as `/incident status` and `/incident severity`.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,6 +29,7 @@ from bot.store.redis_store import RedisStore
 from bot.timeline.models import EventKind, TimelineEvent
 from bot.updates.cadence import MAX_CADENCE, MIN_CADENCE, cadence_change, sooner_due
 from bot.updates.exec_summary import ExecWriter, NoModelWriter, stakeholder_summary
+from bot.updates.fanout import FollowerOutbox
 from bot.updates.models import (
     CadenceSettings,
     StatusUpdate,
@@ -41,23 +43,12 @@ from bot.updates.text import public_update_text, status_line, update_text
 
 log = structlog.get_logger(__name__)
 
-FANOUT_CONCURRENCY = 8
-FANOUT_ROUNDS = 4
-FANOUT_PAUSE_SECONDS = 2.0
-
-
-@dataclass
-class Delivery:
-    sent: list[str] = field(default_factory=list)
-    already: int = 0  # DMed before (a retried fan-out)
-    failed: list[str] = field(default_factory=list)
-
 
 @dataclass
 class UpdateResult:
     incident: Incident
     update: StatusUpdate
-    delivery: Delivery
+    followers: int = 0  # queued for the worker to DM
     warnings: list[str] = field(default_factory=list)
 
 
@@ -80,6 +71,7 @@ class UpdateService:
         self.updates = store.updates
         self.chat = chat
         self.changes = changes
+        self.outbox = FollowerOutbox(store=store, clock=clock)
         self.clock = clock
         self.cadence = cadence
         self.is_admin = is_admin
@@ -158,8 +150,18 @@ class UpdateService:
             ]
 
         incident, _ = await self.store.update_incident(incident.id, record)
+        # queued before anything is posted: the worker DMs the followers whatever happens here
+        followers = await self.outbox.queue(
+            incident,
+            str(update.seq),
+            update_text(incident, update, for_dm=True),
+            about=f"update #{update.seq} of {incident.id}",
+            public_text=public_update_text(incident, update),
+            exclude={actor},
+            author=actor,
+        )
         result = UpdateResult(
-            incident=incident, update=update, delivery=Delivery(), warnings=warnings
+            incident=incident, update=update, followers=followers, warnings=warnings
         )
         text = update_text(incident, update)
         if not await self._quietly(self.chat.post(incident.channel_id, text), "channel post"):
@@ -176,17 +178,6 @@ class UpdateService:
                 result.warnings.append("could not reply in the announcement's thread")
             if not await self.refresh_announcement(incident, update):
                 result.warnings.append("could not edit the announcement")
-        result.delivery = await self.deliver(
-            incident,
-            str(update.seq),
-            update_text(incident, update, for_dm=True),
-            exclude={actor},
-            public_text=public_update_text(incident, update),
-        )
-        if result.delivery.failed:
-            result.warnings.append(
-                f"could not DM {len(result.delivery.failed)} follower(s) (Slack refused)"
-            )
         return result
 
     async def refresh_announcement(
@@ -205,57 +196,6 @@ class UpdateService:
 
     # --- followers -----------------------------------------------------------------------
 
-    async def deliver(
-        self,
-        incident: Incident,
-        what: str,
-        text: str,
-        *,
-        exclude: set[str] | None = None,
-        public_text: str | None = None,
-    ) -> Delivery:
-        """DM every follower `text` about `what`, each at most once, a few at a time; those
-        Slack refuses (e.g. 429 after the client's own retries) are tried again shortly.
-        Followers of a private incident who are not in its channel get `public_text` (its
-        label) instead."""
-        delivery = Delivery()
-        pending = sorted(await self.updates.subscribers(incident.id) - (exclude or set()))
-        members: set[str] | None = None
-        if incident.private:
-            try:
-                members = set(await self.chat.channel_members(incident.channel_id))
-            except ChatError:
-                members = set()  # when in doubt, say nothing
-        outside = public_text or f":lock: *{incident.public_label}*"
-        gate = asyncio.Semaphore(FANOUT_CONCURRENCY)
-
-        async def one(user_id: str) -> str | None:
-            if not await self.updates.claim_delivery(incident.id, what, user_id):
-                delivery.already += 1
-                return None
-            async with gate:
-                try:
-                    await self.chat.pace()  # after a 429 every sender waits, not just one
-                    # chat.postMessage to a user id posts in the app's DM with them
-                    says = text if members is None or user_id in members else outside
-                    await self.chat.post(user_id, says)
-                except ChatError as exc:
-                    await self.updates.undo_delivery(incident.id, what, user_id)
-                    log.warning("follower_dm_failed", user=user_id, error=exc.code)
-                    return user_id
-            delivery.sent.append(user_id)
-            return None
-
-        for round_ in range(FANOUT_ROUNDS):
-            if round_:
-                await asyncio.sleep(FANOUT_PAUSE_SECONDS)
-            failed = await asyncio.gather(*(one(u) for u in pending))
-            pending = [u for u in failed if u is not None]
-            if not pending:
-                break
-        delivery.failed = pending
-        return delivery
-
     async def subscribe(self, incident: Incident, user_id: str) -> bool:
         if not incident.is_active:
             raise InvalidTransition(
@@ -266,8 +206,9 @@ class UpdateService:
     async def unsubscribe(self, incident: Incident, user_id: str) -> bool:
         return await self.updates.unsubscribe(incident.id, user_id)
 
-    async def on_resolved(self, incident: Incident) -> Delivery:
-        """Resolve: no update is due any more; the announcement and every follower hear it."""
+    async def on_resolved(self, incident: Incident, actor: str | None = None) -> int:
+        """Resolve: no update is due any more; the announcement says so and every follower's
+        DM is queued. Returns how many followers were queued."""
 
         def stop_cadence(inc: Incident) -> list[TimelineEvent]:
             inc.next_update_due = None
@@ -282,11 +223,12 @@ class UpdateService:
             f"(<#{incident.channel_id}>).{summary}"
         )
         what = f"resolved:{int((incident.resolved_at or self.clock()).timestamp())}"
-        return await self.deliver(
-            incident, what, text, public_text=f":lock: *{incident.public_label}* — resolved."
+        return await self.outbox.queue(
+            incident, what, text, about=f"the resolve of {incident.id}",
+            public_text=f":lock: *{incident.public_label}* — resolved.", author=actor,
         )
 
-    async def on_reopened(self, incident: Incident) -> Delivery:
+    async def on_reopened(self, incident: Incident, actor: str | None = None) -> int:
         """Reopen: the cadence starts again from now, the announcement shows it, and every
         follower hears it."""
         now = self.clock()
@@ -303,8 +245,9 @@ class UpdateService:
             f"(<#{incident.channel_id}>)."
         )
         what = f"reopened:{len(incident.reopenings)}"
-        return await self.deliver(
-            incident, what, text, public_text=f":lock: *{incident.public_label}* — reopened."
+        return await self.outbox.queue(
+            incident, what, text, about=f"the reopen of {incident.id}",
+            public_text=f":lock: *{incident.public_label}* — reopened.", author=actor,
         )
 
     async def on_severity(self, incident: Incident) -> Incident:

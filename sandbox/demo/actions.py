@@ -8,8 +8,9 @@ action; its value is the action's argument:
     react: pushpin                           add a reaction to a remembered message (`to: key`)
     click: Resolve anyway                    press a button by its label (`in: reply` for one
                                              in the actor's last reply, else a channel's)
-    worker: reminders | updates              a worker round: the reminder scan, or the
-                                             update cadence and nudges
+    worker: reminders | updates | followers  a worker round: the reminder scan, the update
+                                             cadence and nudges, or sending the followers'
+                                             DMs queued in the outbox
     status_page: api/v2/summary.json         a customer reads the status page the bot
                                              serves (its URL is printed)
 
@@ -142,8 +143,16 @@ async def worker(play: Player, step: Step) -> None:
             await watch.scan()
         finally:
             await watch.store.aclose()
+    elif job == "followers":
+        # the demo runs no worker process: its fan-out job runs here, as the worker runs it
+        from bot.slack.connect import slack_gateway
+        from bot.updates.fanout import FanOutDrain
+
+        store = play.world.bot.services.store
+        chat = slack_gateway(play.world.settings, store)
+        await FanOutDrain(store=store, chat=chat, clock=play.world.clock).drain()
     else:
-        raise StepFailed(f"worker: {job!r} is not a round (reminders, updates)")
+        raise StepFailed(f"worker: {job!r} is not a round (reminders, updates, followers)")
 
 
 async def status_page(play: Player, step: Step) -> None:
