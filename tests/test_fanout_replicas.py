@@ -83,8 +83,12 @@ async def test_web_processes_killed_mid_fanout_lose_no_follower(
                                 channel="C0INCIDENTS", settle=False)).status == 200
         await until(lambda: len(set(slack.channel_ids()) - before) == 1, "the war room", procs)
         [channel] = set(slack.channel_ids()) - before
-        incident_id = await store.incident_id_for_channel(channel)
-        assert incident_id is not None
+        incident_id = None
+        while incident_id is None:  # the channel comes first, the record right after
+            incident_id = await store.incident_id_for_channel(channel)
+            await asyncio.sleep(0.02)
+        while not slack.messages(channel):  # and the declare's own posts after it
+            await asyncio.sleep(0.02)
         followers = [slack.add_user(f"follower{i}", f"Follower {i}").id for i in range(FOLLOWERS)]
         for user in followers:
             await store.updates.subscribe(incident_id, user)
@@ -97,7 +101,9 @@ async def test_web_processes_killed_mid_fanout_lose_no_follower(
             process = serve_a if replica is a else serve_b
             assert (await replica.command(words, user=ALICE, channel=channel,
                                           settle=False)).status == 200
-            await until(lambda m=marker: len(dms(slack, followers, m)) > 0, f"{marker}: a DM", procs)
+            await until(
+                lambda m=marker: len(dms(slack, followers, m)) > 0, f"{marker}: a DM", procs
+            )
             kill9(process)  # mid-fan-out
             reached = len(dms(slack, followers, marker))
             assert 0 < reached < FOLLOWERS, reached
