@@ -12,6 +12,7 @@ Each property reuses one running bot for all its examples (examples stay modest:
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -119,12 +120,17 @@ def command_text(subcommands: list[str]) -> st.SearchStrategy[str]:
     return st.one_of(phrase, phrase, very_long, st.text(max_size=200))
 
 
+WAR_ROOMS = itertools.count(1)
+
+
 async def war_room(harness: Harness) -> str:
     """An open incident's channel (declared on first use, again if the fuzz closed it)."""
     open_now = await harness.bot.services.incidents.list_open()
     if open_now:
         return open_now[0].channel_id
-    return await harness.declare("Fuzzing the commands", user=ALICE)
+    # a new title each time: the fuzz may resolve or close the war room many times over, and
+    # a channel name is taken for good once used
+    return await harness.declare(f"Fuzzing the commands {next(WAR_ROOMS)}", user=ALICE)
 
 
 @FUZZ
