@@ -180,6 +180,14 @@ async def test_socket_mode_process_serves_slack_over_the_socket_and_alertmanager
     assert declared.ack["envelope_id"] == declared.envelope["envelope_id"]
     await wait_until(lambda: len(set(slack.channel_ids()) - before) == 1, "war room", bot)
     (war_room,) = set(slack.channel_ids()) - before
+    store = RedisStore(connect(redis_url))
+    try:  # the channel is made before the incident is recorded: a message waits for both
+        for _ in range(300):
+            if await store.incident_id_for_channel(war_room) is not None:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await store.redis.aclose()
 
     # a message in the war room: stored before the ack, as over HTTP
     slack.post_as_user(war_room, ALICE, "restarted the email workers")
