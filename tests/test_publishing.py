@@ -8,6 +8,7 @@ retries; no secret in the logs."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
 from datetime import timedelta
@@ -277,6 +278,42 @@ async def test_auto_publishes_every_version_to_one_page(
         assert link.url in reply.text and confluence.pages[link.ref]["version"] == 2
         assert await h.store.integrations.waiting("publish") == 0  # nothing left for the worker
     assert confluence.api_token not in caplog.text
+
+
+async def test_a_publish_that_read_the_record_before_another_made_the_page_updates_it(
+    slack: SlackEmulator, redis_url: str, confluence: ConfluenceStandin,
+) -> None:
+    """Two publishes of one version: the second read the record (no page yet) and then
+    spent a while on the chart, while the first made the page and let go of the lease. The
+    second finds the page under the lease and makes no second one."""
+    confluence.reset()
+    async with running_bot(slack, redis_url, **confluence_settings(confluence)) as h:
+        channel = await h.declare("Search slow sev:3", user=ALICE)
+        await h.driver.command("postmortem", user=ALICE, channel=channel)
+        publishing = h.bot.services.publishing
+        assert publishing is not None
+        charts = 0
+
+        async def chart_slow_the_second_time(incident: Incident) -> tuple[bytes | None, str]:
+            nonlocal charts
+            charts += 1
+            if charts == 2:
+                await asyncio.sleep(0.5)  # the first publish makes the page meanwhile
+            return None, "No chart."
+
+        publishing.chart = chart_slow_the_second_time
+        inc = await channel_incident(h, channel)
+        pages_before = len(confluence.pages)
+        first, second = await asyncio.gather(
+            publishing.publish(inc.id, publishing.resolve_targets([]), actor=ALICE),
+            publishing.publish(inc.id, publishing.resolve_targets([]), actor=ALICE),
+        )
+        assert charts == 2 and first.problems == [] and second.problems == []
+        assert len(confluence.pages) == pages_before + 1  # one page, not two
+        link = (await channel_incident(h, channel)).link("postmortem", "confluence")
+        assert link is not None and first.published == second.published == [
+            ("Confluence", link.url)
+        ]
 
 
 async def test_manual_publish_and_mistakes_change_nothing(

@@ -129,6 +129,15 @@ class PublishService:
                 outcome.problems.append(f"{target.label} is being updated already; the "
                                         "newest version follows")
                 return
+            # what the last holder recorded, read again under the lease: a publish that read
+            # the record before another one made the document updates it, never makes a second
+            current = (await self.store.get_incident(incident.id)).link(
+                "postmortem", target.name)
+            if current is not None:
+                existing = current
+                if current.source_version >= document.version:
+                    outcome.published.append((target.label, current.url))
+                    return
             try:
                 published: Published | None = None
                 if existing is not None:
@@ -148,12 +157,12 @@ class PublishService:
                     outcome.problems.append(f"could not publish to {target.label}: "
                                             f"{exc.message}")
                 return
-        link = ExternalLink(kind="postmortem", provider=target.name, url=published.url,
-                            ref=published.ref, version=published.version,
-                            source_version=document.version,
-                            place=place or (existing.place if existing else ""),
-                            at=self.clock())
-        await self._record(incident.id, target, link, actor)
+            link = ExternalLink(kind="postmortem", provider=target.name, url=published.url,
+                                ref=published.ref, version=published.version,
+                                source_version=document.version,
+                                place=place or (existing.place if existing else ""),
+                                at=self.clock())
+            await self._record(incident.id, target, link, actor)  # before the lease is let go
         outcome.published.append((target.label, published.url))
         await self.chat.post(
             incident.channel_id,
