@@ -27,8 +27,10 @@ $(STAMP): pyproject.toml
 # With SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN): serves the real workspace.
 # SCENARIO=otel (a file of sandbox/demo/scenarios/, or a path to one) picks the demo's scenario.
 SCENARIO ?= seed
+# ARGS=--no-worker when `incident-bot worker` runs elsewhere (with credentials, run includes it)
+ARGS ?=
 run: system-deps $(STAMP)
-	$(BIN)/incident-bot run --scenario $(SCENARIO)
+	$(BIN)/incident-bot run --scenario $(SCENARIO) $(ARGS)
 
 test: system-deps $(STAMP)
 	$(BIN)/ruff check bot commands sandbox tests bench

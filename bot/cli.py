@@ -216,13 +216,22 @@ def run(
         help="demo only: a scenario of sandbox/demo/scenarios/ (seed, otel, micrometer…) or "
         "the path of a scenario file",
     ),
+    worker: bool = typer.Option(
+        True, "--worker/--no-worker",
+        help="with credentials: run the worker in this process too (default)",
+    ),
 ) -> None:
-    """`make run`: real workspace with credentials, else the bundled local workspace demo."""
+    """`make run`: real workspace with credentials, else the bundled local workspace demo.
+    With credentials the worker runs in the same process (reminders, the followers' DMs,
+    nudges), so one command runs the whole bot; `--no-worker` when `incident-bot worker`
+    runs elsewhere (and to scale out: `serve`/`socket` and `worker` as separate processes)."""
     settings = settings_or_exit()
-    if settings.slack_app_token and settings.slack_bot_token:
-        socket()
-    elif settings.has_slack_credentials:
-        serve()
+    if settings.slack_bot_token and (settings.slack_app_token or settings.slack_signing_secret):
+        from bot.runners import run_http, run_socket_mode, run_together, run_worker_process
+
+        configure_logging()
+        chat = run_socket_mode(settings) if settings.slack_app_token else run_http(settings)
+        run_or_exit(run_together(chat, run_worker_process(settings)) if worker else chat)
     else:
         from sandbox.demo import run_demo
 

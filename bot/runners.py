@@ -6,6 +6,7 @@ the worker on WORKER_PORT."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from typing import Any, cast
 
 import structlog
@@ -37,6 +38,20 @@ async def run_http(settings: Settings, host: str = "0.0.0.0") -> None:
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
+
+
+async def run_together(*processes: Coroutine[Any, Any, None]) -> None:
+    """Several processes' main loops in one (`make run`: the bot and its worker). When one
+    ends or fails, the others are stopped and its error is raised."""
+    tasks = [asyncio.create_task(p) for p in processes]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for task in done:
+        task.result()
 
 
 async def run_worker_process(settings: Settings, host: str = "0.0.0.0") -> None:

@@ -367,3 +367,56 @@ async def test_serve_process_answers_healthz_and_metrics_on_port(
         assert len(slack.calls("auth.test")) == 1  # the token is checked once, at start
     finally:
         bot.stop()
+
+
+async def test_make_run_with_credentials_runs_the_bot_and_its_worker_in_one_process(
+    slack: SlackEmulator, redis_url: str, tmp_path: Path
+) -> None:
+    """`incident-bot run` (what `make run` calls) with credentials: the HTTP endpoint and the
+    worker in one process, so a follower's DM queued by `/incident update` goes out without a
+    second process; `--no-worker` leaves the worker to run elsewhere."""
+    from sandbox.driver import SlackDriver
+
+    port, worker_port = free_port(), free_port()
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": "process-signing-secret",
+        "SLACK_API_URL": slack.api_url,
+        "REDIS_URL": redis_url,
+        "PORT": str(port),
+        "WORKER_PORT": str(worker_port),
+        "REMINDER_SCAN_INTERVAL": "0.2",
+        "SNAPSHOT_ON_DECLARE": "false",
+    }
+    bot = BotProcess("run", env, port, tmp_path).start()
+    try:
+        await bot.wait_for("/healthz", 200)
+        worker = BotProcess("run", env, worker_port, tmp_path)
+        worker.proc = bot.proc  # the same process, probed on WORKER_PORT
+        body = json.loads(await worker.wait_for("/healthz", 200))
+        assert body["scheduler"] == "ok", body
+        driver = SlackDriver(
+            endpoint=f"{bot.url}/slack/events", signing_secret="process-signing-secret",
+            emulator=slack,
+        )
+        incidents = slack.channel_by_name("incidents")
+        assert incidents is not None
+        before = set(slack.channel_ids())
+        await driver.command("declare Checkout errors sev:2", user="U0ALICE",
+                             channel=incidents.id)
+        [channel] = set(slack.channel_ids()) - before
+        await driver.command("subscribe", user="U0BOB", channel=channel)
+        await driver.command("update rolled back the deploy", user="U0ALICE", channel=channel)
+        def bobs_dms() -> str:
+            ims = [c for c in slack.channels() if c.is_im and c.im_user == "U0BOB"]
+            return "\n".join(m.text for c in ims for m in slack.messages(c.id))
+
+        for _ in range(100):
+            sent = "rolled back the deploy" in bobs_dms()
+            if sent:
+                break
+            await asyncio.sleep(0.1)
+        assert sent, "the follower's DM never went out: " + bot.log[-2000:]
+    finally:
+        bot.stop()
+    assert "--no-worker" in bot.cli("run", "--help").stdout
