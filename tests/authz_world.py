@@ -137,6 +137,9 @@ async def build_world(
         item = await services.actions.add(
             incident, owner=MEMBER, text=f"purge {secret} copies", actor=IC, due="3d"
         )
+        assert services.updates is not None
+        for follower in (OUTSIDER, ADMIN):  # both follow from outside: the fan-out is played too
+            await services.updates.subscribe(incident, follower)
         target = await declare(h, kind, f"Ledger copies again {secret}") if targets else None
         sides[kind] = Side(incident=incident, item=item.id, secret=secret, target=target)
     world = World(h=h, sides=sides, pagerduty=pagerduty, jira=jira)

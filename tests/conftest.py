@@ -136,7 +136,10 @@ class Harness:
     async def drain_outbox(self) -> list[Drained]:
         """What a worker does with the follower DMs queued so far: send them (here)."""
         services = self.bot.services
-        drain = FanOutDrain(store=services.store, chat=services.chat, clock=services.clock)
+        drain = FanOutDrain(
+            store=services.store, chat=services.chat, clock=services.clock,
+            access=services.incidents.access,
+        )
         return await drain.drain()
 
 

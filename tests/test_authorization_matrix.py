@@ -308,6 +308,7 @@ async def world_for(
             {"incident": inc.id, "at": (inc.declared_at - timedelta(minutes=20)).isoformat(),
              "service": "ledger"}
         )
+    await h.drain_outbox()  # what the set-up queued for the followers goes out before the cells
     return world
 
 
@@ -393,6 +394,7 @@ async def run_row(world: World, p: Probe, kind: str | None, play: Any) -> int:
         user = ROLES[role]
         cell = Cell.start(world, user)
         answer = await play(role, user, cell)
+        await world.h.drain_outbox()  # the followers' DMs, as a worker sends them
         allowed = user in WHO[p.who] and not (kind == "private" and role == "outsider")
         check(world, cell, p, kind, role, answer, first=allowed and firsts == 0)
         firsts += allowed
@@ -497,11 +499,9 @@ async def test_app_home_shows_each_reader_what_they_may_read(
     world = await world_for(bot, pagerduty, jira, frozenset())
     services = bot.bot.services
     assert services.actions is not None and services.updates is not None
-    for side in world.sides.values():
+    for side in world.sides.values():  # the outsider and the admin follow both already
         await services.actions.add(side.incident, owner=OUTSIDER, text=f"audit {side.secret}",
                                    actor=IC, due="3d")
-        for user in (OUTSIDER, ADMIN):
-            await services.updates.subscribe(side.incident, user)
     label = world.sides["private"].incident.public_label
     for role in ORDER:
         user = ROLES[role]
@@ -625,3 +625,23 @@ async def test_services_asked_directly_refuse_an_outsider_too(
         assert len(pagerduty.calls) == cell.standin_calls["pagerduty"], name
     paged = await services.paging.page(inc, ["ledger"], actor=MEMBER)  # a member may
     assert paged.paged == ["ledger via PagerDuty"], paged
+
+
+async def test_followers_outside_get_what_the_rule_lets_them_read(
+    bot: Harness, pagerduty: PagerDutyStandin, jira: JiraStandin
+) -> None:
+    """The outsider and the admin follow both incidents from outside their channels: the
+    worker's fan-out DMs the admin the private update's words and the outsider its label."""
+    world = await world_for(bot, pagerduty, jira, frozenset())
+    for kind, side in world.sides.items():
+        cell = Cell.start(world, IC)
+        await bot.driver.command(f"update {side.secret} contained id:{side.incident.id}",
+                                 user=IC, channel=bot.incidents_id)
+        drained = await bot.drain_outbox()
+        assert sum(len(d.sent) for d in drained) == 2, drained
+        assert cell.leaks() == [], kind
+        dms = {user: "\n".join(Cell(world, user, calls=cell.calls).texts_to_actor())
+               for user in (OUTSIDER, ADMIN)}
+        assert side.secret in dms[ADMIN], kind
+        assert (side.secret in dms[OUTSIDER]) == (kind == "public"), kind
+        assert kind == "public" or side.incident.public_label in dms[OUTSIDER]

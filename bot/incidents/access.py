@@ -115,6 +115,10 @@ class IncidentAccess:
         """For each incident id: whether `user_id` may read it."""
         return {inc.id: await self.can_read(inc, user_id) for inc in incidents}
 
+    async def readable_by(self, incident: Incident, users: Iterable[str]) -> set[str]:
+        """Those of `users` who may read `incident` (one membership lookup for them all)."""
+        return {user for user in users if await self.can_read(incident, user)}
+
     def forget(self, channel_id: str) -> None:
         """Membership of `channel_id` changed (someone joined): look it up again next time."""
         self._cache.pop(channel_id, None)

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.clock import Clock
 from bot.errors import ChatError, IncidentBotError, NotFound
+from bot.incidents.access import IncidentAccess
 from bot.incidents.models import Incident
 from bot.mrkdwn import mention
 from bot.store.fanout import Claim, split
@@ -121,10 +122,19 @@ class Drained:
 class FanOutDrain:
     """The worker's side: run the due jobs, each once across the workers."""
 
-    def __init__(self, *, store: RedisStore, chat: FanOutChat, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        store: RedisStore,
+        chat: FanOutChat,
+        clock: Clock,
+        access: IncidentAccess | None = None,
+    ) -> None:
         self.store = store
         self.chat = chat
         self.clock = clock
+        # who reads a private incident's words (the one rule; without admins unless given)
+        self.access = access or IncidentAccess(members=chat)
         self.holder = uuid.uuid4().hex[:8]
         self._running: dict[str, asyncio.Task[Drained | None]] = {}
 
@@ -213,16 +223,16 @@ class FanOutDrain:
         except NotFound:
             await self.store.fanout.finish(incident_id, what)
             return result
-        members = await self._members(incident)
         pending = await self.store.fanout.undelivered(incident_id, what, job.recipients)
         result.already = len(job.recipients) - len(pending)
         pending = [u for u in pending if u not in job.refused]
+        readers = await self.access.readable_by(incident, pending)
         gate = asyncio.Semaphore(FANOUT_CONCURRENCY)
         for round_ in range(FANOUT_ROUNDS):
             if round_:
                 await asyncio.sleep(FANOUT_PAUSE_SECONDS)
             outcomes = await asyncio.gather(
-                *(self._one(job, user, members, gate, result) for user in pending)
+                *(self._one(job, user, user in readers, gate, result) for user in pending)
             )
             pending = [user for user, retry in zip(pending, outcomes, strict=True) if retry]
             if not pending:
@@ -230,18 +240,8 @@ class FanOutDrain:
         await self._settle(job, pending, result)
         return result
 
-    async def _members(self, incident: Incident) -> set[str] | None:
-        """A private incident's channel members (the others get its label); None: public."""
-        if not incident.private:
-            return None
-        try:
-            return set(await self.chat.channel_members(incident.channel_id))
-        except ChatError:
-            return set()  # when in doubt, say nothing
-
     async def _one(
-        self, job: FanOut, user: str, members: set[str] | None, gate: asyncio.Semaphore,
-        result: Drained,
+        self, job: FanOut, user: str, reads: bool, gate: asyncio.Semaphore, result: Drained
     ) -> bool:
         """DM one follower at most once; True when it should be tried again."""
         async with gate:
@@ -252,7 +252,7 @@ class FanOutDrain:
                 return False
             if claim is Claim.HELD:
                 return True
-            says = job.text if members is None or user in members else job.public_text
+            says = job.text if reads else job.public_text  # the others get the label
             try:
                 await self.chat.pace()  # after a 429 every sender waits, not just one
                 # chat.postMessage to a user id posts in the app's DM with them

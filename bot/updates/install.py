@@ -113,7 +113,9 @@ def install(ctx: InstallContext) -> Installed:
         if result.sent or result.failed:
             log.info("incident_watch", sent=result.sent, failed=result.failed)
 
-    fanout = FanOutDrain(store=ctx.store, chat=ctx.chat, clock=ctx.clock)
+    fanout = FanOutDrain(
+        store=ctx.store, chat=ctx.chat, clock=ctx.clock, access=ctx.services.incidents.access
+    )
     return Installed(
         "updates",
         provides={"updates": updates},
