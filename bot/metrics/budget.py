@@ -34,7 +34,7 @@ from bot.metrics.slos import (
 )
 
 if TYPE_CHECKING:
-    from bot.metrics.service import MetricsService
+    from bot.metrics.reader import MetricsReader
 
 
 class BudgetUse(BaseModel):
@@ -61,7 +61,7 @@ Parse = Callable[[InstantResult | None], list[Found]]
 
 
 async def budget_consumed(
-    svc: MetricsService, services: list[str], start: datetime, end: datetime
+    svc: MetricsReader, services: list[str], start: datetime, end: datetime
 ) -> list[BudgetUse]:
     """What each service's SLO budget lost between `start` and `end` (services without an
     SLO, or without data, are left out). One query per SLO kind and server."""

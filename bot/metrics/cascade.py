@@ -10,10 +10,10 @@ from bot.metrics.crossings import first_crossings
 from bot.metrics.models import Cascade, CascadeNode, Verdict, worst
 
 if TYPE_CHECKING:
-    from bot.metrics.service import MetricsService
+    from bot.metrics.reader import MetricsReader
 
 
-async def cascade(svc: MetricsService, at: datetime | None = None) -> Cascade:
+async def cascade(svc: MetricsReader, at: datetime | None = None) -> Cascade:
     """The chain of services in trouble down to the database, and where it starts.
     With `dependencies` in METRICS_CONFIG the chain is that graph; otherwise the
     services in trouble are ordered by when each crossed its threshold: the first to

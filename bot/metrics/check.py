@@ -33,11 +33,11 @@ from bot.metrics.slos import configured
 R = TypeVar("R", ServiceUp, ErrorRate, LatencyReading, ResourceReading, SloReading)
 
 if TYPE_CHECKING:
-    from bot.metrics.service import MetricsService
+    from bot.metrics.reader import MetricsReader
 
 
 async def run_check(
-    svc: MetricsService,
+    svc: MetricsReader,
     parts: Sequence[Part],
     service: str | None,
     at: datetime | None,

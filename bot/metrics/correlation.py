@@ -14,13 +14,13 @@ from bot.metrics.models import Correlation, CorrelationRow, DbPool, Verdict
 from bot.metrics.promql import latency_query, pool_queries, requests_queries
 
 if TYPE_CHECKING:
-    from bot.metrics.service import MetricsService
+    from bot.metrics.reader import MetricsReader
 
 MAX_CORRELATION_ROWS = 200
 
 
 async def correlate(
-    svc: MetricsService,
+    svc: MetricsReader,
     window: timedelta = timedelta(minutes=10),
     step: timedelta = timedelta(seconds=30),
     end: datetime | None = None,

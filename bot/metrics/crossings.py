@@ -14,14 +14,14 @@ from bot.metrics.models import Verdict
 from bot.metrics.promql import latency_query, narrowed, requests_queries
 
 if TYPE_CHECKING:
-    from bot.metrics.service import MetricsService
+    from bot.metrics.reader import MetricsReader
 
 CROSSING_WINDOW = timedelta(minutes=30)
 CROSSING_STEP = timedelta(seconds=30)
 
 
 async def first_crossings(
-    svc: MetricsService,
+    svc: MetricsReader,
     services: Sequence[str],
     at: datetime | None = None,
     *,

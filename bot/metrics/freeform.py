@@ -13,7 +13,7 @@ from bot.metrics.errors import MetricsQueryError, MetricsUnavailable, MetricsUsa
 from bot.metrics.models import InstantSample, QueryResult, QuerySeries
 
 if TYPE_CHECKING:
-    from bot.metrics.service import MetricsService
+    from bot.metrics.reader import MetricsReader
 
 SERVER_LABEL = "prometheus"
 
@@ -27,7 +27,7 @@ def format_value(value: float) -> str:
     return f"{value:.6g}"
 
 
-async def run_query(svc: MetricsService, promql: str, at: datetime | None) -> QueryResult:
+async def run_query(svc: MetricsReader, promql: str, at: datetime | None) -> QueryResult:
     text = promql.strip()
     if not text:
         raise MetricsUsageError("give a PromQL expression, e.g. `/metrics query up`")

@@ -5,11 +5,8 @@ API works: Prometheus, VictoriaMetrics, Thanos Query, Mimir."""
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import Protocol
 from urllib.parse import urlparse
-
-if TYPE_CHECKING:
-    from bot.settings import Settings
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
@@ -36,7 +33,17 @@ def parse_prometheus_urls(text: str) -> dict[str, str]:
     return servers
 
 
-def prometheus_servers(settings: Settings) -> dict[str, str]:
+class ServerSettings(Protocol):
+    """The two settings naming the servers (bot.settings.Settings has both)."""
+
+    @property
+    def prometheus_urls(self) -> str | None: ...
+
+    @property
+    def prometheus_url(self) -> object | None: ...
+
+
+def prometheus_servers(settings: ServerSettings) -> dict[str, str]:
     """The servers to read, by name ("" for the one PROMETHEUS_URL); empty: none."""
     if settings.prometheus_urls:
         return parse_prometheus_urls(settings.prometheus_urls)

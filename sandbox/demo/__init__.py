@@ -85,7 +85,7 @@ async def run_demo(
         print(world.describe())
         print(f"Scenario: {scenario} ({plan.about})")
         print("\n-- playing the incident --")
-        player = Player(world, plan, Path(out_dir))
+        player = Player(world, plan, Path(out_dir), ACTIONS)
         failures = await player.play()
         await world.driver.settle()
         print_transcript(world.emulator, player.names)

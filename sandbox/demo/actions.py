@@ -19,13 +19,10 @@ under the key a step will use."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sandbox.demo.play import Player, StepFailed
+from sandbox.demo.play import Action, Player, StepFailed
 from sandbox.demo.scenario import Step
-
-Action = Callable[[Player, Step], Awaitable[None]]
 
 
 async def command(play: Player, step: Step) -> None:

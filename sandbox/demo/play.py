@@ -6,6 +6,7 @@ naming what it looked for, where, and what was there instead."""
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 from pathlib import Path
@@ -34,11 +35,16 @@ class Reply:
     blocks: list[dict[str, Any]] = field(default_factory=list)
 
 
+# What a step's action is: the scenario's `action:` names one of sandbox/demo/actions.py
+Action = Callable[["Player", Step], Awaitable[None]]
+
+
 @dataclass
 class Player:
     world: World
     scenario: Scenario
     out: Path
+    actions: Mapping[str, Action]  # by name (sandbox/demo/actions.py ACTIONS)
     names: Transcript = field(init=False)
     incident: str | None = None
     channel_id: str | None = None
@@ -56,13 +62,11 @@ class Player:
 
     async def play(self) -> list[str]:
         """Every step in order; stops at the first that fails. The failures (0 or 1)."""
-        from sandbox.demo.actions import ACTIONS
-
         for step in self.scenario.steps:
             try:
                 await self.move_clock(step)
                 self.snapshot()
-                await ACTIONS[step.action](self, step)
+                await self.actions[step.action](self, step)
                 await self.world.settle()
                 await self.find_incident()
                 self.save(step)

@@ -11,15 +11,23 @@ import email
 import email.message
 import json
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 from pydantic import Field
 
 from sandbox.standins.base import Handler, Strict
 
-if TYPE_CHECKING:
-    from sandbox.standins.google import GoogleStandin
+
+class Scopes(Protocol):
+    """What Drive reads of the Google stand-in (sandbox/standins/google.py GoogleStandin):
+    its token book, its files and its error shape."""
+
+    files: dict[str, dict[str, Any]]
+
+    def scope_of(self, request: web.Request) -> str: ...
+
+    def error(self, status: int, message: str, **extra: Any) -> web.Response: ...
 
 GOOGLE_DOC = "application/vnd.google-apps.document"
 MULTIPART_MAX = 5 * 1024 * 1024
@@ -49,7 +57,7 @@ def _parts(body: bytes, content_type: str) -> list[tuple[str, bytes]] | None:
     return parts if len(parts) == 2 else None
 
 
-def drive_routes(google: GoogleStandin) -> list[tuple[str, str, Handler]]:
+def drive_routes(google: Scopes) -> list[tuple[str, str, Handler]]:
     def view(file_id: str, fields: str) -> dict[str, Any]:
         file = google.files[file_id]
         full = {"kind": "drive#file", "id": file_id, "name": file["name"],

@@ -4,13 +4,21 @@ evaluated and stores without a rules API (VictoriaMetrics) both count."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from bot.metrics.bindings import SloBinding
 from bot.metrics.slos import PYRRA_BURN, PYRRA_TARGET, SLOTH_OBJECTIVE, SLOTH_RATIO, seconds
 
-if TYPE_CHECKING:
-    from bot.metrics.matching.catalog import Catalog
+
+class Catalog(Protocol):
+    """What these rounds read of discovery's catalog (bot/metrics/matching/catalog.py)."""
+
+    names: set[str]
+    rules: list[dict[str, Any]]
+
+    def labels(self, metric: str) -> set[str]: ...
+
+    def seen(self, label: str, metric: str) -> set[str]: ...
 
 
 def pyrra_burn_metrics(names: set[str]) -> list[str]:
