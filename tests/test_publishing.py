@@ -293,21 +293,26 @@ async def test_a_publish_that_read_the_record_before_another_made_the_page_updat
         publishing = h.bot.services.publishing
         assert publishing is not None
         charts = 0
+        publishes: list[asyncio.Task[Any]] = []
 
         async def chart_slow_the_second_time(incident: Incident) -> tuple[bytes | None, str]:
             nonlocal charts
             charts += 1
-            if charts == 2:
-                await asyncio.sleep(0.5)  # the first publish makes the page meanwhile
+            if charts == 2:  # both have read the record; the other one finishes meanwhile
+                other = next(t for t in publishes if t is not asyncio.current_task())
+                await asyncio.wait([other])
             return None, "No chart."
 
         publishing.chart = chart_slow_the_second_time
         inc = await channel_incident(h, channel)
         pages_before = len(confluence.pages)
-        first, second = await asyncio.gather(
-            publishing.publish(inc.id, publishing.resolve_targets([]), actor=ALICE),
-            publishing.publish(inc.id, publishing.resolve_targets([]), actor=ALICE),
-        )
+        publishes += [
+            asyncio.create_task(
+                publishing.publish(inc.id, publishing.resolve_targets([]), actor=ALICE)
+            )
+            for _ in range(2)
+        ]
+        first, second = await asyncio.gather(*publishes)
         assert charts == 2 and first.problems == [] and second.problems == []
         assert len(confluence.pages) == pages_before + 1  # one page, not two
         link = (await channel_incident(h, channel)).link("postmortem", "confluence")
