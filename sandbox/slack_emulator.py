@@ -56,6 +56,9 @@ Socket Mode: ``add_app_token("xapp-…")`` registers an app-level token, good on
 ``apps.connections.open``, which answers a one-time WebSocket URL served by
 ``emu.socket_mode`` (sandbox/socket_mode.py: hello, envelopes, acks, disconnect).
 
+Sign in with Slack: ``emu.oidc`` (sandbox/slack_oidc.py) serves Slack's OpenID Connect
+authorize page, keys document, ``openid.connect.token`` and ``openid.connect.userInfo``.
+
 Run ``python -m sandbox.slack_emulator`` to serve a workspace on a fixed port.
 """
 
@@ -78,6 +81,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from sandbox.slack_oidc import OIDC_METHODS, SlackOidc
 from sandbox.socket_mode import SocketModeStandIn
 
 __all__ = [
@@ -661,6 +665,7 @@ class SlackEmulator:
         self._lock = threading.RLock()
         self._initial_scopes = set(DEFAULT_SCOPES if scopes is None else scopes)
         self.socket_mode = SocketModeStandIn(APP_ID)
+        self.oidc = SlackOidc(self, clock)  # Sign in with Slack (sandbox/slack_oidc.py)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
@@ -753,6 +758,7 @@ class SlackEmulator:
         app.router.add_post("/upload/v1/{file_id}", self._handle_upload)
         app.router.add_post("/response/{rid}", self._handle_response_url)
         app.router.add_get("/link/", self.socket_mode.handle)
+        app.router.add_routes(self.oidc.routes())
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", self._port)
@@ -998,6 +1004,7 @@ class SlackEmulator:
             self.rate_limits = self._initial_rate_limits
             if workspace:
                 self._reset_workspace()
+                self.oidc.reset()
 
     # ------------------------------------------------------------------ inspection
 
@@ -1282,7 +1289,13 @@ class SlackEmulator:
             return self._respond(200, body, None)
         if token is None and args.get("token"):
             token = str(args["token"])
-        recorded_args = {k: v for k, v in args.items() if k != "token"}
+        recorded_args = {k: v for k, v in args.items() if k not in ("token", "client_secret")}
+        if method in OIDC_METHODS:  # client credentials or a user's token, not a bot's
+            with self._lock:
+                body = self.oidc.handle(method, args, auth)
+                self._calls.append(Call(method, copy.deepcopy(recorded_args), None, 200,
+                                        copy.deepcopy(body), arrived, time.perf_counter()))
+            return self._respond(200, body, None)
         with self._lock:
             status, body, headers, tok = self._dispatch(method, args, token)
             self._calls.append(Call(method, copy.deepcopy(recorded_args), token, status,
