@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import structlog
@@ -67,6 +69,20 @@ COMMAND_MODULES = [
     workspace,  # last: acknowledges what no listener above takes
 ]
 EVENTS_PATH = "/slack/events"
+# Bolt turns on its multi-workspace OAuth flow (a file installation store, the bot token
+# ignored) when both are in the environment; the web app's sign-in uses them instead
+BOLT_OAUTH_ENV = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+
+
+@contextmanager
+def single_workspace() -> Iterator[None]:
+    """Build Bolt's app with SLACK_CLIENT_ID / SLACK_CLIENT_SECRET hidden from it, so it
+    keeps the one workspace's bot token (sign-in reads them from Settings, not from Bolt)."""
+    saved = {name: os.environ.pop(name) for name in BOLT_OAUTH_ENV if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
 
 
 def build_app(
@@ -77,14 +93,15 @@ def build_app(
     settings = services.settings
     client = services.chat.client
 
-    app = AsyncApp(
-        client=client,
-        signing_secret=settings.slack_signing_secret or "",
-        request_verification_enabled=True,
-        logger=logging.getLogger("bolt"),
-        # what no listener takes reaches explain_error, which acknowledges what Slack sent
-        raise_error_for_unhandled_request=True,
-    )
+    with single_workspace():
+        app = AsyncApp(
+            client=client,
+            signing_secret=settings.slack_signing_secret or "",
+            request_verification_enabled=True,
+            logger=logging.getLogger("bolt"),
+            # what no listener takes reaches explain_error, which acknowledges what Slack sent
+            raise_error_for_unhandled_request=True,
+        )
 
     @app.middleware
     async def drop_retried_events(body: dict[str, Any], next: Any) -> BoltResponse | None:
@@ -159,7 +176,7 @@ def signed_requests_only(secret: str | None) -> Any:
 def build_web_app(
     app: AsyncApp,
     services: Services,
-    routes: list[web.RouteDef] | None = None,
+    routes: list[web.AbstractRouteDef] | None = None,
     observability: BotMetrics | None = None,
 ) -> web.Application:
     """The HTTP server: Slack's endpoint, a health check, the bot's own /metrics (with

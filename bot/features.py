@@ -95,7 +95,7 @@ class Installed:
     provides: dict[str, object] = field(default_factory=dict)
     jobs: list[PeriodicJob] = field(default_factory=list)
     listeners: list[Register] = field(default_factory=list)
-    routes: list[web.RouteDef] = field(default_factory=list)
+    routes: Sequence[web.AbstractRouteDef] = field(default_factory=list)
     web_setup: list[WebSetup] = field(default_factory=list)
     registrations: list[Registration] = field(default_factory=list)
     package: str = ""  # the install's package, e.g. "bot.patterns" (set by install_all)
@@ -113,7 +113,7 @@ class Composition:
         return [job for feature in self.features for job in feature.jobs]
 
     @property
-    def routes(self) -> list[web.RouteDef]:
+    def routes(self) -> list[web.AbstractRouteDef]:
         return [route for feature in self.features for route in feature.routes]
 
     @property

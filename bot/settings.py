@@ -29,6 +29,7 @@ from bot.setting_values import (
 from bot.statuspage.settings import StatusPageSettings
 from bot.store.connection import RedisSettings
 from bot.updates.settings import UpdateSettings
+from bot.web.settings import WebSettings
 
 __all__ = ["OFF_WORDS", "Settings", "SettingsError", "load_settings"]
 
@@ -226,6 +227,7 @@ class Settings(
     CallSettings,
     PublishSettings,
     StatusPageSettings,
+    WebSettings,
     BaseSettings,
 ):
     """Every setting, from the environment (pydantic-settings). A new group is a class with

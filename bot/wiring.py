@@ -40,22 +40,15 @@ from bot.store.redis_store import RedisStore
 from bot.timeline.service import TimelineService
 from bot.updates import install as updates
 from bot.updates.install import build_watch
+from bot.web import install as web_app
 from bot.webhooks import install as webhooks
 from bot.worker import PeriodicJob
 
 # In this order: it is the order of each change's follow-up steps (the incident's own
 # first), and a feature may use the services of those before it.
 __all__ = [  # what the processes, `export` and the demo get from here
-    "FEATURES",
-    "Bot",
-    "admin_check",
-    "build_bot",
-    "build_postmortems",
-    "build_scanner",
-    "build_watch",
-    "build_worker_jobs",
-    "compose",
-    "slack_gateway",
+    "FEATURES", "Bot", "admin_check", "build_bot", "build_postmortems",
+    "build_scanner", "build_watch", "build_worker_jobs", "compose", "slack_gateway",
 ]
 FEATURES: list[Install] = [
     lifecycle.install,  # the channel, the announcement, the lifecycle
@@ -66,6 +59,7 @@ FEATURES: list[Install] = [
     updates.install,
     integrations.install,  # paging and tracking
     publishing.install,  # CONFLUENCE_…, NOTION_…, GDRIVE_FOLDER_ID: postmortems published
+    web_app.install,  # SLACK_CLIENT_ID, …: the web app (always: it says what it needs)
     statuspage.install,  # STATUS_PAGE_COMPONENTS
     webhooks.install,
 ]

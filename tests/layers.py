@@ -44,7 +44,8 @@ LAYERS: dict[str, list[str]] = {
     "store": ["bot.store"],
     "config": ["bot.settings", "bot.setting_values", "bot.integrations.settings",
                "bot.conferencing.settings", "bot.publishing.settings",
-               "bot.statuspage.settings", "bot.actions.settings", "bot.updates.settings"],
+               "bot.statuspage.settings", "bot.actions.settings", "bot.updates.settings",
+               "bot.web.settings"],
     "domain": [
         "bot.ports", "bot.incidents", "bot.timeline", "bot.actions", "bot.updates",
         "bot.patterns", "bot.postmortem", "bot.metrics", "bot.alerts", "bot.runbooks",

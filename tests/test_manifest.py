@@ -167,3 +167,15 @@ async def test_a_scripted_run_calls_only_methods_the_scan_found(harness: Harness
     assert recorded <= used_methods(), recorded - used_methods()
     for call in harness.slack.calls():
         assert call.response.get("error") != "missing_scope", call
+
+
+@pytest.mark.parametrize("name", MANIFESTS)
+def test_sign_in_with_slack_is_in_the_manifest(name: str) -> None:
+    """The web app's sign-in: its callback is a redirect URL, and the user scopes are
+    exactly the OpenID Connect ones it asks for (no user token beyond sign-in)."""
+    from bot.web.auth import CALLBACK_PATH
+    from bot.web.oidc import SCOPES
+
+    oauth = manifest(name)["oauth_config"]
+    assert [u.endswith(CALLBACK_PATH) for u in oauth["redirect_urls"]] == [True]
+    assert oauth["scopes"]["user"] == list(SCOPES)

@@ -79,11 +79,10 @@ def build_publishing(
     stores = build_stores(settings)
     if not stores or postmortems is None:
         return None
-    web = getattr(settings, "web_base_url", None)
     publishing = PublishService(
         stores=stores, postmortems=postmortems, store=store, integrations=store.integrations,
         chat=chat, clock=clock, auto=settings.postmortem_publish == "auto",
-        web_base_url=str(web) if web else None, chart=metric_chart(metrics, clock),
+        web_base_url=settings.web_base, chart=metric_chart(metrics, clock),
     )
     postmortems.followers.append(publishing.on_version)
     return publishing

@@ -1,0 +1,14 @@
+"""The web app: incident pages, search and the JSON API outside Slack, behind Sign in with
+Slack (OpenID Connect). What other features use:
+
+* `bot.web.sessions`: `WebUser`, `current_user(request)`, `require_user(request)` (a
+  signed-in member of the bot's workspace, or a redirect to sign in / the setup page),
+  `csrf_field(request)` and `check_csrf(request)` for forms that change something;
+* `bot.web.pages`: `render(request, "name.html", context)` with the base template
+  `bot/web/templates/base.html` (blocks `title`, `head`, `nav`, `content`, `scripts`);
+  a feature's own templates sit in its package and are found through `template_dirs`;
+* `bot.web.access`: `readable_incident(request, incident_id)`: the incident, or 404 for
+  anyone the read rule (bot/incidents/access.py) keeps out.
+
+Nothing here imports Jinja2 or aiohttp-jinja2 at import time (the worker stays lean).
+"""
