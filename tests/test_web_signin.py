@@ -278,6 +278,6 @@ def test_the_worker_and_the_command_line_do_not_load_jinja() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, bot.wiring, bot.web.install, bot.cli; "
+    code = ("import sys, bot.wiring, bot.web.install, bot.web.pages, bot.cli; "
             "assert 'jinja2' not in sys.modules and 'aiohttp_jinja2' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)

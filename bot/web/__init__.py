@@ -10,5 +10,5 @@ Slack (OpenID Connect). What other features use:
 * `bot.web.access`: `readable_incident(request, incident_id)`: the incident, or 404 for
   anyone the read rule (bot/incidents/access.py) keeps out.
 
-Nothing here imports Jinja2 or aiohttp-jinja2 at import time (the worker stays lean).
+Nothing imports Jinja2 before the first page is rendered (processes stay lean).
 """

@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -32,6 +32,7 @@ class WebState:
     codec: SessionCodec | None = None
     signin: SlackSignIn | None = None
     template_dirs: list[Path] = field(default_factory=lambda: [TEMPLATES])
+    jinja: Any = None  # the Jinja2 Environment, built by bot.web.pages on the first page
 
     @property
     def configured(self) -> bool:

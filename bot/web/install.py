@@ -1,7 +1,7 @@
 """The web app plugs in here. It is always installed, so every web path answers: with the
 settings (SLACK_CLIENT_ID, SLACK_CLIENT_SECRET, WEB_BASE_URL, WEB_SESSION_SECRET) it serves
 the pages behind Sign in with Slack; without them each answers one page naming what to set.
-Jinja2 is imported only by web_setup, when a serving process builds its HTTP server."""
+Jinja2 is imported only when the first page is rendered (bot/web/pages.py)."""
 
 from __future__ import annotations
 
@@ -42,10 +42,6 @@ def install(ctx: InstallContext) -> Installed:
         app[WEB_STATE] = state
         app.middlewares.insert(0, security_headers)
         app.middlewares.append(session)
-        if state.configured:
-            from bot.web.pages import setup_templates
-
-            setup_templates(app)
 
     routes = [
         *auth.routes(),
