@@ -15,8 +15,8 @@ from bot.errors import NotFound
 from bot.incidents.models import INCIDENT_SCHEMA_VERSION, Incident
 from bot.store import atomic, codec, keys
 from bot.store.atomic import ABSENT, Write
-from bot.store.base import StoreBase
 from bot.store.connection import guarded
+from bot.store.search_index import SearchIndex
 from bot.timeline.models import TimelineEvent
 
 
@@ -24,7 +24,7 @@ def _xadd(incident_id: str, event: TimelineEvent) -> Write:
     return Write("XADD", keys.timeline(incident_id), ("*", "v", codec.dumps(event)))
 
 
-class IncidentStore(StoreBase):
+class IncidentStore(SearchIndex):
     @guarded
     async def ping(self) -> None:
         await self.db.client.ping()
@@ -35,7 +35,8 @@ class IncidentStore(StoreBase):
         n = await self.db.client.incr(keys.incident_sequence(day))
         return f"INC-{day}-{n:04d}"
 
-    async def _index(self, incident: Incident) -> None:
+    async def _index(self, incident: Incident, previous: Incident | None = None) -> None:
+        await self.index_incident(incident, previous, phase="add")
         score = incident.declared_at.timestamp()
         async with self.db.client.pipeline(transaction=False) as pipe:
             pipe.set(keys.channel_index(incident.channel_id), incident.id)
@@ -47,6 +48,7 @@ class IncidentStore(StoreBase):
     @guarded
     async def create_incident(self, incident: Incident, first_event: TimelineEvent) -> None:
         await self._index(incident)
+        await self.index_events(incident.id, [first_event])
         stored = await atomic.apply(
             self.db,
             [
@@ -85,24 +87,29 @@ class IncidentStore(StoreBase):
         """Apply `change` (which mutates the incident and returns the events it caused)
         optimistically, storing the incident and its events in one atomic write."""
         key = keys.incident(incident_id)
-        result: list[tuple[Incident, list[TimelineEvent]]] = []
+        result: list[tuple[Incident, list[TimelineEvent], Incident]] = []
 
         async def decide(raw: str | None) -> list[Write]:
             if raw is None:
                 raise NotFound(f"There is no incident `{incident_id}`.")
             incident = codec.loads(Incident, raw, current=INCIDENT_SCHEMA_VERSION)
+            previous = incident.model_copy(deep=True)
             events = change(incident)
             if incident.is_active:
-                await self._index(incident)  # additions before the record
-            result[:] = [(incident, events)]
+                await self._index(incident, previous)  # additions before the record
+            else:
+                await self.index_incident(incident, previous, phase="add")
+            await self.index_events(incident.id, events)
+            result[:] = [(incident, events, previous)]
             return [Write("SET", key, (codec.dumps(incident),))] + [
                 _xadd(incident_id, e) for e in events
             ]
 
         await atomic.update(self.db, key, decide)
-        incident, events = result[0]
+        incident, events, previous = result[0]
         if not incident.is_active:
             await self.db.client.zrem(keys.incidents_open(), incident.id)  # removals after
+        await self.index_incident(incident, previous, phase="remove")
         return incident, events
 
     @guarded

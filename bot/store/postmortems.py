@@ -48,6 +48,13 @@ class PostmortemStore(StoreBase):
         return None if raw is None else codec.loads(Postmortem, raw)
 
     @guarded
+    async def versions(self, incident_id: str) -> list[Postmortem]:
+        """Every stored version, oldest first (the web page shows and compares them)."""
+        key = keys.postmortem_versions(incident_id)
+        raws = await cast(Awaitable[list[str]], self.db.client.lrange(key, 0, -1))
+        return [codec.loads(Postmortem, raw) for raw in raws]
+
+    @guarded
     async def version_count(self, incident_id: str) -> int:
         key = keys.postmortem_versions(incident_id)
         return int(await cast(Awaitable[int], self.db.client.llen(key)))

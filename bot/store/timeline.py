@@ -9,8 +9,8 @@ from typing import Any, cast
 
 from bot.store import atomic, codec, keys
 from bot.store.atomic import Write
-from bot.store.base import StoreBase
 from bot.store.connection import guarded
+from bot.store.search_index import SearchIndex
 from bot.timeline.models import EVENT_SCHEMA_VERSION, EventKind, TimelineEntry, TimelineEvent
 
 # KEYS[1] message-ts -> stream-id hash, KEYS[2] timeline stream; ARGV ts, event json
@@ -22,10 +22,11 @@ return 1
 """
 
 
-class TimelineStore(StoreBase):
+class TimelineStore(SearchIndex):
     @guarded
     async def append_event(self, incident_id: str, event: TimelineEvent) -> str:
         key = keys.timeline(incident_id)
+        await self.index_events(incident_id, [event])  # the search index first
         replies = await atomic.apply(self.db, [Write("XADD", key, ("*", "v", codec.dumps(event)))])
         assert replies is not None
         return str(replies[0])
@@ -36,6 +37,7 @@ class TimelineStore(StoreBase):
         if not events:
             return
         key = keys.timeline(incident_id)
+        await self.index_events(incident_id, events)
         await atomic.apply(
             self.db, [Write("XADD", key, ("*", "v", codec.dumps(e))) for e in events]
         )
@@ -45,6 +47,7 @@ class TimelineStore(StoreBase):
         """Store a channel message once per message ts; False when it was already stored.
         One atomic script: a failure can never leave a message marked but unstored."""
         assert event.message_ts is not None
+        await self.index_events(incident_id, [event])
         stored = await atomic.run_script(
             self.db,
             RECORD_MESSAGE_LUA,
@@ -67,6 +70,25 @@ class TimelineStore(StoreBase):
             (str(sid), codec.loads(TimelineEvent, fields["v"], current=EVENT_SCHEMA_VERSION))
             for sid, fields in rows
         ]
+
+    @guarded
+    async def events_after(self, incident_id: str, after: str, count: int = 100
+                           ) -> list[tuple[str, TimelineEvent]]:
+        """Events appended after stream id `after` ("0" for all), oldest first (the web
+        page's live timeline polls this)."""
+        rows: list[tuple[str, dict[str, Any]]] = await self.db.client.xrange(
+            keys.timeline(incident_id), f"({after}" if after != "0" else "-", "+", count=count
+        )
+        return [
+            (str(sid), codec.loads(TimelineEvent, fields["v"], current=EVENT_SCHEMA_VERSION))
+            for sid, fields in rows
+        ]
+
+    @guarded
+    async def last_event_id(self, incident_id: str) -> str:
+        """The stream id of the newest event ("0" when there is none)."""
+        rows = await self.db.client.xrevrange(keys.timeline(incident_id), count=1)
+        return str(rows[0][0]) if rows else "0"
 
     async def timeline(self, incident_id: str) -> list[TimelineEntry]:
         """The timeline as shown: edits replace text, deletes hide, pins mark key."""
