@@ -33,6 +33,8 @@ class WebState:
     signin: SlackSignIn | None = None
     template_dirs: list[Path] = field(default_factory=lambda: [TEMPLATES])
     jinja: Any = None  # the Jinja2 Environment, built by bot.web.pages on the first page
+    names: Any = None  # bot.web.people.Names, made by the first page that shows people
+    stopping: bool = False  # the server is shutting down: live streams end
 
     @property
     def configured(self) -> bool:

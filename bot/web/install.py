@@ -8,7 +8,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.features import InstallContext, Installed
-from bot.web import auth, incidents
+from bot.web import api, auth, incidents
 from bot.web.app_state import STATIC, WEB_STATE, WebState
 from bot.web.sessions import SessionCodec
 
@@ -40,12 +40,18 @@ def install(ctx: InstallContext) -> Installed:
         from bot.web.middleware import security_headers, session
 
         app[WEB_STATE] = state
+
+        async def stop_streams(_: web.Application) -> None:
+            state.stopping = True
+
+        app.on_shutdown.append(stop_streams)
         app.middlewares.insert(0, security_headers)
         app.middlewares.append(session)
 
     routes = [
         *auth.routes(),
         *incidents.routes(),
+        *api.routes(),
         web.static("/static", STATIC, append_version=False),
     ]
     return Installed("web", routes=routes, web_setup=[setup])

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
 
+from bot.incidents.models import format_duration
 from bot.web.app_state import web_state
 from bot.web.sessions import CSRF_FIELD, current_user
 
@@ -45,6 +46,7 @@ def environment(app: web.Application) -> Any:
         )
         state.jinja.globals["csrf_name"] = CSRF_FIELD
         state.jinja.filters["when"] = local_time
+        state.jinja.globals["duration"] = format_duration
     return state.jinja
 
 
