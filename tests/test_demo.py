@@ -115,3 +115,29 @@ async def test_a_mistake_in_a_scenario_file_is_named_before_anything_runs(
     assert await run_demo(scenario="no-such-scenario") == 2
     refused = capsys.readouterr().out
     assert "unknown scenario 'no-such-scenario'; choose one of" in refused and "seed" in refused
+
+
+async def test_a_scenario_played_like_another_names_what_its_values_lack(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`like: otel` plays otel's steps with the file's own `expect:` values; a file that
+    lacks one, names one otel does not use, or gives steps too is refused before anything
+    runs, naming the file and the value."""
+    header = "about: mine\nprometheus: otel\nservices: [ledger-svc, basket-api]\n"
+    cases = {
+        "lacking.yml": (header + "like: otel\nexpect:\n  errors: x\n  pool: y\n",
+                        "like: otel needs expect: values for errors, pool, turn (missing: turn;"),
+        "unknown.yml": (header + "like: otel\nexpect:\n  errors: x\n  pool: y\n  turn: z\n"
+                        "  extra: w\n", "unknown: extra)"),
+        "both.yml": (header + "like: otel\nexpect: {}\nsteps: []\n",
+                     "both.yml: give `like:` or `steps:`, not both"),
+        "stray.yml": (BROKEN.replace("Ops Lead: @charlie", "${nowhere}"),
+                      "stray.yml: ${nowhere} has no value under expect:"),
+    }
+    for name, (text, said) in cases.items():
+        path = tmp_path / name
+        path.write_text(text)
+        code = await run_demo(out_dir=str(tmp_path), redis_url=redis_db_url(14),
+                              scenario=str(path))
+        out = capsys.readouterr().out
+        assert code == 2 and said in out and "flushed" not in out, (name, out)

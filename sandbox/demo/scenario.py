@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
 DURATION = re.compile(r"^(\d+)(s|m|h|d)$")
+EXPECTED = re.compile(r"\$\{([a-z_][a-z0-9_]*)\}")  # ${name}: a value of the file's `expect:`
 
 
 class ScenarioError(Exception):
@@ -82,6 +83,7 @@ class Scenario(BaseModel):
     services: list[str] = Field(default_factory=list)
     standins: list[str] = Field(default_factory=list, alias="stand-ins")
     settings: dict[str, Any] = Field(default_factory=dict)
+    expect: dict[str, str] = Field(default_factory=dict)  # ${name} in the steps' checks
     steps: list[Step]
 
 
@@ -109,10 +111,18 @@ def path_of(name: str) -> Path:
 
 
 def load(name: str, actions: set[str]) -> Scenario:
-    """The scenario, checked: every step has exactly one action of `actions`."""
+    """The scenario, checked: every step has exactly one action of `actions`.
+
+    A file with `like: <scenario>` plays that scenario's steps in its own world: it gives
+    no steps, only its header and the `expect:` values the shared steps' checks name as
+    `${name}` (what its own metrics read, for instance)."""
     path = path_of(name)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if isinstance(raw, dict) and "like" in raw:
+            raw = _played_like(path, raw)
+        if isinstance(raw, dict) and isinstance(raw.get("steps"), list):
+            raw["steps"] = _filled(raw["steps"], raw.get("expect") or {}, path)
         scenario = Scenario.model_validate(raw)
     except (yaml.YAMLError, ValidationError) as exc:
         raise ScenarioError(f"{path.name}: {exc}") from None
@@ -124,3 +134,40 @@ def load(name: str, actions: set[str]) -> Scenario:
                 f"{', '.join(sorted(actions))} (found {', '.join(chosen) or 'none'})"
             )
     return scenario
+
+
+def _played_like(path: Path, raw: dict[str, Any]) -> dict[str, Any]:
+    """`raw` with the steps of the scenario it names in `like:`."""
+    base_path = path_of(str(raw.pop("like")))
+    base = yaml.safe_load(base_path.read_text(encoding="utf-8"))
+    if "steps" in raw:
+        raise ScenarioError(f"{path.name}: give `like:` or `steps:`, not both")
+    if not isinstance(base, dict) or "like" in base or "steps" not in base:
+        raise ScenarioError(f"{path.name}: like: {base_path.stem} must be a scenario with "
+                            "steps of its own")
+    wanted, given = set(base.get("expect") or {}), set(raw.get("expect") or {})
+    if wanted != given:
+        raise ScenarioError(
+            f"{path.name}: like: {base_path.stem} needs expect: values for "
+            f"{', '.join(sorted(wanted)) or 'nothing'} (missing: "
+            f"{', '.join(sorted(wanted - given)) or 'none'}; unknown: "
+            f"{', '.join(sorted(given - wanted)) or 'none'})")
+    return {**raw, "steps": base["steps"]}
+
+
+def _filled(value: Any, expect: dict[str, str], path: Path) -> Any:
+    """Every ${name} in the steps replaced by its `expect:` value."""
+    if isinstance(value, str):
+
+        def one(match: re.Match[str]) -> str:
+            if match.group(1) not in expect:
+                raise ScenarioError(f"{path.name}: ${{{match.group(1)}}} has no value under "
+                                    "expect:")
+            return str(expect[match.group(1)])
+
+        return EXPECTED.sub(one, value)
+    if isinstance(value, list):
+        return [_filled(v, expect, path) for v in value]
+    if isinstance(value, dict):
+        return {k: _filled(v, expect, path) for k, v in value.items()}
+    return value
