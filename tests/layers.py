@@ -51,7 +51,7 @@ LAYERS: dict[str, list[str]] = {
         "bot.patterns", "bot.postmortem", "bot.metrics", "bot.alerts", "bot.runbooks",
         "bot.registry", "bot.integrations", "bot.integrations.pagers.base",
         "bot.integrations.trackers.base", "bot.conferencing", "bot.causes",
-        "bot.publishing", "bot.statuspage",
+        "bot.publishing", "bot.statuspage", "bot.insights",
     ],
     "adapters": [
         "bot.slack", "bot.integrations.pagers", "bot.integrations.trackers",

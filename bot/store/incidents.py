@@ -17,11 +17,11 @@ from bot.store import atomic, codec, keys
 from bot.store.atomic import ABSENT, Write
 from bot.store.connection import guarded
 from bot.store.search_index import SearchIndex
+from bot.store.timeline import event_writes
 from bot.timeline.models import TimelineEvent
 
-
-def _xadd(incident_id: str, event: TimelineEvent) -> Write:
-    return Write("XADD", keys.timeline(incident_id), ("*", "v", codec.dumps(event)))
+# the first-times set is kept on write from this version on (bot/store/insights.py)
+FIRSTS_KEPT = ("ZADD", "0", "v1")
 
 
 class IncidentStore(SearchIndex):
@@ -53,7 +53,8 @@ class IncidentStore(SearchIndex):
             self.db,
             [
                 Write("SET", keys.incident(incident.id), (codec.dumps(incident),)),
-                _xadd(incident.id, first_event),
+                Write(FIRSTS_KEPT[0], keys.incident_firsts(incident.id), FIRSTS_KEPT[1:]),
+                *event_writes(incident.id, first_event),
             ],
             guard=keys.incident(incident.id),
             expect=ABSENT,
@@ -102,7 +103,7 @@ class IncidentStore(SearchIndex):
             await self.index_events(incident.id, events)
             result[:] = [(incident, events, previous)]
             return [Write("SET", key, (codec.dumps(incident),))] + [
-                _xadd(incident_id, e) for e in events
+                w for e in events for w in event_writes(incident_id, e)
             ]
 
         await atomic.update(self.db, key, decide)

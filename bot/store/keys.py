@@ -34,6 +34,13 @@ def timeline_messages(incident_id: str) -> str:
     return f"{PREFIX}:{{{incident_id}}}:messages"
 
 
+def incident_firsts(incident_id: str) -> str:
+    """sorted set of the incident's first times (epoch seconds), kept on write with ZADD LT:
+    `acted:<user>` a person's first acknowledging event, `postmortem` its first draft, and
+    `v1` (score 0) once the set is kept on write (else insights rebuild it once)."""
+    return f"{PREFIX}:{{{incident_id}}}:firsts"
+
+
 def channel_index(channel_id: str) -> str:
     return f"{PREFIX}:channel:{channel_id}"
 
@@ -234,6 +241,11 @@ def tracker_event_seen(product: str, delivery: str) -> str:
 def tracked_issue(tracker: str, key: str) -> str:
     """The action item a tracker issue follows (webhooks find the item by the issue)."""
     return f"{PREFIX}:tracked:{tracker}:{key}"
+
+
+def user_tz(user_id: str) -> str:
+    """A person's Slack time zone (users.info `tz`), cached for a day (bot/insights/)."""
+    return f"{PREFIX}:user:{user_id}:tz"
 
 
 def github_login(user_id: str) -> str:

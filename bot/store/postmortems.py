@@ -27,6 +27,11 @@ class PostmortemStore(StoreBase):
             [
                 Write("SET", keys.postmortem(pm.incident_id), (raw,)),
                 Write("RPUSH", keys.postmortem_versions(pm.incident_id), (raw,)),
+                Write(  # its first draft's time, for insights (ZADD LT keeps the earliest)
+                    "ZADD",
+                    keys.incident_firsts(pm.incident_id),
+                    ("LT", pm.generated_at.timestamp(), "postmortem"),
+                ),
             ],
         )
         return pm

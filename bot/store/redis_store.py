@@ -1,9 +1,9 @@
 """The store the services are given: incidents, timelines and idempotency markers directly
 (`store.get_incident`, `store.append_event`, `store.first_time`, …), and one small store per
 other domain as an attribute (`store.actions`, `store.postmortems`, `store.alerts`,
-`store.patterns`, `store.leases`, `store.updates`, `store.fanout`, `store.confirmations`,
-`store.slack_access`). They all share one `Db` (client + durability); every Redis command
-lives in bot/store/ or bot/actions/store.py."""
+`store.patterns`, `store.insights`, `store.leases`, `store.updates`, `store.fanout`,
+`store.confirmations`, `store.slack_access`). They all share one `Db` (client +
+durability); every Redis command lives in bot/store/ or bot/actions/store.py."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from bot.store.confirmations import ConfirmationStore
 from bot.store.connection import Client, Db, connect, guarded
 from bot.store.fanout import FanOutStore
 from bot.store.incidents import IncidentStore
+from bot.store.insights import InsightsStore
 from bot.store.integrations import IntegrationStore
 from bot.store.leases import Leases
 from bot.store.postmortems import PostmortemStore
@@ -52,6 +53,10 @@ class RedisStore(IncidentStore, TimelineStore, SeenStore):
     @cached_property
     def postmortems(self) -> PostmortemStore:
         return PostmortemStore(self.db)
+
+    @cached_property
+    def insights(self) -> InsightsStore:
+        return InsightsStore(self.db)
 
     @cached_property
     def alerts(self) -> AlertStore:

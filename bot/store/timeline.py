@@ -11,23 +11,47 @@ from bot.store import atomic, codec, keys
 from bot.store.atomic import Write
 from bot.store.connection import guarded
 from bot.store.search_index import SearchIndex
-from bot.timeline.models import EVENT_SCHEMA_VERSION, EventKind, TimelineEntry, TimelineEvent
+from bot.timeline.models import (
+    ACKNOWLEDGING_KINDS,
+    EVENT_SCHEMA_VERSION,
+    EventKind,
+    TimelineEntry,
+    TimelineEvent,
+)
 
-# KEYS[1] message-ts -> stream-id hash, KEYS[2] timeline stream; ARGV ts, event json
+# KEYS[1] message-ts -> stream-id hash, KEYS[2] timeline stream, KEYS[3] the first times;
+# ARGV ts, event json, and the author's first-action member and score ('' when none)
 RECORD_MESSAGE_LUA = """
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
 local id = redis.call('XADD', KEYS[2], '*', 'v', ARGV[2])
 redis.call('HSET', KEYS[1], ARGV[1], id)
+if ARGV[3] ~= '' then redis.call('ZADD', KEYS[3], 'LT', ARGV[4], ARGV[3]) end
 return 1
 """
+
+
+def first_act(event: TimelineEvent) -> tuple[str, float] | None:
+    """The `acted:<user>` member and score an event sets in the incident's first times."""
+    if event.actor is None or event.kind not in ACKNOWLEDGING_KINDS:
+        return None
+    return f"acted:{event.actor}", event.at.timestamp()
+
+
+def event_writes(incident_id: str, event: TimelineEvent) -> list[Write]:
+    """Appending an event: the stream entry, and its author's first action (kept as the
+    earliest with ZADD LT, so a merge's older copied events move it back)."""
+    writes = [Write("XADD", keys.timeline(incident_id), ("*", "v", codec.dumps(event)))]
+    act = first_act(event)
+    if act is not None:
+        writes.append(Write("ZADD", keys.incident_firsts(incident_id), ("LT", act[1], act[0])))
+    return writes
 
 
 class TimelineStore(SearchIndex):
     @guarded
     async def append_event(self, incident_id: str, event: TimelineEvent) -> str:
-        key = keys.timeline(incident_id)
         await self.index_events(incident_id, [event])  # the search index first
-        replies = await atomic.apply(self.db, [Write("XADD", key, ("*", "v", codec.dumps(event)))])
+        replies = await atomic.apply(self.db, event_writes(incident_id, event))
         assert replies is not None
         return str(replies[0])
 
@@ -36,11 +60,8 @@ class TimelineStore(SearchIndex):
         """Several events at once, in order, in one atomic write (a merge's copied timeline)."""
         if not events:
             return
-        key = keys.timeline(incident_id)
         await self.index_events(incident_id, events)
-        await atomic.apply(
-            self.db, [Write("XADD", key, ("*", "v", codec.dumps(e))) for e in events]
-        )
+        await atomic.apply(self.db, [w for e in events for w in event_writes(incident_id, e)])
 
     @guarded
     async def record_message(self, incident_id: str, event: TimelineEvent) -> bool:
@@ -48,11 +69,16 @@ class TimelineStore(SearchIndex):
         One atomic script: a failure can never leave a message marked but unstored."""
         assert event.message_ts is not None
         await self.index_events(incident_id, [event])
+        member, score = first_act(event) or ("", 0.0)
         stored = await atomic.run_script(
             self.db,
             RECORD_MESSAGE_LUA,
-            [keys.timeline_messages(incident_id), keys.timeline(incident_id)],
-            [event.message_ts, codec.dumps(event)],
+            [
+                keys.timeline_messages(incident_id),
+                keys.timeline(incident_id),
+                keys.incident_firsts(incident_id),
+            ],
+            [event.message_ts, codec.dumps(event), member, score],
         )
         return bool(stored)
 

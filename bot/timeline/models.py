@@ -66,6 +66,29 @@ BOT_EVENT_KINDS = frozenset(
     }
 )
 
+# What a person does in response (says, changes or decides something): the first such event
+# by a role holder after the declaration is the incident's acknowledgement (bot/insights/).
+# Left out: the declaration itself and what the bot does on its own at declare time (pages,
+# metric snapshots, call links, alerts, channel changes).
+ACKNOWLEDGING_KINDS = frozenset(
+    {
+        EventKind.MESSAGE,
+        EventKind.MESSAGE_EDITED,
+        EventKind.KEY_MARKED,
+        EventKind.NOTE,
+        EventKind.ROLE,
+        EventKind.SEVERITY,
+        EventKind.STATUS,
+        EventKind.SERVICES,
+        EventKind.TAGS,
+        EventKind.RESOLVED,
+        EventKind.ACTION_ITEM,
+        EventKind.STATUS_UPDATE,
+        EventKind.CADENCE,
+        EventKind.TIMES,
+    }
+)
+
 
 class TimelineEvent(BaseModel):
     schema_version: int = EVENT_SCHEMA_VERSION

@@ -1,0 +1,113 @@
+"""Insights over the last N weeks, read from the indexes in a few round trips:
+
+1. the ids declared in the window (`incidents:all`, a sorted set by declared time);
+2. their records (one MGET) and their first times (one pipeline: `ib:{INC-…}:firsts`);
+3. their action items (the per-incident sets, then one MGET);
+4. the responders' time zones (cached in Redis; Slack's users.info for the missing ones).
+
+No timeline is read (the first times are kept on write), and no key is scanned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol
+
+from bot.actions.models import ActionSettings
+from bot.clock import Clock
+from bot.errors import ChatError, NotFound, UsageError
+from bot.incidents.access import IncidentAccess
+from bot.insights.compute import NOT_A_PERSON, Rules, build
+from bot.insights.facts import incident_facts
+from bot.insights.models import Insights
+from bot.insights.stats import midnight, window
+from bot.patterns.taxonomy import Category
+from bot.ports import ChatUser
+from bot.store.redis_store import RedisStore
+
+DEFAULT_WEEKS = 12
+MAX_WEEKS = 104
+LOOKUPS_AT_ONCE = 8
+
+
+class UserDirectory(Protocol):
+    async def user(self, user_id: str) -> ChatUser: ...
+
+
+def weeks_asked(text: str | None) -> int:
+    """`?weeks=` as given: a whole number of weeks, 1 to MAX_WEEKS (default 12)."""
+    if text is None or text == "":
+        return DEFAULT_WEEKS
+    if not text.isdigit() or not 1 <= int(text) <= MAX_WEEKS:
+        raise UsageError(f"weeks must be a whole number from 1 to {MAX_WEEKS}, not {text!r}")
+    return int(text)
+
+
+def rules_from(settings: object) -> Rules:
+    """Working hours (REMINDER_WORK_DAYS, REMINDER_WORK_START/END) and POSTMORTEM_DUE."""
+    return Rules(
+        hours=ActionSettings.from_settings(settings).working_hours,
+        postmortem_due_days=int(getattr(settings, "postmortem_due", 2)),
+        cause_label={c.value: c.label for c in Category},
+    )
+
+
+class InsightsService:
+    def __init__(
+        self,
+        *,
+        store: RedisStore,
+        users: UserDirectory,
+        access: IncidentAccess,
+        clock: Clock,
+        rules: Rules,
+    ) -> None:
+        self.store = store
+        self.users = users
+        self.access = access
+        self.clock = clock
+        self.rules = rules
+
+    async def insights(self, reader: str | None, weeks: int = DEFAULT_WEEKS) -> Insights:
+        """What `reader` may see (None: nobody in particular, e.g. the API token, which
+        sees private incidents only as their labels do)."""
+        now = self.clock()
+        mondays = window(now, weeks)
+        start = midnight(mondays[0]).timestamp()
+        ids = await self.store.incident_ids_declared(start, now.timestamp())
+        records, firsts = await asyncio.gather(
+            self.store.incidents(ids), self.store.insights.firsts(ids)
+        )
+        by_id = dict(zip(ids, firsts, strict=True))
+        counted = [i for i in records if i.counts_in_stats]
+        private = [i for i in counted if i.private]
+        readable = await self.access.readable(private, reader) if private else {}
+        facts = [
+            incident_facts(i, by_id.get(i.id, {}), readable=readable.get(i.id, True))
+            for i in counted
+        ]
+        people = sorted({u for f in facts for u in f.responders} | {f.ic for f in facts if f.ic})
+        items, tzs = await asyncio.gather(
+            self.store.insights.action_items([f.id for f in facts]), self.time_zones(people)
+        )
+        return build(facts, items, tzs, now=now, mondays=mondays, rules=self.rules)
+
+    async def time_zones(self, user_ids: list[str]) -> dict[str, str]:
+        """Each person's Slack time zone (a bot: NOT_A_PERSON), cached in Redis for a day;
+        a failed lookup counts as UTC and is asked again next time."""
+        found = await self.store.insights.cached_time_zones(user_ids)
+        missing = [u for u in user_ids if u not in found]
+        gate = asyncio.Semaphore(LOOKUPS_AT_ONCE)
+
+        async def look_up(user_id: str) -> None:
+            async with gate:
+                try:
+                    user = await self.users.user(user_id)
+                except (NotFound, ChatError):
+                    found[user_id] = "UTC"
+                    return
+            found[user_id] = NOT_A_PERSON if user.is_bot else user.tz or "UTC"
+            await self.store.insights.cache_time_zone(user_id, found[user_id])
+
+        await asyncio.gather(*(look_up(u) for u in missing))
+        return found
