@@ -16,6 +16,7 @@ from bot.clock import ManualClock
 from bot.errors import UsageError
 from bot.incidents.access import IncidentAccess
 from bot.incidents.models import Incident, Role, Severity, Status
+from bot.insights.charts import charts
 from bot.insights.compute import Rules
 from bot.insights.models import DurationMetric, Insights
 from bot.insights.service import InsightsService, weeks_asked
@@ -277,6 +278,7 @@ async def test_after_hours_load_is_judged_in_each_persons_own_zone(store: RedisS
         "U3": ("America/Los_Angeles", 1, 1),  # 09:31 UTC is 01:31 in Los Angeles
         "U4": ("UTC", 1, 0),
     }
+    assert [r.name for r in got.responders] == ["u1", "u3", "u2", "u4"]  # after hours first
     assert got.working_hours.startswith("mon,tue,wed,thu,fri 09:00–18:00")
     # the zones are cached: a second reading asks Slack for nobody
     quiet = FakeChat(users={})
@@ -332,6 +334,19 @@ async def test_first_times_are_kept_on_write_and_rebuilt_once_for_older_records(
     await store.redis.delete("ib:{INC-A}:firsts", "ib:{INC-B}:firsts")
     assert await store.insights.firsts(["INC-A", "INC-B"]) == kept
     assert await store.redis.exists("ib:{INC-A}:firsts")
+
+
+async def test_every_chart_is_drawn_from_the_record(store: RedisStore) -> None:
+    await _history(store)
+    got = await _service(store, FakeChat(users=ZONES)).insights("U4", weeks=2)
+    drawn = charts(got)
+    assert sorted(drawn) == [
+        "acknowledge", "causes", "detect", "per_week", "resolve", "responders",
+    ]  # fmt: skip
+    assert drawn["resolve"].count("<circle") == 4  # median and p90 of both weeks
+    for point in ("median, Nov 16: 1h 45m", "p90, Nov 16: 2h 13m", "median, Nov 23: 22m 30s"):
+        assert point in drawn["resolve"]
+    assert ">u3<" in drawn["responders"] and "connection-pool exhaustion" in drawn["causes"]
 
 
 def test_charts_escape_what_people_wrote_and_draw_every_point() -> None:

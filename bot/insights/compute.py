@@ -55,6 +55,7 @@ def build(
     now: datetime,
     mondays: list[date],
     rules: Rules,
+    names: dict[str, str] | None = None,
 ) -> Insights:
     def week_of(f: IncidentFacts) -> int:
         return (week_start(f.declared_at) - mondays[0]).days // 7
@@ -73,7 +74,7 @@ def build(
             for name, label, measured in METRICS
         ],
         working_hours=_describe(rules.hours),
-        responders=_responders(in_window, tzs, rules.hours),
+        responders=_responders(in_window, tzs, names or {}, rules.hours),
         action_items=_action_items(items, {f.id for f in in_window}, now),
         postmortems=_postmortems(in_window, tzs, now, rules),
         causes=_causes(in_window, rules.cause_label),
@@ -136,7 +137,7 @@ def _describe(hours: WorkingHours) -> str:
 
 
 def _responders(
-    facts: list[IncidentFacts], tzs: dict[str, str], hours: WorkingHours
+    facts: list[IncidentFacts], tzs: dict[str, str], names: dict[str, str], hours: WorkingHours
 ) -> list[ResponderLoad]:
     load: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for f in facts:
@@ -151,7 +152,9 @@ def _responders(
             if not hours.contains(engaged, tz):
                 load[user][1] += 1
     rows = [
-        ResponderLoad(user=u, tz=tzs.get(u, "UTC"), incidents=n, after_hours=off)
+        ResponderLoad(
+            user=u, name=names.get(u, u), tz=tzs.get(u, "UTC"), incidents=n, after_hours=off
+        )
         for u, (n, off) in load.items()
     ]
     return sorted(rows, key=lambda r: (-r.after_hours, -r.incidents, r.user))

@@ -46,6 +46,7 @@ class SeverityWeeks(BaseModel):
 
 class ResponderLoad(BaseModel):
     user: str
+    name: str  # their Slack name (the id when unknown)
     tz: str
     incidents: int  # incidents in which they held a role
     after_hours: int  # of those, how many they first acted on outside their working hours

@@ -87,15 +87,17 @@ class InsightsService:
             for i in counted
         ]
         people = sorted({u for f in facts for u in f.responders} | {f.ic for f in facts if f.ic})
-        items, tzs = await asyncio.gather(
-            self.store.insights.action_items([f.id for f in facts]), self.time_zones(people)
+        items, known = await asyncio.gather(
+            self.store.insights.action_items([f.id for f in facts]), self.people(people)
         )
-        return build(facts, items, tzs, now=now, mondays=mondays, rules=self.rules)
+        tzs = {u: tz for u, (tz, _) in known.items()}
+        names = {u: name for u, (_, name) in known.items() if name}
+        return build(facts, items, tzs, now=now, mondays=mondays, rules=self.rules, names=names)
 
-    async def time_zones(self, user_ids: list[str]) -> dict[str, str]:
-        """Each person's Slack time zone (a bot: NOT_A_PERSON), cached in Redis for a day;
-        a failed lookup counts as UTC and is asked again next time."""
-        found = await self.store.insights.cached_time_zones(user_ids)
+    async def people(self, user_ids: list[str]) -> dict[str, tuple[str, str]]:
+        """Each person's Slack time zone (a bot's: NOT_A_PERSON) and name, cached in Redis
+        for a day; a failed lookup counts as UTC and is asked again next time."""
+        found = await self.store.insights.cached_people(user_ids)
         missing = [u for u in user_ids if u not in found]
         gate = asyncio.Semaphore(LOOKUPS_AT_ONCE)
 
@@ -104,10 +106,11 @@ class InsightsService:
                 try:
                     user = await self.users.user(user_id)
                 except (NotFound, ChatError):
-                    found[user_id] = "UTC"
+                    found[user_id] = ("UTC", "")
                     return
-            found[user_id] = NOT_A_PERSON if user.is_bot else user.tz or "UTC"
-            await self.store.insights.cache_time_zone(user_id, found[user_id])
+            tz = NOT_A_PERSON if user.is_bot else user.tz or "UTC"
+            found[user_id] = (tz, user.real_name or user.name)
+            await self.store.insights.cache_person(user_id, *found[user_id])
 
         await asyncio.gather(*(look_up(u) for u in missing))
         return found

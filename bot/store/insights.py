@@ -5,7 +5,7 @@
   postmortem draft. An incident recorded before the set was kept has no `v1` marker; its
   set is rebuilt once from its timeline and postmortem versions, then kept on write;
 * the action items of a list of incidents (their per-incident sets, then the records);
-* people's Slack time zones, cached for a day (`ib:user:<id>:tz`).
+* people's Slack time zones and names, cached for a day (`ib:user:<id>:tz`).
 """
 
 from __future__ import annotations
@@ -76,11 +76,17 @@ class InsightsStore(StoreBase):
         ]
 
     @guarded
-    async def cached_time_zones(self, user_ids: list[str]) -> dict[str, str]:
-        """The cached Slack time zones of those users who have one cached."""
+    async def cached_people(self, user_ids: list[str]) -> dict[str, tuple[str, str]]:
+        """(time zone, name) of those users who have them cached."""
         raws = await self.get_many([keys.user_tz(u) for u in user_ids])
-        return {u: str(raw) for u, raw in zip(user_ids, raws, strict=True) if raw is not None}
+        found = {}
+        for user_id, raw in zip(user_ids, raws, strict=True):
+            if raw is not None:
+                tz, _, name = str(raw).partition("\t")
+                found[user_id] = (tz, name)
+        return found
 
     @guarded
-    async def cache_time_zone(self, user_id: str, tz: str) -> None:
-        await self.db.client.set(keys.user_tz(user_id), tz, ex=TZ_TTL_SECONDS)
+    async def cache_person(self, user_id: str, tz: str, name: str) -> None:
+        value = f"{tz}\t{name}"
+        await self.db.client.set(keys.user_tz(user_id), value, ex=TZ_TTL_SECONDS)

@@ -244,7 +244,7 @@ def tracked_issue(tracker: str, key: str) -> str:
 
 
 def user_tz(user_id: str) -> str:
-    """A person's Slack time zone (users.info `tz`), cached for a day (bot/insights/)."""
+    """A person's Slack time zone and name (users.info), cached for a day (bot/insights/)."""
     return f"{PREFIX}:user:{user_id}:tz"
 
 

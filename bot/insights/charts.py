@@ -1,0 +1,56 @@
+"""The insights page's charts, drawn from the `Insights` record (the page shows a table of
+the same numbers beside each)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.incidents.models import format_duration
+from bot.insights.models import DurationMetric, Insights
+from bot.insights.svg import Series, hbars, line_chart, stacked_bars
+
+MAX_BARS = 10
+
+
+def duration(seconds: float | None) -> str:
+    """`1h 5m`, `4m 0s`; `—` when unknown."""
+    return format_duration(None if seconds is None else timedelta(seconds=round(seconds)))
+
+
+def duration_chart(metric: DurationMetric, labels: list[str]) -> str:
+    weeks = metric.overall.weeks
+    return line_chart(
+        f"{metric.label} per week: median and p90",
+        labels,
+        [
+            Series("median", [w.median_seconds for w in weeks]),
+            Series("p90", [w.p90_seconds for w in weeks]),
+        ],
+        duration,
+    )
+
+
+def charts(insights: Insights) -> dict[str, str]:
+    """SVG by name: `per_week`, one per duration (`detect`, `acknowledge`, `resolve`),
+    `responders` (after-hours load) and `causes` (recurring root causes)."""
+    labels = [w.label for w in insights.weeks]
+    drawn = {
+        "per_week": stacked_bars(
+            "Incidents per week by severity",
+            labels,
+            [Series(row.severity, row.weeks) for row in insights.per_week],
+        ),
+        "responders": hbars(
+            "Incidents first acted on after hours, per responder",
+            [(r.name, float(r.after_hours)) for r in insights.responders[:MAX_BARS]],
+            lambda v: f"{v:g}",
+        ),
+        "causes": hbars(
+            "Recurring root causes",
+            [(c.label, float(c.count)) for c in insights.causes[:MAX_BARS]],
+            lambda v: f"{v:g}",
+        ),
+    }
+    for metric in insights.durations:
+        drawn[metric.name] = duration_chart(metric, labels)
+    return drawn
