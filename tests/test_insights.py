@@ -332,7 +332,11 @@ async def test_first_times_are_kept_on_write_and_rebuilt_once_for_older_records(
     assert kept[0]["postmortem"] == at(19, 10).timestamp()
     # a record from before the set was kept: rebuilt from its timeline and postmortem
     await store.redis.delete("ib:{INC-A}:firsts", "ib:{INC-B}:firsts")
-    assert await store.insights.firsts(["INC-A", "INC-B"]) == kept
+    rebuilt = await store.insights.firsts(["INC-A", "INC-B"])
+    assert "items" in kept[0] and "items" in rebuilt[0] and "items" not in rebuilt[1]
+    assert [{k: v for k, v in f.items() if k != "items"} for f in rebuilt] == [
+        {k: v for k, v in f.items() if k != "items"} for f in kept
+    ]
     assert await store.redis.exists("ib:{INC-A}:firsts")
 
 

@@ -45,6 +45,9 @@ class ActionItemStore(StoreBase):
     async def _add_to_indexes(self, item: ActionItem) -> None:
         async with self.db.client.pipeline(transaction=False) as pipe:
             pipe.sadd(keys.action_items_of_incident(item.incident_id), item.id)
+            # the incident has items: insights read its set only then (bot/store/insights.py)
+            firsts = keys.incident_firsts(item.incident_id)
+            pipe.zadd(firsts, {"items": item.created_at.timestamp()}, lt=True)
             pipe.sadd(keys.action_items_of_owner(item.owner), item.id)
             if item.is_open:
                 pipe.sadd(keys.action_items_open(), item.id)

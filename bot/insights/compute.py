@@ -57,8 +57,10 @@ def build(
     rules: Rules,
     names: dict[str, str] | None = None,
 ) -> Insights:
+    weeks_of = {f.id: (week_start(f.declared_at) - mondays[0]).days // 7 for f in facts}
+
     def week_of(f: IncidentFacts) -> int:
-        return (week_start(f.declared_at) - mondays[0]).days // 7
+        return weeks_of[f.id]
 
     in_window = [f for f in facts if 0 <= week_of(f) < len(mondays)]
     weeks = [Week(start=m, label=m.strftime("%b %d")) for m in mondays]

@@ -17,12 +17,14 @@ from bot.actions.models import ActionSettings
 from bot.clock import Clock
 from bot.errors import ChatError, NotFound, UsageError
 from bot.incidents.access import IncidentAccess
+from bot.incidents.models import Incident
 from bot.insights.compute import NOT_A_PERSON, Rules, build
 from bot.insights.facts import incident_facts
 from bot.insights.models import Insights
 from bot.insights.stats import midnight, window
 from bot.patterns.taxonomy import Category
 from bot.ports import ChatUser
+from bot.store.insights import HAS_ITEMS
 from bot.store.redis_store import RedisStore
 
 DEFAULT_WEEKS = 12
@@ -81,18 +83,30 @@ class InsightsService:
         by_id = dict(zip(ids, firsts, strict=True))
         counted = [i for i in records if i.counts_in_stats]
         private = [i for i in counted if i.private]
-        readable = await self.access.readable(private, reader) if private else {}
+        readable = await self._readable(private, reader)
         facts = [
             incident_facts(i, by_id.get(i.id, {}), readable=readable.get(i.id, True))
             for i in counted
         ]
         people = sorted({u for f in facts for u in f.responders} | {f.ic for f in facts if f.ic})
+        with_items = [f.id for f in facts if HAS_ITEMS in by_id.get(f.id, {})]
         items, known = await asyncio.gather(
-            self.store.insights.action_items([f.id for f in facts]), self.people(people)
+            self.store.insights.action_items(with_items), self.people(people)
         )
         tzs = {u: tz for u, (tz, _) in known.items()}
         names = {u: name for u, (_, name) in known.items() if name}
         return build(facts, items, tzs, now=now, mondays=mondays, rules=self.rules, names=names)
+
+    async def _readable(self, private: list[Incident], reader: str | None) -> dict[str, bool]:
+        """Which private incidents `reader` may read (their channels asked at once)."""
+        gate = asyncio.Semaphore(LOOKUPS_AT_ONCE)
+
+        async def one(incident: Incident) -> bool:
+            async with gate:
+                return await self.access.can_read(incident, reader)
+
+        answers = await asyncio.gather(*(one(i) for i in private))
+        return {i.id: ok for i, ok in zip(private, answers, strict=True)}
 
     async def people(self, user_ids: list[str]) -> dict[str, tuple[str, str]]:
         """Each person's Slack time zone (a bot's: NOT_A_PERSON) and name, cached in Redis

@@ -22,6 +22,7 @@ from bot.store.connection import guarded
 from bot.store.timeline import TimelineStore, first_act
 
 KEPT_MARKER = "v1"
+HAS_ITEMS = "items"
 TZ_TTL_SECONDS = 24 * 3600
 
 
@@ -52,6 +53,9 @@ class InsightsStore(StoreBase):
         first_draft = await cast(Awaitable[str | None], self.db.client.lindex(versions, 0))
         if first_draft is not None:
             found["postmortem"] = codec.loads(Postmortem, first_draft).generated_at.timestamp()
+        items = keys.action_items_of_incident(incident_id)
+        if await cast(Awaitable[int], self.db.client.scard(items)):
+            found[HAS_ITEMS] = 0.0
         key = keys.incident_firsts(incident_id)
         await atomic.apply(
             self.db, [Write("ZADD", key, ("LT", score, member)) for member, score in found.items()]
@@ -60,7 +64,8 @@ class InsightsStore(StoreBase):
 
     @guarded
     async def action_items(self, incident_ids: list[str]) -> list[ActionItem]:
-        """Every action item of these incidents (two round trips)."""
+        """Every action item of these incidents (two round trips): pass those whose first
+        times have `items` (the action-item store adds it before an item is recorded)."""
         if not incident_ids:
             return []
         async with self.db.client.pipeline(transaction=False) as pipe:

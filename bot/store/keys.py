@@ -36,8 +36,9 @@ def timeline_messages(incident_id: str) -> str:
 
 def incident_firsts(incident_id: str) -> str:
     """sorted set of the incident's first times (epoch seconds), kept on write with ZADD LT:
-    `acted:<user>` a person's first acknowledging event, `postmortem` its first draft, and
-    `v1` (score 0) once the set is kept on write (else insights rebuild it once)."""
+    `acted:<user>` a person's first acknowledging event, `postmortem` its first draft,
+    `items` once it has action items (written by the action-item store, before the item),
+    and `v1` (score 0) once the set is kept on write (else insights rebuild it once)."""
     return f"{PREFIX}:{{{incident_id}}}:firsts"
 
 
