@@ -31,10 +31,11 @@ CAUSES = [
     "n_plus_one", "config_change", "dependency_outage", "traffic_spike",
     "resource_exhaustion", "slow_query", "connection_pool", "bad_deploy", "other",
 ]  # fmt: skip
-WORDS = (
-    "checkout errors latency pool database timeout deploy rollback cache queue payments "
-    "login search api gateway memory disk cpu saturation retries upstream dns certificate"
-).split()
+WORDS = [
+    "checkout", "errors", "latency", "pool", "database", "timeout", "deploy", "rollback",
+    "cache", "queue", "payments", "login", "search", "api", "gateway", "memory", "disk", "cpu",
+    "saturation", "retries", "upstream", "dns", "certificate",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,8 @@ def _incident(
     severity = rng.choices(list(Severity), weights=[5, 20, 45, 30])[0]
     ic, ops = rng.sample(PEOPLE, 2)
     minutes = rng.lognormvariate(4.0, 0.9)  # median ~55 min
-    resolved = declared + timedelta(minutes=minutes) if declared < now - timedelta(hours=6) else None
+    old_enough = declared < now - timedelta(hours=6)
+    resolved = declared + timedelta(minutes=minutes) if old_enough else None
     title = " ".join(rng.sample(WORDS, 4)).capitalize()
     return Incident(
         id=f"INC-{day}-{per_day[day]:04d}",
@@ -130,8 +132,9 @@ def _items(rng: random.Random, inc: Incident, n: int, now: datetime) -> list[Act
         done_at = due + timedelta(days=rng.uniform(-3, 4)) if done else None
         out.append(
             ActionItem(
-                id=f"AI-B{n:05d}{k}", incident_id=inc.id, text="Add an alert", owner=inc.roles[Role.OPS],
-                created_by=inc.declared_by, created_at=inc.resolved_at, due=due,
+                id=f"AI-B{n:05d}{k}", incident_id=inc.id, text="Add an alert",
+                owner=inc.roles[Role.OPS], created_by=inc.declared_by,
+                created_at=inc.resolved_at, due=due,
                 status=ItemStatus.DONE if done else ItemStatus.OPEN,
                 done_at=min(done_at, now) if done_at else None,
             )
@@ -139,11 +142,19 @@ def _items(rng: random.Random, inc: Incident, n: int, now: datetime) -> list[Act
     return out
 
 
-async def seed(store: RedisStore, now: datetime, shape: Shape = Shape()) -> dict[str, int]:
+@dataclass
+class Seeded:
+    written: dict[str, int]
+    public: list[str]  # ids of public incidents
+    private: list[Incident]  # their channels are private: only members read them
+
+
+async def seed(store: RedisStore, now: datetime, shape: Shape = Shape()) -> Seeded:
     """Write the history; returns what was written."""
     rng = random.Random(20261205)
     gate = asyncio.Semaphore(shape.at_once)
     written = {"incidents": 0, "events": 0, "action_items": 0, "postmortems": 0, "private": 0}
+    seeded = Seeded(written, [], [])
 
     async def one(n: int, inc: Incident, events: list[TimelineEvent], late: float) -> None:
         async with gate:
@@ -156,6 +167,7 @@ async def seed(store: RedisStore, now: datetime, shape: Shape = Shape()) -> dict
             written["incidents"] += 1
             written["events"] += 1 + len(events)
             written["private"] += inc.private
+            (seeded.private.append(inc) if inc.private else seeded.public.append(inc.id))
             if inc.resolved_at is not None and inc.severity <= Severity.SEV2:
                 for item in _items(random.Random(n), inc, n, now):
                     await store.actions.create(item)
@@ -175,7 +187,7 @@ async def seed(store: RedisStore, now: datetime, shape: Shape = Shape()) -> dict
             await asyncio.gather(*jobs)
             jobs = []
     await asyncio.gather(*jobs)
-    return written
+    return seeded
 
 
 def bench_now() -> datetime:
