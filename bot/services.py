@@ -11,6 +11,7 @@ from bot.clock import Clock
 from bot.conferencing.service import CallService
 from bot.incidents.flows import IncidentFlows
 from bot.incidents.service import IncidentService
+from bot.insights.service import InsightsService
 from bot.integrations.paging import PagingService
 from bot.integrations.tracking import TrackerService
 from bot.metrics import MetricsService
@@ -48,6 +49,7 @@ class Services:
     calls: CallService | None = None
     publishing: PublishService | None = None
     statuspage: StatusPage | None = None
+    insights: InsightsService | None = None
 
     def has(self, capability: str) -> bool:
         """Whether an optional capability (a field above) is configured."""

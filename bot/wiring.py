@@ -22,6 +22,7 @@ from bot.incidents import install as lifecycle
 from bot.incidents.admins import admin_check
 from bot.incidents.flows import IncidentFlows
 from bot.incidents.service import IncidentService
+from bot.insights import install as insights
 from bot.integrations import install as integrations
 from bot.metrics import install as metric_checks
 from bot.observability import BotMetrics, install_logging
@@ -60,6 +61,7 @@ FEATURES: list[Install] = [
     integrations.install,  # paging and tracking
     publishing.install,  # CONFLUENCE_…, NOTION_…, GDRIVE_FOLDER_ID: postmortems published
     web_app.install,  # SLACK_CLIENT_ID, …: the web app (always: it says what it needs)
+    insights.install,  # /insights and /api/v1/insights on the web app
     statuspage.install,  # STATUS_PAGE_COMPONENTS
     webhooks.install,
 ]

@@ -65,7 +65,7 @@ async def test_every_step_and_guard_comes_from_its_features_own_package(
     names = [f.name for f in composed.features]
     assert names == [
         "lifecycle", "postmortem", "patterns", "metric checks", "updates", "integrations",
-        "web", "webhooks",
+        "web", "insights", "webhooks",
     ]
     assert len(flows.registrations) > 40
     assert outside_their_package(composed.features, flows) == []
