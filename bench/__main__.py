@@ -19,8 +19,9 @@ from bot.docs.benchmarks_page import read_lines, summary
 
 BENCH_DIR = ROOT / "bench"
 TIMEOUT = 240  # seconds per bench
-# benches that start big worlds: bench_fleet backfills ~200k series into three Prometheus
-TIMEOUTS = {"bench_fleet": 600}
+# benches that start big worlds: bench_fleet backfills ~200k series into three Prometheus,
+# bench_web seeds 10,000 incidents x 100 events
+TIMEOUTS = {"bench_fleet": 600, "bench_web": 480}
 
 
 def run_benches(names: list[str]) -> list[tuple[str, int, float]]:

@@ -23,7 +23,7 @@ from bot.insights.service import InsightsService, weeks_asked
 from bot.insights.stats import percentile, window
 from bot.insights.svg import Series, hbars, line_chart, nice_ceiling, stacked_bars
 from bot.postmortem.models import Postmortem, RootCause, WhyStep
-from bot.store.connection import connect
+from bot.store.connection import Db, RedisSettings, connect, open_db
 from bot.store.redis_store import RedisStore
 from bot.timeline.models import EventKind, TimelineEvent
 from bot.workweek import WorkingHours
@@ -220,9 +220,15 @@ def _service(store: RedisStore, chat: FakeChat) -> InsightsService:
     )
 
 
-@pytest.fixture
-async def store(redis_url: str) -> AsyncIterator[RedisStore]:
-    s = RedisStore(connect(redis_url))
+@pytest.fixture(params=["single", "cluster"])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[RedisStore]:
+    """A single Redis (the first times read by one script) and a 3-master Redis Cluster
+    (read by a pipeline: a script's keys must share a slot there): the same insights."""
+    if request.param == "single":
+        db = Db(connect(request.getfixturevalue("redis_url")))
+    else:
+        db = await open_db(RedisSettings(url=request.getfixturevalue("cluster_url"), cluster=True))
+    s = RedisStore(db)
     yield s
     await s.aclose()
 
@@ -331,7 +337,8 @@ async def test_first_times_are_kept_on_write_and_rebuilt_once_for_older_records(
     assert kept[0]["acted:U9"] == at(17, 10, 1).timestamp()
     assert kept[0]["postmortem"] == at(19, 10).timestamp()
     # a record from before the set was kept: rebuilt from its timeline and postmortem
-    await store.redis.delete("ib:{INC-A}:firsts", "ib:{INC-B}:firsts")
+    for incident_id in ("INC-A", "INC-B"):
+        await store.redis.delete(f"ib:{{{incident_id}}}:firsts")
     rebuilt = await store.insights.firsts(["INC-A", "INC-B"])
     assert "items" in kept[0] and "items" in rebuilt[0] and "items" not in rebuilt[1]
     assert [{k: v for k, v in f.items() if k != "items"} for f in rebuilt] == [

@@ -1,8 +1,9 @@
 """Insights over the last N weeks, read from the indexes in a few round trips:
 
 1. the ids declared in the window (`incidents:all`, a sorted set by declared time);
-2. their records (one MGET) and their first times (one pipeline: `ib:{INC-…}:firsts`);
-3. their action items (the per-incident sets, then one MGET);
+2. their records (one MGET), their first times (`ib:{INC-…}:firsts`) and the ids of their
+   action items (one script: bot/store/insights.py);
+3. those action items (one MGET);
 4. the responders' time zones (cached in Redis; Slack's users.info for the missing ones).
 
 No timeline is read (the first times are kept on write), and no key is scanned.
@@ -24,7 +25,6 @@ from bot.insights.models import Insights
 from bot.insights.stats import midnight, window
 from bot.patterns.taxonomy import Category
 from bot.ports import ChatUser
-from bot.store.insights import HAS_ITEMS
 from bot.store.redis_store import RedisStore
 
 DEFAULT_WEEKS = 12
@@ -77,8 +77,8 @@ class InsightsService:
         mondays = window(now, weeks)
         start = midnight(mondays[0]).timestamp()
         ids = await self.store.incident_ids_declared(start, now.timestamp())
-        records, firsts = await asyncio.gather(
-            self.store.incidents(ids), self.store.insights.firsts(ids)
+        records, (firsts, item_ids) = await asyncio.gather(
+            self.store.incidents(ids), self.store.insights.firsts_and_items(ids)
         )
         by_id = dict(zip(ids, firsts, strict=True))
         counted = [i for i in records if i.counts_in_stats]
@@ -89,9 +89,8 @@ class InsightsService:
             for i in counted
         ]
         people = sorted({u for f in facts for u in f.responders} | {f.ic for f in facts if f.ic})
-        with_items = [f.id for f in facts if HAS_ITEMS in by_id.get(f.id, {})]
         items, known = await asyncio.gather(
-            self.store.insights.action_items(with_items), self.people(people)
+            self.store.insights.action_items(item_ids), self.people(people)
         )
         tzs = {u: tz for u, (tz, _) in known.items()}
         names = {u: name for u, (_, name) in known.items() if name}

@@ -21,6 +21,21 @@ from bot.store.base import StoreBase
 from bot.store.connection import guarded
 from bot.store.timeline import TimelineStore, first_act
 
+# KEYS: per incident its first times, then its action-item set. Returns, per incident, the
+# first times (member, score, member, score, …) and its item ids when it has items.
+READ_LUA = """
+local out = {}
+for i = 1, #KEYS, 2 do
+  out[#out + 1] = redis.call('ZRANGE', KEYS[i], 0, -1, 'WITHSCORES')
+  if redis.call('ZSCORE', KEYS[i], 'items') then
+    out[#out + 1] = redis.call('SMEMBERS', KEYS[i + 1])
+  else
+    out[#out + 1] = {}
+  end
+end
+return out
+"""
+BATCH = 1000  # incidents per script: each runs in a few milliseconds
 KEPT_MARKER = "v1"
 HAS_ITEMS = "items"
 TZ_TTL_SECONDS = 24 * 3600
@@ -30,16 +45,56 @@ class InsightsStore(StoreBase):
     @guarded
     async def firsts(self, incident_ids: list[str]) -> list[dict[str, float]]:
         """Each incident's first times (member -> epoch seconds), in the order asked."""
-        if not incident_ids:
-            return []
-        async with self.db.client.pipeline(transaction=False) as pipe:
-            for incident_id in incident_ids:
-                pipe.zrange(keys.incident_firsts(incident_id), 0, -1, withscores=True)
-            rows = cast(list[list[tuple[Any, float]]], await pipe.execute())
-        out = [{str(m): float(s) for m, s in row} for row in rows]
+        return (await self.firsts_and_items(incident_ids))[0]
+
+    @guarded
+    async def firsts_and_items(
+        self, incident_ids: list[str]
+    ) -> tuple[list[dict[str, float]], list[str]]:
+        """Each incident's first times, in the order asked, and the ids of the action items
+        of those that have any. One script per batch on one server (every key declared);
+        a pipeline on a cluster, where a script's keys must share a slot."""
+        rows: list[list[Any]] = []
+        for start in range(0, len(incident_ids), BATCH):
+            batch = incident_ids[start : start + BATCH]
+            pairs = [
+                k for i in batch
+                for k in (keys.incident_firsts(i), keys.action_items_of_incident(i))
+            ]  # fmt: skip
+            if self.db.is_cluster:
+                rows.extend(await self._pipelined(pairs))
+            else:
+                reply = await self.db.client.eval(READ_LUA, len(pairs), *pairs)  # type: ignore[misc]
+                rows.extend(cast(list[list[Any]], reply))
+        firsts: list[dict[str, float]] = []
+        items: list[str] = []
         for n, incident_id in enumerate(incident_ids):
-            if KEPT_MARKER not in out[n]:
-                out[n] = await self.rebuild_firsts(incident_id)
+            flat, members = rows[2 * n], rows[2 * n + 1]
+            found = {str(flat[k]): float(flat[k + 1]) for k in range(0, len(flat), 2)}
+            if KEPT_MARKER not in found:
+                found = await self.rebuild_firsts(incident_id)
+                if HAS_ITEMS in found:
+                    of_incident = keys.action_items_of_incident(incident_id)
+                    found_items = self.db.client.smembers(of_incident)
+                    members = sorted(await cast(Awaitable[set[Any]], found_items))
+            firsts.append(found)
+            items.extend(str(m) for m in members)
+        return firsts, items
+
+    async def _pipelined(self, pairs: list[str]) -> list[list[Any]]:
+        async with self.db.client.pipeline(transaction=False) as pipe:
+            for n, key in enumerate(pairs):
+                if n % 2 == 0:
+                    pipe.zrange(key, 0, -1, withscores=True)
+                else:
+                    pipe.smembers(key)
+            replies = await pipe.execute()
+        out: list[list[Any]] = []
+        for n, reply in enumerate(replies):
+            if n % 2 == 0:
+                out.append([x for pair in reply for x in pair])
+            else:
+                out.append(sorted(reply) if HAS_ITEMS in {str(m) for m in out[-1][::2]} else [])
         return out
 
     async def rebuild_firsts(self, incident_id: str) -> dict[str, float]:
@@ -63,17 +118,9 @@ class InsightsStore(StoreBase):
         return found
 
     @guarded
-    async def action_items(self, incident_ids: list[str]) -> list[ActionItem]:
-        """Every action item of these incidents (two round trips): pass those whose first
-        times have `items` (the action-item store adds it before an item is recorded)."""
-        if not incident_ids:
-            return []
-        async with self.db.client.pipeline(transaction=False) as pipe:
-            for incident_id in incident_ids:
-                pipe.smembers(keys.action_items_of_incident(incident_id))
-            sets = cast(list[set[Any]], await pipe.execute())
-        ids = sorted({str(i) for members in sets for i in members})
-        raws = await self.get_many([keys.action_item(i) for i in ids])
+    async def action_items(self, item_ids: list[str]) -> list[ActionItem]:
+        """The action items by id (one MGET)."""
+        raws = await self.get_many([keys.action_item(i) for i in item_ids])
         return [
             codec.loads(ActionItem, raw, current=ACTION_ITEM_SCHEMA_VERSION)
             for raw in raws
