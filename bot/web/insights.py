@@ -5,7 +5,6 @@ a private incident the reader may not read is counted only by its severity and t
 
 from __future__ import annotations
 
-import hmac
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -13,9 +12,10 @@ from aiohttp import web
 from bot.errors import UsageError
 from bot.insights.charts import charts, duration
 from bot.insights.service import DEFAULT_WEEKS, MAX_WEEKS, weeks_asked
+from bot.web.api import caller
 from bot.web.app_state import require_state
 from bot.web.pages import render
-from bot.web.sessions import current_user, require_user
+from bot.web.sessions import require_user
 
 if TYPE_CHECKING:
     from bot.insights.service import InsightsService
@@ -50,31 +50,8 @@ async def insights_page(request: web.Request) -> web.StreamResponse:
     return render(request, "insights.html", context)
 
 
-def api_reader(request: web.Request) -> str | None:
-    """Who reads through the API: the signed-in person, or None for a script holding
-    WEB_API_TOKEN (it reads as nobody in particular). Anything else is 401."""
-    state = require_state(request)
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        token = state.settings.web_api_token
-        given = header.removeprefix("Bearer ").strip()
-        if token and hmac.compare_digest(given.encode(), token.encode()):
-            return None
-        raise web.HTTPUnauthorized(
-            text='{"error": "invalid token"}', content_type="application/json",
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        )
-    user = current_user(request)
-    if user is None:
-        raise web.HTTPUnauthorized(
-            text='{"error": "sign in, or send Authorization: Bearer <WEB_API_TOKEN>"}',
-            content_type="application/json", headers={"WWW-Authenticate": "Bearer"},
-        )
-    return user.id
-
-
 async def insights_api(request: web.Request) -> web.StreamResponse:
-    reader = api_reader(request)
+    reader, _ = caller(request, require_state(request))  # the token reads as nobody
     service = _service(request)
     try:
         weeks = weeks_asked(request.query.get("weeks"))
