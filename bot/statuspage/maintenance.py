@@ -79,7 +79,10 @@ class MaintenanceService:
             raise UsageError("A window is at most 7 days long, within the next year.")
         if not message.strip() or len(message) > MAX_MESSAGE:
             raise UsageError(f"Say what the maintenance is (at most {MAX_MESSAGE} characters).")
-        title = (title or f"Scheduled maintenance: {names_text(found)}")[:MAX_TITLE]
+        # the public page shows the title: it names internal components only when it is
+        # internal itself (a window on Checkout and Ledger is "…: Checkout" there)
+        named = [n for n in found if not self.components.is_internal([n])] or found
+        title = (title or f"Scheduled maintenance: {names_text(named)}")[:MAX_TITLE]
         update = PublicUpdate(id=new_id(), status=MaintenanceStatus.SCHEDULED.value,
                               body=message.strip(), at=now, by=actor)
         window = Maintenance(

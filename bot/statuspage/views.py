@@ -166,6 +166,10 @@ def build_view(
         incs = [_only(i, shown) for i in incs]
     maints = [m for m in maintenances if visible(m.components)
               and (audience == "internal" or not m.internal)]
+    if audience == "public":
+        maints = [m.model_copy(update={"components": [n for n in m.components
+                                                      if n.lower() in shown]})
+                  for m in maints]
     views = []
     for position, spec in enumerate(specs, start=1):
         status, since = component_status(spec.name, incs, maints)
