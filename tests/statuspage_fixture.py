@@ -65,8 +65,11 @@ class Page:
         ) as r:
             return r.status, {k.lower(): v for k, v in r.headers.items()}, await r.read()
 
-    async def post(self, path: str, data: dict[str, str]) -> tuple[int, str]:
-        async with aiohttp.ClientSession() as s, s.post(f"{self.h.url}{path}", data=data) as r:
+    async def post(self, path: str, data: dict[str, str],
+                   headers: dict[str, str] | None = None) -> tuple[int, str]:
+        async with aiohttp.ClientSession() as s, s.post(
+            f"{self.h.url}{path}", data=data, headers=headers or {}
+        ) as r:
             return r.status, await r.text()
 
     async def post_get(self, path: str) -> tuple[int, str]:

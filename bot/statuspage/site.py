@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
 from bot.errors import IncidentBotError
+from bot.statuspage.html import Stylesheet
 from bot.statuspage.snapshot import Document, Snapshots
 from bot.statuspage.subscribers import SubscriberService
 from bot.statuspage.views import Audience
@@ -33,6 +34,7 @@ HEADERS = {
 }
 JSON_HEADERS = {"X-Content-Type-Options": "nosniff", "Access-Control-Allow-Origin": "*"}
 HTML = "text/html; charset=utf-8"
+FOREVER = "public, max-age=31536000, immutable"
 
 
 def _page(text: str, status: int = 200) -> web.Response:
@@ -49,6 +51,19 @@ def _escape(text: str) -> str:
             .replace('"', "&quot;"))
 
 
+def cross_site(request: web.Request, page_url: str) -> bool:
+    """A form posted to us from another site (CSRF): browsers say where a POST comes from
+    (Sec-Fetch-Site, Origin); one from elsewhere is refused. Clients that are not browsers
+    send neither and cannot be led by another site, so they pass."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return True
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return False
+    return urlsplit(origin).netloc not in {request.host, urlsplit(page_url).netloc}
+
+
 @dataclass
 class StatusSite:
     snapshots: Snapshots
@@ -56,6 +71,11 @@ class StatusSite:
     public: bool
     signed_in: SignedIn | None  # None: sign-in is not configured (no internal page)
     email: bool
+    stylesheet: Stylesheet
+
+    def _refuse_cross_site(self, request: web.Request) -> None:
+        if cross_site(request, self.snapshots.url):
+            raise web.HTTPForbidden(text="This form must be sent from the status page itself.")
 
     def answer(self, request: web.Request, doc: Document | None, audience: Audience
                ) -> web.StreamResponse:
@@ -132,6 +152,7 @@ class StatusSite:
     async def subscribe_email(self, request: web.Request) -> web.StreamResponse:
         if not self.public or not self.email:
             raise web.HTTPNotFound(text="email subscriptions are not set up")
+        self._refuse_cross_site(request)
         form = await request.post()
         names = [str(v) for v in form.getall("component", [])]
         try:
@@ -144,6 +165,7 @@ class StatusSite:
         """Signed in only: a public form would let anyone make the bot call into its own
         network. The secret is in this answer and never again."""
         await self._viewer(request, api=False)
+        self._refuse_cross_site(request)
         form = await request.post()
         names = [str(v) for v in form.getall("component", [])]
         try:
@@ -174,13 +196,24 @@ class StatusSite:
                             headers={**HEADERS, "Cache-Control": "no-store"})
 
     async def unsubscribe(self, request: web.Request) -> web.StreamResponse:
+        self._refuse_cross_site(request)
         sub = await self.subscribers.unsubscribe(request.match_info["token"])
         if sub is None:
             return _page("That link is not valid (any more).", status=404)
         return _page(f"Unsubscribed: {sub.target} gets no more updates.")
 
+    async def css(self, request: web.Request) -> web.StreamResponse:
+        sheet = self.stylesheet
+        tag = '"' + sheet.url.rsplit("=", 1)[1] + '"'
+        headers = {"ETag": tag, "Cache-Control": FOREVER, "X-Content-Type-Options": "nosniff"}
+        if request.headers.get("If-None-Match") == tag:
+            return web.Response(status=304, headers=headers)
+        return web.Response(body=sheet.body, headers={**headers,
+                                                      "Content-Type": "text/css; charset=utf-8"})
+
     def routes(self) -> list[web.RouteDef]:
         return [
+            web.get("/status/static/status.css", self.css),
             web.get("/status", self.public_page),
             web.get("/status/", self.public_page),
             web.get("/status/feed.atom", self.feed),

@@ -1,0 +1,94 @@
+"""The status pages as HTML (/status and /status/internal), rendered with Jinja2 (autoescape
+on: every word people wrote is escaped) into the snapshot once per change, never per
+request. No script at all: the page works without JavaScript, and its one stylesheet is
+vendored here and served by this process (no CDN)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from bot.statuspage.models import Maintenance
+from bot.statuspage.snapshot import Renderer
+from bot.statuspage.views import PageView
+
+if TYPE_CHECKING:
+    from jinja2 import Template
+
+HTML = "text/html; charset=utf-8"
+CSS = "text/css; charset=utf-8"
+PAST_SHOWN = 50  # past incidents on the page; incidents.json lists as many
+STATUS_WORDS = {"in_progress": "In progress", "scheduled": "Scheduled",
+                "verifying": "Verifying", "completed": "Completed"}
+
+
+@dataclass(frozen=True)
+class Stylesheet:
+    body: bytes
+    url: str  # with its content hash, so it can be cached for good
+
+    @classmethod
+    def load(cls) -> Stylesheet:
+        body = resources.files("bot.statuspage").joinpath("static/status.css").read_bytes()
+        return cls(body, "/status/static/status.css?v=" + hashlib.sha256(body).hexdigest()[:12])
+
+
+def when(at: datetime | None) -> str:
+    """`Dec 5, 2026 14:03 UTC`: absolute, as the snapshot is the same for everyone."""
+    if at is None:
+        return ""
+    at = at.astimezone(UTC)
+    return f"{at:%b} {at.day}, {at:%Y %H:%M} UTC"
+
+
+def status_word(status: str) -> str:
+    return STATUS_WORDS.get(status, status.replace("_", " ").capitalize())
+
+
+def _template() -> Template:
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    env = Environment(
+        loader=PackageLoader("bot.statuspage", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+    )
+    env.filters["when"] = when
+    env.filters["status_word"] = status_word
+    return env.get_template("status.html")
+
+
+def make_renderer(*, stylesheet: Stylesheet, email: bool, webhooks: bool) -> Renderer:
+    """The snapshot's renderer of index.html for both audiences. `email`: the page offers
+    the email form (SMTP is set up); `webhooks`: the internal page offers the webhook form
+    (sign-in is set up)."""
+    template = _template()
+
+    def render(view: PageView) -> dict[str, tuple[bytes, str]]:
+        internal = view.audience == "internal"
+        body = template.render(
+            view=view, internal=internal, stylesheet=stylesheet.url,
+            email=email and not internal, webhooks=webhooks and internal,
+            base="/status/internal" if internal else "/status", limit=PAST_SHOWN,
+            window=maintenance_window, shown=_shown(view),
+        )
+        return {"index.html": (body.encode(), HTML)}
+
+    return render
+
+
+def _shown(view: PageView) -> Callable[[list[str]], list[str]]:
+    """The names of `names` this page lists (a window may also touch internal ones)."""
+    listed = {c.name.lower(): c.name for c in view.components}
+    return lambda names: [listed[n.lower()] for n in names if n.lower() in listed]
+
+
+def maintenance_window(m: Maintenance) -> str:
+    start, end = m.scheduled_for.astimezone(UTC), m.scheduled_until.astimezone(UTC)
+    if start.date() == end.date():
+        return f"{when(start)} – {end:%H:%M} UTC"
+    return f"{when(start)} – {when(end)}"
