@@ -200,7 +200,6 @@ async def test_a_private_incident_and_internal_components_never_reach_the_page(
         reply = await h.driver.command(text, user=ALICE, channel=h.incidents_id)
         assert "Scheduled" in reply.text, reply.text
     text = await html(page)
-    Path("/tmp/status-private.html").write_text(text)
     assert "Some checkouts are slow." in text and "Searches are slow." in text
     assert "Network work" in text and "Disk swap" not in text
     documents = [text]

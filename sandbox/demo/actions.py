@@ -154,8 +154,10 @@ async def worker(play: Player, step: Step) -> None:
 
 async def status_page(play: Player, step: Step) -> None:
     """What a customer sees at /status: its URL, the overall status, each component's and
-    how many incidents it lists (from the Statuspage-shaped JSON)."""
+    how many incidents it lists (from the Statuspage-shaped JSON); and the HTML page itself,
+    saved with its stylesheet under the output folder (status-page/index.html) to open."""
     import json
+    import re
 
     import aiohttp
 
@@ -164,17 +166,34 @@ async def status_page(play: Player, step: Step) -> None:
     if page is None:
         raise StepFailed("the status page is not set up (status_page_components)")
     await page.snapshots.refresh(force=True)
-    async with aiohttp.ClientSession() as http, http.get(f"{base}/{step.argument}") as r:
-        if r.status != 200:
-            raise StepFailed(f"HTTP {r.status} for {base}/{step.argument}")
-        summary = json.loads(await r.text())
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{base}/{step.argument}") as r:
+            if r.status != 200:
+                raise StepFailed(f"HTTP {r.status} for {base}/{step.argument}")
+            summary = json.loads(await r.text())
+        async with http.get(base) as r:
+            if r.status != 200 or not r.content_type == "text/html":
+                raise StepFailed(f"HTTP {r.status} ({r.content_type}) for {base}")
+            html = await r.text()
+        sheet = re.search(r'<link rel="stylesheet" href="([^"]+)"', html)
+        if sheet is None:
+            raise StepFailed(f"{base} links no stylesheet")
+        async with http.get(base.removesuffix("/status") + sheet.group(1)) as r:
+            css = await r.read()
+    folder = play.out / "status-page"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "index.html").write_text(html.replace(sheet.group(1), "status.css"))
+    (folder / "status.css").write_bytes(css)
+    title = re.search(r"<title>([^<]*)</title>", html)
     history = page.snapshots.current.views["public"].past_incidents if page.snapshots.current \
         else []
     lines = [f"{base} — {summary['status']['description']}",
              *(f"{c['name']}: {c['status']}" for c in summary["components"] if not c["group"]),
              f"{len(summary['incidents'])} open, {len(history)} past incident"
-             + ("s" if len(history) != 1 else "")]
-    print(f"    the status page: {base} (its JSON: {base}/{step.argument})")
+             + ("s" if len(history) != 1 else ""),
+             f"the page reads “{title.group(1) if title else ''}”"]
+    print(f"    the status page: {base} (its JSON: {base}/{step.argument}; the page as it "
+          f"was: {folder / 'index.html'})")
     play.note_reply(play.actor(step), play.channel(None), lines, [])
 
 
