@@ -84,7 +84,8 @@ async def test_no_incident_all_operational_with_90_days_of_bars(page: Page) -> N
 
 
 async def test_the_page_is_cached_and_answers_304(page: Page) -> None:
-    await page.status.snapshots.refresh(force=True)
+    snap = await page.status.snapshots.refresh(force=True)
+    assert snap.document("public", "index.html") is None  # no page asked yet: no Jinja2
     status, headers, body = await page.get("/status")
     assert status == 200 and headers["cache-control"].startswith("public, max-age=")
     assert "script-src 'self'" in headers["content-security-policy"]

@@ -13,7 +13,6 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 from bot.statuspage.models import Maintenance
-from bot.statuspage.snapshot import Renderer
 from bot.statuspage.views import PageView
 
 if TYPE_CHECKING:
@@ -62,23 +61,32 @@ def _template() -> Template:
     return env.get_template("status.html")
 
 
-def make_renderer(*, stylesheet: Stylesheet, email: bool, webhooks: bool) -> Renderer:
-    """The snapshot's renderer of index.html for both audiences. `email`: the page offers
-    the email form (SMTP is set up); `webhooks`: the internal page offers the webhook form
-    (sign-in is set up)."""
-    template = _template()
+class HtmlPages:
+    """The snapshot's renderer of index.html for both audiences, asleep until a process is
+    first asked for a page: a process that only serves the JSON (or nothing yet) never
+    imports Jinja2. `email`: the public page offers the email form (SMTP is set up);
+    `webhooks`: the internal page offers the webhook form (sign-in is set up)."""
 
-    def render(view: PageView) -> dict[str, tuple[bytes, str]]:
+    def __init__(self, *, stylesheet: Stylesheet, email: bool, webhooks: bool) -> None:
+        self.stylesheet = stylesheet
+        self.email = email
+        self.webhooks = webhooks
+        self.awake = False
+        self._template: Template | None = None
+
+    def __call__(self, view: PageView) -> dict[str, tuple[bytes, str]]:
+        if not self.awake:
+            return {}
+        if self._template is None:
+            self._template = _template()
         internal = view.audience == "internal"
-        body = template.render(
-            view=view, internal=internal, stylesheet=stylesheet.url,
-            email=email and not internal, webhooks=webhooks and internal,
+        body = self._template.render(
+            view=view, internal=internal, stylesheet=self.stylesheet.url,
+            email=self.email and not internal, webhooks=self.webhooks and internal,
             base="/status/internal" if internal else "/status", limit=PAST_SHOWN,
             window=maintenance_window, shown=_shown(view),
         )
         return {"index.html": (body.encode(), HTML)}
-
-    return render
 
 
 def _shown(view: PageView) -> Callable[[list[str]], list[str]]:

@@ -20,7 +20,7 @@ from bot.statuspage.atlassian import StatuspageApi
 from bot.statuspage.bundle import StatusPage
 from bot.statuspage.components import ComponentsError, load_components
 from bot.statuspage.delivery import HttpHooks, SmtpMailer
-from bot.statuspage.html import Stylesheet, make_renderer
+from bot.statuspage.html import HtmlPages, Stylesheet
 from bot.statuspage.maintenance import MaintenanceService
 from bot.statuspage.mirror import Mirror
 from bot.statuspage.models import PublicStatus
@@ -158,11 +158,11 @@ def install(ctx: InstallContext) -> Installed | None:
     public = settings.status_page_public if settings.status_page_public is not None else True
     signed_in = signed_in_reader(settings)
     email = page.subscribers.mailer is not None
-    stylesheet = Stylesheet.load()
-    page.snapshots.renderers.append(make_renderer(
-        stylesheet=stylesheet, email=email and public, webhooks=signed_in is not None))
+    pages = HtmlPages(stylesheet=Stylesheet.load(), email=email and public,
+                      webhooks=signed_in is not None)
+    page.snapshots.renderers.append(pages)
     site = StatusSite(snapshots=page.snapshots, subscribers=page.subscribers, public=public,
-                      signed_in=signed_in, email=email, stylesheet=stylesheet)
+                      signed_in=signed_in, email=email, pages=pages)
     jobs = [
         PeriodicJob("status_deliveries", page.subscribers.deliver_due, every=DELIVER_EVERY),
         PeriodicJob("status_maintenance", page.maintenance.advance_due, every=MAINTENANCE_EVERY),

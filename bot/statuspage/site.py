@@ -6,14 +6,15 @@ asked only by the forms."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
 from bot.errors import IncidentBotError
-from bot.statuspage.html import Stylesheet
+from bot.statuspage.html import HtmlPages
 from bot.statuspage.snapshot import Document, Snapshots
 from bot.statuspage.subscribers import SubscriberService
 from bot.statuspage.views import Audience
@@ -71,7 +72,8 @@ class StatusSite:
     public: bool
     signed_in: SignedIn | None  # None: sign-in is not configured (no internal page)
     email: bool
-    stylesheet: Stylesheet
+    pages: HtmlPages
+    _waking: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def _refuse_cross_site(self, request: web.Request) -> None:
         if cross_site(request, self.snapshots.url):
@@ -101,6 +103,19 @@ class StatusSite:
         if self.snapshots.current is None:
             await self.snapshots.refresh()
 
+    async def _html(self, audience: Audience) -> Document | None:
+        """The HTML page; the first asked of this process wakes the renderer (Jinja2 is
+        imported then, not at start) and rebuilds the snapshot once with it."""
+        await self._ready()
+        doc = self.current(audience, "index.html")
+        if doc is None and not self.pages.awake:
+            async with self._waking:
+                if not self.pages.awake:
+                    self.pages.awake = True
+                    await self.snapshots.refresh(force=True)
+            doc = self.current(audience, "index.html")
+        return doc
+
     # --- public -----------------------------------------------------------------------
 
     async def public_document(self, request: web.Request) -> web.StreamResponse:
@@ -113,8 +128,7 @@ class StatusSite:
     async def public_page(self, request: web.Request) -> web.StreamResponse:
         if not self.public:
             raise web.HTTPFound("/status/internal")
-        await self._ready()
-        return self.answer(request, self.current("public", "index.html"), "public")
+        return self.answer(request, await self._html("public"), "public")
 
     async def feed(self, request: web.Request) -> web.StreamResponse:
         if not self.public:
@@ -144,8 +158,7 @@ class StatusSite:
 
     async def internal_page(self, request: web.Request) -> web.StreamResponse:
         await self._viewer(request, api=False)
-        await self._ready()
-        return self.answer(request, self.current("internal", "index.html"), "internal")
+        return self.answer(request, await self._html("internal"), "internal")
 
     # --- subscribing ------------------------------------------------------------------
 
@@ -203,7 +216,7 @@ class StatusSite:
         return _page(f"Unsubscribed: {sub.target} gets no more updates.")
 
     async def css(self, request: web.Request) -> web.StreamResponse:
-        sheet = self.stylesheet
+        sheet = self.pages.stylesheet
         tag = '"' + sheet.url.rsplit("=", 1)[1] + '"'
         headers = {"ETag": tag, "Cache-Control": FOREVER, "X-Content-Type-Options": "nosniff"}
         if request.headers.get("If-None-Match") == tag:
