@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 HTML = "text/html; charset=utf-8"
 CSS = "text/css; charset=utf-8"
-PAST_SHOWN = 50  # past incidents on the page; incidents.json lists as many
+PAST_SHOWN = 25  # past incidents on the page; incidents.json lists the latest 50
 STATUS_WORDS = {"in_progress": "In progress", "scheduled": "Scheduled",
                 "verifying": "Verifying", "completed": "Completed"}
 
@@ -44,6 +44,10 @@ def when(at: datetime | None) -> str:
     return f"{at:%b} {at.day}, {at:%Y %H:%M} UTC"
 
 
+def iso(at: datetime | None) -> str:
+    return "" if at is None else at.astimezone(UTC).isoformat(timespec="seconds")
+
+
 def status_word(status: str) -> str:
     return STATUS_WORDS.get(status, status.replace("_", " ").capitalize())
 
@@ -58,6 +62,7 @@ def _template() -> Template:
     )
     env.filters["when"] = when
     env.filters["status_word"] = status_word
+    env.filters["iso"] = iso
     return env.get_template("status.html")
 
 

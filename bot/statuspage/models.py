@@ -110,7 +110,10 @@ class PublicIncident(BaseModel):
 
     @property
     def impact(self) -> Impact:
-        return impact_of(list(self.components.values()))
+        """The worst it got (as Statuspage keeps it): a resolved outage stays critical,
+        though its components are operational again."""
+        held = [s for u in self.updates for s in u.components.values()]
+        return impact_of([*self.components.values(), *held])
 
     @property
     def is_open(self) -> bool:

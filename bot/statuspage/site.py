@@ -52,6 +52,14 @@ def _escape(text: str) -> str:
             .replace('"', "&quot;"))
 
 
+def accepts_gzip(request: web.Request) -> bool:
+    for part in request.headers.get("Accept-Encoding", "").split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip().lower() in ("gzip", "*"):
+            return params.replace(" ", "").lower() not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
 def cross_site(request: web.Request, page_url: str) -> bool:
     """A form posted to us from another site (CSRF): browsers say where a POST comes from
     (Sec-Fetch-Site, Origin); one from elsewhere is refused. Clients that are not browsers
@@ -83,16 +91,21 @@ class StatusSite:
                ) -> web.StreamResponse:
         if doc is None:
             raise web.HTTPNotFound(text="not found")
+        packed = doc.gzipped is not None and accepts_gzip(request)
         headers = {
             **(HEADERS if doc.content_type.startswith("text/html") else JSON_HEADERS),
-            "ETag": doc.etag,
+            "ETag": doc.gzip_etag if packed else doc.etag,
             "Cache-Control": PUBLIC_CACHE if audience == "public" else INTERNAL_CACHE,
+            "Vary": "Accept-Encoding" if audience == "public" else "Accept-Encoding, Cookie",
         }
-        if audience == "internal":
-            headers["Vary"] = "Cookie"
         wanted = request.headers.get("If-None-Match", "")
-        if wanted and (wanted == "*" or doc.etag in [t.strip() for t in wanted.split(",")]):
+        tags = {t.strip() for t in wanted.split(",")}
+        if wanted and (wanted == "*" or doc.etag in tags or doc.gzip_etag in tags):
             return web.Response(status=304, headers=headers)
+        if packed and doc.gzipped is not None:
+            headers["Content-Encoding"] = "gzip"
+            return web.Response(body=doc.gzipped,
+                                headers={**headers, "Content-Type": doc.content_type})
         return web.Response(body=doc.body, headers={**headers, "Content-Type": doc.content_type})
 
     def current(self, audience: Audience, path: str) -> Document | None:

@@ -7,6 +7,7 @@ changed (the uptime bars roll) or a minute passed (an ongoing outage's downtime 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import json
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from bot.statuspage.components import Components
 from bot.statuspage.feed import atom_feed
 from bot.statuspage.models import Maintenance, PublicIncident
 from bot.statuspage.shapes import documents
+from bot.statuspage.uptime import Uptime
 from bot.statuspage.views import Audience, PageView, build_view
 from bot.store.statuspage import StatusPageStore
 
@@ -32,15 +34,25 @@ ATOM = "application/atom+xml; charset=utf-8"
 Renderer = Callable[[PageView], dict[str, tuple[bytes, str]]]
 
 
+GZIP_FROM = 1024  # bytes: smaller documents are sent as they are
+
+
 @dataclass(frozen=True)
 class Document:
     body: bytes
     content_type: str
     etag: str
+    gzipped: bytes | None = None  # compressed once here, for clients that accept gzip
 
     @classmethod
     def of(cls, body: bytes, content_type: str) -> Document:
-        return cls(body, content_type, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+        packed = gzip.compress(body, 6, mtime=0) if len(body) >= GZIP_FROM else None
+        return cls(body, content_type, '"' + hashlib.sha256(body).hexdigest()[:32] + '"',
+                   packed)
+
+    @property
+    def gzip_etag(self) -> str:
+        return self.etag[:-1] + '-gzip"'
 
 
 @dataclass
@@ -109,11 +121,13 @@ class Snapshots:
     def _build(self, version: int, now: datetime, incidents: list[PublicIncident],
                maintenances: list[Maintenance]) -> Snapshot:
         snap = Snapshot(version=version, built_at=now, views={})
+        uptimes: dict[str, Uptime] = {}  # a public component's bars are the same on both
         for audience in ("public", "internal"):
             url = self.url if audience == "public" else f"{self.url}/internal"
             view = build_view(
                 audience, title=self.title, url=url, components=self.components,
                 incidents=incidents, maintenances=maintenances, now=now, started=self.started,
+                uptimes=uptimes,
             )
             snap.views[audience] = view
             for path, data in documents(view).items():

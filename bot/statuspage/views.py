@@ -152,8 +152,12 @@ def build_view(
     maintenances: list[Maintenance],
     now: datetime,
     started: datetime,
+    uptimes: dict[str, Uptime] | None = None,
 ) -> PageView:
-    """The page for `audience` from everything published (newest incidents first)."""
+    """The page for `audience` from everything published (newest incidents first).
+    `uptimes`: bars already computed at this `now`, by component name (a component's do
+    not depend on the audience: no internal incident touches a public component)."""
+    known = {} if uptimes is None else uptimes
     specs = components.components if audience == "internal" else components.public
     shown = {c.name.lower() for c in specs}
 
@@ -173,9 +177,12 @@ def build_view(
     views = []
     for position, spec in enumerate(specs, start=1):
         status, since = component_status(spec.name, incs, maints)
+        uptime = known.get(spec.name.lower())
+        if uptime is None:
+            uptime = known[spec.name.lower()] = component_uptime(spec.name, incs, now)
         views.append(ComponentView(
             spec=spec, position=position, status=status, updated_at=since or started,
-            uptime=component_uptime(spec.name, incs, now),
+            uptime=uptime,
         ))
     changed = [started, *(i.updated_at for i in incs), *(m.updated_at for m in maints)]
     return PageView(
