@@ -26,6 +26,7 @@ async def run(url: str, rate: float, seconds: float, headers: dict[str, str],
                + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode()
     due: asyncio.Queue[float | None] = asyncio.Queue()
     latencies: list[float] = []
+    dues: list[float] = []
     statuses: Counter[str] = Counter()
     sizes: list[int] = []
 
@@ -42,6 +43,7 @@ async def run(url: str, rate: float, seconds: float, headers: dict[str, str],
                         length = int(value)
                 body = await reader.readexactly(length)
                 latencies.append(time.perf_counter() - at)
+                dues.append(at)
                 statuses[status] += 1
                 sizes.append(len(body))
             except (OSError, asyncio.IncompleteReadError, IndexError) as exc:
@@ -65,6 +67,8 @@ async def run(url: str, rate: float, seconds: float, headers: dict[str, str],
     await asyncio.gather(*workers)
     elapsed = time.perf_counter() - start
     ordered = sorted(latencies)
+    slow = [round(due - start, 1) for due, lat in zip(dues, latencies, strict=True)
+            if lat > 0.05]
 
     def pct(p: float) -> float:
         return round(1000 * ordered[min(len(ordered) - 1, int(p * len(ordered)))], 2) \
@@ -74,6 +78,8 @@ async def run(url: str, rate: float, seconds: float, headers: dict[str, str],
             elapsed, 1), "p50_ms": pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99),
             "max_ms": round(1000 * ordered[-1], 2) if ordered else None,
             "statuses": dict(statuses), "body_bytes": max(sizes, default=0),
+            # when the requests slower than 50 ms were due (s from the start), at most 20
+            "slow_at_s": sorted(set(slow))[:20], "slow": len(slow),
             "errors": total - statuses.get("200", 0)}
 
 
