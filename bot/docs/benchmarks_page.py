@@ -82,10 +82,14 @@ def _checks(row: Row) -> list[Line]:
     for check in row["checks"]:
         unit = check.get("unit", "")
         op = check.get("op", "<=")
+        value = f"{fmt(check['value'])} {unit}".strip()
+        if "goal" not in check:  # a figure shown for what it is (a profile's, a comparison's)
+            out.append(_line(row, check["what"], str(row.get("how", "")),
+                             check.get("numbers", ""), value, "(none)", None))
+            continue
         ok = check.get("ok", met(float(check["value"]), float(check["goal"]), op))
         out.append(_line(row, check["what"], str(row.get("how", "")), check.get("numbers", ""),
-                         f"{fmt(check['value'])} {unit}".strip(),
-                         f"{op} {fmt(check['goal'])} {unit}".strip(), bool(ok)))
+                         value, f"{op} {fmt(check['goal'])} {unit}".strip(), bool(ok)))
     return out
 
 
