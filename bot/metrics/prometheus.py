@@ -12,18 +12,20 @@ import asyncio
 import json
 import math
 import re
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
-from prometheus_api_client import PrometheusConnect
-from prometheus_api_client.exceptions import PrometheusApiClientException
 from urllib3.util.retry import Retry
 
 from bot.metrics.backend import InstantResult
 from bot.metrics.errors import MetricsQueryError, MetricsUnavailable
 from bot.metrics.models import InstantSample, RangeSeries
+
+if TYPE_CHECKING:
+    from prometheus_api_client import PrometheusConnect
 
 _STATUS = re.compile(r"^HTTP Status Code (\d+) \((.*)\)$", re.S)
 
@@ -73,15 +75,32 @@ class PrometheusSource:
             pool_connections=4, pool_maxsize=QUERY_THREADS, max_retries=0
         )
         self._session = session
-        self._client = PrometheusConnect(
-            url=self.url, disable_ssl=True, retry=Retry(total=0), timeout=timeout, session=session
-        )
-        # after the client: it mounts its own adapter (10 connections) on the same prefix
+        self._adapter = adapter
         session.mount(self.url, adapter)
+        self._client: PrometheusConnect | None = None  # built by the first query
+        self._client_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(QUERY_THREADS, thread_name_prefix="prometheus")
 
+    def _connect(self) -> PrometheusConnect:
+        """prometheus-api-client's client, imported and built on the first query (in a query
+        thread), so a process that never checks the metrics never loads it."""
+        with self._client_lock:
+            if self._client is None:
+                from prometheus_api_client import PrometheusConnect
+
+                self._client = PrometheusConnect(
+                    url=self.url, disable_ssl=True, retry=Retry(total=0), timeout=self.timeout,
+                    session=self._session,
+                )
+                # after the client: it mounts its own adapter (10 connections) on the prefix
+                self._session.mount(self.url, self._adapter)
+            return self._client
+
     def close(self) -> None:
-        self._client.close()
+        if self._client is not None:
+            self._client.close()
+        else:
+            self._session.close()
         self._pool.shutdown(wait=False)
 
     async def _in_thread(self, fn: Any, *args: Any) -> Any:
@@ -162,9 +181,11 @@ class PrometheusSource:
             if isinstance(r, dict)
         ]
 
-    def _call(self, promql: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    def _call(self, promql: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        from prometheus_api_client.exceptions import PrometheusApiClientException
+
         try:
-            return fn(*args, **kwargs)
+            return getattr(self._connect(), method)(*args, **kwargs)
         except PrometheusApiClientException as exc:
             status, message = prometheus_error_message(exc)
             if status is not None and 400 <= status < 500:
@@ -181,7 +202,7 @@ class PrometheusSource:
 
     def _instant_sync(self, promql: str, at: datetime | None) -> InstantResult:
         params = {"time": f"{at.timestamp():.3f}"} if at is not None else None
-        data = self._call(promql, self._client.custom_query, promql, params=params)
+        data = self._call(promql, "custom_query", promql, params=params)
         return parse_instant(data)
 
     def _range_sync(
@@ -189,7 +210,7 @@ class PrometheusSource:
     ) -> list[RangeSeries]:
         data = self._call(
             promql,
-            self._client.custom_query_range,
+            "custom_query_range",
             promql,
             start_time=start,
             end_time=end,
