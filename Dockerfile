@@ -10,6 +10,7 @@ RUN groupadd --system --gid 10001 bot \
  && useradd --system --uid 10001 --gid bot --home-dir /app --shell /usr/sbin/nologin bot
 
 WORKDIR /app
+# requirements.lock includes the `fast` extra (uvloop): every process runs on uvloop
 COPY requirements.lock ./
 RUN pip install --no-cache-dir -r requirements.lock
 COPY pyproject.toml README.md ./

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,12 +38,24 @@ def settings_or_exit() -> Settings:
         raise typer.Exit(2) from None
 
 
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop where it is installed (the `fast` extra; the Docker image has
+    it), else None: asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
 def run_or_exit(job: Coroutine[Any, Any, None]) -> None:
-    """Run a process; Redis settings that do not match the servers end it with one line."""
+    """Run a process (on uvloop where installed); Redis settings that do not match the
+    servers end it with one line."""
     from bot.store.connection import RedisSetupError
 
     try:
-        asyncio.run(job)
+        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            runner.run(job)
     except RedisSetupError as exc:
         typer.echo(f"incident-bot: {exc}", err=True)
         raise typer.Exit(2) from None
