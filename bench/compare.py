@@ -72,7 +72,7 @@ def rev(ref: str) -> str:
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="ib-compare-") as tmp_:
         tmp = Path(tmp_)
-        server = start_server(tmp / "redis")
+        server = start_server(tmp)
         url = f"redis://127.0.0.1:{server.port}/0"
         emu = SlackEmulator(token=BOT_TOKEN).start()
         tree = git_worktree(args.before, ROOT, tmp / "before")

@@ -15,15 +15,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import pstats
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench import BOT_TOKEN, ROOT, append_result, code_version, serve_bot, stop_process
+from bench import (
+    BOT_TOKEN,
+    ROOT,
+    append_result,
+    bot_env,
+    code_version,
+    free_port,
+    log_path,
+    serve_bot,
+    start_process,
+    stop_process,
+    wait_http,
+)
 from bench.bench_ack import start_bare
 from bench.load import Target, declare, machine, run_load, stored_once, summary
 from sandbox.redis_servers import start_server
@@ -92,6 +106,55 @@ def render(d: dict[str, Any], row: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
+def serve_under_cprofile(api_url: str, redis_url: str, stats: Path
+                         ) -> tuple[subprocess.Popen[bytes], int]:
+    """`python -m cProfile -m bot serve`: the stats are written when SIGINT ends it."""
+    port = free_port()
+    proc = start_process(
+        [sys.executable, "-m", "cProfile", "-o", str(stats), "-m", "bot", "serve"],
+        bot_env(api_url, redis_url, port), log_path("profile-cprofile"),
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz", proc)
+    except Exception:
+        stop_process(proc)
+        raise
+    return proc, port
+
+
+def cprofile_digest(stats: Path, events: int, top: int = 30) -> str:
+    """The functions with the most own time (tottime), per event, from cProfile's stats."""
+    st = pstats.Stats(str(stats))
+    rows = sorted(st.stats.items(), key=lambda kv: kv[1][2], reverse=True)  # type: ignore[attr-defined]
+    out = ["| function | calls/event | own µs/event | with callees µs/event |", "|---|---|---|---|"]
+    for (path, line, name), (_cc, nc, tt, ct, _callers) in rows[:top]:
+        short = path.split("site-packages/")[-1].replace(str(ROOT) + "/", "")
+        out.append(f"| `{name}` ({short}:{line}) | {nc / events:.2f} | {tt / events * 1e6:.1f} "
+                   f"| {ct / events * 1e6:.1f} |")
+    return "\n".join(out) + "\n"
+
+
+async def measure_cprofile(events: int, rate: float, stats: Path) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="ib-profile-") as tmp:
+        server = start_server(Path(tmp))
+        url = f"redis://127.0.0.1:{server.port}/0"
+        emu = SlackEmulator(token=BOT_TOKEN).start()
+        try:
+            proc, port = serve_under_cprofile(emu.api_url, url, stats)
+            try:
+                channel = await declare(emu, port, url)
+                bot = Target("bot", port, proc.pid)
+                await run_load([bot], channel, events, rate)
+            finally:
+                proc.send_signal(signal.SIGINT)
+                proc.wait(60)
+            once = stored_once(url, channel, bot.acked)
+        finally:
+            emu.stop()
+            server.stop()
+    return {"bot": {**summary(bot, events), **once}}
+
+
 async def measure(events: int, rate: float, stacks: Path) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="ib-profile-") as tmp:
         server = start_server(Path(tmp))
@@ -131,9 +194,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.profile_serve")
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--cprofile", action="store_true",
+                        help="cProfile instead of py-spy: own time per function and event "
+                        "(slower under the profiler; no bare app, nothing appended)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     commit = code_version()
+    if args.cprofile:
+        stats = OUT / f"serve-{commit}.pstats"
+        result = asyncio.run(measure_cprofile(args.events, args.rate, stats))
+        text = cprofile_digest(stats, args.events)
+        (OUT / f"serve-{commit}-cprofile.md").write_text(text)
+        print(result, "\n", text)
+        return
     stacks = OUT / f"serve-{commit}.txt"
     stacks.unlink(missing_ok=True)
     result = asyncio.run(measure(args.events, args.rate, stacks))

@@ -21,6 +21,7 @@ from bot.observability import BotMetrics
 from bot.services import Services
 from bot.side_server import READINESS, Readiness, health_routes, slack_auth_check
 from bot.slack.inbound import events_endpoint
+from bot.slack.middleware import Next, body_middleware
 from bot.store import keys
 from commands import (
     action_items,
@@ -103,8 +104,8 @@ def build_app(
             raise_error_for_unhandled_request=True,
         )
 
-    @app.middleware
-    async def drop_retried_events(body: dict[str, Any], next: Any) -> BoltResponse | None:
+    @body_middleware(app)
+    async def drop_retried_events(body: dict[str, Any], next: Next) -> BoltResponse | None:
         """Slack re-sends an event it thinks we missed; each event_id is handled once
         (timeline events are recorded before the ack instead: commands/timeline_events.py)."""
         event_id = body.get("event_id")

@@ -15,6 +15,7 @@ from slack_bolt.response import BoltResponse
 from bot.errors import StoreUnavailable
 from bot.mrkdwn import mention
 from bot.services import Services
+from bot.slack.middleware import Next, body_middleware
 from commands.context import reports_errors
 
 log = structlog.get_logger(__name__)
@@ -37,8 +38,8 @@ async def record_join(services: Services, event: dict[str, Any]) -> bool:
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    @app.middleware
-    async def state_before_ack(body: dict[str, Any], next: Any) -> BoltResponse | None:
+    @body_middleware(app)
+    async def state_before_ack(body: dict[str, Any], next: Next) -> BoltResponse | None:
         event = body.get("event")
         if (
             body.get("type") != "event_callback"

@@ -15,6 +15,7 @@ from slack_bolt.response import BoltResponse
 from bot.errors import StoreUnavailable
 from bot.services import Services
 from bot.slack.message_events import Deleted, Edited, Said, SystemNote, read_message_event
+from bot.slack.middleware import Next, body_middleware
 
 log = structlog.get_logger(__name__)
 
@@ -57,8 +58,8 @@ def _dict(value: Any) -> dict[str, Any]:
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    @app.middleware
-    async def timeline_before_ack(body: dict[str, Any], next: Any) -> BoltResponse | None:
+    @body_middleware(app)
+    async def timeline_before_ack(body: dict[str, Any], next: Next) -> BoltResponse | None:
         event = _dict(body.get("event"))
         if body.get("type") != "event_callback" or event.get("type") not in TIMELINE_EVENTS:
             await next()

@@ -13,6 +13,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 
 from bot.services import Services
+from bot.slack.middleware import Next, body_middleware
 from commands.context import reports_errors
 
 log = structlog.get_logger(__name__)
@@ -56,8 +57,8 @@ def acknowledge_unhandled(body: dict[str, Any]) -> BoltResponse | None:
 
 
 def register(app: AsyncApp, services: Services) -> None:
-    @app.middleware
-    async def events_rate_limited(body: dict[str, Any], next: Any) -> BoltResponse | None:
+    @body_middleware(app)
+    async def events_rate_limited(body: dict[str, Any], next: Next) -> BoltResponse | None:
         """Slack is dropping this workspace's events (over 30,000 an hour): say so loudly."""
         if body.get("type") != "app_rate_limited":
             await next()
@@ -70,8 +71,8 @@ def register(app: AsyncApp, services: Services) -> None:
         )
         return BoltResponse(status=200, body="")
 
-    @app.middleware
-    async def buttons_carry_values(body: dict[str, Any], next: Any) -> BoltResponse | None:
+    @body_middleware(app)
+    async def buttons_carry_values(body: dict[str, Any], next: Next) -> BoltResponse | None:
         """Every button the bot posts carries a value (the incident or item it is about) or
         is a link; a click without either is not one of ours: acknowledged, nothing done."""
         actions = body.get("actions") if body.get("type") == "block_actions" else None
