@@ -11,7 +11,9 @@ retrying otherwise. This replaces WATCH/MULTI: redis-py's asyncio cluster client
 WATCH on the event loop it runs in, while a script runs the same everywhere.
 
 When the store must be durable (`Durability.replicas` > 0), the script and `WAIT n ms`
-go out on one connection, so WAIT counts exactly this write; fewer acks → StoreUnavailable.
+go out on one connection, so WAIT counts this write (and any sent with it: scripts of
+concurrent requests share one pipeline, bot/store/batching.py); fewer acks →
+StoreUnavailable.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any, cast
 from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
 
+from bot.store.batching import batch_for
 from bot.store.connection import Db, unavailable
 
 Arg = str | int | float
@@ -82,17 +85,17 @@ async def run_script(db: Db, source: str, keys: list[str], args: list[Arg]) -> A
     client = db.client
     argv = [_arg(a) for a in args]
     need = db.durability.replicas
+    if not isinstance(client, RedisCluster):  # with the other requests' (bot/store/batching.py)
+        wait = (need, db.durability.timeout_ms) if need > 0 else None
+        reply, acked = await batch_for(db, client, wait).run(source, keys, argv)
+        if need > 0 and int(acked) < need:
+            raise unavailable(f"the write reached {acked} of {need} replicas in time")
+        return reply
     if need <= 0:  # EVALSHA (the script body is sent once per server, not per write)
         script = client.register_script(source)  # type: ignore[misc]
         return await script(keys=keys, args=argv)
-    wait = ("WAIT", need, db.durability.timeout_ms)
-    if isinstance(client, RedisCluster):
-        reply, acked = await _cluster_eval_and_wait(client, source, keys, argv, wait)
-    else:
-        async with client.pipeline(transaction=False) as pipe:
-            pipe.eval(source, len(keys), *keys, *argv)
-            pipe.execute_command(*wait)
-            reply, acked = await pipe.execute()
+    wait_cmd = ("WAIT", need, db.durability.timeout_ms)
+    reply, acked = await _cluster_eval_and_wait(client, source, keys, argv, wait_cmd)
     if int(acked) < need:
         raise unavailable(f"the write reached {acked} of {need} replicas in time")
     return reply

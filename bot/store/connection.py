@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, ParamSpec, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeAlias, TypeVar
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
@@ -21,6 +21,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.errors import StoreUnavailable
+
+if TYPE_CHECKING:
+    from bot.store.batching import ScriptBatch
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -90,6 +93,8 @@ class Durability:
 class Db:
     client: Client
     durability: Durability = field(default_factory=Durability)
+    # the scripts waiting to go out together (bot/store/batching.py), made on first use
+    script_batch: ScriptBatch | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_cluster(self) -> bool:
