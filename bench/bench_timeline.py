@@ -1,11 +1,15 @@
-"""Timeline ingestion: channel `message` events stored per second.
+"""Timeline ingestion: channel `message` events stored per second, against a bare Bolt
+AsyncApp's ack rate on the same events, side by side in one run.
 
-The bot runs as `incident-bot serve` (subprocess; Slack Web API = the local emulator, Redis
-db 11, flushed). One incident is declared through a signed `/incident declare`; then this
-process sends EVENTS signed Events API `message` envelopes from that incident channel to
-POST /slack/events, CONCURRENCY at a time over keep-alive loopback connections (bodies are
-built and signed before the clock starts). The rate is EVENTS / (first send → every message
-stored in Redis), polled on the incident's message index.
+The bot runs as `incident-bot serve` (subprocess; Slack Web API = the local emulator, on a
+Redis this bench starts). One incident is declared through a signed `/incident declare`;
+then this process sends EVENTS signed Events API `message` envelopes from that incident
+channel to POST /slack/events, CONCURRENCY at a time over keep-alive loopback connections
+(bodies are built and signed before the clock starts), in ROUNDS that alternate with the
+same number of events to a bare Bolt AsyncApp with an empty `message` listener (the floor;
+the order flips every round). The bot's rate is its events / (first send -> every message
+stored in Redis, polled on the incident's message index), summed over its rounds; the bare
+app's is its events / (first send -> last ack).
 
 Then, untimed, Slack's duplicates are replayed — RETRIES retries with the same event_id and
 RETRIES re-deliveries with a new event_id but the same message ts — and the store is checked:
@@ -14,36 +18,43 @@ MESSAGE event per ts in the timeline stream.
 
 Finally the store-only rate: `TimelineService.record_message` called directly in this
 process (same concurrency, same incident, new message ts), to show where the time goes.
-Goal: >= 2,000 events/s through the endpoint.
+Goal: the bot's rate >= 0.8 x the bare app's (issue 31).
 
 Run: .venv/bin/python -m bench.bench_timeline"""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
+import subprocess
+import tempfile
 import time
 import uuid
 from collections import Counter
+from pathlib import Path
 
 import aiohttp
 import redis as sync_redis
 
-from bench import BOT_TOKEN, SIGNING_SECRET, append_result, serve_bot, stop_process
+from bench import BOT_TOKEN, ROOT, SIGNING_SECRET, append_result, serve_bot, stop_process
 from bench.bench_ack import start_bare
+from bench.compare import serve_from
+from bench.load import git_worktree, machine
 from bot.clock import system_clock
 from bot.store import keys
 from bot.store.redis_store import RedisStore, connect
 from bot.timeline.models import EventKind
 from bot.timeline.service import TimelineService
 from sandbox import slack_requests as sr
+from sandbox.redis_servers import start_server
 from sandbox.slack_emulator import SlackEmulator
 
-REDIS_URL = "redis://127.0.0.1:6379/11"
 EVENTS = 3000
+ROUNDS = 4
 CONCURRENCY = 20
 RETRIES = 300
-GOAL = 2000.0
+GOAL = 0.8  # the bot's stored rate / the bare Bolt app's ack rate
 USER = "U0BOB"
 BASE_TS = 1795000000
 
@@ -112,50 +123,87 @@ async def declare(emu: SlackEmulator, url: str, r: sync_redis.Redis) -> tuple[st
     raise RuntimeError("declare did not create an indexed incident channel")
 
 
-async def endpoint_rate(
-    url: str, channel: str, incident_id: str, r: sync_redis.Redis
-) -> dict[str, object]:
-    tss = [f"{BASE_TS}.{n:06d}" for n in range(EVENTS)]
-    ids = [f"EvB{n:08d}" for n in range(EVENTS)]
-    bodies = [message_body(channel, ts, ev) for ts, ev in zip(tss, ids, strict=True)]
+async def bot_round(url: str, bodies: list[str], incident_id: str, r: sync_redis.Redis
+                    ) -> tuple[float, float, list[int]]:
+    """Send `bodies` to the bot: (seconds to every ack, seconds until all are stored, statuses)."""
     base = stored_count(r, incident_id)
     started = time.perf_counter()
     statuses = await send_all(url, bodies, CONCURRENCY)
     acked = time.perf_counter()
     deadline = time.monotonic() + 60
-    while stored_count(r, incident_id) - base < EVENTS and time.monotonic() < deadline:
-        await asyncio.sleep(0.005)
-    stored_at = time.perf_counter()
-    stored = stored_count(r, incident_id) - base
-    elapsed = stored_at - started
+    while stored_count(r, incident_id) - base < len(bodies) and time.monotonic() < deadline:
+        await asyncio.sleep(0.002)
+    return acked - started, time.perf_counter() - started, statuses
 
-    # Slack's duplicates, untimed: retries (same event_id) and re-deliveries (new event_id)
-    retry_bodies = [message_body(channel, tss[n], ids[n]) for n in range(0, EVENTS, 10)]
-    redeliveries = [
-        message_body(channel, tss[n], f"EvR{uuid.uuid4().hex[:8]}")
-        for n in range(5, EVENTS, 10)
-    ]
-    dup_statuses = await send_all(
-        url, retry_bodies, CONCURRENCY, {"X-Slack-Retry-Num": "1",
-                                         "X-Slack-Retry-Reason": "http_timeout"}
-    )
-    dup_statuses += await send_all(url, redeliveries, CONCURRENCY)
+
+async def bare_round(url: str, bodies: list[str]) -> tuple[float, list[int]]:
+    started = time.perf_counter()
+    statuses = await send_all(url, bodies, CONCURRENCY)
+    return time.perf_counter() - started, statuses
+
+
+async def side_by_side(
+    sides: dict[str, str], channel: str, incident_id: str, r: sync_redis.Redis
+) -> dict[str, dict[str, object]]:
+    """ROUNDS rounds; in each, EVENTS/ROUNDS events to every side (name -> URL; "bare" is the
+    bare Bolt app, the others are bots), the order rotating every round; then Slack's
+    duplicates to every bot, untimed."""
+    per = EVENTS // ROUNDS
+    n = per * ROUNDS
+    names = list(sides)
+    tss = {name: [f"{BASE_TS + 3 * i}.{k:06d}" for k in range(n)] for i, name in enumerate(names)}
+    ids = {name: [f"Ev{i}B{k:08d}" for k in range(n)] for i, name in enumerate(names)}
+    seconds = {name: [0.0, 0.0] for name in names}  # acked, stored
+    statuses: dict[str, list[int]] = {name: [] for name in names}
+    base = stored_count(r, incident_id)
+    for k in range(ROUNDS):
+        order = names[k % len(names):] + names[: k % len(names)]
+        for name in order:
+            bodies = [message_body(channel, tss[name][i], ids[name][i])
+                      for i in range(k * per, (k + 1) * per)]
+            if name == "bare":
+                b, st = await bare_round(sides[name], bodies)
+                seconds[name][0] += b
+                seconds[name][1] += b
+            else:
+                a, s_, st = await bot_round(sides[name], bodies, incident_id, r)
+                seconds[name][0] += a
+                seconds[name][1] += s_
+            statuses[name] += st
+    stored_total = stored_count(r, incident_id) - base
+    out: dict[str, dict[str, object]] = {}
+    for name in names:
+        row: dict[str, object] = {
+            "events": n,
+            "http_status": dict(Counter(statuses[name])),
+            "acked_seconds": round(seconds[name][0], 4),
+            "acks_per_second": round(n / seconds[name][0], 1),
+        }
+        if name != "bare":
+            # Slack's duplicates, untimed: retries (same event_id), re-deliveries (new one)
+            retry_bodies = [message_body(channel, tss[name][i], ids[name][i])
+                            for i in range(0, n, 10)]
+            redeliveries = [message_body(channel, tss[name][i], f"EvR{uuid.uuid4().hex[:8]}")
+                            for i in range(5, n, 10)]
+            dup = await send_all(sides[name], retry_bodies, CONCURRENCY, {
+                "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+            dup += await send_all(sides[name], redeliveries, CONCURRENCY)
+            row.update({
+                "duplicate_http_status": dict(Counter(dup)),
+                "stored_seconds": round(seconds[name][1], 4),
+                "events_per_second": round(n / seconds[name][1], 1),
+                "sent_ts": tss[name],
+            })
+        out[name] = row
+    out["bare"]["stored_by_all_bots"] = stored_total
     await asyncio.sleep(1.0)
-    return {
-        "events": EVENTS,
-        "concurrency": CONCURRENCY,
-        "http_status": dict(Counter(statuses)),
-        "duplicate_http_status": dict(Counter(dup_statuses)),
-        "acked_seconds": round(acked - started, 4),
-        "stored_seconds": round(elapsed, 4),
-        "stored": stored,
-        "events_per_second": round(stored / elapsed, 1),
-        "acks_per_second": round(EVENTS / (acked - started), 1),
-        "sent_ts": tss,
-    }
+    return out
 
 
-def verify(r: sync_redis.Redis, incident_id: str, expected: set[str]) -> dict[str, object]:
+def verify(r: sync_redis.Redis, incident_id: str, expected: set[str], *, only: bool = False
+           ) -> dict[str, object]:
+    """Every expected ts once in the index and once in the stream (with `only`: and
+    nothing else; several sides share the incident, so each is checked on its own ts)."""
     raw = r.hgetall(keys.timeline_messages(incident_id))
     index = {k.decode(): v.decode() for k, v in raw.items()}
     stream = r.xrange(keys.timeline(incident_id))
@@ -166,8 +214,11 @@ def verify(r: sync_redis.Redis, incident_id: str, expected: set[str]) -> dict[st
             per_ts[doc["message_ts"]] += 1
     stream_ids = {sid.decode() for sid, _ in stream}
     missing = expected - set(index)
-    dup = [ts for ts, n in per_ts.items() if n > 1]
+    dup = [ts for ts, n in per_ts.items() if n > 1 and (only or ts in expected)]
     pending = [ts for ts, v in index.items() if v not in stream_ids]
+    once = all(per_ts[ts] == 1 for ts in expected)
+    if only:
+        once = once and set(per_ts) == expected and set(index) == expected
     return {
         "expected": len(expected),
         "indexed": len(index),
@@ -175,27 +226,12 @@ def verify(r: sync_redis.Redis, incident_id: str, expected: set[str]) -> dict[st
         "stream_message_events": sum(per_ts.values()),
         "duplicated": len(dup),
         "index_not_pointing_at_stream": len(pending),
-        "exactly_once": not missing and not dup and not pending
-        and set(per_ts) == expected and set(index) == expected,
+        "exactly_once": not missing and not dup and not pending and once,
     }
 
 
-async def bare_rate(url: str, channel: str) -> dict[str, object]:
-    """The same events to a bare Bolt AsyncApp with an empty `message` listener: the floor."""
-    bodies = [
-        message_body(channel, f"{BASE_TS + 2}.{n:06d}", f"EvF{n:08d}") for n in range(EVENTS)
-    ]
-    started = time.perf_counter()
-    statuses = await send_all(url, bodies, CONCURRENCY)
-    elapsed = time.perf_counter() - started
-    return {
-        "bare_bolt_http_status": dict(Counter(statuses)),
-        "bare_bolt_acks_per_second": round(EVENTS / elapsed, 1),
-    }
-
-
-async def store_only_rate(channel: str) -> dict[str, object]:
-    store = RedisStore(connect(REDIS_URL))
+async def store_only_rate(channel: str, redis_url: str) -> dict[str, object]:
+    store = RedisStore(connect(redis_url))
     timeline = TimelineService(store=store, clock=system_clock)
     tss = [f"{BASE_TS + 1}.{n:06d}" for n in range(EVENTS)]
     queue: asyncio.Queue[str] = asyncio.Queue()
@@ -220,68 +256,99 @@ async def store_only_rate(channel: str) -> dict[str, object]:
     }
 
 
-def main() -> None:
-    r = sync_redis.Redis.from_url(REDIS_URL)
-    r.flushdb()
-    emu = SlackEmulator(token=BOT_TOKEN).start()
-    proc, port = serve_bot(emu.api_url, REDIS_URL, "timeline-bot")
-    url = f"http://127.0.0.1:{port}/slack/events"
-    try:
-        channel, incident_id = asyncio.run(declare(emu, url, r))
-        http = asyncio.run(endpoint_rate(url, channel, incident_id, r))
-        sent = set(http.pop("sent_ts"))  # type: ignore[arg-type]
-        check_http = verify(r, incident_id, sent)
-        store = asyncio.run(store_only_rate(channel))
-        stored_ts = set(store.pop("store_only_ts"))  # type: ignore[arg-type]
-        check_all = verify(r, incident_id, sent | stored_ts)
-        stop_process(proc)
-        bare_proc, bare_port = start_bare(emu.api_url)
+def main(before: str | None) -> None:
+    with tempfile.TemporaryDirectory(prefix="ib-bench-") as tmp:
+        server = start_server(Path(tmp))
+        tree = git_worktree(before, ROOT, Path(tmp) / "before") if before else None
         try:
-            bare = asyncio.run(bare_rate(f"http://127.0.0.1:{bare_port}/slack/events", channel))
+            run(f"redis://127.0.0.1:{server.port}/0", before, tree)
         finally:
-            stop_process(bare_proc)
+            server.stop()
+            if tree is not None:
+                subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT,
+                               capture_output=True)
+
+
+def run(redis_url: str, before: str | None, tree: Path | None) -> None:
+    r = sync_redis.Redis.from_url(redis_url)
+    emu = SlackEmulator(token=BOT_TOKEN).start()
+    procs = []
+    try:
+        proc, port = serve_bot(emu.api_url, redis_url, "timeline-bot")
+        procs.append(proc)
+        bare_proc, bare_port = start_bare(emu.api_url)
+        procs.append(bare_proc)
+        url = f"http://127.0.0.1:{port}/slack/events"
+        sides = {"bot": url, "bare": f"http://127.0.0.1:{bare_port}/slack/events"}
+        if tree is not None:
+            b_proc, b_port = serve_from(tree, tree / ".no-block", emu.api_url, redis_url,
+                                        "timeline-before")
+            procs.append(b_proc)
+            sides["before"] = f"http://127.0.0.1:{b_port}/slack/events"
+        channel, incident_id = asyncio.run(declare(emu, url, r))
+        result = asyncio.run(side_by_side(sides, channel, incident_id, r))
+        sent = {name: set(row.pop("sent_ts"))  # type: ignore[arg-type]
+                for name, row in result.items() if name != "bare"}
+        checks = {name: verify(r, incident_id, ts) for name, ts in sent.items()}
+        store = asyncio.run(store_only_rate(channel, redis_url))
+        everything = set(store.pop("store_only_ts"))  # type: ignore[arg-type]
+        for ts in sent.values():
+            everything |= ts
+        check_all = verify(r, incident_id, everything, only=True)
     finally:
-        stop_process(proc)
+        for p in procs:
+            stop_process(p)
         emu.stop()
-        r.flushdb()
-    rate = float(http["events_per_second"])  # type: ignore[arg-type]
+    bot, bare = result["bot"], result["bare"]
+    rate = float(bot["events_per_second"])  # type: ignore[arg-type]
+    bare_rate = float(bare["acks_per_second"])  # type: ignore[arg-type]
+    ratio = round(rate / bare_rate, 2)
     store_rate = float(store["store_only_per_second"])  # type: ignore[arg-type]
+    numbers = (
+        f"bot {rate:.0f}/s (stored in {bot['stored_seconds']} s, acks "
+        f"{bot['acks_per_second']}/s); bare Bolt AsyncApp, empty listener: {bare_rate:.0f} "
+        f"acks/s; exactly once incl. {RETRIES}+{RETRIES} duplicates: "
+        f"{checks['bot']['exactly_once']}; store-only (TimelineService.record_message) "
+        f"{store_rate:.0f}/s"
+    )
+    row_checks = [{
+        "what": "timeline ingestion: events stored per second / a bare Bolt app's acks per "
+                "second, same events, side by side",
+        "numbers": numbers, "value": ratio, "unit": "x", "goal": GOAL, "op": ">=",
+        "ok": bool(checks["bot"]["exactly_once"]) and ratio >= GOAL,
+    }]
+    if "before" in result:
+        b_rate = float(result["before"]["events_per_second"])  # type: ignore[arg-type]
+        row_checks.append({
+            "what": f"timeline ingestion, this code / before (`{before}`), side by side",
+            "numbers": (f"after {rate:.0f}/s, before {b_rate:.0f}/s (before / bare "
+                        f"{b_rate / bare_rate:.2f} x); before exactly once: "
+                        f"{checks['before']['exactly_once']}"),
+            "value": round(rate / b_rate, 2), "unit": "x",
+        })
     append_result(
         {
             "bench": "timeline_ingest",
             "how": (
-                f"{EVENTS} signed `message` events to `incident-bot serve`, {CONCURRENCY} "
-                "concurrent, keep-alive loopback; rate = events / (first send -> all stored "
-                "in Redis); then retries/re-deliveries replayed and exactly-once checked"
+                f"{bot['events']} signed `message` events to `incident-bot serve` and as many "
+                f"to a bare Bolt AsyncApp, {CONCURRENCY} concurrent, keep-alive loopback, in "
+                f"{ROUNDS} rounds, the order rotating; bot rate = events / (first send -> all "
+                "stored in Redis), bare rate = events / (first send -> last ack); then retries "
+                "and re-deliveries replayed and exactly-once checked; own Redis"
             ),
-            **http,
+            "sides": result,
             **store,
-            **bare,
-            "verify_after_http": check_http,
+            "verify": checks,
             "verify_after_store_only": check_all,
-            "value": rate,
+            "machine": machine(),
+            "value": ratio,
             "goal": GOAL,
-            "checks": [
-                {
-                    "what": "timeline ingestion through /slack/events, events stored per second",
-                    "numbers": (
-                        f"{http['stored']}/{EVENTS} stored in {http['stored_seconds']} s "
-                        f"(acks {http['acks_per_second']}/s); exactly once incl. "
-                        f"{RETRIES}+{RETRIES} duplicates: {check_http['exactly_once']}; "
-                        f"store-only (TimelineService.record_message) {store_rate:.0f}/s; "
-                        f"bare Bolt AsyncApp, empty listener, same events: "
-                        f"{bare['bare_bolt_acks_per_second']} acks/s"
-                    ),
-                    "value": rate,
-                    "unit": "/s",
-                    "goal": GOAL,
-                    "op": ">=",
-                    "ok": bool(check_http["exactly_once"]) and rate >= GOAL,
-                },
-            ],
+            "checks": row_checks,
         }
     )
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_timeline")
+    parser.add_argument("--before", help="also a `serve` of this git ref, side by side")
+    main(parser.parse_args().before)
