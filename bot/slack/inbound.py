@@ -8,13 +8,13 @@ when it has a `payload` field, and a body that is not what Slack sends is a 400,
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
+import orjson
 import structlog
 from aiohttp import web
 from pydantic import (
@@ -49,8 +49,8 @@ class MalformedBody(ValueError):
 
 def _json_object(text: str, what: str) -> dict[str, Any]:
     try:
-        data = json.loads(text)
-    except ValueError as exc:
+        data = orjson.loads(text)
+    except ValueError as exc:  # orjson.JSONDecodeError is one
         raise MalformedBody(f"{what} is not valid JSON") from exc
     if not isinstance(data, dict):
         raise MalformedBody(f"{what} is not a JSON object")

@@ -18,11 +18,11 @@ StoreUnavailable.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
+import orjson
 from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
 
@@ -147,7 +147,7 @@ async def apply(
     elif expect is not ANY:
         mode, seen = "equals", str(expect)
     ops = [[w.command, order.index(w.key) + 1, *(_arg(a) for a in w.args)] for w in writes]
-    reply = await run_script(db, APPLY_LUA, order, [mode, seen, json.dumps(ops)])
+    reply = await run_script(db, APPLY_LUA, order, [mode, seen, orjson.dumps(ops).decode()])
     out = cast(list[Any], reply)
     if not out or int(out[0]) == 0:
         return None

@@ -1,11 +1,15 @@
-"""Versioned JSON for stored records: old versions are upgraded on read, never broken."""
+"""Versioned JSON for stored records: old versions are upgraded on read, never broken.
+
+Records are written by pydantic (`model_dump_json`, its Rust serializer) and read with
+orjson; the JSON itself is unchanged, so records written by any earlier version read the
+same (tests/test_store_versions.py)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import orjson
 from pydantic import BaseModel
 
 from bot.errors import IncidentBotError
@@ -57,7 +61,7 @@ def dumps(model: BaseModel) -> str:
 
 
 def loads(model: type[M], raw: str | bytes, *, current: int = 1) -> M:
-    doc: dict[str, Any] = json.loads(raw)
+    doc: dict[str, Any] = orjson.loads(raw)
     version = int(doc.get("schema_version", 0))
     if version > current:
         raise IncidentBotError(
