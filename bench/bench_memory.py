@@ -1,23 +1,28 @@
-"""Idle memory of the web process (`incident-bot serve`) and of the worker
-(`incident-bot worker`), each started as a subprocess with its environment pointing at the
-local Slack emulator and Redis (db 12, flushed).
+"""Idle memory of each process kind, started as `incident-bot <kind>` subprocesses against
+the local Slack emulator and a Redis this bench starts:
 
-web: VmRSS from /proc/<pid>/status SETTLE seconds after /healthz answers, after one
-`/incident help` so the command path is loaded. worker: VmRSS SETTLE seconds after it logs
-`worker_started`, with REMINDER_SCAN_INTERVAL=1 so a few (empty) scans have run. For
-scale, the same reading for a bare Bolt AsyncApp process (bench.bench_ack's floor).
-Goal: <= 150 MB each.
+* `serve`, after one `/incident help` so the command path is loaded;
+* `socket` (Socket Mode, the emulator's socket stand-in), once connected;
+* `worker`, with REMINDER_SCAN_INTERVAL=1 so a few (empty) scans have run;
+* `serve` with the optional parts on: the status page (STATUS_PAGE_COMPONENTS), Prometheus
+  and the model configured (they load their libraries only on first use), plus any
+  `--env KEY=VALUE` given (the web app's settings, when it is configured).
 
-Run: .venv/bin/python -m bench.bench_memory"""
+VmRSS from /proc/<pid>/status SETTLE seconds after ready; for scale, the same reading for a
+bare Bolt AsyncApp process (bench.bench_ack's floor). Goals (issue 31): each <= 100 MB,
+<= 120 MB with the web app and the status page.
+
+Run: .venv/bin/python -m bench.bench_memory [--env WEB_BASE_URL=http://…]"""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import tempfile
 import time
 from pathlib import Path
 
 import aiohttp
-import redis as sync_redis
 
 from bench import (
     BOT_TOKEN,
@@ -27,17 +32,21 @@ from bench import (
     bot_env,
     free_port,
     log_path,
-    serve_bot,
     start_process,
     stop_process,
+    wait_http,
 )
 from bench.bench_ack import start_bare
+from bench.load import machine
 from sandbox import slack_requests as sr
+from sandbox.redis_servers import start_server
 from sandbox.slack_emulator import SlackEmulator
 
-REDIS_URL = "redis://127.0.0.1:6379/12"
-GOAL_MB = 150.0
+GOAL_MB = 100.0
+GOAL_FULL_MB = 120.0
 SETTLE = 3.0
+APP_TOKEN = "xapp-1-A0APP-bench-memory"
+COMPONENTS = "components:\n  - name: Checkout\n    services: [checkout]\n"
 
 
 def status_mb(pid: int) -> dict[str, float]:
@@ -64,28 +73,16 @@ async def help_once(emu: SlackEmulator, port: int) -> int:
         return resp.status
 
 
-def web_rss(emu: SlackEmulator) -> dict[str, float]:
-    proc, port = serve_bot(emu.api_url, REDIS_URL, "memory-web")
+def process_rss(kind: str, env: dict[str, str], port: int, emu: SlackEmulator | None
+                ) -> dict[str, float]:
+    """Start `incident-bot <kind>`, wait for its /healthz, settle, read its memory."""
+    proc = start_process([str(INCIDENT_BOT), kind], env, log_path(f"memory-{kind}"))
     try:
-        assert asyncio.run(help_once(emu, port)) == 200
+        wait_http(f"http://127.0.0.1:{port}/healthz", proc, timeout=60)
+        if emu is not None:
+            assert asyncio.run(help_once(emu, port)) == 200
         time.sleep(SETTLE)
-        return status_mb(proc.pid)
-    finally:
-        stop_process(proc)
-
-
-def worker_rss(emu: SlackEmulator) -> dict[str, float]:
-    log = log_path("memory-worker")
-    env = bot_env(emu.api_url, REDIS_URL, free_port(), REMINDER_SCAN_INTERVAL="1")
-    proc = start_process([str(INCIDENT_BOT), "worker"], env, log)
-    try:
-        deadline = time.monotonic() + 30
-        while b"worker_started" not in log.read_bytes():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"worker did not start; see {log}")
-            time.sleep(0.05)
-        time.sleep(SETTLE)
-        assert proc.poll() is None, f"worker exited; see {log}"
+        assert proc.poll() is None, f"{kind} exited; see {log_path(f'memory-{kind}')}"
         return status_mb(proc.pid)
     finally:
         stop_process(proc)
@@ -100,55 +97,79 @@ def bare_rss(emu: SlackEmulator) -> dict[str, float]:
         stop_process(proc)
 
 
-def main() -> None:
-    r = sync_redis.Redis.from_url(REDIS_URL)
-    r.flushdb()
+def measure(redis_url: str, tmp: Path, extra: dict[str, str]) -> dict[str, dict[str, float]]:
     emu = SlackEmulator(token=BOT_TOKEN).start()
+    emu.add_app_token(APP_TOKEN)
+    components = tmp / "components.yml"
+    components.write_text(COMPONENTS)
+    dead = f"http://127.0.0.1:{free_port()}"  # configured, never called while idle
     try:
-        web = web_rss(emu)
-        worker = worker_rss(emu)
-        bare = bare_rss(emu)
+        out = {}
+        port = free_port()
+        out["serve"] = process_rss("serve", bot_env(emu.api_url, redis_url, port), port, emu)
+        port = free_port()
+        env = bot_env(emu.api_url, redis_url, port, SLACK_APP_TOKEN=APP_TOKEN)
+        env.pop("SLACK_SIGNING_SECRET")
+        out["socket"] = process_rss("socket", env, port, None)
+        port = free_port()
+        env = bot_env(emu.api_url, redis_url, free_port(), WORKER_PORT=str(port),
+                      REMINDER_SCAN_INTERVAL="1")
+        out["worker"] = process_rss("worker", env, port, None)
+        port = free_port()
+        env = bot_env(emu.api_url, redis_url, port, STATUS_PAGE_COMPONENTS=str(components),
+                      PROMETHEUS_URL=dead, ANTHROPIC_API_KEY="sk-ant-bench", **extra)
+        out["serve_full"] = process_rss("serve", env, port, emu)
+        out["bare"] = bare_rss(emu)
+        return out
     finally:
         emu.stop()
-        r.flushdb()
+
+
+def main(extra: dict[str, str]) -> None:
+    with tempfile.TemporaryDirectory(prefix="ib-bench-") as tmp:
+        server = start_server(Path(tmp))
+        try:
+            rss = measure(f"redis://127.0.0.1:{server.port}/0", Path(tmp), extra)
+        finally:
+            server.stop()
+    bare = rss["bare"]["VmRSS"]
+    full_label = "status page, Prometheus, model" + (
+        f", {', '.join(sorted(extra))}" if extra else " (the web app is not configured)")
+
+    def check(kind: str, what: str, goal: float) -> dict[str, object]:
+        r = rss[kind]
+        return {
+            "what": f"idle RSS, {what}",
+            "numbers": (f"VmRSS {r['VmRSS']} MB (peak {r['VmHWM']} MB); bare Bolt AsyncApp "
+                        f"process {bare} MB"),
+            "value": r["VmRSS"], "unit": "MB", "goal": goal, "op": "<=",
+        }
+
     append_result(
         {
             "bench": "idle_memory",
             "how": (
-                "subprocess against the emulator and Redis; VmRSS from /proc/<pid>/status "
-                f"{SETTLE:.0f} s after ready"
+                "`incident-bot serve|socket|worker` subprocesses against the emulator and "
+                f"a Redis of their own; VmRSS from /proc/<pid>/status {SETTLE:.0f} s after "
+                "ready (serve after one /incident help)"
             ),
-            "web_rss_mb": web["VmRSS"],
-            "web_peak_mb": web["VmHWM"],
-            "worker_rss_mb": worker["VmRSS"],
-            "worker_peak_mb": worker["VmHWM"],
-            "bare_bolt_rss_mb": bare["VmRSS"],
-            "value": max(web["VmRSS"], worker["VmRSS"]),
+            "rss_mb": rss,
+            "machine": machine(),
+            "value": max(r["VmRSS"] for k, r in rss.items() if k != "bare"),
             "goal": GOAL_MB,
             "checks": [
-                {
-                    "what": "idle RSS, web process (`incident-bot serve`)",
-                    "numbers": (
-                        f"VmRSS {web['VmRSS']} MB (peak {web['VmHWM']} MB); bare Bolt "
-                        f"AsyncApp process {bare['VmRSS']} MB"
-                    ),
-                    "value": web["VmRSS"],
-                    "unit": "MB",
-                    "goal": GOAL_MB,
-                    "op": "<=",
-                },
-                {
-                    "what": "idle RSS, worker process (`incident-bot worker`)",
-                    "numbers": f"VmRSS {worker['VmRSS']} MB (peak {worker['VmHWM']} MB)",
-                    "value": worker["VmRSS"],
-                    "unit": "MB",
-                    "goal": GOAL_MB,
-                    "op": "<=",
-                },
+                check("serve", "`incident-bot serve`", GOAL_MB),
+                check("socket", "`incident-bot socket`", GOAL_MB),
+                check("worker", "`incident-bot worker`", GOAL_MB),
+                check("serve_full", f"`incident-bot serve` with {full_label}", GOAL_FULL_MB),
             ],
         }
     )
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(prog="python -m bench.bench_memory")
+    parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra setting for the 'with everything' serve (the web app's)")
+    args = parser.parse_args()
+    main(dict(kv.split("=", 1) for kv in args.env))

@@ -3,7 +3,8 @@
 (tests/import_probe.py), with every optional feature that uses one of them configured
 (Prometheus, the model, the status page, publishing, trackers), and once ready none of
 matplotlib, pandas, numpy, prometheus-api-client, anthropic, jinja2 or aiohttp-jinja2 is in
-sys.modules. The features' own code is loaded (so they really were installed).
+sys.modules, nor requests (Prometheus's HTTP), markdown-it (publishing) or aiosmtplib (the
+status page's mail). The features' own code is loaded (so they really were installed).
 
 A feature that needs one of these imports it inside the function that uses it (see
 bot/metrics/chart.py). This test is structural, not a timing: the idle RSS it saves is
@@ -23,8 +24,8 @@ from sandbox.slack_emulator import SlackEmulator
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("matplotlib", "pandas", "numpy", "prometheus_api_client", "anthropic", "jinja2",
-         "aiohttp_jinja2")
+HEAVY = ("matplotlib", "pandas", "numpy", "prometheus_api_client", "requests", "anthropic",
+         "jinja2", "aiohttp_jinja2", "markdown_it", "aiosmtplib")
 APP_TOKEN = "xapp-1-A0APP-lazy-imports"
 # modules of the features configured below: loaded at start, so the features are installed
 FEATURE_MODULES = ("bot.metrics.service", "bot.postmortem.llm", "bot.statuspage.service",

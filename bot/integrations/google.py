@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import jwt
-
 from bot.errors import IntegrationError
 from bot.integrations.http import ApiClient
 
@@ -83,6 +81,8 @@ class ServiceAccount:
             "exp": issued + LIFETIME,
         }
         headers = {"kid": self.key.private_key_id} if self.key.private_key_id else None
+        import jwt  # PyJWT with cryptography: loaded by the first token, not at start
+
         return jwt.encode(claims, self.key.private_key, algorithm="RS256", headers=headers)
 
     async def token(self) -> str:

@@ -6,19 +6,15 @@ from __future__ import annotations
 import email.utils
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import structlog
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_after_delay,
-)
 
 from bot.errors import IntegrationError
+
+if TYPE_CHECKING:  # httpx and tenacity load with the first request, not at start
+    import httpx
+    from tenacity import RetryCallState
 
 log = structlog.get_logger(__name__)
 
@@ -70,15 +66,24 @@ class ApiClient:
         self.attempts = attempts
         self.budget = budget
         self.backoff = backoff
-        self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/") + "/",
-            headers=dict(headers or {}),
-            auth=auth,
-            timeout=timeout,
-        )
+        self._options: dict[str, Any] = {
+            "base_url": base_url.rstrip("/") + "/", "headers": dict(headers or {}),
+            "auth": auth, "timeout": timeout,
+        }
+        self._http: httpx.AsyncClient | None = None
+
+    @property
+    def _client(self) -> httpx.AsyncClient:
+        """httpx's client, imported and built by the first request."""
+        if self._http is None:
+            import httpx
+
+            self._http = httpx.AsyncClient(**self._options)
+        return self._http
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
     def _wait(self, state: RetryCallState) -> float:
         """Retry-After when the API gave one, else exponential backoff; never past the
@@ -108,6 +113,13 @@ class ApiClient:
         """Send one request, retried as the module says; raises IntegrationError. Besides
         JSON: a form (`data`), raw bytes (`content`, e.g. a multipart/related body) or
         multipart files; `headers` and `auth` for this request only (a token endpoint)."""
+        from tenacity import (
+            AsyncRetrying,
+            retry_if_exception,
+            stop_after_attempt,
+            stop_after_delay,
+        )
+
         extra: dict[str, Any] = {
             k: v for k, v in (("data", data), ("content", content), ("files", files),
                               ("headers", headers), ("auth", auth)) if v is not None
@@ -143,6 +155,8 @@ class ApiClient:
         ok: tuple[int, ...],
         extra: Mapping[str, Any] | None = None,
     ) -> httpx.Response:
+        import httpx
+
         try:
             response = await self._client.request(
                 method, path, json=json, params=params, **(extra or {})

@@ -17,14 +17,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import requests
-from urllib3.util.retry import Retry
-
 from bot.metrics.backend import InstantResult
 from bot.metrics.errors import MetricsQueryError, MetricsUnavailable
 from bot.metrics.models import InstantSample, RangeSeries
 
 if TYPE_CHECKING:
+    import requests
     from prometheus_api_client import PrometheusConnect
 
 _STATUS = re.compile(r"^HTTP Status Code (\d+) \((.*)\)$", re.S)
@@ -67,39 +65,52 @@ class PrometheusSource:
     def __init__(self, url: str, *, timeout: float = 5.0) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
-        # No retries: a check must answer fast, and a down Prometheus is reported, not retried.
-        # trust_env=False: skip per-request proxy/netrc lookups (~15% of the client's CPU).
-        session = requests.Session()
-        session.trust_env = False
-        adapter = requests.adapters.HTTPAdapter(
-            pool_connections=4, pool_maxsize=QUERY_THREADS, max_retries=0
-        )
-        self._session = session
-        self._adapter = adapter
-        session.mount(self.url, adapter)
-        self._client: PrometheusConnect | None = None  # built by the first query
-        self._client_lock = threading.Lock()
+        # requests and prometheus-api-client are imported and built by the first query (in
+        # a query thread), so a process that never checks the metrics never loads them
+        self._session: requests.Session | None = None
+        self._adapter: requests.adapters.HTTPAdapter | None = None
+        self._client: PrometheusConnect | None = None
+        self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(QUERY_THREADS, thread_name_prefix="prometheus")
 
+    def _http(self) -> requests.Session:
+        with self._lock:
+            if self._session is None:
+                import requests
+
+                # No retries: a check must answer fast, and a down Prometheus is reported,
+                # not retried. trust_env=False: skip per-request proxy/netrc lookups (~15% of
+                # the client's CPU).
+                session = requests.Session()
+                session.trust_env = False
+                self._adapter = requests.adapters.HTTPAdapter(
+                    pool_connections=4, pool_maxsize=QUERY_THREADS, max_retries=0
+                )
+                session.mount(self.url, self._adapter)
+                self._session = session
+            return self._session
+
     def _connect(self) -> PrometheusConnect:
-        """prometheus-api-client's client, imported and built on the first query (in a query
-        thread), so a process that never checks the metrics never loads it."""
-        with self._client_lock:
+        """prometheus-api-client's client over the same session."""
+        session = self._http()
+        with self._lock:
             if self._client is None:
                 from prometheus_api_client import PrometheusConnect
+                from urllib3.util.retry import Retry
 
                 self._client = PrometheusConnect(
                     url=self.url, disable_ssl=True, retry=Retry(total=0), timeout=self.timeout,
-                    session=self._session,
+                    session=session,
                 )
                 # after the client: it mounts its own adapter (10 connections) on the prefix
-                self._session.mount(self.url, self._adapter)
+                assert self._adapter is not None
+                session.mount(self.url, self._adapter)
             return self._client
 
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
-        else:
+        elif self._session is not None:
             self._session.close()
         self._pool.shutdown(wait=False)
 
@@ -109,9 +120,12 @@ class PrometheusSource:
     # --- catalog (discovery) ---------------------------------------------------------
 
     def _get_sync(self, path: str, params: dict[str, str]) -> Any:
+        import requests
+
         what = f"GET {path}"
+        session = self._http()
         try:
-            resp = self._session.get(
+            resp = session.get(
                 f"{self.url}{path}", params=params, timeout=self.timeout, verify=False
             )
         except requests.Timeout as exc:
@@ -182,6 +196,7 @@ class PrometheusSource:
         ]
 
     def _call(self, promql: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        import requests
         from prometheus_api_client.exceptions import PrometheusApiClientException
 
         try:

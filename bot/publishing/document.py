@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-
-from markdown_it import MarkdownIt
+from typing import TYPE_CHECKING
 
 from bot.incidents.models import Incident
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 CHART_FILE = "metrics-chart.png"
 SLACK_CHANNEL_LINK = "https://slack.com/app_redirect?channel={channel}"
 
 
 def markdown_parser() -> MarkdownIt:
+    from markdown_it import MarkdownIt  # loaded by the first publish, not at start
+
     return MarkdownIt("commonmark", {"html": False, "xhtmlOut": True}).enable("table")
 
 

@@ -7,11 +7,12 @@ fences to code blocks (Notion's language names), tables to table blocks."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from markdown_it.token import Token
+from typing import TYPE_CHECKING, Any
 
 from bot.publishing.document import markdown_parser
+
+if TYPE_CHECKING:
+    from markdown_it.token import Token
 
 Block = dict[str, Any]
 TEXT_MAX = 2000

@@ -9,9 +9,6 @@ from email.policy import SMTP
 from email.utils import formatdate, make_msgid, parseaddr
 from urllib.parse import unquote, urlsplit
 
-import aiosmtplib
-import httpx
-
 from bot.statuspage.subscribers import DeliveryFailed
 
 HOOK_TIMEOUT = 10.0
@@ -41,6 +38,8 @@ class SmtpMailer:
             message[name] = value
         message.set_content(text)
         raw = message.as_bytes(policy=MAIL_POLICY)  # aiosmtplib would fold with 78 columns
+        import aiosmtplib  # loaded by the first mail, not at start
+
         try:
             await aiosmtplib.send(
                 raw, sender=parseaddr(self.sender)[1], recipients=[to], hostname=self.host,
@@ -64,6 +63,8 @@ class HttpHooks:
         self.timeout = timeout
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> None:
+        import httpx  # loaded by the first webhook, not at start
+
         try:
             async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as client:
                 response = await client.post(url, content=body, headers=headers)

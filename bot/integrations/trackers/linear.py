@@ -5,14 +5,15 @@ first `completed` state. Auth: `Authorization: <API key>`."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import httpx
 
 from bot.errors import IntegrationError
 from bot.integrations.http import ApiClient
 from bot.integrations.trackers.base import IssueDraft, TrackedIssue
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_API_URL = "https://api.linear.app/graphql"
 PRIORITY = {"P0": 1, "P1": 2, "P2": 3, "P3": 4}  # Linear: 1 urgent, 2 high, 3 medium, 4 low
