@@ -24,7 +24,11 @@ KEY_REACTIONS = {"pushpin", "round_pushpin"}
 TIMELINE_EVENTS = ("message", "pin_added", "reaction_added")
 
 
-async def record_timeline_event(services: Services, event: dict[str, Any]) -> None:
+async def record_timeline_event(
+    services: Services, event: dict[str, Any], event_id: str | None = None
+) -> None:
+    """Record one Slack event on its incident's timeline, each in one round trip to Redis:
+    a message once per message ts, anything else once per `event_id` (Slack's retries)."""
     timeline = services.timeline
     kind = event.get("type")
     if kind == "message":
@@ -32,16 +36,21 @@ async def record_timeline_event(services: Services, event: dict[str, Any]) -> No
         if isinstance(meaning, Said):
             await timeline.record_message(meaning.channel, meaning.user, meaning.text, meaning.ts)
         elif isinstance(meaning, Edited):
-            await timeline.record_edit(meaning.channel, meaning.ts, meaning.text, meaning.user)
+            await timeline.record_edit(
+                meaning.channel, meaning.ts, meaning.text, meaning.user, event_id
+            )
         elif isinstance(meaning, Deleted):
-            await timeline.record_delete(meaning.channel, meaning.ts)
+            await timeline.record_delete(meaning.channel, meaning.ts, event_id)
         elif isinstance(meaning, SystemNote):
-            await timeline.record_system(meaning.channel, meaning.user, meaning.text, meaning.ts)
+            await timeline.record_system(
+                meaning.channel, meaning.user, meaning.text, meaning.ts, event_id
+            )
     elif kind == "pin_added":
         ts = _dict(_dict(event.get("item")).get("message")).get("ts")
         if isinstance(ts, str) and ts:
             await timeline.mark_key(
-                str(event.get("channel_id", "")), ts, str(event.get("user", "")), "pinned"
+                str(event.get("channel_id", "")), ts, str(event.get("user", "")), "pinned",
+                event_id,
             )
     elif kind == "reaction_added":
         item = _dict(event.get("item"))
@@ -49,7 +58,7 @@ async def record_timeline_event(services: Services, event: dict[str, Any]) -> No
         if reaction in KEY_REACTIONS and item.get("type") == "message":
             await timeline.mark_key(
                 str(item.get("channel", "")), str(item.get("ts", "")),
-                str(event.get("user", "")), ":pushpin:",
+                str(event.get("user", "")), ":pushpin:", event_id,
             )
 
 
@@ -64,17 +73,13 @@ def register(app: AsyncApp, services: Services) -> None:
         if body.get("type") != "event_callback" or event.get("type") not in TIMELINE_EVENTS:
             await next()
             return None
-        # plain messages are stored once per ts by the store itself; other kinds append,
-        # so a retried event_id is dropped (marked only after it was recorded)
-        seen = None
-        if body.get("event_id") and not (event["type"] == "message" and not event.get("subtype")):
-            seen = str(body["event_id"])
+        # messages are stored once per ts; every other kind once per event_id, its marker
+        # set by the same script as the append (a retry after a failure records it)
+        event_id = body.get("event_id")
         try:
-            if seen and await services.store.event_seen(seen):
-                return BoltResponse(status=200, body="")
-            await record_timeline_event(services, event)
-            if seen:
-                await services.store.first_event(seen)
+            await record_timeline_event(
+                services, event, str(event_id) if isinstance(event_id, str) and event_id else None
+            )
         except StoreUnavailable:
             log.warning("timeline_event_deferred", event_id=body.get("event_id"))
             return BoltResponse(status=503, body="store unavailable; retry")

@@ -35,6 +35,7 @@ def test_every_key_of_an_incident_shares_its_slot(incident_id: str) -> None:
         keys.postmortem_sequence(incident_id),
         keys.postmortem_accept(incident_id, "PA-1"),
         keys.metric_snapshots(incident_id),
+        keys.timeline_event_seen(incident_id, "Ev0123ABCD"),
     ]
     assert len({_slot(k) for k in unit}) == 1
     other = keys.incident("INC-20261127-0002")

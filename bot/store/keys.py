@@ -2,9 +2,10 @@
 
 Atomic units (changed together by one script, so their keys share one hash tag and land in
 one Redis Cluster slot):
-* an incident: `ib:{INC-…}:…` — the record, its timeline stream, message index, action-item
-  set, postmortem (latest, versions, sequence, accept claims) and metric snapshots; the tag
-  is the incident id itself (`{INC-20261127-0001}`), which is the issue's `{inc:…}` unit;
+* an incident: `ib:{INC-…}:…` — the record, its timeline stream, message index, the markers
+  of Slack events applied to its timeline, action-item set, postmortem (latest, versions,
+  sequence, accept claims) and metric snapshots; the tag is the incident id itself
+  (`{INC-20261127-0001}`), which is the issue's `{inc:…}` unit;
 * an action item: `ib:action:<id>` alone (its claim and sent-slot markers are single-key
   writes and never join it in one command);
 * everything else is a single key.
@@ -58,6 +59,13 @@ def incidents_all() -> str:
 
 def incident_sequence(day: str) -> str:
     return f"{PREFIX}:seq:{day}"
+
+
+def timeline_event_seen(incident_id: str, event_id: str) -> str:
+    """A Slack event (an edit, delete, pin, reaction, channel change) already applied to the
+    incident's timeline: in the incident's slot, so the check, the append and this marker are
+    one script (bot/store/timeline.py)."""
+    return f"{PREFIX}:{{{incident_id}}}:seen:{event_id}"
 
 
 def seen_event(event_id: str) -> str:

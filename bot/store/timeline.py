@@ -47,6 +47,25 @@ def event_writes(incident_id: str, event: TimelineEvent) -> list[Write]:
     return writes
 
 
+# KEYS[1] the event's marker, KEYS[2] message-ts -> stream-id hash, KEYS[3] timeline stream,
+# KEYS[4] the first times; ARGV marker TTL (0: no marker), message ts ('' : not about a
+# message), event json, the author's first-action member and score ('' when none).
+# 0: a retry (marked before), 2: about a message not on the timeline, 1: appended.
+APPEND_ONCE_LUA = """
+local marked = ARGV[1] ~= '0'
+if marked and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+local result = 2
+if ARGV[2] == '' or redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then
+  redis.call('XADD', KEYS[3], '*', 'v', ARGV[3])
+  if ARGV[4] ~= '' then redis.call('ZADD', KEYS[4], 'LT', ARGV[5], ARGV[4]) end
+  result = 1
+end
+if marked then redis.call('SET', KEYS[1], '1', 'EX', ARGV[1]) end
+return result
+"""
+SEEN_TTL_SECONDS = 24 * 3600
+
+
 class TimelineStore(SearchIndex):
     @guarded
     async def append_event(self, incident_id: str, event: TimelineEvent) -> str:
@@ -81,6 +100,29 @@ class TimelineStore(SearchIndex):
             [event.message_ts, codec.dumps(event), member, score],
         )
         return bool(stored)
+
+    @guarded
+    async def append_once(
+        self, incident_id: str, event: TimelineEvent, *, event_id: str | None,
+        about_message: str | None,
+    ) -> bool:
+        """Append `event` once per Slack `event_id` (a retry is dropped) and, when it is
+        about a message (`about_message`, its ts), only if that message is on the timeline.
+        One script, one round trip: the check, the append and the event's marker happen
+        together or not at all (a failure leaves the event unmarked, so Slack's retry
+        records it). True when appended."""
+        await self.index_events(incident_id, [event])  # the search index first
+        marker = keys.timeline_event_seen(incident_id, event_id or "-")
+        member, score = first_act(event) or ("", 0.0)
+        stored = await atomic.run_script(
+            self.db,
+            APPEND_ONCE_LUA,
+            [marker, keys.timeline_messages(incident_id), keys.timeline(incident_id),
+             keys.incident_firsts(incident_id)],
+            [SEEN_TTL_SECONDS if event_id else 0, about_message or "", codec.dumps(event),
+             member, score],
+        )
+        return int(stored) == 1
 
     @guarded
     async def has_message(self, incident_id: str, message_ts: str) -> bool:

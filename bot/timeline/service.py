@@ -50,29 +50,38 @@ class TimelineService:
         return await self.store.record_message(incident_id, event)
 
     async def _follow(
-        self, channel_id: str, kind: EventKind, ts: str, actor: str | None, text: str = ""
+        self, channel_id: str, kind: EventKind, ts: str, actor: str | None, text: str = "",
+        event_id: str | None = None,
     ) -> bool:
+        """An event about a stored message (edit, delete, pin): appended only if the message
+        is on the timeline, once per Slack event id — one round trip to Redis."""
         incident_id = await self._incident_id(channel_id)
-        if incident_id is None or not await self.store.has_message(incident_id, ts):
+        if incident_id is None:
             return False
         event = TimelineEvent(
             kind=kind, at=self.clock(), actor=actor, text=text[:MAX_MESSAGE_TEXT], message_ts=ts
         )
-        await self.store.append_event(incident_id, event)
-        return True
+        return await self.store.append_once(
+            incident_id, event, event_id=event_id, about_message=ts
+        )
 
     async def record_edit(
-        self, channel_id: str, ts: str, new_text: str, user_id: str | None
+        self, channel_id: str, ts: str, new_text: str, user_id: str | None,
+        event_id: str | None = None,
     ) -> bool:
-        return await self._follow(channel_id, EventKind.MESSAGE_EDITED, ts, user_id, new_text)
+        return await self._follow(
+            channel_id, EventKind.MESSAGE_EDITED, ts, user_id, new_text, event_id
+        )
 
-    async def record_delete(self, channel_id: str, ts: str) -> bool:
-        return await self._follow(channel_id, EventKind.MESSAGE_DELETED, ts, None)
+    async def record_delete(self, channel_id: str, ts: str, event_id: str | None = None) -> bool:
+        return await self._follow(channel_id, EventKind.MESSAGE_DELETED, ts, None, "", event_id)
 
     async def record_system(
-        self, channel_id: str, actor: str | None, text: str, ts: str
+        self, channel_id: str, actor: str | None, text: str, ts: str,
+        event_id: str | None = None,
     ) -> bool:
-        """A change to an incident channel itself (topic, name, archive): a system event."""
+        """A change to an incident channel itself (topic, name, archive): a system event,
+        once per Slack event id."""
         incident_id = await self._incident_id(channel_id)
         if incident_id is None:
             return False
@@ -80,11 +89,14 @@ class TimelineService:
         event = TimelineEvent(
             kind=EventKind.SYSTEM, at=at, actor=actor, text=text[:MAX_MESSAGE_TEXT]
         )
-        await self.store.append_event(incident_id, event)
-        return True
+        return await self.store.append_once(
+            incident_id, event, event_id=event_id, about_message=None
+        )
 
-    async def mark_key(self, channel_id: str, ts: str, actor: str, how: str) -> bool:
-        return await self._follow(channel_id, EventKind.KEY_MARKED, ts, actor, how)
+    async def mark_key(
+        self, channel_id: str, ts: str, actor: str, how: str, event_id: str | None = None
+    ) -> bool:
+        return await self._follow(channel_id, EventKind.KEY_MARKED, ts, actor, how, event_id)
 
     async def record(self, incident_id: str, event: TimelineEvent) -> None:
         await self.store.append_event(incident_id, event)

@@ -1,0 +1,86 @@
+"""What Slack is acknowledged for costs one round trip to Redis: a message, an edit, a
+delete, a pin, a :pushpin: and a channel change are each stored by one script (the dedup
+check, the append, the index or the event's marker together), and Slack's retry of any of
+them is dropped by that same script. Counted on the bot's own Redis client, through the real
+HTTP endpoint with signed requests; structural, not a timing (speed is bench/'s)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from bot.timeline.models import EventKind
+from tests.conftest import Harness
+
+ALICE, BOB = "U0ALICE", "U0BOB"
+
+
+@pytest.fixture
+def round_trips(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every request the bot's store sends to Redis from now on: a command's name, or
+    `pipeline:` and the commands sent together."""
+    sent: list[str] = []
+    client: Any = harness.store.db.client
+    command, pipeline = client.execute_command, client.pipeline
+
+    async def counted_command(*args: Any, **kwargs: Any) -> Any:
+        sent.append(str(args[0]).upper())
+        return await command(*args, **kwargs)
+
+    def counted_pipeline(*args: Any, **kwargs: Any) -> Any:
+        pipe = pipeline(*args, **kwargs)
+        execute = pipe.execute
+
+        async def counted_execute(*a: Any, **kw: Any) -> Any:
+            sent.append("pipeline:" + ",".join(str(c[0][0]).upper() for c in pipe.command_stack))
+            return await execute(*a, **kw)
+
+        pipe.execute = counted_execute
+        return pipe
+
+    monkeypatch.setattr(client, "execute_command", counted_command)
+    monkeypatch.setattr(client, "pipeline", counted_pipeline)
+    yield sent
+
+
+async def test_each_acknowledged_timeline_event_is_one_script_and_its_retry_changes_nothing(
+    harness: Harness, round_trips: list[str]
+) -> None:
+    channel = await harness.declare(user=ALICE)
+    ts = await harness.driver.message(user=BOB, channel=channel, text="DB failover started")
+    d = harness.driver
+    edit = {"type": "message", "subtype": "message_changed", "channel": channel,
+            "message": {"type": "message", "user": BOB, "text": "DB failover done", "ts": ts,
+                        "edited": {"user": BOB, "ts": ts}},
+            "previous_message": {"type": "message", "user": BOB, "text": "DB failover started",
+                                 "ts": ts}, "event_ts": "1795770000.000900"}
+    pin = {"type": "pin_added", "user": ALICE, "channel_id": channel,
+           "item": {"type": "message", "channel": channel, "message": {"ts": ts}},
+           "event_ts": "1795770000.001000"}
+    topic = {"type": "message", "subtype": "channel_topic", "channel": channel, "user": ALICE,
+             "topic": "failover", "ts": "1795770000.001100", "event_ts": "1795770000.001100"}
+    for event, event_id in ((edit, "Ev0EDIT1"), (pin, "Ev0PIN1"), (topic, "Ev0TOPIC1")):
+        round_trips.clear()
+        assert await d.event(event, event_id=event_id) == 200
+        assert round_trips == ["pipeline:EVAL"], (event_id, round_trips)
+        round_trips.clear()
+        assert await d.event(event, event_id=event_id, retry_num=1) == 200
+        assert round_trips == ["pipeline:EVAL"], (event_id, round_trips)
+    round_trips.clear()
+    assert await d.event({"type": "message", "channel": channel, "user": BOB, "ts": ts,
+                          "text": "DB failover started", "event_ts": ts},
+                         event_id="Ev0MSG1", retry_num=1) == 200
+    assert round_trips == ["pipeline:EVAL"]
+
+    incident_id = await harness.store.incident_id_for_channel(channel)
+    assert incident_id is not None
+    kinds = [e.kind for _, e in await harness.store.events(incident_id)]
+    assert kinds.count(EventKind.MESSAGE) == 1
+    assert kinds.count(EventKind.MESSAGE_EDITED) == 1
+    assert kinds.count(EventKind.KEY_MARKED) == 1
+    assert kinds.count(EventKind.SYSTEM) == 1
+    [entry] = [e for e in await harness.store.timeline(incident_id)
+               if e.event.kind is EventKind.MESSAGE]
+    assert entry.event.text == "DB failover done" and entry.edited and entry.event.key
