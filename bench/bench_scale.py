@@ -6,7 +6,7 @@ persistence), so it never touches a shared Redis.
    (a) one `incident-bot serve`, (b) two `serve` replicas behind a round-robin in this
    process (request i goes to replica i mod 2, as a load balancer would spread them), and
    (c) a bare Bolt AsyncApp whose message listener does nothing (the floor). Phases
-   alternate bare/one/two, twice, PHASE seconds each; latency = request sent → response
+   alternate bare/one/two, ROUNDS times, PHASE seconds each; latency = request sent → response
    read, keep-alive loopback. Reported: p50/p99 per setup, p99 ratio vs bare (goal
    ≤ 1.2×), errors, and that every acknowledged event is stored exactly once.
 2. **Reminder scan, 100 due among 100k items**: `ReminderScanner.scan()` against a single
@@ -36,6 +36,7 @@ import structlog
 from bench import BOT_TOKEN, SIGNING_SECRET, append_result, serve_bot, stop_process
 from bench.bench_ack import start_bare
 from bench.bench_reminders import DUE, NOW, NullChat
+from bench.load import machine
 from bot.actions.models import ActionItem, ActionSettings
 from bot.actions.reminders import ReminderScanner
 from bot.clock import ManualClock
@@ -48,7 +49,8 @@ from sandbox.redis_servers import redis_cluster, start_server
 from sandbox.slack_emulator import SlackEmulator
 
 RATE = 200.0
-PHASE = 5.0
+PHASE = 3.0
+ROUNDS = 5
 GOAL = 1.2
 SCAN_GOAL = 2.0  # a cluster may cost a little per command; it must not change the scaling
 ITEMS = 100_000
@@ -129,7 +131,7 @@ async def phase(
     await asyncio.gather(*tasks)
 
 
-async def ack_latency(phase_seconds: float) -> dict[str, Any]:
+async def ack_latency(phase_seconds: float, rounds: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="ib-bench-") as tmp:
         server = start_server(Path(tmp))
         url = f"redis://127.0.0.1:{server.port}/0"
@@ -153,8 +155,9 @@ async def ack_latency(phase_seconds: float) -> dict[str, Any]:
             async with aiohttp.ClientSession(connector=conn) as session:
                 for s in setups.values():  # warm-up, not measured
                     await phase(session, emu, Setup(s.name + "w", s.ports), channel, 0.5)
-                for _ in range(2):
-                    for s in setups.values():
+                for k in range(rounds):
+                    order = list(setups.values())
+                    for s in order[k % 3:] + order[: k % 3]:
                         await phase(session, emu, s, channel, phase_seconds)
                         await asyncio.sleep(0.3)
             incident_id = await store.incident_id_for_channel(channel)
@@ -240,9 +243,9 @@ async def reminder_scan(repeats: int) -> dict[str, Any]:
     return {"single_s": round(single_s, 4), "cluster_s": round(cluster_s, 4), "sent": sent}
 
 
-async def main(phase_seconds: float, repeats: int) -> None:
+async def main(phase_seconds: float, rounds: int, repeats: int) -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    acks = await ack_latency(phase_seconds)
+    acks = await ack_latency(phase_seconds, rounds)
     scan = await reminder_scan(repeats)
     bare99 = acks["bare"]["p99_ms"]
     checks = []
@@ -271,12 +274,14 @@ async def main(phase_seconds: float, repeats: int) -> None:
         "bench": "scale",
         "how": (
             f"message events stored before the ack, open loop {RATE:g} req/s, phases "
-            f"bare/one/two ×2 of {phase_seconds:g} s, serve replicas as subprocesses on a "
-            "Redis the bench starts; reminder scan via ReminderScanner.scan() on a single "
-            "Redis vs a 3-master cluster the bench starts, best of repeats"
+            f"bare/one/two ×{rounds} of {phase_seconds:g} s (order rotating), serve replicas "
+            "as subprocesses on a Redis the bench starts; reminder scan via "
+            "ReminderScanner.scan() on a single Redis vs a 3-master cluster the bench starts, "
+            "best of repeats"
         ),
         "acks": acks,
         "scan": scan,
+        "machine": machine(),
         "checks": checks,
     })
 
@@ -284,6 +289,7 @@ async def main(phase_seconds: float, repeats: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--phase", type=float, default=PHASE)
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
-    asyncio.run(main(args.phase, args.repeats))
+    asyncio.run(main(args.phase, args.rounds, args.repeats))

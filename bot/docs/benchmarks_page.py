@@ -210,4 +210,48 @@ def summary(rows: list[Row]) -> str:
         text += "; it misses " + "; ".join(
             f"{line['what']}: {line['value']} (goal {line['goal']})" for line in missed)
     link = "[docs/benchmarks.md](docs/benchmarks.md)"
-    return text + f". Every number, with its date and commit: {link}."
+    text += f". Every number, with its date and commit: {link}."
+    hot = hot_path(newest(rows))
+    return text + ("\n\n" + hot if hot else "")
+
+
+def _where(row: Row) -> str:
+    m = row.get("machine") or {}
+    load = m.get("loadavg") or ["?"]
+    return (f"{date_of(row)}, {commit_of(row)}, {m.get('nproc', '?')} cores "
+            f"({m.get('cpu', '?')}), load average {fmt(load[0])}")
+
+
+def hot_path(latest: dict[str, Row]) -> str:
+    """Issue 31's figures with both sides of each ratio, where and when they were taken."""
+    parts = []
+    scale = latest.get("scale")
+    if scale and scale.get("machine"):
+        a = scale["acks"]
+        bare = a["bare"]
+        parts.append(
+            f"ack p99 at 200 req/s: one `serve` {fmt(a['one']['p99_ms'])} ms, two replicas "
+            f"{fmt(a['two']['p99_ms'])} ms, bare Bolt {fmt(bare['p99_ms'])} ms "
+            f"({a['one']['p99_ms'] / bare['p99_ms']:.2f}x and "
+            f"{a['two']['p99_ms'] / bare['p99_ms']:.2f}x; goal 1.2x) [{_where(scale)}]")
+    ingest = latest.get("timeline_ingest")
+    if ingest and ingest.get("machine") and "sides" in ingest:
+        bot, bare = ingest["sides"]["bot"], ingest["sides"]["bare"]
+        parts.append(
+            f"timeline ingest {fmt(bot['events_per_second'])} events stored/s vs bare Bolt "
+            f"{fmt(bare['acks_per_second'])} acks/s ({fmt(ingest['value'])}x; goal 0.8x), "
+            + ("each stored once" if ingest.get("verify", {}).get("bot", {}).get("exactly_once")
+               else "NOT each stored once") + f" [{_where(ingest)}]")
+    memory = latest.get("idle_memory")
+    if memory and memory.get("machine") and "rss_mb" in memory:
+        r = memory["rss_mb"]
+        parts.append(
+            f"idle RSS `serve` {fmt(r['serve']['VmRSS'])} MB, `socket` "
+            f"{fmt(r['socket']['VmRSS'])} MB, `worker` {fmt(r['worker']['VmRSS'])} MB, `serve` "
+            f"with the status page, Prometheus and the model {fmt(r['serve_full']['VmRSS'])} MB "
+            f"vs a bare Bolt process {fmt(r['bare']['VmRSS'])} MB (goals 100 and 120 MB) "
+            f"[{_where(memory)}]")
+    if not parts:
+        return ""
+    return ("Hot path (issue 31), each ratio's two sides measured in one run, interleaved: "
+            + "; ".join(parts) + ".")
