@@ -1,10 +1,11 @@
 """Heavy libraries load on first use, not when a process starts: `serve`, `socket` and
 `worker` are each started in a subprocess the way `incident-bot <kind>` starts them
 (tests/import_probe.py), with every optional feature that uses one of them configured
-(Prometheus, the model, the status page, publishing, trackers), and once ready none of
-matplotlib, pandas, numpy, prometheus-api-client, anthropic, jinja2 or aiohttp-jinja2 is in
-sys.modules, nor requests (Prometheus's HTTP), markdown-it (publishing) or aiosmtplib (the
-status page's mail). The features' own code is loaded (so they really were installed).
+(Prometheus, the model, the status page, publishing, trackers, the web app with sign-in),
+and once ready none of matplotlib, pandas, numpy, prometheus-api-client, anthropic, jinja2
+or aiohttp-jinja2 is in sys.modules, nor requests (Prometheus's HTTP), markdown-it
+(publishing, postmortem pages) or aiosmtplib (the status page's mail). The features' own
+code is loaded (so they really were installed).
 
 A feature that needs one of these imports it inside the function that uses it (see
 bot/metrics/chart.py). This test is structural, not a timing: the idle RSS it saves is
@@ -29,7 +30,7 @@ HEAVY = ("matplotlib", "pandas", "numpy", "prometheus_api_client", "requests", "
 APP_TOKEN = "xapp-1-A0APP-lazy-imports"
 # modules of the features configured below: loaded at start, so the features are installed
 FEATURE_MODULES = ("bot.metrics.service", "bot.postmortem.llm", "bot.statuspage.service",
-                   "bot.publishing.confluence")
+                   "bot.publishing.confluence", "bot.web.pages")
 COMPONENTS = "components:\n  - name: Checkout\n    services: [checkout]\n"
 
 
@@ -57,6 +58,10 @@ def everything_on(slack: SlackEmulator, redis_url: str, tmp_path: Path) -> dict[
         "JIRA_API_TOKEN": "jira-token",
         "JIRA_PROJECT": "OPS",
         "ALERTMANAGER_TOKEN": "am-token",
+        "SLACK_CLIENT_ID": "1234.5678",
+        "SLACK_CLIENT_SECRET": "client-secret-lazy",
+        "WEB_BASE_URL": "http://127.0.0.1:9",
+        "WEB_SESSION_SECRET": "s" * 40,
     }
 
 

@@ -79,18 +79,33 @@ def _arg(v: Arg) -> str:
     return repr(v) if isinstance(v, float) else str(v)
 
 
-async def run_script(db: Db, source: str, keys: list[str], args: list[Arg]) -> Any:
-    """EVAL `source` over `keys` (one slot), then WAIT for replicas when durability asks."""
+async def run_script(
+    db: Db, source: str, keys: list[str], args: list[Arg], *,
+    first: Sequence[tuple[Arg, ...]] = (),
+) -> Any:
+    """EVAL `source` over `keys` (one slot), then WAIT for replicas when durability asks.
+    `first`: single-key commands that must reach Redis before the script (an index entry
+    written before its record); they go in the same pipeline, just before it, so the whole
+    write is one round trip (on a Cluster they are sent first, on their own)."""
     slot_check(keys)
     client = db.client
     argv = [_arg(a) for a in args]
     need = db.durability.replicas
     if not isinstance(client, RedisCluster):  # with the other requests' (bot/store/batching.py)
         wait = (need, db.durability.timeout_ms) if need > 0 else None
-        reply, acked = await batch_for(db, client, wait).run(source, keys, argv)
+        commands = [*first, ("EVAL", source, len(keys), *keys, *argv)]
+        replies, acked = await batch_for(db, client, wait).run(commands)
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
         if need > 0 and int(acked) < need:
             raise unavailable(f"the write reached {acked} of {need} replicas in time")
-        return reply
+        return replies[-1]
+    if first:
+        async with client.pipeline(transaction=False) as pipe:
+            for command in first:
+                pipe.execute_command(*command)
+            await pipe.execute()
     if need <= 0:  # EVALSHA (the script body is sent once per server, not per write)
         script = client.register_script(source)  # type: ignore[misc]
         return await script(keys=keys, args=argv)
@@ -129,10 +144,12 @@ async def _cluster_eval_and_wait(
 
 
 async def apply(
-    db: Db, writes: Sequence[Write], *, guard: str | None = None, expect: object = ANY
+    db: Db, writes: Sequence[Write], *, guard: str | None = None, expect: object = ANY,
+    first: Sequence[tuple[Arg, ...]] = (),
 ) -> list[Any] | None:
     """Run `writes` atomically; with `guard` and `expect` (a value read before, ABSENT or
-    ANY) only if the guarded key still holds it. Returns the replies, or None on conflict."""
+    ANY) only if the guarded key still holds it. Returns the replies, or None on conflict.
+    `first`: commands sent just before, in the same round trip (see run_script)."""
     order: list[str] = []
     if guard is not None:
         order.append(guard)
@@ -147,7 +164,9 @@ async def apply(
     elif expect is not ANY:
         mode, seen = "equals", str(expect)
     ops = [[w.command, order.index(w.key) + 1, *(_arg(a) for a in w.args)] for w in writes]
-    reply = await run_script(db, APPLY_LUA, order, [mode, seen, orjson.dumps(ops).decode()])
+    reply = await run_script(
+        db, APPLY_LUA, order, [mode, seen, orjson.dumps(ops).decode()], first=first
+    )
     out = cast(list[Any], reply)
     if not out or int(out[0]) == 0:
         return None

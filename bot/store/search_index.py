@@ -79,6 +79,16 @@ def record_words(incident: Incident) -> set[str]:
     return set().union(*(words(t) for t in texts))
 
 
+def event_index_commands(incident_id: str, events: Iterable[TimelineEvent]
+                         ) -> list[tuple[str, str, int, str]]:
+    """The index entries of timeline events (their words), as commands: the timeline store
+    sends them in the same pipeline as the append they precede (one round trip)."""
+    found: set[str] = set()
+    for event in events:
+        found |= set(list(words(event.text))[:MAX_WORDS_PER_TEXT])
+    return [("ZADD", key("word", word), 0, incident_id) for word in sorted(found)]
+
+
 class SearchIndex(StoreBase):
     """Writes (called by the incident and timeline stores) and the one query."""
 
@@ -121,14 +131,12 @@ class SearchIndex(StoreBase):
 
     @guarded
     async def index_events(self, incident_id: str, events: Iterable[TimelineEvent]) -> None:
-        found: set[str] = set()
-        for event in events:
-            found |= set(list(words(event.text))[:MAX_WORDS_PER_TEXT])
-        if not found:
+        commands = event_index_commands(incident_id, events)
+        if not commands:
             return
         async with self.db.client.pipeline(transaction=False) as pipe:
-            for word in found:
-                pipe.zadd(key("word", word), {incident_id: 0})
+            for command in commands:
+                pipe.execute_command(*command)
             await pipe.execute()
 
     @guarded

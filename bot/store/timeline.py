@@ -10,7 +10,7 @@ from typing import Any, cast
 from bot.store import atomic, codec, keys
 from bot.store.atomic import Write
 from bot.store.connection import guarded
-from bot.store.search_index import SearchIndex
+from bot.store.search_index import SearchIndex, event_index_commands
 from bot.timeline.models import (
     ACKNOWLEDGING_KINDS,
     EVENT_SCHEMA_VERSION,
@@ -69,8 +69,10 @@ SEEN_TTL_SECONDS = 24 * 3600
 class TimelineStore(SearchIndex):
     @guarded
     async def append_event(self, incident_id: str, event: TimelineEvent) -> str:
-        await self.index_events(incident_id, [event])  # the search index first
-        replies = await atomic.apply(self.db, event_writes(incident_id, event))
+        replies = await atomic.apply(  # the search index first, in the same round trip
+            self.db, event_writes(incident_id, event),
+            first=event_index_commands(incident_id, [event]),
+        )
         assert replies is not None
         return str(replies[0])
 
@@ -79,17 +81,18 @@ class TimelineStore(SearchIndex):
         """Several events at once, in order, in one atomic write (a merge's copied timeline)."""
         if not events:
             return
-        await self.index_events(incident_id, events)
-        await atomic.apply(self.db, [w for e in events for w in event_writes(incident_id, e)])
+        await atomic.apply(
+            self.db, [w for e in events for w in event_writes(incident_id, e)],
+            first=event_index_commands(incident_id, events),
+        )
 
     @guarded
     async def record_message(self, incident_id: str, event: TimelineEvent) -> bool:
         """Store a channel message once per message ts; False when it was already stored.
         One atomic script: a failure can never leave a message marked but unstored."""
         assert event.message_ts is not None
-        await self.index_events(incident_id, [event])
         member, score = first_act(event) or ("", 0.0)
-        stored = await atomic.run_script(
+        stored = await atomic.run_script(  # the search index first, in the same round trip
             self.db,
             RECORD_MESSAGE_LUA,
             [
@@ -98,6 +101,7 @@ class TimelineStore(SearchIndex):
                 keys.incident_firsts(incident_id),
             ],
             [event.message_ts, codec.dumps(event), member, score],
+            first=event_index_commands(incident_id, [event]),
         )
         return bool(stored)
 
@@ -111,16 +115,16 @@ class TimelineStore(SearchIndex):
         One script, one round trip: the check, the append and the event's marker happen
         together or not at all (a failure leaves the event unmarked, so Slack's retry
         records it). True when appended."""
-        await self.index_events(incident_id, [event])  # the search index first
         marker = keys.timeline_event_seen(incident_id, event_id or "-")
         member, score = first_act(event) or ("", 0.0)
-        stored = await atomic.run_script(
+        stored = await atomic.run_script(  # the search index first, in the same round trip
             self.db,
             APPEND_ONCE_LUA,
             [marker, keys.timeline_messages(incident_id), keys.timeline(incident_id),
              keys.incident_firsts(incident_id)],
             [SEEN_TTL_SECONDS if event_id else 0, about_message or "", codec.dumps(event),
              member, score],
+            first=event_index_commands(incident_id, [event]),
         )
         return int(stored) == 1
 

@@ -8,8 +8,6 @@ import difflib
 from dataclasses import dataclass
 from typing import cast
 
-from markdown_it import MarkdownIt
-
 from bot.postmortem.models import Postmortem
 from bot.postmortem.render import render_markdown
 
@@ -22,6 +20,8 @@ class DiffLine:
 
 def markdown_html(text: str) -> str:
     """Markdown → HTML with raw HTML disabled: what a person typed stays text."""
+    from markdown_it import MarkdownIt  # loaded by the first postmortem shown, not at start
+
     md = MarkdownIt("commonmark", {"html": False}).enable("table")
     return cast(str, md.render(text))
 
