@@ -14,6 +14,7 @@ from slack_bolt.response import BoltResponse
 
 from bot.errors import StoreUnavailable
 from bot.services import Services
+from bot.slack.inbound import answer_before_bolt
 from bot.slack.message_events import Deleted, Edited, Said, SystemNote, read_message_event
 from bot.slack.middleware import Next, body_middleware
 
@@ -66,21 +67,42 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+async def _store_first(services: Services, body: dict[str, Any], event: dict[str, Any]
+                       ) -> BoltResponse:
+    # messages are stored once per ts; every other kind once per event_id, its marker
+    # set by the same script as the append (a retry after a failure records it)
+    event_id = body.get("event_id")
+    try:
+        await record_timeline_event(
+            services, event, event_id if isinstance(event_id, str) and event_id else None
+        )
+    except StoreUnavailable:
+        log.warning("timeline_event_deferred", event_id=event_id)
+        return BoltResponse(status=503, body="store unavailable; retry")
+    return BoltResponse(status=200, body="")
+
+
 def register(app: AsyncApp, services: Services) -> None:
+    async def plain_message(body: dict[str, Any]) -> BoltResponse | None:
+        """A person's plain message, before Bolt: nothing but the middleware below would
+        see it (no subtype, no bot: Bolt's self-event filter has nothing to drop)."""
+        event = body.get("event")
+        if (
+            body.get("type") != "event_callback"
+            or not isinstance(event, dict)
+            or event.get("type") != "message"
+            or event.get("subtype") is not None
+            or event.get("bot_id")
+        ):
+            return None
+        return await _store_first(services, body, event)
+
+    answer_before_bolt(app, plain_message)
+
     @body_middleware(app)
     async def timeline_before_ack(body: dict[str, Any], next: Next) -> BoltResponse | None:
         event = _dict(body.get("event"))
         if body.get("type") != "event_callback" or event.get("type") not in TIMELINE_EVENTS:
             await next()
             return None
-        # messages are stored once per ts; every other kind once per event_id, its marker
-        # set by the same script as the append (a retry after a failure records it)
-        event_id = body.get("event_id")
-        try:
-            await record_timeline_event(
-                services, event, str(event_id) if isinstance(event_id, str) and event_id else None
-            )
-        except StoreUnavailable:
-            log.warning("timeline_event_deferred", event_id=body.get("event_id"))
-            return BoltResponse(status=503, body="store unavailable; retry")
-        return BoltResponse(status=200, body="")
+        return await _store_first(services, body, event)

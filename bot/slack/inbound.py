@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+import weakref
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
@@ -285,6 +286,32 @@ def socket_mode_request(req: SocketModeRequest) -> ParsedRequest:
         raise MalformedBody(f"fields Slack never sends ({type(exc).__name__})") from exc
 
 
+BeforeBolt = Callable[[dict[str, Any]], Awaitable[BoltResponse | None]]
+_BEFORE_BOLT: weakref.WeakKeyDictionary[AsyncApp, BeforeBolt] = weakref.WeakKeyDictionary()
+
+
+def answer_before_bolt(app: AsyncApp, answer: BeforeBolt) -> None:
+    """`answer(body)` sees each parsed, checked request (HTTP and Socket Mode) before Bolt;
+    a response it returns is the answer and Bolt never sees the request. For what Bolt
+    would only pass to one middleware that answers it: a person's plain message, stored
+    before the ack (commands/timeline_events.py), skipping Bolt's context, authorization
+    and argument building on the busiest path."""
+    _BEFORE_BOLT[app] = answer
+
+
+async def dispatch(app: AsyncApp, request: ParsedRequest) -> BoltResponse:
+    answer = _BEFORE_BOLT.get(app)
+    if answer is not None:
+        try:
+            response = await answer(request.body)
+        except Exception as exc:  # as Bolt answers a middleware's failure: 500, Slack retries
+            log.error("slack_request_failed", exc_info=exc)
+            return BoltResponse(status=500, body="")
+        if response is not None:
+            return response
+    return await app.async_dispatch(request)
+
+
 def events_endpoint(app: AsyncApp) -> Any:
     """aiohttp handler for POST /slack/events: our parse, then Bolt's dispatch."""
 
@@ -296,7 +323,7 @@ def events_endpoint(app: AsyncApp) -> Any:
             log.info("slack_body_malformed", reason=str(exc))
             return web.Response(status=400, text=f"malformed request body: {exc}")
         try:
-            response = await app.async_dispatch(bolt_request)
+            response = await dispatch(app, bolt_request)
         except Exception as exc:  # Bolt itself failed on a shape the checks above let by
             ref = uuid.uuid4().hex[:8]
             log.error("slack_body_unreadable", ref=ref, exc_info=exc)
@@ -322,5 +349,5 @@ class SocketModeHandler(AsyncSocketModeHandler):
             log.info("slack_envelope_malformed", reason=str(exc), envelope_type=req.type)
             await send_async_response(client, req, BoltResponse(status=200, body=""), start)
             return
-        bolt_response = await self.app.async_dispatch(bolt_request)
+        bolt_response = await dispatch(self.app, bolt_request)
         await send_async_response(client, req, bolt_response, start)
