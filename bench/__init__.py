@@ -81,6 +81,8 @@ def bot_env(api_url: str, redis_url: str, port: int, **extra: str) -> dict[str, 
         }
     )
     env.pop("PROMETHEUS_URL", None)
+    # the code of this tree, whichever checkout the installed `incident-bot` points at
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     env.update(extra)
     return env
 

@@ -48,7 +48,7 @@ SAMPLE_RATE = 250  # py-spy samples per second
 # a frame's library is the first part of its path as py-spy prints it ("redis/…/x.py")
 NAMES = {"selectors.py": "waiting in epoll", "pydantic_core": "pydantic", "yarl": "yarl/multidict",
          "multidict": "yarl/multidict", "bot": "bot (ours)", "commands": "commands (ours)"}
-SPINE = 0.85  # frames in more than this share of the samples are the process's main loop
+SPINE = 0.75  # frames in more than this share of the samples are the process's main loop
 
 
 def py_spy() -> str:
