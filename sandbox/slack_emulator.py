@@ -1005,6 +1005,7 @@ class SlackEmulator:
             if workspace:
                 self._reset_workspace()
                 self.oidc.reset()
+                self.socket_mode.reset()
 
     # ------------------------------------------------------------------ inspection
 

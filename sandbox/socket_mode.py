@@ -73,6 +73,13 @@ class SocketModeStandIn:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
+    def reset(self) -> None:
+        """Forget the closed connections and the frames received (a test's start); the
+        connection ids keep counting, so an id is never reused."""
+        with self._lock:
+            self.closed_connections.clear()
+            self.frames.clear()
+
     # --- emulator side (its loop) ---------------------------------------------------------
 
     def attach(self, loop: asyncio.AbstractEventLoop, base_url: str) -> None:

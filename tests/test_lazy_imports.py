@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,11 @@ def test_a_started_process_has_not_imported_the_heavy_libraries(
         slack.add_app_token(APP_TOKEN)
         env["SLACK_APP_TOKEN"] = APP_TOKEN
     modules = loaded_modules(kind, env)
+    for _ in range(200):  # the stand-in sees the socket of the ended process close
+        if not slack.socket_mode.connections:
+            break
+        time.sleep(0.05)
+    assert not slack.socket_mode.connections
     heavy = sorted(m for m in modules if m.split(".")[0] in HEAVY)
     assert heavy == [], f"`{kind}` imported at start: {', '.join(heavy[:20])}"
     assert set(FEATURE_MODULES) <= modules, sorted(set(FEATURE_MODULES) - modules)
