@@ -9,6 +9,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from html import escape
 from importlib import resources
 from typing import TYPE_CHECKING
 
@@ -34,6 +35,22 @@ class Stylesheet:
     def load(cls) -> Stylesheet:
         body = resources.files("bot.statuspage").joinpath("static/status.css").read_bytes()
         return cls(body, "/status/static/status.css?v=" + hashlib.sha256(body).hexdigest()[:12])
+
+
+def message_page(stylesheet: Stylesheet, title: str, text: str, *,
+                 action: str | None = None, button: str = "") -> str:
+    """A short answer page (a form's outcome, a link's), styled as the status page; with
+    `action`, a button posting there."""
+    form = (f'<form method="post" action="{escape(action)}" class="subscribe-form">'
+            f'<button type="submit">{escape(button)}</button></form>') if action else ""
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" '
+        f'content="width=device-width, initial-scale=1"><title>{escape(title)}</title>'
+        f'<link rel="stylesheet" href="{escape(stylesheet.url)}"><link rel="icon" '
+        f'href="data:,"></head><body><main class="wrap"><h1>{escape(title)}</h1>'
+        f'<p>{escape(text)}</p>{form}<p><a href="/status">Back to the status page</a></p>'
+        "</main></body></html>"
+    )
 
 
 def when(at: datetime | None) -> str:

@@ -14,7 +14,7 @@ from urllib.parse import quote, urlsplit
 from aiohttp import web
 
 from bot.errors import IncidentBotError
-from bot.statuspage.html import HtmlPages
+from bot.statuspage.html import HtmlPages, message_page
 from bot.statuspage.snapshot import Document, Snapshots
 from bot.statuspage.subscribers import SubscriberService
 from bot.statuspage.views import Audience
@@ -36,20 +36,6 @@ HEADERS = {
 JSON_HEADERS = {"X-Content-Type-Options": "nosniff", "Access-Control-Allow-Origin": "*"}
 HTML = "text/html; charset=utf-8"
 FOREVER = "public, max-age=31536000, immutable"
-
-
-def _page(text: str, status: int = 200) -> web.Response:
-    body = (
-        "<!doctype html><html lang=en><meta charset=utf-8><title>Status</title>"
-        f"<p>{_escape(text)}</p><p><a href=/status>Back to the status page</a></p></html>"
-    )
-    return web.Response(text=body, status=status, content_type="text/html",
-                        headers={**HEADERS, "Cache-Control": "no-store"})
-
-
-def _escape(text: str) -> str:
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;"))
 
 
 def accepts_gzip(request: web.Request) -> bool:
@@ -82,6 +68,13 @@ class StatusSite:
     email: bool
     pages: HtmlPages
     _waking: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def _page(self, text: str, status: int = 200, *, action: str | None = None,
+              button: str = "") -> web.Response:
+        body = message_page(self.pages.stylesheet, self.snapshots.title, text, action=action,
+                            button=button)
+        return web.Response(text=body, status=status, content_type="text/html",
+                            headers={**HEADERS, "Cache-Control": "no-store"})
 
     def _refuse_cross_site(self, request: web.Request) -> None:
         if cross_site(request, self.snapshots.url):
@@ -184,8 +177,8 @@ class StatusSite:
         try:
             await self.subscribers.subscribe_email(str(form.get("email", "")), names)
         except IncidentBotError as exc:
-            return _page(exc.message, status=400)
-        return _page("Check your mail: the link in it confirms the subscription.")
+            return self._page(exc.message, status=400)
+        return self._page("Check your mail: the link in it confirms the subscription.")
 
     async def subscribe_webhook(self, request: web.Request) -> web.StreamResponse:
         """Signed in only: a public form would let anyone make the bot call into its own
@@ -198,8 +191,8 @@ class StatusSite:
             sub, secret = await self.subscribers.subscribe_webhook(str(form.get("url", "")),
                                                                    names)
         except IncidentBotError as exc:
-            return _page(exc.message, status=400)
-        return _page(
+            return self._page(exc.message, status=400)
+        return self._page(
             f"Subscribed {sub.target}. Its signing secret (shown once, keep it now): {secret} "
             "— each delivery carries X-Status-Signature: sha256=<HMAC-SHA256 of the body>."
         )
@@ -207,26 +200,22 @@ class StatusSite:
     async def confirm(self, request: web.Request) -> web.StreamResponse:
         sub = await self.subscribers.confirm(request.match_info["token"])
         if sub is None:
-            return _page("That link is not valid (any more).", status=404)
-        return _page(f"Subscribed: {sub.target} gets the status page's updates.")
+            return self._page("That link is not valid (any more).", status=404)
+        return self._page(f"Subscribed: {sub.target} gets the status page's updates.")
 
     async def unsubscribe_form(self, request: web.Request) -> web.StreamResponse:
         """A GET never unsubscribes (mail scanners follow links): it shows the button."""
-        token = _escape(request.match_info["token"])
-        body = (
-            "<!doctype html><html lang=en><meta charset=utf-8><title>Unsubscribe</title>"
-            f"<form method=post action=/status/subscriptions/unsubscribe/{token}>"
-            "<button type=submit>Unsubscribe</button></form></html>"
-        )
-        return web.Response(text=body, content_type="text/html",
-                            headers={**HEADERS, "Cache-Control": "no-store"})
+        token = quote(request.match_info["token"], safe="")
+        return self._page("Stop getting this status page's updates?",
+                          action=f"/status/subscriptions/unsubscribe/{token}",
+                          button="Unsubscribe")
 
     async def unsubscribe(self, request: web.Request) -> web.StreamResponse:
         self._refuse_cross_site(request)
         sub = await self.subscribers.unsubscribe(request.match_info["token"])
         if sub is None:
-            return _page("That link is not valid (any more).", status=404)
-        return _page(f"Unsubscribed: {sub.target} gets no more updates.")
+            return self._page("That link is not valid (any more).", status=404)
+        return self._page(f"Unsubscribed: {sub.target} gets no more updates.")
 
     async def css(self, request: web.Request) -> web.StreamResponse:
         sheet = self.pages.stylesheet
