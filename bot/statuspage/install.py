@@ -134,6 +134,8 @@ def web_setup(page: StatusPage) -> list[WebSetup]:
                 await asyncio.sleep(POLL_SECONDS)
 
         app[REFRESHER] = asyncio.get_running_loop().create_task(poll())
+        log.info("status_page", url=page.url, internal=f"{page.url}/internal",
+                 json=f"{page.url}/api/v2/summary.json")
 
     async def stop(app: web.Application) -> None:
         task = app.get(REFRESHER)
