@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 HTML = "text/html; charset=utf-8"
 CSS = "text/css; charset=utf-8"
+CSRF_SLOT = "__csrf_token__"  # in the internal page's forms; each viewer's token replaces it
 PAST_SHOWN = 25  # past incidents on the page; incidents.json lists the latest 50
 STATUS_WORDS = {"in_progress": "In progress", "scheduled": "Scheduled",
                 "verifying": "Verifying", "completed": "Completed"}
@@ -106,7 +107,7 @@ class HtmlPages:
             view=view, internal=internal, stylesheet=self.stylesheet.url,
             email=self.email and not internal, webhooks=self.webhooks and internal,
             base="/status/internal" if internal else "/status", limit=PAST_SHOWN,
-            window=maintenance_window, shown=_shown(view),
+            window=maintenance_window, shown=_shown(view), csrf_slot=CSRF_SLOT,
         )
         return {"index.html": (body.encode(), HTML)}
 

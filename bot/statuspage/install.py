@@ -25,7 +25,7 @@ from bot.statuspage.maintenance import MaintenanceService
 from bot.statuspage.mirror import Mirror
 from bot.statuspage.models import PublicStatus
 from bot.statuspage.service import StatusPageService
-from bot.statuspage.site import SignedIn, StatusSite
+from bot.statuspage.site import SignedIn, StatusSite, Viewer
 from bot.statuspage.snapshot import Snapshots
 from bot.statuspage.subscribers import SubscriberService
 from bot.statuspage.wording import PUBLIC_STATUS
@@ -51,9 +51,17 @@ def page_url(settings: Settings) -> str:
 
 
 def signed_in_reader(settings: Settings) -> SignedIn | None:
-    """The web app's session, when Sign in with Slack is configured (none yet: the
-    internal page answers that it needs it)."""
-    return None
+    """The web app's session (Sign in with Slack, which admits only this workspace), when
+    the web app is configured; else None, and the internal page says it needs it."""
+    if settings.web_missing():
+        return None
+    from bot.web.sessions import current_user
+
+    async def read(request: web.Request) -> Viewer | None:
+        user = current_user(request)
+        return None if user is None else Viewer(user.id, user.csrf)
+
+    return read
 
 
 def build(ctx: InstallContext) -> StatusPage | None:

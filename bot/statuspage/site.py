@@ -7,20 +7,33 @@ asked only by the forms."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from html import escape
 from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
 from bot.errors import IncidentBotError
-from bot.statuspage.html import HtmlPages, message_page
+from bot.statuspage.html import CSRF_SLOT, HtmlPages, message_page
 from bot.statuspage.snapshot import Document, Snapshots
 from bot.statuspage.subscribers import SubscriberService
 from bot.statuspage.views import Audience
 
-# the signed-in Slack user of a request (the web app's session), else None
-SignedIn = Callable[[web.Request], Awaitable[str | None]]
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is signed in (the web app's session): their Slack user id and the session's
+    CSRF token, which every form that changes something must send back."""
+
+    user: str
+    csrf: str
+
+
+# the signed-in viewer of a request, else None
+SignedIn = Callable[[web.Request], Awaitable[Viewer | None]]
 PUBLIC_CACHE = "public, max-age=10, stale-while-revalidate=30"
 INTERNAL_CACHE = "private, no-cache"
 CSP = (
@@ -144,7 +157,7 @@ class StatusSite:
 
     # --- internal ---------------------------------------------------------------------
 
-    async def _viewer(self, request: web.Request, *, api: bool) -> str:
+    async def _viewer(self, request: web.Request, *, api: bool) -> Viewer:
         if self.signed_in is None:
             raise web.HTTPNotFound(text="the internal status page needs Sign in with Slack "
                                         "(see the web app's settings)")
@@ -153,7 +166,7 @@ class StatusSite:
             if api:
                 raise web.HTTPUnauthorized(text='{"error": "not_authed"}',
                                            content_type="application/json")
-            raise web.HTTPFound("/login?next=" + quote(request.path_qs, safe=""))
+            raise web.HTTPFound("/auth/signin?next=" + quote(request.path_qs, safe=""))
         return user
 
     async def internal_document(self, request: web.Request) -> web.StreamResponse:
@@ -163,8 +176,15 @@ class StatusSite:
         return self.answer(request, self.current("internal", f"api/v2/{path}"), "internal")
 
     async def internal_page(self, request: web.Request) -> web.StreamResponse:
-        await self._viewer(request, api=False)
-        return self.answer(request, await self._html("internal"), "internal")
+        viewer = await self._viewer(request, api=False)
+        doc = await self._html("internal")
+        if doc is None:
+            raise web.HTTPNotFound(text="not found")
+        # one page for everyone signed in, with each viewer's CSRF token in its forms
+        token = escape(viewer.csrf).encode()
+        tag = doc.etag[:-1] + "-" + hashlib.sha256(token).hexdigest()[:12] + '"'
+        mine = Document(doc.body.replace(CSRF_SLOT.encode(), token), doc.content_type, tag)
+        return self.answer(request, mine, "internal")
 
     # --- subscribing ------------------------------------------------------------------
 
@@ -183,9 +203,13 @@ class StatusSite:
     async def subscribe_webhook(self, request: web.Request) -> web.StreamResponse:
         """Signed in only: a public form would let anyone make the bot call into its own
         network. The secret is in this answer and never again."""
-        await self._viewer(request, api=False)
+        viewer = await self._viewer(request, api=False)
         self._refuse_cross_site(request)
         form = await request.post()
+        sent = form.get("csrf_token")
+        if not viewer.csrf or not isinstance(sent, str) or \
+                not hmac.compare_digest(sent, viewer.csrf):
+            raise web.HTTPForbidden(text="missing or wrong CSRF token: reload the page and retry")
         names = [str(v) for v in form.getall("component", [])]
         try:
             sub, secret = await self.subscribers.subscribe_webhook(str(form.get("url", "")),
