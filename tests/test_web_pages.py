@@ -135,6 +135,13 @@ async def test_the_incident_page_shows_the_whole_record(
         await d.command("postmortem", user="U0ALICE", channel=channel)
         versions = await site.store.postmortems.versions(incident_id)
         assert len(versions) >= 2
+        # every link the bot posted for it points at its page
+        page_link = f"<{site.url}/incidents/{incident_id}|"
+        header = json.dumps(slack.messages(channel)[0].blocks)
+        assert page_link in header
+        assert any(page_link in json.dumps(m.blocks) for m in slack.messages("incidents"))
+        drafts = [f for f in slack.uploaded_files() if f.name.startswith("postmortem-")]
+        assert drafts and all(page_link in f.initial_comment for f in drafts)
         bob = await site.signed_in("U0BOB")
         url = f"{site.url}/incidents/{incident_id}"
         page = await text_of(bob, url)

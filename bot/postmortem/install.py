@@ -24,7 +24,7 @@ def build_postmortems(
     actions: ActionItemService | None = None,
 ) -> PostmortemService:
     """The service alone (`incident-bot export` builds it without the rest of the bot)."""
-    return PostmortemService(
+    service = PostmortemService(
         store=store,
         chat=chat,
         drafter=make_drafter(settings),
@@ -34,6 +34,8 @@ def build_postmortems(
         private_use_ai=settings.private_incidents_use_ai,
         working_hours=ActionSettings.from_settings(settings).working_hours,
     )
+    service.web_base = settings.web_base  # each draft posted links the incident's page
+    return service
 
 
 def install(ctx: InstallContext) -> Installed:

@@ -75,6 +75,7 @@ class _Drafting:
 
 
 class PostmortemService:
+    web_base: str | None = None  # WEB_BASE_URL (its install sets it): drafts link the page
     def __init__(
         self,
         *,
@@ -350,13 +351,14 @@ class PostmortemService:
     async def _upload(
         self, channel_id: str, incident_id: str, title: str, pm: Postmortem, comment: str
     ) -> None:
+        page = f" <{self.web_base}/incidents/{incident_id}|Incident page>" if self.web_base else ""
         try:
             await self.chat.upload_file(
                 channel_id,
                 filename=f"postmortem-{incident_id}-v{pm.version}.md",
                 title=f"Postmortem draft v{pm.version}: {title}",
                 content=await self.markdown(pm),
-                comment=comment,
+                comment=comment + page,
             )
         except ChatError as exc:
             raise ChatError(

@@ -20,7 +20,8 @@ STATUS_EMOJI = {
 DECLARE_CALLBACK = "declare_incident"
 
 
-def header_blocks(incident: Incident) -> list[Block]:
+def header_blocks(incident: Incident, page_url: str | None = None) -> list[Block]:
+    """The channel's header; `page_url` is the incident's web page (WEB_BASE_URL set)."""
     roles = "\n".join(
         f"*{role.display_name}:* {mention(incident.roles.get(role))}" for role in Role
     )
@@ -35,6 +36,8 @@ def header_blocks(incident: Incident) -> list[Block]:
         facts.append(f"*Tags:* {', '.join(incident.tags)}")
     if incident.call_url and incident.is_active:
         facts.append(f"*Call:* <{incident.call_url}|Join the call>")
+    if page_url:
+        facts.append(f"*Page:* <{page_url}|{incident.id} in the web app>")
     blocks: list[Block] = [
         {
             "type": "header",

@@ -13,4 +13,5 @@ def slack_gateway(settings: Settings, store: RedisStore | None = None) -> SlackG
     """With `store`, a lost access (uninstall, revoked token) is shared with every process
     through Redis."""
     access = SlackAccess(store.slack_access if store else None, settings.slack_bot_token)
-    return SlackGateway(build_client(settings.slack_bot_token, settings.slack_api_base), access)
+    return SlackGateway(build_client(settings.slack_bot_token, settings.slack_api_base), access,
+                        web_base=settings.web_base)

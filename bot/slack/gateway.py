@@ -100,8 +100,10 @@ def _chat_error(exc: SlackApiError, method: str) -> ChatError:
 
 
 class SlackGateway:
-    def __init__(self, client: AsyncWebClient, access: SlackAccess | None = None) -> None:
+    def __init__(self, client: AsyncWebClient, access: SlackAccess | None = None,
+                 *, web_base: str | None = None) -> None:
         self.client = client
+        self.web_base = web_base  # WEB_BASE_URL: headers and announcements link the page
         # whether the workspace took the app's access away (in Redis when given a store)
         self.access = access or SlackAccess()
         self.rate_limit = RateLimitPause()
@@ -188,12 +190,15 @@ class SlackGateway:
     async def set_topic(self, channel_id: str, topic: str) -> None:
         await self._call("conversations.setTopic", channel=channel_id, topic=topic[:250])
 
+    def page_url(self, incident: Incident) -> str | None:
+        return f"{self.web_base}/incidents/{incident.id}" if self.web_base else None
+
     async def post_header(self, incident: Incident) -> str:
         data = await self._call(
             "chat.postMessage",
             channel=incident.channel_id,
             text=f"{incident.id}: {escape(incident.title)}",
-            blocks=header_blocks(incident),
+            blocks=header_blocks(incident, self.page_url(incident)),
         )
         return str(data["ts"])
 
@@ -203,7 +208,7 @@ class SlackGateway:
             channel=incident.channel_id,
             ts=incident.header_ts,
             text=f"{incident.id}: {escape(incident.title)}",
-            blocks=header_blocks(incident),
+            blocks=header_blocks(incident, self.page_url(incident)),
         )
 
     async def channel_id(self, channel: str) -> str:
@@ -257,7 +262,7 @@ class SlackGateway:
         """The declaration in a broadcast channel, with its Follow updates button; returns
         (channel id, ts) so updates can reply in its thread and edit it."""
         channel_id = await self.channel_id(channel)
-        blocks = announcement_blocks(incident, text, None)
+        blocks = announcement_blocks(incident, text, None, self.page_url(incident))
         try:
             return channel_id, await self.post_blocks(channel_id, text, blocks)
         except ChatError as exc:
@@ -273,7 +278,7 @@ class SlackGateway:
             channel=incident.announcement_channel_id,
             ts=incident.announcement_ts,
             text=text,
-            blocks=announcement_blocks(incident, text, status_line),
+            blocks=announcement_blocks(incident, text, status_line, self.page_url(incident)),
         )
 
     async def reply_in_thread(self, channel_id: str, thread_ts: str, text: str) -> str:

@@ -35,13 +35,17 @@ def button(text: str, action_id: str, value: str, style: str | None = None) -> B
     return out
 
 
-def announcement_blocks(incident: Incident, text: str, status_line: str | None) -> list[Block]:
-    """The declaration in INCIDENTS_CHANNEL: what, the latest update, and Follow updates."""
+def announcement_blocks(incident: Incident, text: str, status_line: str | None,
+                        page_url: str | None = None) -> list[Block]:
+    """The declaration in INCIDENTS_CHANNEL: what, the latest update, the incident's web
+    page (when WEB_BASE_URL is set), and Follow updates."""
     blocks: list[Block] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
-    if status_line:
-        blocks.append(
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": status_line[:3000]}]}
-        )
+    context = [status_line[:3000]] if status_line else []
+    if page_url:
+        context.append(f"<{page_url}|Incident page>")
+    if context:
+        blocks.append({"type": "context",
+                       "elements": [{"type": "mrkdwn", "text": c} for c in context]})
     if incident.is_active:
         blocks.append(
             {
