@@ -12,6 +12,8 @@ system-deps:
 	command -v prometheus >/dev/null && command -v promtool >/dev/null || need="$$need prometheus"; \
 	command -v victoria-metrics >/dev/null || need="$$need victoria-metrics"; \
 	command -v faketime >/dev/null || need="$$need faketime"; \
+	command -v chromium >/dev/null || need="$$need chromium"; \
+	command -v chromedriver >/dev/null || need="$$need chromium-driver"; \
 	if [ -n "$$need" ]; then \
 	  echo "installing Debian packages:$$need"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; \

@@ -191,6 +191,7 @@ class SlackOidc:
             rows.append(f'<li><a href="{href}" data-user="{html.escape(p.user_id)}">'
                         f"{html.escape(p.name)}</a> <small>{html.escape(p.team_id)}</small></li>")
         body = ("<!doctype html><title>Sign in with Slack (emulator)</title>"
+                "<link rel=icon href=\"data:,\">"
                 f"<h1>Sign in to {html.escape(self._emu.team.name)}</h1><ul>"
                 + "".join(rows) + "</ul>")
         return web.Response(text=body, content_type="text/html")

@@ -47,17 +47,23 @@ class WebState:
     def not_configured(self) -> web.HTTPException:
         """The one page every web path answers until the settings are there."""
         items = "".join(f"<li><code>{html.escape(m)}</code></li>" for m in self.missing)
-        body = (
-            "<!doctype html><html lang=en><head><meta charset=utf-8>"
-            "<title>Web app not configured</title>"
-            '<link rel=stylesheet href="/static/app.css"></head><body><main>'
-            "<h1>The web app is not configured</h1>"
+        body = plain_page(
+            "The web app is not configured",
             "<p>Sign in with Slack needs these settings (see docs/settings.md, "
-            "<em>Web app</em>):</p>"
-            f"<ul>{items}</ul><p>Then restart the bot. Until then nothing here is shown to "
-            "anyone.</p></main></body></html>"
+            f"<em>Web app</em>):</p><ul>{items}</ul><p>Then restart the bot. Until then "
+            "nothing here is shown to anyone.</p>",
         )
         return web.HTTPServiceUnavailable(text=body, content_type="text/html")
+
+
+def plain_page(title: str, body: str) -> str:
+    """A page without Jinja2 (setup, refusals): `title` is escaped, `body` is HTML."""
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        f"<title>{html.escape(title)}</title><link rel=icon href=\"data:,\">"
+        '<link rel=stylesheet href="/static/app.css"></head><body><main>'
+        f"<h1>{html.escape(title)}</h1>{body}</main></body></html>"
+    )
 
 
 WEB_STATE = web.AppKey("web_state", WebState)

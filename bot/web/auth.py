@@ -11,7 +11,7 @@ import structlog
 from aiohttp import web
 
 from bot.errors import IncidentBotError
-from bot.web.app_state import WebState, require_state
+from bot.web.app_state import WebState, plain_page, require_state
 from bot.web.oidc import SignInRefused
 from bot.web.sessions import (
     PENDING_COOKIE,
@@ -43,12 +43,8 @@ def _cookie(response: web.StreamResponse, state: WebState, name: str, value: str
 def refused_page(reason: str) -> web.HTTPException:
     from html import escape
 
-    body = (
-        "<!doctype html><html lang=en><head><meta charset=utf-8><title>Sign-in refused"
-        '</title><link rel=stylesheet href="/static/app.css"></head><body><main>'
-        f"<h1>Sign-in refused</h1><p>{escape(reason)}</p>"
-        '<p><a href="/auth/signin">Sign in again</a></p></main></body></html>'
-    )
+    body = plain_page("Sign-in refused", f"<p>{escape(reason)}</p>"
+                      '<p><a href="/auth/signin">Sign in again</a></p>')
     return web.HTTPForbidden(text=body, content_type="text/html",
                              headers={"Cache-Control": "no-store"})
 
@@ -110,12 +106,7 @@ async def signout(request: web.Request) -> web.StreamResponse:
 
 async def signed_out(request: web.Request) -> web.StreamResponse:
     require_state(request)
-    body = (
-        "<!doctype html><html lang=en><head><meta charset=utf-8><title>Signed out</title>"
-        '<link rel=stylesheet href="/static/app.css"></head><body><main>'
-        '<h1>Signed out</h1><p><a href="/auth/signin">Sign in with Slack</a></p>'
-        "</main></body></html>"
-    )
+    body = plain_page("Signed out", '<p><a href="/auth/signin">Sign in with Slack</a></p>')
     return web.Response(text=body, content_type="text/html")
 
 
