@@ -248,7 +248,16 @@ def run(
         from sandbox.demo import run_demo
 
         configure_logging("WARNING")
-        raise typer.Exit(asyncio.run(run_demo(scenario=scenario)))
+        raise typer.Exit(asyncio.run(run_demo(scenario=scenario, serve=until_stopped)))
+
+
+async def until_stopped(world: object, incident_id: str | None) -> None:
+    """`make run`'s demo stays up after its transcript (the web app), until Ctrl-C."""
+    print("\nOpen a link above in a browser on this machine; Ctrl-C stops the demo.")
+    try:
+        await asyncio.Event().wait()
+    except asyncio.CancelledError:
+        print("demo stopped")
 
 
 @cli.command()

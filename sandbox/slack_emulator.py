@@ -665,7 +665,9 @@ class SlackEmulator:
         self._lock = threading.RLock()
         self._initial_scopes = set(DEFAULT_SCOPES if scopes is None else scopes)
         self.socket_mode = SocketModeStandIn(APP_ID)
-        self.oidc = SlackOidc(self, clock)  # Sign in with Slack (sandbox/slack_oidc.py)
+        # Sign in with Slack (sandbox/slack_oidc.py): its tokens are for a real browser's
+        # sign-in, so they carry real time even when the workspace's clock is a demo's
+        self.oidc = SlackOidc(self)
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None

@@ -2,7 +2,8 @@
 
 * ``GET /openid/connect/authorize`` (the page people are sent to): checks ``client_id``
   and ``redirect_uri`` against the registered app, ``response_type=code`` and the
-  ``openid`` scope, then signs in the user named by ``user`` (``?user=U0ALICE``), or shows a
+  ``openid`` scope, then signs in the user named by ``user`` (``?user=U0ALICE``) or
+  OpenID Connect's ``login_hint``, or shows a
   form listing the workspace's people (and any outsiders added), and redirects to
   ``redirect_uri`` with ``code`` and ``state``;
 * ``openid.connect.token`` (Web API): the client authenticates with HTTP Basic (what
@@ -167,7 +168,8 @@ class SlackOidc:
         if q.get("response_type") != "code" or "openid" not in scopes:
             return self._error_page("invalid_scope" if "openid" not in scopes
                                     else "unsupported_response_type")
-        user = q.get("user", "")
+        # ?user= picks the person (tests); login_hint (OpenID Connect's) does the same
+        user = q.get("user", "") or q.get("login_hint", "")
         if not user:
             return self._choose_page(request)
         person = self._person(user)

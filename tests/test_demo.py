@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -141,3 +142,27 @@ async def test_a_scenario_played_like_another_names_what_its_values_lack(
                               scenario=str(path))
         out = capsys.readouterr().out
         assert code == 2 and said in out and "flushed" not in out, (name, out)
+
+
+async def test_the_demo_serves_the_web_app_for_a_newcomer(tmp_path: Path, capsys: Any) -> None:
+    """After the transcript `make run` keeps the world up: its printed sign-in link signs a
+    bundled user in through the emulator and lands on the demo incident's page."""
+    import aiohttp
+
+    seen: dict[str, str] = {}
+
+    async def newcomer(world: Any, incident_id: str | None) -> None:
+        out = capsys.readouterr().out
+        link = next(line.split()[-1] for line in out.splitlines()
+                    if line.strip().startswith("sign in as bob"))
+        jar = aiohttp.CookieJar(unsafe=True)
+        async with aiohttp.ClientSession(cookie_jar=jar) as http, http.get(link) as page:
+            seen["status"], seen["url"] = str(page.status), str(page.url)
+            seen["page"] = await page.text()
+        seen["incident"] = incident_id or ""
+
+    code = await run_demo(out_dir=str(tmp_path), redis_url=redis_db_url(14), serve=newcomer)
+    assert code == 0
+    assert seen["status"] == "200" and seen["url"].endswith(f"/incidents/{seen['incident']}")
+    assert "Bob Brown" in seen["page"] and seen["incident"] in seen["page"]
+    assert 'id="timeline"' in seen["page"]

@@ -57,7 +57,11 @@ async def signin(request: web.Request) -> web.StreamResponse:
         "state": csrf_state, "nonce": nonce, "next": safe_next(request.query.get("next")),
         "expires": time.time() + PENDING_SECONDS,
     })
-    response = web.HTTPFound(state.signin.authorize_url(csrf_state, nonce))
+    url = state.signin.authorize_url(csrf_state, nonce)
+    hint = request.query.get("login_hint", "")
+    if hint.isalnum():  # OpenID Connect's hint of who signs in (a user id); Slack may ignore it
+        url += f"&login_hint={hint}"
+    response = web.HTTPFound(url)
     _cookie(response, state, PENDING_COOKIE, pending, PENDING_SECONDS)
     response.headers["Cache-Control"] = "no-store"
     raise response

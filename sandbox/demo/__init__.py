@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -57,9 +59,12 @@ def _prerequisites(redis_url: str, needs_prometheus: bool) -> str | None:
 
 
 async def run_demo(
-    out_dir: str = "out", redis_url: str | None = None, scenario: str = "seed"
+    out_dir: str = "out", redis_url: str | None = None, scenario: str = "seed",
+    serve: Callable[[Any, str | None], Awaitable[None]] | None = None,
 ) -> int:
-    """Play the scenario (a name in sandbox/demo/scenarios/ or a .yml path)."""
+    """Play the scenario (a name in sandbox/demo/scenarios/ or a .yml path). With `serve`,
+    the world stays up after the transcript while `serve(world, incident_id)` runs (`make
+    run` waits for Ctrl-C, so a newcomer can open the web app)."""
     from sandbox.demo.actions import ACTIONS
     from sandbox.demo.play import Player
     from sandbox.demo.scenario import ScenarioError, load
@@ -89,6 +94,10 @@ async def run_demo(
         failures = await player.play()
         await world.driver.settle()
         print_transcript(world.emulator, player.names)
+        if serve is not None:
+            print("\n-- the web app, until you stop the demo --")
+            print("\n".join(world.web_links(player.incident)))
+            await serve(world, player.incident)
     for path in player.saved:
         print(f"\n{path.stem.split('-')[0].capitalize()} written to {path}")
     if failures:

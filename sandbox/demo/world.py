@@ -173,6 +173,11 @@ class World:
         from sandbox.driver import SlackDriver
 
         secret = secrets.token_hex(16)
+        port = free_port()
+        self.web_url = f"http://127.0.0.1:{port}"
+        client_id, client_secret = "1000000001.2000000002", secrets.token_hex(16)
+        self.emulator.oidc.register_client(client_id, client_secret,
+                                           [f"{self.web_url}/auth/callback"])
         values: dict[str, object] = {
             "slack_bot_token": self.emulator.bot_token,
             "slack_signing_secret": secret,
@@ -180,6 +185,12 @@ class World:
             "redis_url": self.redis_url,
             "prometheus_url": self.prometheus_url,
             "incidents_channel": "incidents",
+            # the web app, signing in through the emulator's Sign in with Slack
+            "slack_client_id": client_id,
+            "slack_client_secret": client_secret,
+            "web_base_url": self.web_url,
+            "web_session_secret": secrets.token_hex(32),
+            "slack_oidc_url": f"{self.emulator.base_url}/openid/connect/",
         }
         for kind, standin in self.standins.values():
             values.update(kind.settings(standin))
@@ -187,7 +198,6 @@ class World:
         self.settings = Settings.model_validate(values)
         self.bot = build_bot(self.settings, clock=self.clock)
         self._async.push_async_callback(self.bot.services.store.aclose)
-        port = free_port()
         runner = await serve_http(self.bot, "127.0.0.1", port)
         self._async.push_async_callback(runner.cleanup)
         self.driver = SlackDriver(
@@ -215,6 +225,17 @@ class World:
         parts += [f"{kind.name} (stand-in): {standin.base_url}"
                   for kind, standin in self.standins.values()]
         return "  ".join(parts[:3]) + ("\n" + "  ".join(parts[3:]) if parts[3:] else "")
+
+    def web_links(self, incident_id: str | None) -> list[str]:
+        """The web app's address and a sign-in link per person of the workspace (each
+        lands on the demo incident's page)."""
+        page = f"/incidents/{incident_id}" if incident_id else "/incidents"
+        lines = [f"Web app: {self.web_url}/incidents"]
+        for user in self.emulator.users():
+            if not user.is_bot:
+                lines.append(f"  sign in as {user.name:<8} {self.web_url}/auth/signin?"
+                             f"login_hint={user.id}&next={page}")
+        return lines
 
     def user_id(self, name: str) -> str:
         for user in self.emulator.users():
