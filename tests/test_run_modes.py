@@ -232,6 +232,9 @@ async def test_socket_mode_process_serves_slack_over_the_socket_and_alertmanager
     ):
         status, text = await bot.post_json(path, {"event": {}})
         assert status == 503 and setting in text, (path, status, text)
+    # and so does the web app (not configured here: each of its pages names what to set)
+    status, text = await bot.get("/incidents")
+    assert status == 503 and "WEB_SESSION_SECRET" in text, (status, text)
 
     # Slack asks for a refresh: the bot opens a new connection and keeps working on it
     first = socket.last_connection_id
