@@ -249,3 +249,29 @@ async def test_the_index_is_rebuilt_from_the_records_when_missing_or_old(
         page = await text_of(alice, site.url + "/incidents?q=refusing")
         assert ids_in(page) == [w.login.id]
         assert int(await redis.get(key("version"))) == INDEX_VERSION
+
+
+async def test_metric_readings_are_charted_beside_their_table(
+    slack: SlackEmulator, redis_url: str
+) -> None:
+    from bot.timeline.models import EventKind, TimelineEvent
+    from tests.web_world import add_incident
+
+    async with running_web(slack, redis_url) as site:
+        inc = await add_incident(site.store, slack, title="Pool exhaustion", when=NOW,
+                                 services=["checkout-api"])
+        for minutes, pool, p99 in ((5, "40", "180"), (10, "100", "2400"), (15, "65", "900")):
+            await site.store.append_event(inc.id, TimelineEvent(
+                kind=EventKind.METRICS, at=NOW + timedelta(minutes=minutes),
+                text=f"DB pool {pool}%", data={"db_pool_percent": pool,
+                                               "p99_ms.checkout-api": p99,
+                                               "likely_cause": "pool exhaustion"}))
+        alice = await site.signed_in("U0ALICE")
+        page = await text_of(alice, f"{site.url}/incidents/{inc.id}")
+        readings = page.split('id="readings"', 1)[1].split("</section>", 1)[0]
+        assert "db_pool_percent: 40 to 100 over 3 checks" in readings
+        assert "p99_ms.checkout-api: 180 to 2400 over 3 checks" in readings
+        assert readings.count("<polyline") == 2  # not the words of likely_cause
+        assert "<th>likely_cause</th><td>pool exhaustion</td>" in readings
+        points = readings.split('points="', 1)[1].split('"', 1)[0].split()
+        assert len(points) == 3 and points[1].endswith(",6.0")  # the peak at the top

@@ -16,6 +16,7 @@ from bot.timeline.models import BOT_EVENT_KINDS, EventKind
 from bot.web import queries
 from bot.web.access import readable_incident
 from bot.web.app_state import require_state
+from bot.web.charts import HEIGHT, WIDTH, series
 from bot.web.detail import load, names_for
 from bot.web.middleware import SECURITY_HEADERS
 from bot.web.pages import render
@@ -89,6 +90,7 @@ async def incident_page(request: web.Request) -> web.StreamResponse:
     return render(request, "incident.html", {
         "d": detail, "inc": incident, "view": view, "shown": shown,
         "diff": detail.diff(old, new), "old": old, "new": new, "safe_url": safe_url,
+        "charts": series(detail.readings), "chart_size": (WIDTH, HEIGHT),
         "live_url": f"/incidents/{incident.id}/live?after={detail.last_stream_id}&view={view}",
     })
 
