@@ -94,17 +94,17 @@ async def run_demo(
         failures = await player.play()
         await world.driver.settle()
         print_transcript(world.emulator, player.names)
-        if serve is not None:
+        for path in player.saved:
+            print(f"\n{path.stem.split('-')[0].capitalize()} written to {path}")
+        if failures:
+            print(f"\n{len(failures)} step(s) failed:")
+            for failure in failures:
+                print(f"  - {failure}")
+        else:
+            print("\nEvery step worked.")
+        print(f"(demo took {time.monotonic() - started:.1f}s)")
+        if serve is not None:  # the summary first, then the web app until it is stopped
             print("\n-- the web app, until you stop the demo --")
             print("\n".join(world.web_links(player.incident)))
             await serve(world, player.incident)
-    for path in player.saved:
-        print(f"\n{path.stem.split('-')[0].capitalize()} written to {path}")
-    if failures:
-        print(f"\n{len(failures)} step(s) failed:")
-        for failure in failures:
-            print(f"  - {failure}")
-    else:
-        print("\nEvery step worked.")
-    print(f"(demo took {time.monotonic() - started:.1f}s)")
     return 1 if failures else 0
