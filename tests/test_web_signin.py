@@ -281,3 +281,51 @@ def test_the_worker_and_the_command_line_do_not_load_jinja() -> None:
     code = ("import sys, bot.wiring, bot.web.install, bot.web.pages, bot.cli; "
             "assert 'jinja2' not in sys.modules and 'aiohttp_jinja2' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+async def test_every_web_route_refuses_the_signed_out(
+    slack: SlackEmulator, redis_url: str
+) -> None:
+    """Each route of the web app, read from the router (a new one is covered at once):
+    a page sends the signed-out to sign in, the API answers 401, and nothing answers 200
+    except the sign-in routes and the static files."""
+    async with running_web(slack, redis_url) as site:
+        app_routes = {
+            info.get("path") or info.get("formatter") or info.get("prefix")
+            for route in site.bot.web_app.router.routes()
+            for info in [route.resource.get_info()] if route.resource is not None
+        }
+        web_routes = sorted(p for p in app_routes if p and p.startswith(
+            ("/incidents", "/insights", "/api/v1", "/auth", "/static")))
+        assert set(web_routes) >= {
+            "/api/v1/incidents", "/api/v1/incidents/{incident_id}", "/auth/callback",
+            "/auth/signed-out", "/auth/signin", "/auth/signout", "/incidents",
+            "/incidents.csv", "/incidents/{incident_id}", "/incidents/{incident_id}/live",
+            "/static",
+        }
+        anonymous = site.client()
+        for path in web_routes:
+            url = site.url + path.replace("{incident_id}", "INC-20261123-0001")
+            method = "POST" if path == "/auth/signout" else "GET"
+            if path == "/static":
+                url += "/app.css"
+            async with anonymous.request(method, url, allow_redirects=False) as r:
+                assert_secured(r.headers)
+                if path.startswith("/api/"):
+                    assert r.status == 401, path
+                elif path.startswith(("/incidents", "/insights")):
+                    assert r.status == 302 and r.headers["Location"].startswith(
+                        "/auth/signin?next="), path
+                elif path == "/auth/signout":
+                    assert r.status == 403, path  # no session, no CSRF token
+                elif path == "/auth/callback":
+                    assert r.status == 403, path  # no sign-in was started here
+                elif path == "/auth/signin":
+                    assert r.status == 302 and r.headers["Location"].startswith(
+                        f"{slack.base_url}/openid/connect/authorize?"), path
+                else:
+                    assert r.status == 200, path
+        for name, kind in (("app.css", "text/css"), ("live.js", "javascript")):
+            async with anonymous.get(f"{site.url}/static/{name}") as r:
+                assert r.status == 200 and kind in r.content_type, name
+                assert_secured(r.headers)
