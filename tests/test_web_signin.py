@@ -325,6 +325,8 @@ async def test_every_web_route_refuses_the_signed_out(
                         f"{slack.base_url}/openid/connect/authorize?"), path
                 else:
                     assert r.status == 200, path
+        async with anonymous.get(site.url + "/", allow_redirects=False) as r:
+            assert r.status == 302 and r.headers["Location"] == "/incidents"
         for name, kind in (("app.css", "text/css"), ("live.js", "javascript")):
             async with anonymous.get(f"{site.url}/static/{name}") as r:
                 assert r.status == 200 and kind in r.content_type, name

@@ -114,8 +114,14 @@ async def signed_out(request: web.Request) -> web.StreamResponse:
     return web.Response(text=body, content_type="text/html")
 
 
+async def home(request: web.Request) -> web.StreamResponse:
+    """The bot's address alone leads to the incident list (or to what to set)."""
+    raise web.HTTPFound(HOME)
+
+
 def routes() -> list[web.RouteDef]:
     return [
+        web.get("/", home),
         web.get("/auth/signin", signin),
         web.get(CALLBACK_PATH, callback),
         web.post("/auth/signout", signout),
