@@ -328,7 +328,7 @@ async def test_a_private_incident_counts_for_outsiders_only_as_its_label_would(
     assert "payroll-db" not in nobody.model_dump_json()
 
 
-async def test_first_times_are_kept_on_write_and_rebuilt_once_for_older_records(
+async def test_first_times_and_facts_are_kept_on_write_and_rebuilt_for_older_records(
     store: RedisStore,
 ) -> None:
     await _history(store)
@@ -337,14 +337,18 @@ async def test_first_times_are_kept_on_write_and_rebuilt_once_for_older_records(
     assert kept[0]["acted:U9"] == at(17, 10, 1).timestamp()
     assert kept[0]["postmortem"] == at(19, 10).timestamp()
     # a record from before the set was kept: rebuilt from its timeline and postmortem
+    before = await _service(store, FakeChat(users=ZONES)).insights("U4", weeks=2)
     for incident_id in ("INC-A", "INC-B"):
-        await store.redis.delete(f"ib:{{{incident_id}}}:firsts")
+        await store.redis.delete(f"ib:{{{incident_id}}}:firsts", f"ib:{{{incident_id}}}:facts")
     rebuilt = await store.insights.firsts(["INC-A", "INC-B"])
     assert "items" in kept[0] and "items" in rebuilt[0] and "items" not in rebuilt[1]
     assert [{k: v for k, v in f.items() if k != "items"} for f in rebuilt] == [
         {k: v for k, v in f.items() if k != "items"} for f in kept
     ]
     assert await store.redis.exists("ib:{INC-A}:firsts")
+    # and the record's facts, written again from the whole record: the same insights
+    assert await _service(store, FakeChat(users=ZONES)).insights("U4", weeks=2) == before
+    assert await store.redis.exists("ib:{INC-A}:facts")
 
 
 async def test_every_chart_is_drawn_from_the_record(store: RedisStore) -> None:

@@ -1,12 +1,14 @@
-"""The few facts insights need of one incident, from its record and its first times (the
-`ib:{INC-…}:firsts` set the store keeps on write), so no timeline is read at query time."""
+"""The few facts insights need of one incident, from its record's facts and its first times
+(`ib:{INC-…}:facts` and `ib:{INC-…}:firsts`, both kept on write by the store), so neither
+the whole record nor its timeline is read at query time."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from bot.incidents.models import Incident, Role, Severity
+from bot.incidents.models import Severity
 
 ACTED = "acted:"
 POSTMORTEM = "postmortem"
@@ -39,32 +41,31 @@ def _at(epoch: float) -> datetime:
 
 
 def incident_facts(
-    incident: Incident, firsts: dict[str, float], *, readable: bool
+    incident_id: str, record: dict[str, Any], firsts: dict[str, float], *, readable: bool
 ) -> IncidentFacts:
-    """`firsts`: member -> epoch seconds (`acted:<user>`, `postmortem`)."""
-    declared = incident.declared_at.timestamp()
-    holders = [incident.declared_by, *incident.roles.values()]  # the declarer was the first IC
+    """`record`: the record's facts (bot/store/insights.py `record_facts`); `firsts`:
+    member -> epoch seconds (`acted:<user>`, `postmortem`)."""
+    declared = float(record["declared"])
     responders: dict[str, datetime | None] = {}
-    for user in dict.fromkeys(holders):
+    for user in record["holders"]:  # the declarer (the first IC) and the role holders
         acted = firsts.get(ACTED + user)
         responders[user] = _at(acted) if acted is not None and acted >= declared else None
     acts = [at.timestamp() for at in responders.values() if at is not None]
-    impact = incident.impact_started_at
-    ttr = incident.time_to_resolve
+    impact, ttr, resolved = record["impact"], record["ttr"], record["resolved"]
     pm = firsts.get(POSTMORTEM)
     return IncidentFacts(
-        id=incident.id,
-        severity=incident.severity,
-        declared_at=incident.declared_at,
-        private=incident.private,
+        id=incident_id,
+        severity=Severity(record["severity"]),
+        declared_at=_at(declared),
+        private=bool(record["private"]),
         readable=readable,
-        services=tuple(dict.fromkeys(s.strip().lower() for s in incident.services if s.strip())),
-        detect=None if impact is None else max(declared - impact.timestamp(), 0.0),
+        services=tuple(dict.fromkeys(s.strip().lower() for s in record["services"] if s.strip())),
+        detect=None if impact is None else max(declared - impact, 0.0),
         acknowledge=min(acts) - declared if acts else None,
-        resolve=None if ttr is None else max(ttr.total_seconds(), 0.0),
+        resolve=None if ttr is None else max(float(ttr), 0.0),
         responders=responders,
-        ic=incident.roles.get(Role.IC),
-        resolved_at=incident.resolved_at,
-        root_cause=incident.root_cause_category,
+        ic=record["ic"],
+        resolved_at=None if resolved is None else _at(resolved),
+        root_cause=record["cause"],
         postmortem_at=None if pm is None else _at(pm),
     )

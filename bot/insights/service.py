@@ -1,8 +1,9 @@
 """Insights over the last N weeks, read from the indexes in a few round trips:
 
 1. the ids declared in the window (`incidents:all`, a sorted set by declared time);
-2. their records (one MGET), their first times (`ib:{INC-…}:firsts`) and the ids of their
-   action items (one script: bot/store/insights.py);
+2. each record's facts (`ib:{INC-…}:facts`), its first times (`ib:{INC-…}:firsts`) and
+   the ids of its action items: one script per thousand (bot/store/insights.py); the whole
+   records of the private ones only (the read rule needs them);
 3. those action items (one MGET);
 4. the responders' time zones (cached in Redis; Slack's users.info for the missing ones).
 
@@ -77,35 +78,40 @@ class InsightsService:
         mondays = window(now, weeks)
         start = midnight(mondays[0]).timestamp()
         ids = await self.store.incident_ids_declared(start, now.timestamp())
-        records, (firsts, item_ids) = await asyncio.gather(
-            self.store.incidents(ids), self.store.insights.firsts_and_items(ids)
-        )
-        by_id = dict(zip(ids, firsts, strict=True))
-        counted = [i for i in records if i.counts_in_stats]
-        private = [i for i in counted if i.private]
+        read = await self.store.insights.read(ids)
+        counted = [
+            (incident_id, record, firsts)
+            for incident_id, record, firsts in zip(ids, read.facts, read.firsts, strict=True)
+            if record is not None and record["counted"]
+        ]
+        private = [incident_id for incident_id, record, _ in counted if record["private"]]
         readable = await self._readable(private, reader)
         facts = [
-            incident_facts(i, by_id.get(i.id, {}), readable=readable.get(i.id, True))
-            for i in counted
+            incident_facts(i, record, firsts, readable=readable.get(i, True))
+            for i, record, firsts in counted
         ]
         people = sorted({u for f in facts for u in f.responders} | {f.ic for f in facts if f.ic})
         items, known = await asyncio.gather(
-            self.store.insights.action_items(item_ids), self.people(people)
+            self.store.insights.action_items(read.item_ids), self.people(people)
         )
         tzs = {u: tz for u, (tz, _) in known.items()}
         names = {u: name for u, (_, name) in known.items() if name}
         return build(facts, items, tzs, now=now, mondays=mondays, rules=self.rules, names=names)
 
-    async def _readable(self, private: list[Incident], reader: str | None) -> dict[str, bool]:
-        """Which private incidents `reader` may read (their channels asked at once)."""
+    async def _readable(self, private: list[str], reader: str | None) -> dict[str, bool]:
+        """Which private incidents `reader` may read (their whole records read, and their
+        channels asked, at once)."""
         gate = asyncio.Semaphore(LOOKUPS_AT_ONCE)
 
         async def one(incident: Incident) -> bool:
             async with gate:
                 return await self.access.can_read(incident, reader)
 
-        answers = await asyncio.gather(*(one(i) for i in private))
-        return {i.id: ok for i, ok in zip(private, answers, strict=True)}
+        records = await self.store.incidents(private) if private else []
+        answers = await asyncio.gather(*(one(i) for i in records))
+        return {i.id: ok for i, ok in zip(records, answers, strict=True)} | {
+            i: False for i in private if i not in {r.id for r in records}
+        }
 
     async def people(self, user_ids: list[str]) -> dict[str, tuple[str, str]]:
         """Each person's Slack time zone (a bot's: NOT_A_PERSON) and name, cached in Redis

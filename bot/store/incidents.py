@@ -16,6 +16,7 @@ from bot.incidents.models import INCIDENT_SCHEMA_VERSION, Incident
 from bot.store import atomic, codec, keys
 from bot.store.atomic import ABSENT, Write
 from bot.store.connection import guarded
+from bot.store.insights import record_facts
 from bot.store.search_index import SearchIndex
 from bot.store.timeline import event_writes
 from bot.timeline.models import TimelineEvent
@@ -53,6 +54,7 @@ class IncidentStore(SearchIndex):
             self.db,
             [
                 Write("SET", keys.incident(incident.id), (codec.dumps(incident),)),
+                Write("SET", keys.incident_facts(incident.id), (record_facts(incident),)),
                 Write(FIRSTS_KEPT[0], keys.incident_firsts(incident.id), FIRSTS_KEPT[1:]),
                 *event_writes(incident.id, first_event),
             ],
@@ -102,7 +104,8 @@ class IncidentStore(SearchIndex):
                 await self.index_incident(incident, previous, phase="add")
             await self.index_events(incident.id, events)
             result[:] = [(incident, events, previous)]
-            return [Write("SET", key, (codec.dumps(incident),))] + [
+            facts = Write("SET", keys.incident_facts(incident_id), (record_facts(incident),))
+            return [Write("SET", key, (codec.dumps(incident),)), facts] + [
                 w for e in events for w in event_writes(incident_id, e)
             ]
 

@@ -35,6 +35,12 @@ def timeline_messages(incident_id: str) -> str:
     return f"{PREFIX}:{{{incident_id}}}:messages"
 
 
+def incident_facts(incident_id: str) -> str:
+    """The few facts of the record that insights read (JSON), written with the record in one
+    atomic write (bot/store/insights.py `record_facts`)."""
+    return f"{PREFIX}:{{{incident_id}}}:facts"
+
+
 def incident_firsts(incident_id: str) -> str:
     """sorted set of the incident's first times (epoch seconds), kept on write with ZADD LT:
     `acted:<user>` a person's first acknowledging event, `postmortem` its first draft,
