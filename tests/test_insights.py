@@ -356,8 +356,13 @@ async def test_every_chart_is_drawn_from_the_record(store: RedisStore) -> None:
     got = await _service(store, FakeChat(users=ZONES)).insights("U4", weeks=2)
     drawn = charts(got)
     assert sorted(drawn) == [
-        "acknowledge", "causes", "detect", "per_week", "resolve", "responders",
+        "acknowledge", "causes", "detect", "per_week", "resolve", "resolve_by_severity",
+        "responders",
     ]  # fmt: skip
+    # SEV1 (C) only in the second week, SEV2 in both: the trend of each severity
+    assert "SEV2, Nov 16: 1h 45m" in drawn["resolve_by_severity"]  # A 70 min, B 140 min
+    assert "SEV1, Nov 23: 30m 0s" in drawn["resolve_by_severity"]
+    assert "SEV1, Nov 16" not in drawn["resolve_by_severity"]  # no SEV1 resolved that week
     assert drawn["resolve"].count("<circle") == 4  # median and p90 of both weeks
     for point in ("median, Nov 16: 1h 45m", "p90, Nov 16: 2h 13m", "median, Nov 23: 22m 30s"):
         assert point in drawn["resolve"]

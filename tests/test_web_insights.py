@@ -36,7 +36,7 @@ async def test_insights_page_and_api_follow_the_read_rule(
             page = await r.text()
             assert r.status == 200, page
             assert "Content-Security-Policy" in r.headers
-        assert page.count("<svg") == 5 and "Incidents per week" in page  # no cause came back
+        assert page.count("<svg") == 6 and "Incidents per week" in page  # no cause came back
         assert "checkout" in page and "Alice" in page  # a service row, a responder
         assert "payroll" not in page.lower() and "Charlie" not in page
         assert "1 private incident you cannot read" in page

@@ -30,9 +30,20 @@ def duration_chart(metric: DurationMetric, labels: list[str]) -> str:
     )
 
 
+def by_severity_chart(metric: DurationMetric, labels: list[str]) -> str:
+    """The weekly median of each severity: is our SEV2s' time to resolve getting better?"""
+    return line_chart(
+        f"{metric.label} per week: median by severity",
+        labels,
+        [Series(row.group, [w.median_seconds for w in row.weeks]) for row in metric.by_severity],
+        duration,
+    )
+
+
 def charts(insights: Insights) -> dict[str, str]:
-    """SVG by name: `per_week`, one per duration (`detect`, `acknowledge`, `resolve`),
-    `responders` (after-hours load) and `causes` (recurring root causes)."""
+    """SVG by name: `per_week`, one per duration (`detect`, `acknowledge`, `resolve`), the
+    time to resolve by severity (`resolve_by_severity`), `responders` (after-hours load) and
+    `causes` (recurring root causes)."""
     labels = [w.label for w in insights.weeks]
     drawn = {
         "per_week": stacked_bars(
@@ -53,4 +64,6 @@ def charts(insights: Insights) -> dict[str, str]:
     }
     for metric in insights.durations:
         drawn[metric.name] = duration_chart(metric, labels)
+        if metric.name == "resolve":
+            drawn["resolve_by_severity"] = by_severity_chart(metric, labels)
     return drawn
