@@ -7,9 +7,21 @@ from datetime import timedelta
 
 from bot.incidents.models import format_duration
 from bot.insights.models import DurationMetric, Insights
-from bot.insights.svg import Series, hbars, line_chart, stacked_bars
+from bot.insights.svg import Series, hbars, line_chart, nice_ceiling, stacked_bars
 
 MAX_BARS = 10
+MINUTE, HOUR, DAY = 60, 3600, 86400
+# axis tops for durations whose quarters read well: 1m, 2m, 5m, 10m, 15m, 30m, 1h, 2h, 3h …
+DURATION_TOPS = [
+    4 * MINUTE, 8 * MINUTE, 20 * MINUTE, 40 * MINUTE, HOUR, 2 * HOUR, 4 * HOUR, 8 * HOUR,
+    12 * HOUR, DAY, 2 * DAY, 4 * DAY, 8 * DAY, 28 * DAY,
+]  # fmt: skip
+
+
+def duration_ceiling(seconds: float) -> float:
+    """The axis top of a duration chart: the first of DURATION_TOPS at or above `seconds`."""
+    found = next((top for top in DURATION_TOPS if seconds <= top), None)
+    return float(found) if found is not None else nice_ceiling(seconds / DAY) * DAY
 
 
 def duration(seconds: float | None) -> str:
@@ -27,6 +39,7 @@ def duration_chart(metric: DurationMetric, labels: list[str]) -> str:
             Series("p90", [w.p90_seconds for w in weeks]),
         ],
         duration,
+        duration_ceiling,
     )
 
 
@@ -37,6 +50,7 @@ def by_severity_chart(metric: DurationMetric, labels: list[str]) -> str:
         labels,
         [Series(row.group, [w.median_seconds for w in row.weeks]) for row in metric.by_severity],
         duration,
+        duration_ceiling,
     )
 
 

@@ -79,9 +79,16 @@ def _legend(names: Sequence[str]) -> list[str]:
     return out
 
 
-def line_chart(title: str, labels: Sequence[str], series: Sequence[Series], fmt: Format) -> str:
-    """A trend line per series over the weeks (gaps where a week has no value)."""
-    top = nice_ceiling(max((v for s in series for v in s.values if v is not None), default=0))
+def line_chart(
+    title: str,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    fmt: Format,
+    ceiling: Callable[[float], float] = nice_ceiling,
+) -> str:
+    """A trend line per series over the weeks (gaps where a week has no value); `ceiling`
+    picks the axis top (its quarters are the grid lines)."""
+    top = ceiling(max((v for s in series for v in s.values if v is not None), default=0))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     body: list[str] = []
     for n, s in enumerate(series):
