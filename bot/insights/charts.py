@@ -25,8 +25,9 @@ def duration_ceiling(seconds: float) -> float:
 
 
 def duration(seconds: float | None) -> str:
-    """`1h 5m`, `4m 0s`; `—` when unknown."""
-    return format_duration(None if seconds is None else timedelta(seconds=round(seconds)))
+    """`1h 5m`, `4m 30s`, `4m`, `2h`; `—` when unknown."""
+    text = format_duration(None if seconds is None else timedelta(seconds=round(seconds)))
+    return text.removesuffix(" 0s").removesuffix(" 0m") if " " in text else text
 
 
 def duration_chart(metric: DurationMetric, labels: list[str]) -> str:
