@@ -135,6 +135,7 @@ METHOD_SCOPES: dict[str, str | None] = {
     "pins.add": "pins:write",
     "reactions.add": "reactions:write",
     "usergroups.users.list": "usergroups:read",
+    "users.conversations": "channels:read",  # and groups:read for private channels
     "users.info": "users:read",
     "users.list": "users:read",
     "views.open": None,
@@ -700,6 +701,7 @@ class SlackEmulator:
             "pins.add": self._pins_add,
             "reactions.add": self._reactions_add,
             "usergroups.users.list": self._usergroups_users_list,
+            "users.conversations": self._users_conversations,
             "users.info": self._users_info,
             "users.list": self._users_list,
             "views.open": self._views_open,
@@ -1554,6 +1556,32 @@ class SlackEmulator:
             if kind not in types:
                 continue
             if kind != "public_channel" and tok.user_id not in ch.members:
+                continue
+            chans.append(self._channel_obj(ch, tok))
+        page, nxt = _paginate(chans, args, 100)
+        return {"channels": page, "response_metadata": {"next_cursor": nxt}}
+
+    def _users_conversations(self, args: dict[str, Any], tok: _Token) -> dict[str, Any]:
+        """The channels `user` is in that the caller may see: public ones, and private ones
+        only where the caller shares membership (Slack's rule)."""
+        types = set(_user_list(args.get("types") or "public_channel"))
+        if types - {"public_channel", "private_channel", "mpim", "im"}:
+            raise SlackError("invalid_types")
+        if "private_channel" in types and "groups:read" not in tok.scopes:
+            raise SlackError("missing_scope", needed="groups:read",
+                             provided=",".join(sorted(tok.scopes)))
+        user = _str(args, "user") or tok.user_id
+        if user not in self._users:
+            raise SlackError("user_not_found")
+        exclude_archived = _bool(args, "exclude_archived")
+        chans: list[dict[str, Any]] = []
+        for ch in self._channels.values():
+            if ch.is_im or ch.is_mpim or user not in ch.members:
+                continue
+            if exclude_archived and ch.is_archived:
+                continue
+            kind = "private_channel" if ch.is_private else "public_channel"
+            if kind not in types or (ch.is_private and tok.user_id not in ch.members):
                 continue
             chans.append(self._channel_obj(ch, tok))
         page, nxt = _paginate(chans, args, 100)

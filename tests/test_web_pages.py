@@ -275,3 +275,31 @@ async def test_metric_readings_are_charted_beside_their_table(
         assert "<th>likely_cause</th><td>pool exhaustion</td>" in readings
         points = readings.split('points="', 1)[1].split('"', 1)[0].split()
         assert len(points) == 3 and points[1].endswith(",6.0")  # the peak at the top
+
+
+async def test_the_list_asks_slack_once_for_a_readers_private_channels(
+    slack: SlackEmulator, redis_url: str
+) -> None:
+    """users.conversations (the person's private channels shared with the bot) replaces one
+    conversations.members call per private incident, and agrees with the read rule."""
+    from bot.incidents.access import IncidentAccess
+    from tests.web_world import add_incident
+
+    async with running_web(slack, redis_url) as site:
+        w = await web_world(site.store, slack)
+        more = [await add_incident(site.store, slack, title=f"HR case {n}", when=NOW,
+                                   private=True, members=["U0CHARLIE"] if n % 2 else ["U0BOB"])
+                for n in range(6)]
+        bob = await site.signed_in("U0BOB")
+        slack.reset(workspace=False)
+        page = await text_of(bob, site.url + "/incidents?q=case")
+        assert ids_in(page) == [i.id for i in reversed(more) if "U0BOB" in
+                                slack.channel(i.channel_id).members]  # type: ignore[union-attr]
+        assert [c.args["user"] for c in slack.calls("users.conversations")] == ["U0BOB"]
+        assert slack.calls("conversations.members") == []
+        everyone = [w.secret, w.checkout, *more]
+        for user in ("U0ALICE", "U0BOB", "U0CHARLIE", "U0DIANA"):
+            rule = IncidentAccess(members=site.bot.services.chat)
+            one_by_one = {i.id for i in everyone if i.private and await rule.can_read(i, user)}
+            fresh = IncidentAccess(members=site.bot.services.chat)
+            assert await fresh.readable_private(everyone, user) == one_by_one, user

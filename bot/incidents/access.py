@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import structlog
 
@@ -38,6 +38,13 @@ AdminCheck = Callable[[str], Awaitable[bool]]
 
 class Membership(Protocol):
     async def channel_members(self, channel_id: str) -> list[str]: ...
+
+
+@runtime_checkable
+class ChannelsOfUser(Protocol):
+    """Optional: the private channels a person is in, in one call (many incidents at once)."""
+
+    async def member_channels(self, user_id: str) -> set[str]: ...
 
 
 async def nobody_is_admin(user_id: str) -> bool:
@@ -76,6 +83,7 @@ class IncidentAccess:
         self.ttl = ttl
         self.now = now
         self._cache: dict[str, tuple[float, frozenset[str]]] = {}
+        self._channels_of: dict[str, tuple[float, frozenset[str]]] = {}
 
     async def can_read(self, incident: Incident, user_id: str | None) -> bool:
         """Anyone reads a public incident; a private one its channel's members and admins.
@@ -115,6 +123,36 @@ class IncidentAccess:
         """For each incident id: whether `user_id` may read it."""
         return {inc.id: await self.can_read(inc, user_id) for inc in incidents}
 
+    async def readable_private(self, incidents: Iterable[Incident], user_id: str | None
+                               ) -> set[str]:
+        """Ids of the private `incidents` that `user_id` may read: the same rule as
+        can_read, with one lookup of the person's channels (cached like channel members)
+        instead of one per channel, when the membership port can (a list of many)."""
+        private = [i for i in incidents if i.private]
+        if not user_id or not private:
+            return set()
+        if not isinstance(self.members, ChannelsOfUser):
+            return {i.id for i in private if await self.can_read(i, user_id)}
+        if await self.is_admin(user_id):
+            return {i.id for i in private}
+        channels = await self._channels_of_user(self.members, user_id)
+        return {i.id for i in private
+                if user_id in i.roles.values() or i.channel_id in channels}
+
+    async def _channels_of_user(self, port: ChannelsOfUser, user_id: str) -> frozenset[str]:
+        cached = self._channels_of.get(user_id)
+        if cached is not None and self.now() - cached[0] < self.ttl:
+            return cached[1]
+        try:
+            channels = frozenset(await port.member_channels(user_id))
+        except ChatError as exc:
+            log.warning("member_channels_unreadable", user=user_id, error=exc.code)
+            return frozenset()  # fail closed, and ask again next time
+        if len(self._channels_of) >= MAX_CACHED_CHANNELS:
+            self._channels_of.pop(next(iter(self._channels_of)))
+        self._channels_of[user_id] = (self.now(), channels)
+        return channels
+
     async def readable_by(self, incident: Incident, users: Iterable[str]) -> set[str]:
         """Those of `users` who may read `incident` (one membership lookup for them all)."""
         return {user for user in users if await self.can_read(incident, user)}
@@ -122,6 +160,7 @@ class IncidentAccess:
     def forget(self, channel_id: str) -> None:
         """Membership of `channel_id` changed (someone joined): look it up again next time."""
         self._cache.pop(channel_id, None)
+        self._channels_of.clear()  # whose channels changed is not known here
 
     async def _channel_members(self, channel_id: str) -> frozenset[str]:
         cached = self._cache.get(channel_id)

@@ -158,6 +158,22 @@ class SlackGateway:
     async def rename_channel(self, channel_id: str, name: str) -> None:
         await self._call("conversations.rename", channel=channel_id, name=name)
 
+    async def member_channels(self, user_id: str) -> set[str]:
+        """The private channels `user_id` shares with the bot (users.conversations): one
+        paginated call where asking each channel would be one call per channel."""
+        found: set[str] = set()
+        cursor: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"user": user_id, "types": "private_channel",
+                                      "limit": 200}
+            if cursor:
+                kwargs["cursor"] = cursor
+            data = await self._call("users.conversations", **kwargs)
+            found |= {str(c["id"]) for c in data.get("channels", [])}
+            cursor = data.get("response_metadata", {}).get("next_cursor") or None
+            if not cursor:
+                return found
+
     async def channel_members(self, channel_id: str) -> list[str]:
         members: list[str] = []
         cursor: str | None = None

@@ -103,8 +103,8 @@ async def visible_private(store: RedisStore, access: IncidentAccess, user_id: st
     if await access.is_admin(user_id):
         return True, {}
     private = await store.incidents(await store.private_incident_ids())
-    readable = await access.readable(private, user_id)
-    return False, {i.id: i.declared_at.timestamp() for i in private if readable[i.id]}
+    readable = await access.readable_private(private, user_id)
+    return False, {i.id: i.declared_at.timestamp() for i in private if i.id in readable}
 
 
 async def run(store: RedisStore, access: IncidentAccess, query: ListQuery,
@@ -121,6 +121,6 @@ async def run(store: RedisStore, access: IncidentAccess, query: ListQuery,
     by_id = {i.id: i for i in await store.incidents(ids)}
     shown = [by_id[i] for i in ids if i in by_id]
     # the index may say too much (a crash between index and record): the record decides
-    readable = await access.readable(shown, user_id)
-    return ListResult([i for i in shown if readable[i.id]], total, query.page,
-                      max(1, -(-total // limit)))
+    private_ok = await access.readable_private(shown, user_id)
+    return ListResult([i for i in shown if not i.private or i.id in private_ok], total,
+                      query.page, max(1, -(-total // limit)))
