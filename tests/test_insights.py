@@ -292,6 +292,15 @@ async def test_after_hours_load_is_judged_in_each_persons_own_zone(store: RedisS
     assert again.responders == got.responders
 
 
+async def test_a_person_slack_does_not_know_counts_in_utc(store: RedisStore) -> None:
+    await _history(store)
+    zones = {u: tz for u, tz in ZONES.items() if u != "U3"}  # U3 deactivated
+    got = await _service(store, FakeChat(users=zones)).insights("U4", weeks=2)
+    u3 = next(r for r in got.responders if r.user == "U3")
+    assert (u3.tz, u3.name, u3.after_hours) == ("UTC", "U3", 0)  # 09:31 UTC is in hours
+    assert await store.redis.get("ib:user:U3:tz") == "UTC\t"  # not asked again for a day
+
+
 async def test_action_items_postmortems_and_recurring_causes(store: RedisStore) -> None:
     await _history(store)
     got = await _service(store, FakeChat(users=ZONES)).insights("U4", weeks=2)

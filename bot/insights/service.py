@@ -115,7 +115,8 @@ class InsightsService:
 
     async def people(self, user_ids: list[str]) -> dict[str, tuple[str, str]]:
         """Each person's Slack time zone (a bot's: NOT_A_PERSON) and name, cached in Redis
-        for a day; a failed lookup counts as UTC and is asked again next time."""
+        for a day (a deactivated person's too, as UTC); a lookup Slack did not answer counts
+        as UTC and is asked again next time."""
         found = await self.store.insights.cached_people(user_ids)
         missing = [u for u in user_ids if u not in found]
         gate = asyncio.Semaphore(LOOKUPS_AT_ONCE)
@@ -124,7 +125,11 @@ class InsightsService:
             async with gate:
                 try:
                     user = await self.users.user(user_id)
-                except (NotFound, ChatError):
+                except NotFound:  # deactivated or gone: not asked again for a day
+                    found[user_id] = ("UTC", "")
+                    await self.store.insights.cache_person(user_id, "UTC", "")
+                    return
+                except ChatError:  # Slack did not answer: asked again next time
                     found[user_id] = ("UTC", "")
                     return
             tz = NOT_A_PERSON if user.is_bot else user.tz or "UTC"
