@@ -91,6 +91,14 @@ async def test_signed_in_sees_internal_components_and_where_each_publish_came_fr
     assert f"published by {ALICE}" in text
     status, _, document = await get(alice, f"{site.url}/status/internal/api/v2/summary.json")
     assert status == 200 and "Ledger" in document
+    # every link of the page answers (the feed and the JSON of the internal page)
+    for href in set(re.findall(r'href="(/status[^"#]*)"', text)):
+        status, _, _ = await get(alice, f"{site.url}{href}")
+        assert status == 200, href
+    status, _, feed = await get(alice, f"{site.url}/status/internal/feed.atom")
+    assert "Replication is behind." in feed
+    status, _, _ = await get(site.client(), f"{site.url}/status/internal/feed.atom")
+    assert status == 302
 
 
 async def test_the_webhook_form_carries_each_persons_csrf_token(site: WebSite) -> None:

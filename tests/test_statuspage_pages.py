@@ -80,6 +80,8 @@ async def test_no_incident_all_operational_with_90_days_of_bars(page: Page) -> N
     assert status == 200 and headers["content-type"].startswith("text/css")
     assert b"@media" in body and b"http" not in body  # vendored: no CDN, no import
     assert "immutable" in headers["cache-control"]
+    for href in {a["href"] for a in parsed.named("a") if (a.get("href") or "").startswith("/")}:
+        assert href is not None and (await page.get(href))[0] == 200, href
     viewport = [a for a in parsed.named("meta") if a.get("name") == "viewport"]
     assert viewport and "width=device-width" in (viewport[0]["content"] or "")
 

@@ -175,6 +175,11 @@ class StatusSite:
         path = request.match_info.get("path", "")
         return self.answer(request, self.current("internal", f"api/v2/{path}"), "internal")
 
+    async def internal_feed(self, request: web.Request) -> web.StreamResponse:
+        await self._viewer(request, api=False)
+        await self._ready()
+        return self.answer(request, self.current("internal", "feed.atom"), "internal")
+
     async def internal_page(self, request: web.Request) -> web.StreamResponse:
         viewer = await self._viewer(request, api=False)
         doc = await self._html("internal")
@@ -259,6 +264,7 @@ class StatusSite:
             web.get("/status/api/v2/{path:.+\\.json}", self.public_document),
             web.get("/status/internal", self.internal_page),
             web.get("/status/internal/api/v2/{path:.+\\.json}", self.internal_document),
+            web.get("/status/internal/feed.atom", self.internal_feed),
             web.post("/status/subscribe", self.subscribe_email),
             web.post("/status/internal/webhooks", self.subscribe_webhook),
             web.get("/status/subscriptions/confirm/{token}", self.confirm),
