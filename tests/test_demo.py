@@ -160,9 +160,16 @@ async def test_the_demo_serves_the_web_app_for_a_newcomer(tmp_path: Path, capsys
             seen["status"], seen["url"] = str(page.status), str(page.url)
             seen["page"] = await page.text()
         seen["incident"] = incident_id or ""
+        status_page = next(line.split()[2] for line in out.splitlines()
+                           if line.startswith("Status page: "))
+        async with aiohttp.ClientSession() as http, http.get(status_page) as page:
+            seen["status page"] = await page.text()
 
     code = await run_demo(out_dir=str(tmp_path), redis_url=redis_db_url(14), serve=newcomer)
     assert code == 0
     assert seen["status"] == "200" and seen["url"].endswith(f"/incidents/{seen['incident']}")
     assert "Bob Brown" in seen["page"] and seen["incident"] in seen["page"]
     assert 'id="timeline"' in seen["page"]
+    # the status page it prints: the demo's outage, published and resolved
+    assert "All Systems Operational" in seen["status page"]
+    assert "Checkout degraded" in seen["status page"].split('id="past-h"')[1]

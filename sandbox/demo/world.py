@@ -228,13 +228,16 @@ class World:
 
     def web_links(self, incident_id: str | None) -> list[str]:
         """The web app's address and a sign-in link per person of the workspace (each
-        lands on the demo incident's page)."""
+        lands on the demo incident's page), and the status page's."""
         page = f"/incidents/{incident_id}" if incident_id else "/incidents"
         lines = [f"Web app: {self.web_url}/incidents"]
         for user in self.emulator.users():
             if not user.is_bot:
                 lines.append(f"  sign in as {user.name:<8} {self.web_url}/auth/signin?"
                              f"login_hint={user.id}&next={page}")
+        if self.bot.services.statuspage is not None:
+            lines.append(f"Status page: {self.web_url}/status (signed in, the internal one: "
+                         f"{self.web_url}/status/internal)")
         return lines
 
     def user_id(self, name: str) -> str:
