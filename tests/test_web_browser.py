@@ -61,6 +61,8 @@ async def test_a_new_message_arrives_without_a_reload(
         item = page.locator("#timeline li").last
         await expect(item).to_contain_text('replica lag 40s <img src=x onerror="alert(1)">')
         await expect(item).to_contain_text("Bob Brown")
+        first = await page.locator("#timeline li time").first.inner_text()
+        assert len(await item.locator("time").inner_text()) == len(first) == 5  # HH:MM, alike
         assert await page.locator("#timeline img").count() == 0
         await screenshot(page, "incident-live")
         assert page.errors == []

@@ -234,6 +234,12 @@ async def test_new_timeline_events_arrive_live(slack: SlackEmulator, redis_url: 
             await asyncio.wait_for(next_entry(), timeout=10)
         assert seen[0]["text"] == "<b>replica lag</b> is 40s"  # JSON; the page adds it as text
         assert seen[0]["actor"] == "Bob Brown"
+        from datetime import datetime
+
+        from bot.web.pages import local_time
+
+        at = datetime.fromisoformat(str(seen[0]["at"]))  # shown in alice's Slack time zone
+        assert seen[0]["time"] == local_time(at, "America/New_York", "%H:%M")
 
 
 async def test_the_index_is_rebuilt_from_the_records_when_missing_or_old(

@@ -19,7 +19,7 @@ from bot.web.app_state import require_state
 from bot.web.charts import HEIGHT, WIDTH, series
 from bot.web.detail import load, names_for
 from bot.web.middleware import SECURITY_HEADERS
-from bot.web.pages import render
+from bot.web.pages import local_time, render
 from bot.web.people import safe_url
 from bot.web.queries import ListQuery
 from bot.web.sessions import require_user
@@ -133,7 +133,8 @@ async def live(request: web.Request) -> web.StreamResponse:
             key = event.key or event.kind in BOT_EVENT_KINDS
             if key_only and not key:
                 continue
-            payload = {"id": sid, "at": event.at.isoformat(), "kind": event.kind.value,
+            payload = {"id": sid, "at": event.at.isoformat(),
+                       "time": local_time(event.at, user.tz, "%H:%M"), "kind": event.kind.value,
                        "key": key, "actor": await names.name(event.actor or ""),
                        "text": event.text}
             await response.write(

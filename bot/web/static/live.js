@@ -16,7 +16,7 @@
     if (entry.key) { item.className = "key"; }
     var when = document.createElement("time");
     when.dateTime = entry.at;
-    when.textContent = new Date(entry.at).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
+    when.textContent = entry.time;  // in the reader's Slack time zone, like the rest
     item.appendChild(when);
     if (entry.actor) {
       var actor = document.createElement("span");
