@@ -98,6 +98,19 @@ async def test_a_member_of_another_workspace_is_refused(
             assert r.status == 302 and r.headers["Location"].startswith("/auth/signin")
 
 
+async def test_a_sign_in_is_refused_while_the_bots_workspace_is_unknown(
+    slack: SlackEmulator, redis_url: str
+) -> None:
+    async with running_web(slack, redis_url) as site:
+        slack.fail("auth.test", "invalid_auth", times=None)
+        browser = site.client()
+        answer = await site.sign_in(browser, "U0ALICE")
+        assert answer.status == 403 and "which workspace" in await answer.text()
+        assert SESSION_COOKIE not in {c.key for c in browser.cookie_jar}
+        slack.clear_faults()
+        assert (await site.sign_in(browser, "U0ALICE")).status == 302  # asked again
+
+
 async def test_a_callback_without_this_browsers_state_is_refused(
     slack: SlackEmulator, redis_url: str
 ) -> None:

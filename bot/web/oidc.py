@@ -114,7 +114,12 @@ class SlackSignIn:
             raise SignInRefused(f"the id_token was refused: {exc}") from None
         if not nonce or claims.get("nonce") != nonce:
             raise SignInRefused("the id_token's nonce is not the one this sign-in sent")
-        team = await self.bot_team()
+        try:
+            team = await self.bot_team()
+        except SlackApiError as exc:  # never let anyone in on a workspace we cannot name
+            error = exc.response.get("error", "failed") if exc.response else "failed"
+            raise SignInRefused(f"could not ask Slack which workspace this bot is in "
+                                f"({error}); try again") from None
         if claims.get(TEAM_CLAIM) != team:
             log.info("web_signin_other_team", team=claims.get(TEAM_CLAIM))
             raise SignInRefused(
