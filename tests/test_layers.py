@@ -91,6 +91,24 @@ def test_no_import_cycles() -> None:
     assert cycles(FOUND) == []
 
 
+# Modules that know each other only through an import inside a function or under
+# `if TYPE_CHECKING:` do not fail to load, but they are still one piece in two files.
+KNOWN_HIDDEN_CYCLES = [
+    # the docs generator reads the command line's own help; the command line runs it
+    ["bot.cli", "bot.docs", "bot.docs.__main__", "bot.docs.cli_page"],
+]
+
+
+def test_no_hidden_import_cycles() -> None:
+    """No cycle either when imports inside functions and under TYPE_CHECKING count: a
+    module that needs another's type takes a Protocol of what it reads (as
+    bot/metrics/reader.py), or the shared piece moves down a layer."""
+    every = [Import(i.importer, i.imported, i.line, True) for i in FOUND]
+    assert sorted(sorted(c) for c in cycles(every)) == sorted(
+        sorted(c) for c in KNOWN_HIDDEN_CYCLES
+    )
+
+
 def test_no_new_arrow_runs_back_up_the_layers() -> None:
     arrows = {(i.importer, i.imported) for i in upward(FOUND)}
     assert sorted(arrows - KNOWN_UPWARD) == [], "a new arrow runs back up the layers"
