@@ -18,15 +18,17 @@ StoreUnavailable.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 import orjson
+import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
 
-from bot.store.batching import batch_for
+from bot.store.batching import ScriptBatch
 from bot.store.connection import Db, unavailable
 
 Arg = str | int | float
@@ -189,3 +191,11 @@ async def update(db: Db, key: str, decide: Decide) -> list[Any]:
         if replies is not None:
             return replies
     raise unavailable(f"{key} kept changing under {MAX_ATTEMPTS} attempts")
+
+
+def batch_for(db: Db, client: aioredis.Redis, wait: tuple[int, int] | None) -> ScriptBatch:
+    """The Db's batch for the running loop (bot/store/batching.py), made on first use."""
+    batch = db.script_batch
+    if batch is None or batch.loop is not asyncio.get_running_loop() or batch.wait != wait:
+        batch = db.script_batch = ScriptBatch(client, wait)
+    return batch

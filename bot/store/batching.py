@@ -18,13 +18,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
-
-if TYPE_CHECKING:
-    from bot.store.connection import Db
 
 Command = tuple[Any, ...]  # ("EVAL", source, n, *keys, *argv), ("ZADD", key, 0, member)…
 Reply = tuple[list[Any], Any]  # (the commands' replies, WAIT's count or None)
@@ -109,11 +106,3 @@ class ScriptBatch:
                 p.future.set_exception(acked)
             else:
                 p.future.set_result((mine, acked))
-
-
-def batch_for(db: Db, client: aioredis.Redis, wait: tuple[int, int] | None) -> ScriptBatch:
-    """The Db's batch for the running loop, made on first use."""
-    batch = db.script_batch
-    if batch is None or batch.loop is not asyncio.get_running_loop() or batch.wait != wait:
-        batch = db.script_batch = ScriptBatch(client, wait)
-    return batch

@@ -20,6 +20,8 @@ from bot.store.integrations import IntegrationStore
 from bot.store.leases import Leases
 from bot.store.postmortems import PostmortemStore
 from bot.store.relapse import RelapseStore
+from bot.store.search_index import INDEX_VERSION
+from bot.store.search_index import key as search_key
 from bot.store.seen import SEEN_TTL_SECONDS, SeenStore
 from bot.store.slack_access import SlackAccessStore
 from bot.store.timeline import RECORD_MESSAGE_LUA, TimelineStore
@@ -43,6 +45,25 @@ class RedisStore(IncidentStore, TimelineStore, SeenStore):
 
     def __init__(self, db: Db | Client) -> None:
         super().__init__(db)
+
+    # the search index (bot/store/search_index.py) rebuilt from the records it indexes
+    async def rebuild_index(self, batch: int = 200) -> int:
+        """Index every incident and its timeline from the records (the `all` index, in
+        pages; no SCAN), then record the version. Returns how many were indexed."""
+        done, start = 0, 0
+        while ids := await self.incident_ids_page(start, batch):
+            start += len(ids)
+            for incident in await self.incidents(ids):
+                await self.index_incident(incident)
+                await self.index_events(incident.id, [e for _, e in
+                                                      await self.events(incident.id)])
+                done += 1
+        await self.db.client.set(search_key("version"), INDEX_VERSION)
+        return done
+
+    async def ensure_current(self) -> None:
+        if await self.index_version() < INDEX_VERSION:
+            await self.rebuild_index()
 
     @cached_property
     def actions(self) -> ActionItemStore:

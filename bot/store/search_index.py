@@ -181,25 +181,3 @@ class SearchIndex(StoreBase):
     async def index_version(self) -> int:
         raw = await self.db.client.get(key("version"))
         return int(raw) if raw else 0
-
-    async def rebuild_index(self, batch: int = 200) -> int:
-        """Index every incident and its timeline from the records (the `all` index, in
-        pages; no SCAN), then record the version. Returns how many were indexed."""
-        from bot.store.incidents import IncidentStore
-        from bot.store.timeline import TimelineStore
-
-        records, timelines = IncidentStore(self.db), TimelineStore(self.db)
-        done, start = 0, 0
-        while ids := await records.incident_ids_page(start, batch):
-            start += len(ids)
-            for incident in await records.incidents(ids):
-                await self.index_incident(incident)
-                await self.index_events(incident.id, [e for _, e in
-                                                      await timelines.events(incident.id)])
-                done += 1
-        await self.db.client.set(key("version"), INDEX_VERSION)
-        return done
-
-    async def ensure_current(self) -> None:
-        if await self.index_version() < INDEX_VERSION:
-            await self.rebuild_index()

@@ -14,7 +14,7 @@ from aiohttp import web
 from bot.incidents.access import IncidentAccess
 from bot.services import Services
 from bot.settings import Settings
-from bot.web.sessions import SessionCodec
+from bot.web.cookies import SessionCodec
 
 if TYPE_CHECKING:
     from bot.web.oidc import SlackSignIn

@@ -18,73 +18,22 @@ app's settings, require_user answers the page that names what to set (never fail
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
-import json
 import secrets
-import time
-from dataclasses import asdict, dataclass
-from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
-from cryptography.fernet import Fernet, InvalidToken
+
+from bot.web.app_state import require_state
+from bot.web.cookies import SessionCodec, WebUser
+
+__all__ = ["SessionCodec", "WebUser", "check_csrf", "csrf_field", "current_user",
+           "new_csrf", "require_user"]
 
 SESSION_COOKIE = "incident_session"
 PENDING_COOKIE = "incident_signin"  # state and nonce between /auth/signin and the callback
 CSRF_FIELD = "csrf_token"
 PENDING_SECONDS = 600
-
-
-@dataclass(frozen=True)
-class WebUser:
-    """A signed-in member of the bot's workspace."""
-
-    id: str
-    team_id: str
-    name: str
-    tz: str = "UTC"
-    email: str = ""
-    csrf: str = ""
-    expires: float = 0.0
-
-
-class SessionCodec:
-    """Seals a dict into a cookie value and opens it again (None when forged, for another
-    secret, or expired). The key is derived from WEB_SESSION_SECRET."""
-
-    def __init__(self, secret: str, *, purpose: str = "session") -> None:
-        digest = hashlib.sha256(f"incident-bot web {purpose}\0{secret}".encode()).digest()
-        self._fernet = Fernet(base64.urlsafe_b64encode(digest))
-
-    def seal(self, data: dict[str, Any]) -> str:
-        return self._fernet.encrypt(json.dumps(data, separators=(",", ":")).encode()).decode()
-
-    def open(self, value: str | None, *, now: float | None = None) -> dict[str, Any] | None:
-        if not value:
-            return None
-        try:
-            data = json.loads(self._fernet.decrypt(value.encode()))
-        except (InvalidToken, ValueError):
-            return None
-        if not isinstance(data, dict):
-            return None
-        expires = data.get("expires")
-        if not isinstance(expires, int | float) or expires <= (now or time.time()):
-            return None
-        return data
-
-    def seal_user(self, user: WebUser) -> str:
-        return self.seal(asdict(user))
-
-    def open_user(self, value: str | None, *, now: float | None = None) -> WebUser | None:
-        data = self.open(value, now=now)
-        if data is None:
-            return None
-        try:
-            return WebUser(**data)
-        except TypeError:
-            return None
 
 
 def new_csrf() -> str:
@@ -106,15 +55,11 @@ def current_user(request: web.Request) -> WebUser | None:
 def require_user(request: web.Request) -> WebUser:
     """The signed-in user, or: the setup page (not configured), or a redirect to sign in
     that comes back to this page (a GET), or 401 (anything else)."""
-    from bot.web.app_state import require_state
-
     require_state(request)
     user = current_user(request)
     if user is not None:
         return user
     if request.method == "GET" and not request.path.startswith("/api/"):
-        from urllib.parse import quote
-
         raise web.HTTPFound(f"/auth/signin?next={quote(request.path_qs, safe='')}")
     raise web.HTTPUnauthorized(text="sign in first", headers={"Cache-Control": "no-store"})
 
