@@ -230,7 +230,7 @@ class World:
         """The web app's address and a sign-in link per person of the workspace (each
         lands on the demo incident's page), and the status page's."""
         page = f"/incidents/{incident_id}" if incident_id else "/incidents"
-        lines = [f"Web app: {self.web_url}/incidents"]
+        lines = [f"Web app: {self.web_url}/incidents  (insights: {self.web_url}/insights)"]
         for user in self.emulator.users():
             if not user.is_bot:
                 lines.append(f"  sign in as {user.name:<8} {self.web_url}/auth/signin?"
