@@ -19,7 +19,6 @@ from bot.actions.models import ActionSettings
 from bot.clock import Clock
 from bot.errors import ChatError, NotFound, UsageError
 from bot.incidents.access import IncidentAccess
-from bot.incidents.models import Incident
 from bot.insights.compute import NOT_A_PERSON, Rules, build
 from bot.insights.facts import incident_facts
 from bot.insights.models import Insights
@@ -99,19 +98,11 @@ class InsightsService:
         return build(facts, items, tzs, now=now, mondays=mondays, rules=self.rules, names=names)
 
     async def _readable(self, private: list[str], reader: str | None) -> dict[str, bool]:
-        """Which private incidents `reader` may read (their whole records read, and their
-        channels asked, at once)."""
-        gate = asyncio.Semaphore(LOOKUPS_AT_ONCE)
-
-        async def one(incident: Incident) -> bool:
-            async with gate:
-                return await self.access.can_read(incident, reader)
-
+        """Which private incidents `reader` may read: their whole records read, and the
+        reader's channels asked of Slack once (the read rule's readable_private)."""
         records = await self.store.incidents(private) if private else []
-        answers = await asyncio.gather(*(one(i) for i in records))
-        return {i.id: ok for i, ok in zip(records, answers, strict=True)} | {
-            i: False for i in private if i not in {r.id for r in records}
-        }
+        allowed = await self.access.readable_private(records, reader)
+        return {incident_id: incident_id in allowed for incident_id in private}
 
     async def people(self, user_ids: list[str]) -> dict[str, tuple[str, str]]:
         """Each person's Slack time zone (a bot's: NOT_A_PERSON) and name, cached in Redis
