@@ -109,9 +109,13 @@ def log_path(name: str) -> Path:
     return Path(tempfile.gettempdir()) / f"incident-bench-{name}.log"
 
 
-def start_process(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+def start_process(
+    args: list[str], env: dict[str, str], log_path: Path, cwd: Path = ROOT
+) -> subprocess.Popen[bytes]:
+    """`python -m …` puts `cwd` first on sys.path, before PYTHONPATH: a process that must
+    run another checkout's code starts in that checkout."""
     log = log_path.open("wb")
-    return subprocess.Popen(args, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    return subprocess.Popen(args, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
 
 
 def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:

@@ -11,12 +11,14 @@ acknowledged event stored exactly once. Appends a `compare_<label>` line to
 bench/results.jsonl with the machine, its load average and both commits. Not part of
 `make bench`.
 
-Run: .venv/bin/python -m bench.compare --before HEAD~1 --label orjson [--events 4000]"""
+Run: .venv/bin/python -m bench.compare --before HEAD~1 --label orjson [--events 4000]
+     [--after REF] (default: this tree as it is on disk)"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import subprocess
 import sys
 import tempfile
@@ -51,13 +53,14 @@ def blocker(into: Path, modules: list[str]) -> Path:
 
 def serve_from(tree: Path, blocked: Path, api_url: str, redis_url: str, name: str
                ) -> tuple[subprocess.Popen[bytes], int]:
-    """`python -m bot serve` with `tree`'s code (its bot/, commands/, sandbox/ first on the
-    path), ready at /healthz."""
+    """`python -m bot serve` with `tree`'s code (started in `tree`, whose bot/, commands/
+    and sandbox/ come first on the path), ready at /healthz."""
     port = free_port()
     env = bot_env(api_url, redis_url, port, PYTHONPATH=f"{blocked}:{tree}")
-    proc = start_process([sys.executable, "-m", "bot", "serve"], env, log_path(name))
+    proc = start_process([sys.executable, "-m", "bot", "serve"], env, log_path(name), cwd=tree)
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", proc)
+        assert os.readlink(f"/proc/{proc.pid}/cwd") == str(tree), "not started in its tree"
     except Exception:
         stop_process(proc)
         raise
@@ -76,6 +79,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
         url = f"redis://127.0.0.1:{server.port}/0"
         emu = SlackEmulator(token=BOT_TOKEN).start()
         tree = git_worktree(args.before, ROOT, tmp / "before")
+        after_tree = git_worktree(args.after, ROOT, tmp / "after") if args.after else ROOT
         procs: list[subprocess.Popen[bytes]] = []
         try:
             before_proc, before_port = serve_from(
@@ -83,7 +87,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                 "compare-before")
             procs.append(before_proc)
             after_proc, after_port = serve_from(
-                ROOT, blocker(tmp / "block-after", args.block_after), emu.api_url, url,
+                after_tree, blocker(tmp / "block-after", args.block_after), emu.api_url, url,
                 "compare-after")
             procs.append(after_proc)
             bare_proc, bare_port = start_bare(emu.api_url)
@@ -105,13 +109,15 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
                 stop_process(p)
             emu.stop()
             server.stop()
-            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT,
-                           capture_output=True)
+            for t in {tree, after_tree} - {ROOT}:
+                subprocess.run(["git", "worktree", "remove", "--force", str(t)], cwd=ROOT,
+                               capture_output=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.compare")
     parser.add_argument("--before", default="HEAD~1", help="git ref of the 'before' code")
+    parser.add_argument("--after", help="git ref of the 'after' code (default: this tree)")
     parser.add_argument("--label", required=True, help="what changed (names the result)")
     parser.add_argument("--block-before", default="", help="modules hidden from 'before'")
     parser.add_argument("--block-after", default="", help="modules hidden from 'after'")
@@ -124,7 +130,7 @@ def main() -> None:
     before, after, bare = r["before"], r["after"], r["bare"]
     sides = (f"before `{rev(args.before)}`"
              + (f" without {', '.join(args.block_before)}" if args.block_before else "")
-             + f", after `{code_version()}`"
+             + f", after `{rev(args.after) if args.after else code_version()}`"
              + (f" without {', '.join(args.block_after)}" if args.block_after else ""))
 
     def line(s: dict[str, Any]) -> str:
@@ -138,7 +144,9 @@ def main() -> None:
         "how": (f"{args.events} signed message events at {args.rate:g} req/s to each of "
                 "`serve` before, `serve` after and a bare Bolt AsyncApp, interleaved request "
                 "by request, stored before the ack; CPU = utime+stime per process"),
-        "before_ref": rev(args.before), "blocked_before": args.block_before,
+        "code": rev(args.after) if args.after else code_version(),
+        "before_ref": rev(args.before), "after_ref": rev(args.after) if args.after else None,
+        "blocked_before": args.block_before,
         "blocked_after": args.block_after, **r, "machine": machine(),
         "checks": [
             {"what": f"{args.label}: CPU per event, after / before", "numbers": numbers,
