@@ -71,6 +71,8 @@ def date_of(row: Row) -> str:
 
 
 def commit_of(row: Row) -> str:
+    if row.get("code") and row.get("landed_as"):  # measured on a branch, then rebased
+        return f"`{row['code']}` (landed as `{row['landed_as']}`)"
     if row.get("code"):
         return f"`{row['code']}`"
     if row.get("recorded_in"):
@@ -226,7 +228,7 @@ def summary(rows: list[Row]) -> str:
                 for line in lines_of(row)) + "."
     link = "[docs/benchmarks.md](docs/benchmarks.md)"
     text += f" Every number, with its date and commit: {link}."
-    hot = hot_path(newest(rows))
+    hot = hot_path(rows)
     return text + ("\n\n" + hot if hot else "")
 
 
@@ -237,24 +239,37 @@ def _where(row: Row) -> str:
             f"({m.get('cpu', '?')}), load average {fmt(load[0])}")
 
 
-def hot_path(latest: dict[str, Row]) -> str:
+def hot_path(rows: list[Row]) -> str:
     """Issue 31's figures with both sides of each ratio, where and when they were taken."""
+    latest = newest(rows)
     parts = []
     scale = latest.get("scale")
     if scale and scale.get("machine"):
         a = scale["acks"]
         bare = a["bare"]
+        before = a.get("before")
+        was = (f"; the code before this work, {fmt(before['p99_ms'])} ms "
+               f"(p50 {fmt(before['p50_ms'])} ms)") if before else ""
+        runs = [r["acks"]["one"]["p99_ms"] / r["acks"]["bare"]["p99_ms"]
+                for r in rows if r["bench"] == "scale" and r.get("machine")][-4:]
         parts.append(
             f"ack p99 at 200 req/s: one `serve` {fmt(a['one']['p99_ms'])} ms, two replicas "
             f"{fmt(a['two']['p99_ms'])} ms, bare Bolt {fmt(bare['p99_ms'])} ms "
             f"({a['one']['p99_ms'] / bare['p99_ms']:.2f}x and "
-            f"{a['two']['p99_ms'] / bare['p99_ms']:.2f}x; goal 1.2x) [{_where(scale)}]")
+            f"{a['two']['p99_ms'] / bare['p99_ms']:.2f}x; goal 1.2x; p50 "
+            f"{fmt(a['one']['p50_ms'])}, {fmt(a['two']['p50_ms'])} and {fmt(bare['p50_ms'])} ms"
+            f"{was}); p99 at these few milliseconds moves with the shared machine: one `serve`'s "
+            f"ratio in the last {len(runs)} runs was {', '.join(f'{x:.2f}' for x in runs)} "
+            f"[{_where(scale)}]")
     ingest = latest.get("timeline_ingest")
     if ingest and ingest.get("machine") and "sides" in ingest:
         bot, bare = ingest["sides"]["bot"], ingest["sides"]["bare"]
+        before = ingest["sides"].get("before") if "note" not in ingest else None
+        was = (f"; the code before this work, {fmt(before['events_per_second'])}/s"
+               if before else "")
         parts.append(
             f"timeline ingest {fmt(bot['events_per_second'])} events stored/s vs bare Bolt "
-            f"{fmt(bare['acks_per_second'])} acks/s ({fmt(ingest['value'])}x; goal 0.8x), "
+            f"{fmt(bare['acks_per_second'])} acks/s ({fmt(ingest['value'])}x; goal 0.8x{was}), "
             + ("each stored once" if ingest.get("verify", {}).get("bot", {}).get("exactly_once")
                else "NOT each stored once") + f" [{_where(ingest)}]")
     memory = latest.get("idle_memory")
