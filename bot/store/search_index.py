@@ -79,14 +79,27 @@ def record_words(incident: Incident) -> set[str]:
     return set().union(*(words(t) for t in texts))
 
 
+# KEYS the word sets (one slot); ARGV[1] the incident id
+INDEX_WORDS_LUA = """
+for _, k in ipairs(KEYS) do redis.call('ZADD', k, 0, ARGV[1]) end
+return #KEYS
+"""
+
+
 def event_index_commands(incident_id: str, events: Iterable[TimelineEvent]
-                         ) -> list[tuple[str, str, int, str]]:
-    """The index entries of timeline events (their words), as commands: the timeline store
-    sends them in the same pipeline as the append they precede (one round trip)."""
+                         ) -> list[tuple[str | int, ...]]:
+    """The index entries of timeline events (their words) as one command (a script over
+    the word sets, all in the index's slot): the timeline store sends it in the same
+    pipeline as the append it precedes, so a message is one round trip and one command
+    more, whatever its number of words."""
     found: set[str] = set()
     for event in events:
         found |= set(list(words(event.text))[:MAX_WORDS_PER_TEXT])
-    return [("ZADD", key("word", word), 0, incident_id) for word in sorted(found)]
+    if not found:
+        return []
+    word_keys = [key("word", word) for word in sorted(found)]
+    slot_check(word_keys)
+    return [("EVAL", INDEX_WORDS_LUA, len(word_keys), *word_keys, incident_id)]
 
 
 class SearchIndex(StoreBase):
