@@ -6,6 +6,7 @@ every bench appends one line per run, with its date (`at`) and the commit it mea
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -251,7 +252,13 @@ def hot_path(rows: list[Row]) -> str:
         was = (f"; the code before this work, {fmt(before['p99_ms'])} ms "
                f"(p50 {fmt(before['p50_ms'])} ms)") if before else ""
         runs = [r["acks"]["one"]["p99_ms"] / r["acks"]["bare"]["p99_ms"]
-                for r in rows if r["bench"] == "scale" and r.get("machine")][-4:]
+                for r in rows if r["bench"] == "scale" and r.get("machine")][-5:]
+        rounds = [
+            statistics.median(x / y for x, y in zip(
+                r["acks"]["one"]["round_p99_ms"], r["acks"]["bare"]["round_p99_ms"],
+                strict=True))
+            for r in rows if r["bench"] == "scale" and "round_p99_ms" in r["acks"]["one"]
+        ][-5:]
         parts.append(
             f"ack p99 at 200 req/s: one `serve` {fmt(a['one']['p99_ms'])} ms, two replicas "
             f"{fmt(a['two']['p99_ms'])} ms, bare Bolt {fmt(bare['p99_ms'])} ms "
@@ -259,8 +266,10 @@ def hot_path(rows: list[Row]) -> str:
             f"{a['two']['p99_ms'] / bare['p99_ms']:.2f}x; goal 1.2x; p50 "
             f"{fmt(a['one']['p50_ms'])}, {fmt(a['two']['p50_ms'])} and {fmt(bare['p50_ms'])} ms"
             f"{was}); p99 at these few milliseconds moves with the shared machine: one `serve`'s "
-            f"ratio in the last {len(runs)} runs was {', '.join(f'{x:.2f}' for x in runs)} "
-            f"[{_where(scale)}]")
+            f"ratio in the last {len(runs)} runs was {', '.join(f'{x:.2f}' for x in runs)}"
+            + (f" (the median over each run's rounds of that round's ratio: "
+               f"{', '.join(f'{x:.2f}' for x in rounds)})" if rounds else "")
+            + f" [{_where(scale)}]")
     ingest = latest.get("timeline_ingest")
     if ingest and ingest.get("machine") and "sides" in ingest:
         bot, bare = ingest["sides"]["bot"], ingest["sides"]["bare"]
