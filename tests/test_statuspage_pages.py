@@ -6,6 +6,7 @@ and that nothing private or internal ever reaches it; the forms refuse other sit
 from __future__ import annotations
 
 import gzip
+import json
 import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -17,7 +18,7 @@ import pytest
 
 from bot.statuspage.models import ComponentStatus, PublicIncident, PublicStatus, PublicUpdate
 from sandbox.slack_emulator import SlackEmulator
-from tests.statuspage_fixture import ALICE, CHARLIE, Page, status_page
+from tests.statuspage_fixture import ALICE, CHARLIE, Page, check_shape, status_page
 
 XSS_TITLE = "'><img src=x onerror=alert(1)>"
 XSS_BODY = '"><img src=y onerror=alert(3)> <script>alert(4)</script> Checkouts fail & we look.'
@@ -261,3 +262,45 @@ async def test_forms_refuse_other_sites_and_email_is_offered_only_with_smtp(
                                         headers=headers)
             assert status == 403 and "status page itself" in text
         assert await p.status.subscribers.pages.subscribers() == []
+
+
+async def test_every_json_document_of_a_busy_page_has_statuspages_shape(page: Page) -> None:
+    """An open incident, a resolved one, a window in progress and one upcoming: every
+    document of both pages against the schema written from Statuspage's reference."""
+    h = page.h
+    old = await page.incident("Search slow sev:3 services:search")
+    await h.driver.command("statuspage Search=degraded Searches are slow.", user=CHARLIE,
+                           channel=old)
+    page.clock.advance(timedelta(minutes=30))
+    await h.driver.command("statuspage Search=operational status:resolved Fixed.",
+                           user=CHARLIE, channel=old)
+    now = await page.incident("Checkout down sev:1 services:checkout-api")
+    await h.driver.command("statuspage Checkout=major Checkout is down.", user=CHARLIE,
+                           channel=now)
+    for text in ("maintenance Search 2026-11-23T14:40Z 2h Reindex",
+                 "maintenance Ledger 2026-11-25T02:00Z 1h Disk swap"):
+        reply = await h.driver.command(text, user=ALICE, channel=h.incidents_id)
+        assert "Scheduled" in reply.text, reply.text
+    page.clock.advance(timedelta(minutes=15))
+    await page.status.maintenance.advance_due()
+    snap = await page.status.snapshots.refresh(force=True)
+    shapes = {"incidents/unresolved.json": "incidents.json",
+              "scheduled-maintenances/upcoming.json": "scheduled-maintenances.json",
+              "scheduled-maintenances/active.json": "scheduled-maintenances.json"}
+    paths = ["summary.json", "status.json", "components.json", "incidents.json",
+             "scheduled-maintenances.json", *shapes]
+    for path in paths:
+        public = await page.json(path)
+        check_shape(shapes.get(path, path), public)
+        inside = snap.document("internal", f"api/v2/{path}")
+        assert inside is not None
+        check_shape(shapes.get(path, path), json.loads(inside.body))
+    summary = await page.json("summary.json")
+    assert [i["name"] for i in summary["incidents"]] == ["Checkout unavailable"]
+    assert [m["status"] for m in summary["scheduled_maintenances"]] == ["in_progress"]
+    assert [i["impact"] for i in (await page.json("incidents.json"))["incidents"]] == \
+        ["critical", "minor"]  # the resolved one keeps the impact it had
+    upcoming = snap.document("internal", "api/v2/scheduled-maintenances/upcoming.json")
+    assert upcoming is not None and b"Disk swap" in upcoming.body
+    assert (await page.json("scheduled-maintenances/upcoming.json"))[
+        "scheduled_maintenances"] == []  # Ledger's window is internal
