@@ -304,3 +304,20 @@ async def test_every_json_document_of_a_busy_page_has_statuspages_shape(page: Pa
     assert upcoming is not None and b"Disk swap" in upcoming.body
     assert (await page.json("scheduled-maintenances/upcoming.json"))[
         "scheduled_maintenances"] == []  # Ledger's window is internal
+
+
+@pytest.mark.parametrize(("words", "why"), [
+    ("Ledger disk swap", "it names something internal (ledger)"),
+    ("Restarting checkout-api", "it names something internal (checkout-api)"),
+    ("Rebooting db-1.internal", "it names a host or an address"),
+    ("Ask <@U0ALICE> in #ops", "it mentions a person or a channel"),
+])
+async def test_a_public_windows_words_are_checked_like_a_publish(
+    page: Page, words: str, why: str
+) -> None:
+    reply = await page.h.driver.command(f"maintenance Checkout 2026-11-24T02:00Z 1h {words}",
+                                        user=ALICE, channel=page.h.incidents_id)
+    assert "Not scheduled" in reply.text and why in reply.text, reply.text
+    assert (await page.json("scheduled-maintenances.json"))["scheduled_maintenances"] == []
+    snap = await page.status.snapshots.refresh(force=True)
+    assert snap.views["internal"].maintenances == []

@@ -15,7 +15,7 @@ from bot.mrkdwn import escape
 from bot.statuspage.components import Components
 from bot.statuspage.models import Maintenance, MaintenanceStatus, PublicUpdate
 from bot.statuspage.service import StatusPageService, new_id
-from bot.statuspage.wording import MAX_MESSAGE, MAX_TITLE, names_text
+from bot.statuspage.wording import MAX_MESSAGE, MAX_TITLE, maintenance_problems, names_text
 from bot.store.statuspage import StatusPageStore
 
 MAX_WINDOW = timedelta(days=7)
@@ -83,6 +83,11 @@ class MaintenanceService:
         # internal itself (a window on Checkout and Ledger is "…: Checkout" there)
         named = [n for n in found if not self.components.is_internal([n])] or found
         title = (title or f"Scheduled maintenance: {names_text(named)}")[:MAX_TITLE]
+        if not self.components.is_internal(found):  # it goes on the public page
+            problems = maintenance_problems(f"{title}\n{message}", self.components)
+            if problems:
+                raise UsageError("Not scheduled: " + "; ".join(problems) + ". Public words "
+                                 "say what customers see, never which internal system.")
         update = PublicUpdate(id=new_id(), status=MaintenanceStatus.SCHEDULED.value,
                               body=message.strip(), at=now, by=actor)
         window = Maintenance(

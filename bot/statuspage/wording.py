@@ -139,3 +139,21 @@ def public_problems(text: str, ctx: PublicContext) -> list[str]:
     if any(_has_word(text, w) for w in ctx.private_words()):
         problems.append("it repeats words of a private incident")
     return problems
+
+
+def maintenance_problems(text: str, components: Components) -> list[str]:
+    """Why a public maintenance window's words may not be published: no incident stands
+    behind them, so the checks are those that need none (plain words; empty when fine)."""
+    problems: list[str] = []
+    if MENTION.search(text) or CHANNEL.search(text):
+        problems.append("it mentions a person or a channel")
+    hidden = {c.name.lower() for c in components.components if c.internal} | {
+        s for s in components.internal_names() if len(s) > 2}
+    internal = sorted(n for n in hidden if _has_word(text, n))
+    if internal:
+        problems.append("it names something internal (" + ", ".join(internal) + ")")
+    if IP.search(text) or INTERNAL_HOST.search(text):
+        problems.append("it names a host or an address")
+    if INCIDENT_ID.search(text):
+        problems.append("it carries an internal incident id")
+    return problems
