@@ -6,6 +6,7 @@ the session's CSRF token, different for each person on the one cached page."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -95,6 +96,13 @@ async def test_signed_in_sees_internal_components_and_where_each_publish_came_fr
     for href in set(re.findall(r'href="(/status[^"#]*)"', text)):
         status, _, _ = await get(alice, f"{site.url}{href}")
         assert status == 200, href
+    for incident in json.loads(document)["incidents"]:  # the shortlinks, signed in
+        path = urlsplit(incident["shortlink"]).path
+        status, headers, _ = await get(alice, f"{site.url}{path}")
+        assert status == 302 and headers["location"].startswith("/status/internal#incident-")
+        assert f'id="{headers["location"].split("#")[1]}"' in text
+        status, headers, _ = await get(site.client(), f"{site.url}{path}")
+        assert status == 302 and headers["location"].startswith("/auth/signin")
     status, _, feed = await get(alice, f"{site.url}/status/internal/feed.atom")
     assert "Replication is behind." in feed
     status, _, _ = await get(site.client(), f"{site.url}/status/internal/feed.atom")

@@ -304,6 +304,19 @@ async def test_every_json_document_of_a_busy_page_has_statuspages_shape(page: Pa
     assert upcoming is not None and b"Disk swap" in upcoming.body
     assert (await page.json("scheduled-maintenances/upcoming.json"))[
         "scheduled_maintenances"] == []  # Ledger's window is internal
+    # each shortlink (also the feed's links) leads to its place on the page
+    text = await html(page)
+    subjects = [*(await page.json("incidents.json"))["incidents"],
+                *(await page.json("scheduled-maintenances.json"))["scheduled_maintenances"]]
+    assert len(subjects) == 3
+    for subject in subjects:
+        path = subject["shortlink"].removeprefix("https://status.example.com")
+        status, headers, _ = await page.get(path)
+        page_path, anchor = headers["location"].split("#")
+        assert status == 302 and page_path == "/status" and f'id="{anchor}"' in text
+    [ledger] = [m for m in snap.views["internal"].maintenances if m.name.endswith("Ledger")]
+    assert (await page.get(f"/status/maintenance/{ledger.id}"))[0] == 404
+    assert (await page.get("/status/incidents/nosuchthing1"))[0] == 404
 
 
 @pytest.mark.parametrize(("words", "why"), [

@@ -155,6 +155,31 @@ class StatusSite:
         await self._ready()
         return self.answer(request, self.current("public", "feed.atom"), "public")
 
+    async def _subject(self, request: web.Request, audience: Audience) -> web.StreamResponse:
+        """A shortlink of the JSON or the feed (…/incidents/{id}, …/maintenance/{id}): to
+        its place on the page, when the page lists it."""
+        await self._ready()
+        snap = self.snapshots.current
+        view = None if snap is None else snap.views.get(audience)
+        kind, subject = request.match_info["kind"], request.match_info["id"]
+        listed = [] if view is None else (
+            [i.id for i in view.incidents] if kind == "incidents"
+            else [m.id for m in view.maintenances])
+        if subject not in listed:
+            raise web.HTTPNotFound(text="not found")
+        page = "/status" if audience == "public" else "/status/internal"
+        anchor = "incident" if kind == "incidents" else "maintenance"
+        raise web.HTTPFound(f"{page}#{anchor}-{subject}")
+
+    async def public_subject(self, request: web.Request) -> web.StreamResponse:
+        if not self.public:
+            raise web.HTTPNotFound(text="this status page is not public")
+        return await self._subject(request, "public")
+
+    async def internal_subject(self, request: web.Request) -> web.StreamResponse:
+        await self._viewer(request, api=False)
+        return await self._subject(request, "internal")
+
     # --- internal ---------------------------------------------------------------------
 
     async def _viewer(self, request: web.Request, *, api: bool) -> Viewer:
@@ -265,6 +290,9 @@ class StatusSite:
             web.get("/status/internal", self.internal_page),
             web.get("/status/internal/api/v2/{path:.+\\.json}", self.internal_document),
             web.get("/status/internal/feed.atom", self.internal_feed),
+            web.get("/status/{kind:incidents|maintenance}/{id:[a-z0-9]+}", self.public_subject),
+            web.get("/status/internal/{kind:incidents|maintenance}/{id:[a-z0-9]+}",
+                    self.internal_subject),
             web.post("/status/subscribe", self.subscribe_email),
             web.post("/status/internal/webhooks", self.subscribe_webhook),
             web.get("/status/subscriptions/confirm/{token}", self.confirm),
