@@ -73,8 +73,8 @@ def serve() -> None:
     """Serve Slack over HTTP on $PORT (POST /slack/events, GET /healthz)."""
     from bot.runners import run_http
 
-    configure_logging()
     settings = settings_or_exit()
+    configure_logging(settings.log_level)
     require(settings, "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
     run_or_exit(run_http(settings))
 
@@ -84,8 +84,8 @@ def socket() -> None:
     """Serve Slack over Socket Mode (needs SLACK_APP_TOKEN; no public URL)."""
     from bot.runners import run_socket_mode
 
-    configure_logging()
     settings = settings_or_exit()
+    configure_logging(settings.log_level)
     require(settings, "SLACK_BOT_TOKEN", "SLACK_APP_TOKEN")
     run_or_exit(run_socket_mode(settings))
 
@@ -100,8 +100,8 @@ def worker() -> None:
     queued by updates, update cadence and nudges, and the features' own jobs."""
     from bot.runners import run_worker_process
 
-    configure_logging()
     settings = settings_or_exit()
+    configure_logging(settings.log_level)
     require(settings, "SLACK_BOT_TOKEN")
     run_or_exit(run_worker_process(settings))
 
@@ -241,7 +241,7 @@ def run(
     if settings.slack_bot_token and (settings.slack_app_token or settings.slack_signing_secret):
         from bot.runners import run_http, run_socket_mode, run_together, run_worker_process
 
-        configure_logging()
+        configure_logging(settings.log_level)
         chat = run_socket_mode(settings) if settings.slack_app_token else run_http(settings)
         run_or_exit(run_together(chat, run_worker_process(settings)) if worker else chat)
     else:

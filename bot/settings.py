@@ -8,8 +8,9 @@ Each group below is one section of docs/settings.md, which is generated from thi
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
-from pydantic import AnyHttpUrl, BaseModel, Field, ValidationError
+from pydantic import AnyHttpUrl, BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.actions.settings import ReminderSettings
@@ -85,6 +86,16 @@ class ProcessSettings(BaseModel):
     worker_port: int = Field(
         8081, ge=1, le=65535, description="the worker's `/healthz` and `/metrics`"
     )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO",
+        description="what the processes log on stderr: `INFO` includes a line "
+        "per HTTP request; `WARNING` keeps only warnings and errors",
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
 
 class StoreSettings(BaseModel):

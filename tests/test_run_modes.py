@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.settings import SettingsError, load_settings
 from bot.store.redis_store import RedisStore, connect
 from sandbox import slack_requests as sr
 from sandbox.slack_emulator import SlackEmulator
@@ -368,8 +369,35 @@ async def test_serve_process_answers_healthz_and_metrics_on_port(
         ):
             assert family in metrics, family
         assert len(slack.calls("auth.test")) == 1  # the token is checked once, at start
+        assert '"GET /healthz HTTP/1.1" 200' in bot.log  # LOG_LEVEL=INFO: a line per request
     finally:
         bot.stop()
+
+
+async def test_log_level_warning_keeps_only_warnings_and_errors(
+    slack: SlackEmulator, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LOG_LEVEL=warning (any case): no line per request and no start-up chatter, while a
+    wrong level stops the process at start, naming the setting."""
+    port = free_port()
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": "process-signing-secret",
+        "SLACK_API_URL": slack.api_url,
+        "REDIS_URL": redis_url,
+        "PORT": str(port),
+        "LOG_LEVEL": "warning",
+    }
+    bot = BotProcess("serve", env, port, tmp_path).start()
+    try:
+        for _ in range(3):
+            await bot.wait_for("/healthz", 200)
+        assert "GET /healthz" not in bot.log and '"serving"' not in bot.log
+    finally:
+        bot.stop()
+    monkeypatch.setenv("LOG_LEVEL", "loud")
+    with pytest.raises(SettingsError, match="setting LOG_LEVEL is invalid"):
+        load_settings()
 
 
 async def test_make_run_with_credentials_runs_the_bot_and_its_worker_in_one_process(
