@@ -344,17 +344,23 @@ async def test_socket_mode_leaves_an_event_unacknowledged_while_redis_is_down(
         bot.stop()
 
 
-async def test_serve_process_answers_healthz_and_metrics_on_port(
-    slack: SlackEmulator, redis_url: str, tmp_path: Path
-) -> None:
-    port = free_port()
-    env = {
+def http_env(slack: SlackEmulator, redis_url: str, port: int, **extra: str) -> dict[str, str]:
+    """The settings of a process serving Slack over HTTP on `port`, and `extra`."""
+    return {
         "SLACK_BOT_TOKEN": BOT_TOKEN,
         "SLACK_SIGNING_SECRET": "process-signing-secret",
         "SLACK_API_URL": slack.api_url,
         "REDIS_URL": redis_url,
         "PORT": str(port),
+        **extra,
     }
+
+
+async def test_serve_process_answers_healthz_and_metrics_on_port(
+    slack: SlackEmulator, redis_url: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = http_env(slack, redis_url, port)
     bot = BotProcess("serve", env, port, tmp_path).start()
     try:
         body = json.loads(await bot.wait_for("/healthz", 200))
@@ -380,14 +386,7 @@ async def test_log_level_warning_keeps_only_warnings_and_errors(
     """LOG_LEVEL=warning (any case): no line per request and no start-up chatter, while a
     wrong level stops the process at start, naming the setting."""
     port = free_port()
-    env = {
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": "process-signing-secret",
-        "SLACK_API_URL": slack.api_url,
-        "REDIS_URL": redis_url,
-        "PORT": str(port),
-        "LOG_LEVEL": "warning",
-    }
+    env = http_env(slack, redis_url, port, LOG_LEVEL="warning")
     bot = BotProcess("serve", env, port, tmp_path).start()
     try:
         for _ in range(3):
@@ -409,16 +408,8 @@ async def test_make_run_with_credentials_runs_the_bot_and_its_worker_in_one_proc
     from sandbox.driver import SlackDriver
 
     port, worker_port = free_port(), free_port()
-    env = {
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": "process-signing-secret",
-        "SLACK_API_URL": slack.api_url,
-        "REDIS_URL": redis_url,
-        "PORT": str(port),
-        "WORKER_PORT": str(worker_port),
-        "REMINDER_SCAN_INTERVAL": "0.2",
-        "SNAPSHOT_ON_DECLARE": "false",
-    }
+    env = http_env(slack, redis_url, port, WORKER_PORT=str(worker_port),
+                   REMINDER_SCAN_INTERVAL="0.2", SNAPSHOT_ON_DECLARE="false")
     bot = BotProcess("run", env, port, tmp_path).start()
     try:
         await bot.wait_for("/healthz", 200)
