@@ -4,15 +4,15 @@ the local Slack emulator and a Redis this bench starts:
 * `serve`, after one `/incident help` so the command path is loaded;
 * `socket` (Socket Mode, the emulator's socket stand-in), once connected;
 * `worker`, with REMINDER_SCAN_INTERVAL=1 so a few (empty) scans have run;
-* `serve` with the optional parts on: the status page (STATUS_PAGE_COMPONENTS), Prometheus
-  and the model configured (they load their libraries only on first use), plus any
-  `--env KEY=VALUE` given (the web app's settings, when it is configured).
+* `serve` with the optional parts on: the web app (Sign in with Slack configured), the
+  status page (STATUS_PAGE_COMPONENTS), Prometheus and the model (they load their
+  libraries only on first use), plus any `--env KEY=VALUE` given.
 
 VmRSS from /proc/<pid>/status SETTLE seconds after ready; for scale, the same reading for a
 bare Bolt AsyncApp process (bench.bench_ack's floor). Goals (issue 31): each <= 100 MB,
 <= 120 MB with the web app and the status page.
 
-Run: .venv/bin/python -m bench.bench_memory [--env WEB_BASE_URL=http://…]"""
+Run: .venv/bin/python -m bench.bench_memory [--env KEY=VALUE]"""
 
 from __future__ import annotations
 
@@ -97,6 +97,15 @@ def bare_rss(emu: SlackEmulator) -> dict[str, float]:
         stop_process(proc)
 
 
+# the web app on (Sign in with Slack configured; nothing is fetched until someone signs in)
+WEB_APP = {
+    "SLACK_CLIENT_ID": "1000000001.2000000002",
+    "SLACK_CLIENT_SECRET": "bench-client-secret",
+    "WEB_BASE_URL": "http://127.0.0.1:3000",
+    "WEB_SESSION_SECRET": "bench-session-secret-of-at-least-32-characters",
+}
+
+
 def measure(redis_url: str, tmp: Path, extra: dict[str, str]) -> dict[str, dict[str, float]]:
     emu = SlackEmulator(token=BOT_TOKEN).start()
     emu.add_app_token(APP_TOKEN)
@@ -117,7 +126,7 @@ def measure(redis_url: str, tmp: Path, extra: dict[str, str]) -> dict[str, dict[
         out["worker"] = process_rss("worker", env, port, None)
         port = free_port()
         env = bot_env(emu.api_url, redis_url, port, STATUS_PAGE_COMPONENTS=str(components),
-                      PROMETHEUS_URL=dead, ANTHROPIC_API_KEY="sk-ant-bench", **extra)
+                      PROMETHEUS_URL=dead, ANTHROPIC_API_KEY="sk-ant-bench", **WEB_APP, **extra)
         out["serve_full"] = process_rss("serve", env, port, emu)
         out["bare"] = bare_rss(emu)
         return out
@@ -133,8 +142,8 @@ def main(extra: dict[str, str]) -> None:
         finally:
             server.stop()
     bare = rss["bare"]["VmRSS"]
-    full_label = "status page, Prometheus, model" + (
-        f", {', '.join(sorted(extra))}" if extra else " (the web app is not configured)")
+    full_label = "the web app, status page, Prometheus, model" + (
+        f", {', '.join(sorted(extra))}" if extra else "")
 
     def check(kind: str, what: str, goal: float) -> dict[str, object]:
         r = rss[kind]
