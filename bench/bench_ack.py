@@ -41,7 +41,7 @@ from bench import (
     stop_process,
     wait_port,
 )
-from bot.store import keys
+from bench.load import declare
 from sandbox import slack_requests as sr
 from sandbox.slack_emulator import SlackEmulator
 
@@ -172,31 +172,6 @@ def summary(t: Target) -> dict[str, Any]:
     }
 
 
-async def declare_incident(emu: SlackEmulator, port: int) -> str:
-    """One `/incident declare` through the bot; returns the new channel id once indexed."""
-    before = set(emu.channel_ids())
-    incidents = emu.channel_by_name("incidents")
-    assert incidents is not None
-    body = sr.slash_command(
-        "/incident", "declare Bench ack incident sev:3", USER, incidents.id,
-        emu.new_response_url(incidents.id), "trig-declare",
-    )
-    async with aiohttp.ClientSession() as session, session.post(
-        f"http://127.0.0.1:{port}/slack/events",
-        data=body.encode(),
-        headers=sr.signed_headers(SIGNING_SECRET, body),
-    ) as resp:
-        assert resp.status == 200, resp.status
-    r = sync_redis.Redis.from_url(REDIS_URL)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        created = [c for c in emu.channel_ids() if c not in before]
-        if created and r.exists(keys.channel_index(created[0])):
-            return created[0]
-        await asyncio.sleep(0.05)
-    raise RuntimeError("declare did not create an indexed incident channel")
-
-
 def start_bare(api_url: str) -> tuple[subprocess.Popen[bytes], int]:
     """The bare Bolt app in its own process, listening on a free loopback port."""
     port = free_port()
@@ -225,7 +200,7 @@ def main() -> None:
     procs: list[subprocess.Popen[bytes]] = [bot_proc, bare_proc]
     results: dict[str, dict[str, Any]] = {}
     try:
-        channel = asyncio.run(declare_incident(emu, bot_port))
+        channel = asyncio.run(declare(emu, bot_port, REDIS_URL, "Bench ack incident"))
         incidents = emu.channel_by_name("incidents")
         assert incidents is not None
         for name, text, where in (

@@ -70,12 +70,13 @@ def message_body(channel: str, ts: str, event_id: str) -> str:
     return sr.event_callback(event, event_id=event_id)
 
 
-async def declare(emu: SlackEmulator, port: int, redis_url: str) -> str:
+async def declare(emu: SlackEmulator, port: int, redis_url: str,
+                  title: str = "Bench hot path") -> str:
     """One signed `/incident declare` through a bot; its channel once the incident exists."""
     incidents = emu.channel_by_name("incidents")
     assert incidents is not None
     before = set(emu.channel_ids())
-    body = sr.slash_command("/incident", "declare Bench hot path sev:3", DECLARER,
+    body = sr.slash_command("/incident", f"declare {title} sev:3", DECLARER,
                             incidents.id, emu.new_response_url(incidents.id), "trig-bench")
     async with aiohttp.ClientSession() as s, s.post(
         f"http://127.0.0.1:{port}/slack/events", data=body.encode(),
