@@ -12,6 +12,7 @@ from typing import Any
 
 import structlog
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -36,6 +37,7 @@ SLACK_PATH = "/slack/events"
 ACK_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)
 SECRET_PATTERN = re.compile(r"(xox[abposr]-|xapp-|sk-ant-)[A-Za-z0-9._\-]+")
 REDACTED = "[redacted]"
+REQUEST_ID = web.RequestKey("request_id", str)
 SCAN_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
@@ -230,6 +232,7 @@ class BotMetrics(SlackCallMetrics):
             request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
         ) -> web.StreamResponse:
             request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:12]
+            request[REQUEST_ID] = request_id  # for the access line (AccessLog)
             timed = request.method == "POST" and request.path == SLACK_PATH
             started = time.perf_counter()
             with structlog.contextvars.bound_contextvars(request_id=request_id):
@@ -288,6 +291,30 @@ class _RateLimitObserver(AsyncRetryHandler):
 
 
 # --- logs ----------------------------------------------------------------------------
+
+access = structlog.get_logger("http")
+
+
+class AccessLog(AbstractAccessLogger):
+    """aiohttp's line per request (at LOG_LEVEL=INFO), as JSON through structlog like
+    every other line: the route's pattern instead of the path (a Jira webhook's token, a
+    subscriber's link are path segments) and never the query (sign-in's code and state)."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
+        info = getattr(request, "match_info", None)
+        resource = info.route.resource if info is not None else None
+        access.info(
+            "http_request", method=request.method,
+            route=resource.canonical if resource is not None else "(no route)",
+            status=response.status, ms=round(time * 1000, 2),
+            request_id=request.get(REQUEST_ID) if isinstance(request, web.Request) else None,
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return self.logger.isEnabledFor(logging.INFO)
+
+
 
 
 class Redactor:

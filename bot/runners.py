@@ -12,7 +12,7 @@ from typing import Any, cast
 import structlog
 from aiohttp import web
 
-from bot.observability import WorkerMetrics
+from bot.observability import AccessLog, WorkerMetrics
 from bot.settings import Settings
 from bot.side_server import READINESS, Readiness, slack_auth_check
 from bot.slack.gateway import SlackGateway
@@ -23,7 +23,7 @@ log = structlog.get_logger(__name__)
 
 
 async def serve_http(bot: Bot, host: str, port: int) -> web.AppRunner:
-    runner = web.AppRunner(bot.web_app)
+    runner = web.AppRunner(bot.web_app, access_log_class=AccessLog)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     log.info("serving", host=host, port=port, path="/slack/events")

@@ -88,8 +88,8 @@ class ProcessSettings(BaseModel):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO",
-        description="what the processes log on stderr: `INFO` includes a line "
-        "per HTTP request; `WARNING` keeps only warnings and errors",
+        description="what the processes log: `INFO` includes a JSON line per HTTP "
+        "request (its route, status and time); `WARNING` keeps only warnings and errors",
     )
 
     @field_validator("log_level", mode="before")

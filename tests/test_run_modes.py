@@ -375,7 +375,15 @@ async def test_serve_process_answers_healthz_and_metrics_on_port(
         ):
             assert family in metrics, family
         assert len(slack.calls("auth.test")) == 1  # the token is checked once, at start
-        assert '"GET /healthz HTTP/1.1" 200' in bot.log  # LOG_LEVEL=INFO: a line per request
+        await bot.post_json("/webhooks/jira/not-the-token-7f3a", {})  # refused, and logged
+        await bot.get("/healthz?probe=k8s-9d2e")
+        # LOG_LEVEL=INFO: a JSON line per request, naming the route, not the path's tokens
+        lines = [json.loads(line) for line in bot.log.splitlines() if '"http_request"' in line]
+        assert {"method": "GET", "route": "/healthz", "status": 200} in [
+            {k: line[k] for k in ("method", "route", "status")} for line in lines
+        ]
+        assert any(line["route"] == "/webhooks/jira/{token}" for line in lines)
+        assert "not-the-token-7f3a" not in bot.log and "k8s-9d2e" not in bot.log
     finally:
         bot.stop()
 
@@ -391,7 +399,7 @@ async def test_log_level_warning_keeps_only_warnings_and_errors(
     try:
         for _ in range(3):
             await bot.wait_for("/healthz", 200)
-        assert "GET /healthz" not in bot.log and '"serving"' not in bot.log
+        assert '"http_request"' not in bot.log and '"serving"' not in bot.log
     finally:
         bot.stop()
     monkeypatch.setenv("LOG_LEVEL", "loud")

@@ -260,17 +260,30 @@ class ParsedRequest(AsyncBoltRequest):
         )
 
 
-def http_request(
-    raw: str, headers: Mapping[str, str], query: str | None = None
-) -> ParsedRequest:
-    """The Bolt request for an HTTP POST to /slack/events (raises MalformedBody)."""
+def checked_body(raw: str, headers: Mapping[str, str]) -> dict[str, Any]:
+    """The parsed, shape-checked body of an HTTP POST to /slack/events (raises
+    MalformedBody)."""
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
     body = parse_body(raw, content_type)
     check_shape(body)
+    return body
+
+
+def bolt_request(
+    raw: str, body: dict[str, Any], headers: Mapping[str, str], query: str | None = None
+) -> ParsedRequest:
+    """The Bolt request for a checked HTTP body (raises MalformedBody)."""
     try:
         return ParsedRequest(raw_body=raw, body=body, query=query, headers=headers)
     except (TypeError, AttributeError, KeyError, ValueError) as exc:  # Bolt reading its context
         raise MalformedBody(f"fields Slack never sends ({type(exc).__name__})") from exc
+
+
+def http_request(
+    raw: str, headers: Mapping[str, str], query: str | None = None
+) -> ParsedRequest:
+    """The Bolt request for an HTTP POST to /slack/events (raises MalformedBody)."""
+    return bolt_request(raw, checked_body(raw, headers), headers, query)
 
 
 def socket_mode_request(req: SocketModeRequest) -> ParsedRequest:
@@ -299,31 +312,52 @@ def answer_before_bolt(app: AsyncApp, answer: BeforeBolt) -> None:
     _BEFORE_BOLT[app] = answer
 
 
-async def dispatch(app: AsyncApp, request: ParsedRequest) -> BoltResponse:
+async def answered_before_bolt(app: AsyncApp, body: dict[str, Any]) -> BoltResponse | None:
+    """The answer `answer_before_bolt` gives to this body, or None: Bolt's to dispatch."""
     answer = _BEFORE_BOLT.get(app)
-    if answer is not None:
-        try:
-            response = await answer(request.body)
-        except Exception as exc:  # as Bolt answers a middleware's failure: 500, Slack retries
-            log.error("slack_request_failed", exc_info=exc)
-            return BoltResponse(status=500, body="")
-        if response is not None:
-            return response
+    if answer is None:
+        return None
+    try:
+        return await answer(body)
+    except Exception as exc:  # as Bolt answers a middleware's failure: 500, Slack retries
+        log.error("slack_request_failed", exc_info=exc)
+        return BoltResponse(status=500, body="")
+
+
+async def dispatch(app: AsyncApp, request: ParsedRequest) -> BoltResponse:
+    response = await answered_before_bolt(app, request.body)
+    if response is not None:
+        return response
     return await app.async_dispatch(request)
 
 
+def _plain_response(response: BoltResponse) -> web.Response:
+    """An answer made before Bolt (a status and a short text, no cookies) as aiohttp's."""
+    return web.Response(status=response.status, text=response.body)
+
+
 def events_endpoint(app: AsyncApp) -> Any:
-    """aiohttp handler for POST /slack/events: our parse, then Bolt's dispatch."""
+    """aiohttp handler for POST /slack/events: our parse, then the answer before Bolt (a
+    plain message: no Bolt request is built for it), else Bolt's dispatch."""
 
     async def slack_events(request: web.Request) -> web.Response:
         raw = await request.text()
+        headers = request.headers
         try:
-            bolt_request = http_request(raw, dict(request.headers), request.query_string)
+            body = checked_body(raw, headers)
+        except MalformedBody as exc:
+            log.info("slack_body_malformed", reason=str(exc))
+            return web.Response(status=400, text=f"malformed request body: {exc}")
+        early = await answered_before_bolt(app, body)
+        if early is not None:
+            return _plain_response(early)
+        try:
+            parsed = bolt_request(raw, body, dict(headers), request.query_string)
         except MalformedBody as exc:
             log.info("slack_body_malformed", reason=str(exc))
             return web.Response(status=400, text=f"malformed request body: {exc}")
         try:
-            response = await dispatch(app, bolt_request)
+            response = await app.async_dispatch(parsed)
         except Exception as exc:  # Bolt itself failed on a shape the checks above let by
             ref = uuid.uuid4().hex[:8]
             log.error("slack_body_unreadable", ref=ref, exc_info=exc)

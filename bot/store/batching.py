@@ -11,6 +11,12 @@ acknowledged to Slack before Redis has it, and replicas when asked), a script's 
 reaches only its caller, and a lost connection reaches every caller of the batch (each
 answers 503, Slack delivers again).
 
+The batch owns one connection of the client's pool (one pipeline is on the wire at a time),
+so a write does not take a connection from the pool and give it back each time; it is
+checked before each write as the pool checks what it lends, and a lost connection is
+retried as redis-py retries a pipeline (the client's `retry` policy), then reaches every
+caller of the batch.
+
 A Redis Cluster is not batched (a pipeline there splits by node): atomic.py sends each
 script itself."""
 
@@ -21,7 +27,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 
 Command = tuple[Any, ...]  # ("EVAL", source, n, *keys, *argv), ("ZADD", key, 0, member)…
 Reply = tuple[list[Any], Any]  # (the commands' replies, WAIT's count or None)
@@ -43,6 +51,7 @@ class ScriptBatch:
         self.pending: list[_Pending] = []
         self.busy = False  # a pipeline is on the wire
         self.draining: set[asyncio.Task[None]] = set()
+        self.connection: AbstractConnection | None = None  # the batch's own, from the pool
 
     async def run(self, commands: list[Command]) -> Reply:
         """Send `commands` (a script, and what must reach Redis just before it) in one
@@ -76,22 +85,43 @@ class ScriptBatch:
         finally:
             self.busy = False
 
+    async def _exchange(self, conn: AbstractConnection, commands: list[Command]) -> list[Any]:
+        """One write, then each command's reply in order (an error reply as its exception)."""
+        await conn.send_packed_command(conn.pack_commands(commands))
+        replies: list[Any] = []
+        for _ in commands:
+            try:
+                replies.append(await conn.read_response())
+            except ResponseError as exc:
+                replies.append(exc)
+        return replies
+
     async def _send(self, batch: list[_Pending]) -> None:
+        commands = [command for p in batch for command in p.commands]
+        if self.wait is not None:
+            commands.append(("WAIT", *self.wait))
+        conn = self.connection
+        pool = self.client.connection_pool
         try:
-            async with self.client.pipeline(transaction=False) as pipe:
-                for p in batch:
-                    for command in p.commands:
-                        pipe.execute_command(*command)
-                if self.wait is not None:
-                    pipe.execute_command("WAIT", *self.wait)
-                replies = await pipe.execute(raise_on_error=False)
+            if conn is None:
+                conn = self.connection = await pool.get_connection()  # type: ignore[no-untyped-call]
+            else:  # as the pool checks what it lends: a connection the server closed reconnects
+                await pool.ensure_connection(conn)
+            held = conn
+            replies = await held.retry.call_with_retry(
+                lambda: self._exchange(held, commands), lambda _error: held.disconnect()
+            )
         except asyncio.CancelledError:  # the sender went away: the others cannot know
+            if conn is not None:  # replies may be left on the wire: start afresh
+                await conn.disconnect(nowait=True)
             lost = RedisConnectionError("the pipeline's sender was cancelled")
             for p in batch:  # whether Redis has their writes; they answer 503, Slack retries
                 if not p.future.done():
                     p.future.set_exception(lost)
             raise
         except Exception as exc:  # the connection: every caller of the batch is told
+            if conn is not None:
+                await conn.disconnect(nowait=True)
             for p in batch:
                 if not p.future.done():
                     p.future.set_exception(exc)
