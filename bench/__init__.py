@@ -8,6 +8,7 @@ and appending a result line."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import socket
@@ -16,6 +17,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +31,21 @@ RESULTS = ROOT / "bench" / "results.jsonl"
 SIGNING_SECRET = "bench-signing-secret"
 BOT_TOKEN = "xoxb-bench-token"
 INCIDENT_BOT = Path(sys.executable).with_name("incident-bot")
+
+
+@contextmanager
+def steady_load_generator() -> Iterator[None]:
+    """While a latency phase runs, the load generator (this process, with the Slack
+    emulator's growing history) never pauses for its own garbage collection: a 25 ms
+    full collection here would be counted against whichever server was being measured."""
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
 
 
 def free_port() -> int:

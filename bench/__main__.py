@@ -20,8 +20,8 @@ from bot.docs.benchmarks_page import read_lines, summary
 BENCH_DIR = ROOT / "bench"
 TIMEOUT = 240  # seconds per bench
 # benches that start big worlds: bench_fleet backfills ~200k series into three Prometheus,
-# bench_web seeds 10,000 incidents x 100 events
-TIMEOUTS = {"bench_fleet": 600, "bench_web": 480}
+# bench_web seeds 10,000 incidents x 100 events, bench_scale plays 28 phases and a cluster
+TIMEOUTS = {"bench_fleet": 600, "bench_web": 480, "bench_scale": 420}
 
 
 def run_benches(names: list[str]) -> list[tuple[str, int, float]]:

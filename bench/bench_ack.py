@@ -38,6 +38,7 @@ from bench import (
     log_path,
     serve_bot,
     start_process,
+    steady_load_generator,
     stop_process,
     wait_port,
 )
@@ -148,17 +149,18 @@ async def scenario(
         await asyncio.sleep(0.5)
         total = int(RATE * DURATION) * len(targets)
         interval = 1.0 / (RATE * len(targets))
-        loop = asyncio.get_running_loop()
-        start = loop.time() + 0.05
-        tasks = []
-        for i in range(total):
-            pair, k = divmod(i, len(targets))
-            target = targets[k] if pair % 2 == 0 else targets[-1 - k]
-            delay = start + i * interval - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(session, target, emu, text, channel, True)))
-        await asyncio.gather(*tasks)
+        with steady_load_generator():
+            loop = asyncio.get_running_loop()
+            start = loop.time() + 0.05
+            tasks = []
+            for i in range(total):
+                pair, k = divmod(i, len(targets))
+                target = targets[k] if pair % 2 == 0 else targets[-1 - k]
+                delay = start + i * interval - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(one(session, target, emu, text, channel, True)))
+            await asyncio.gather(*tasks)
 
 
 def summary(t: Target) -> dict[str, Any]:

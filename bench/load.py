@@ -24,7 +24,7 @@ from typing import Any
 import aiohttp
 import redis as sync_redis
 
-from bench import SIGNING_SECRET
+from bench import SIGNING_SECRET, steady_load_generator
 from bot.store import keys
 from bot.timeline.models import EventKind
 from sandbox import slack_requests as sr
@@ -134,17 +134,18 @@ async def run_load(targets: list[Target], channel: str, events: int, rate: float
         for t, data, headers, ts, record in plan[: warmup * per_tick]:
             await _one(session, t, data, headers, ts, record)
         await asyncio.sleep(0.5)
-        cpu0 = {t.name: cpu_seconds(t.pid) for t in targets}
-        start = loop.time() + 0.05
-        for tick in range(events):
-            delay = start + tick / rate - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            base = (warmup + tick) * per_tick
-            for t, data, headers, ts, record in plan[base : base + per_tick]:
-                t.sent += 1
-                tasks.append(asyncio.create_task(_one(session, t, data, headers, ts, record)))
-        await asyncio.gather(*tasks)
+        with steady_load_generator():
+            cpu0 = {t.name: cpu_seconds(t.pid) for t in targets}
+            start = loop.time() + 0.05
+            for tick in range(events):
+                delay = start + tick / rate - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                base = (warmup + tick) * per_tick
+                for t, data, headers, ts, record in plan[base : base + per_tick]:
+                    t.sent += 1
+                    tasks.append(asyncio.create_task(_one(session, t, data, headers, ts, record)))
+            await asyncio.gather(*tasks)
         for t in targets:
             t.cpu = cpu_seconds(t.pid) - cpu0[t.name]
 

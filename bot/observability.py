@@ -3,6 +3,7 @@ hygiene: request and incident ids bound via structlog contextvars, secrets redac
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import time
@@ -38,6 +39,15 @@ ACK_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)
 SECRET_PATTERN = re.compile(r"(xox[abposr]-|xapp-|sk-ant-)[A-Za-z0-9._\-]+")
 REDACTED = "[redacted]"
 REQUEST_ID = web.RequestKey("request_id", str)
+_REQUEST_IDS = itertools.count(1)
+_PROCESS_TAG = uuid.uuid4().hex[:6]
+
+
+def next_request_id() -> str:
+    """A request id unique in this deployment: this process's random tag and a counter
+    (no random bytes read from the kernel per request)."""
+    return f"{_PROCESS_TAG}{next(_REQUEST_IDS):06x}"
+
 SCAN_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
@@ -231,16 +241,17 @@ class BotMetrics(SlackCallMetrics):
         async def observe(
             request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
         ) -> web.StreamResponse:
-            request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:12]
+            request_id = request.headers.get("X-Request-Id") or next_request_id()
             request[REQUEST_ID] = request_id  # for the access line (AccessLog)
             timed = request.method == "POST" and request.path == SLACK_PATH
             started = time.perf_counter()
-            with structlog.contextvars.bound_contextvars(request_id=request_id):
-                try:
-                    return await handler(request)
-                finally:
-                    if timed:
-                        self.ack_latency.observe(time.perf_counter() - started)
+            bound = structlog.contextvars.bind_contextvars(request_id=request_id)
+            try:
+                return await handler(request)
+            finally:
+                structlog.contextvars.reset_contextvars(**bound)
+                if timed:
+                    self.ack_latency.observe(time.perf_counter() - started)
 
         return observe
 

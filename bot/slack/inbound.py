@@ -279,18 +279,9 @@ def bolt_request(
         raise MalformedBody(f"fields Slack never sends ({type(exc).__name__})") from exc
 
 
-def http_request(
-    raw: str, headers: Mapping[str, str], query: str | None = None
-) -> ParsedRequest:
-    """The Bolt request for an HTTP POST to /slack/events (raises MalformedBody)."""
-    return bolt_request(raw, checked_body(raw, headers), headers, query)
-
-
-def socket_mode_request(req: SocketModeRequest) -> ParsedRequest:
-    """The Bolt request for a Socket Mode envelope: its payload is already a parsed dict
+def socket_mode_request(req: SocketModeRequest, payload: dict[str, Any]) -> ParsedRequest:
+    """The Bolt request for a Socket Mode envelope whose checked payload is `payload`
     (raises MalformedBody like HTTP)."""
-    payload = req.payload if isinstance(req.payload, dict) else {}
-    check_shape(payload)
     try:
         return ParsedRequest(
             raw_body="", body=payload, headers=build_headers(req), mode="socket_mode"
@@ -322,13 +313,6 @@ async def answered_before_bolt(app: AsyncApp, body: dict[str, Any]) -> BoltRespo
     except Exception as exc:  # as Bolt answers a middleware's failure: 500, Slack retries
         log.error("slack_request_failed", exc_info=exc)
         return BoltResponse(status=500, body="")
-
-
-async def dispatch(app: AsyncApp, request: ParsedRequest) -> BoltResponse:
-    response = await answered_before_bolt(app, request.body)
-    if response is not None:
-        return response
-    return await app.async_dispatch(request)
 
 
 def _plain_response(response: BoltResponse) -> web.Response:
@@ -376,12 +360,14 @@ class SocketModeHandler(AsyncSocketModeHandler):
         self, client: AsyncBaseSocketModeClient, req: SocketModeRequest
     ) -> None:
         start = time.time()
-        try:
-            bolt_request = socket_mode_request(req)
+        try:  # its payload is already a parsed dict
+            payload = req.payload if isinstance(req.payload, dict) else {}
+            check_shape(payload)
+            response = await answered_before_bolt(self.app, payload)
+            if response is None:
+                response = await self.app.async_dispatch(socket_mode_request(req, payload))
         except MalformedBody as exc:
             # acknowledged, so Slack does not deliver it again; nothing runs (HTTP: 400)
             log.info("slack_envelope_malformed", reason=str(exc), envelope_type=req.type)
-            await send_async_response(client, req, BoltResponse(status=200, body=""), start)
-            return
-        bolt_response = await dispatch(self.app, bolt_request)
-        await send_async_response(client, req, bolt_response, start)
+            response = BoltResponse(status=200, body="")
+        await send_async_response(client, req, response, start)

@@ -26,6 +26,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
+import hiredis
 import redis.asyncio as aioredis
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -86,8 +87,10 @@ class ScriptBatch:
             self.busy = False
 
     async def _exchange(self, conn: AbstractConnection, commands: list[Command]) -> list[Any]:
-        """One write, then each command's reply in order (an error reply as its exception)."""
-        await conn.send_packed_command(conn.pack_commands(commands))
+        """One write, then each command's reply in order (an error reply as its exception).
+        Packed by hiredis's C packer, as redis-py's own sync connections do (its asyncio
+        connections pack in Python)."""
+        await conn.send_packed_command(b"".join(hiredis.pack_command(c) for c in commands))
         replies: list[Any] = []
         for _ in commands:
             try:
