@@ -175,11 +175,14 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(5)
 
 
-def serve_bot(api_url: str, redis_url: str, name: str) -> tuple[subprocess.Popen[bytes], int]:
-    """`incident-bot serve` on a free loopback port, ready at /healthz."""
+def serve_bot(
+    api_url: str, redis_url: str, name: str, command: list[str] | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """`incident-bot serve` (or `command`, e.g. a bench variant of it) on a free loopback
+    port, ready at /healthz."""
     port = free_port()
     proc = start_process(
-        [str(INCIDENT_BOT), "serve"],
+        command or [str(INCIDENT_BOT), "serve"],
         bot_env(api_url, redis_url, port),
         log_path(name),
     )

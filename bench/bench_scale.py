@@ -6,12 +6,14 @@ persistence), so it never touches a shared Redis.
    (a) one `incident-bot serve`, (b) two `serve` replicas behind a round-robin in this
    process (request i goes to replica i mod 2, as a load balancer would spread them), and
    the floors: (c) a bare Bolt AsyncApp whose message listener does nothing, and (d) two
-   of those behind the same round-robin. Phases alternate bare/one/bare2/two, ROUNDS
-   times, PHASE seconds each, the load generator's garbage collection held during each;
-   latency = request sent → response read, keep-alive loopback. Reported: p50/p99 per
-   setup, p99 ratio of one `serve` to one bare app and of two replicas to two bare
-   replicas (goal ≤ 1.2× each; two replicas against one bare app is shown too), errors,
-   and that every acknowledged event is stored exactly once.
+   of those behind the same round-robin; and (e) one `serve` whose writes skip Redis
+   (bench/serve_without_redis_io.py: the bot's own path without the round trip before
+   the ack, to show where the gap is). Phases alternate, ROUNDS times, PHASE seconds each,
+   the load generator's garbage collection held during each and its first LEAD_IN
+   requests not timed; latency = request sent → response read, keep-alive loopback.
+   Reported: p50/p99 per setup, p99 ratio of one `serve` to one bare app and of two
+   replicas to two bare replicas (goal ≤ 1.2× each; two replicas against one bare app is
+   shown too), errors, and that every acknowledged event is stored exactly once.
 2. **Reminder scan, 100 due among 100k items**: `ReminderScanner.scan()` against a single
    Redis and against a 3-master Redis Cluster (`redis-cli --cluster create`), same data,
    best of repeats.
@@ -26,6 +28,7 @@ import asyncio
 import logging
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -62,8 +65,9 @@ from sandbox.slack_emulator import SlackEmulator
 
 RATE = 200.0
 PHASE = 3.0
-ROUNDS = 7
+ROUNDS = 6
 GOAL = 1.2
+LEAD_IN = 10  # each phase's first requests, after its pause, are sent but not timed
 SCAN_GOAL = 2.0  # a cluster may cost a little per command; it must not change the scaling
 ITEMS = 100_000
 BOB, ALICE = "U0BOB", "U0ALICE"
@@ -128,10 +132,12 @@ async def phase(
         if status != 200:
             setup.errors[f"HTTP {status}"] += 1
             return
-        setup.latencies.append(time.perf_counter() - started)
+        if i - start_at >= LEAD_IN:
+            setup.latencies.append(time.perf_counter() - started)
         setup.acked.append(ts)
 
     loop = asyncio.get_running_loop()
+    start_at = setup.sent
     total = int(RATE * seconds)
     start = loop.time() + 0.05
     tasks = []
@@ -156,6 +162,10 @@ async def ack_latency(phase_seconds: float, rounds: int, before: str | None) -> 
             procs.append(a_proc)
             b_proc, b_port = serve_bot(emu.api_url, url, "scale-b")
             procs.append(b_proc)
+            io_proc, io_port = serve_bot(
+                emu.api_url, url, "scale-no-redis-io",
+                [sys.executable, "-m", "bench.serve_without_redis_io"])
+            procs.append(io_proc)
             bare_proc, bare_port = start_bare(emu.api_url)
             procs.append(bare_proc)
             bare_b_proc, bare_b_port = start_bare(emu.api_url)
@@ -166,6 +176,7 @@ async def ack_latency(phase_seconds: float, rounds: int, before: str | None) -> 
                 "one": Setup("one", [a_port]),
                 "bare2": Setup("bare2", [bare_port, bare_b_port]),
                 "two": Setup("two", [a_port, b_port]),
+                "no_redis_io": Setup("no_redis_io", [io_port]),
             }
             if before:  # one `serve` of an older commit, side by side
                 tree = git_worktree(before, ROOT, Path(tmp) / "before")
@@ -210,7 +221,7 @@ async def ack_latency(phase_seconds: float, rounds: int, before: str | None) -> 
             "max_ms": round(max(s.latencies) * 1000, 2),
             "round_p99_ms": [round(v, 2) for v in s.round_p99],
         }
-        if not name.startswith("bare"):
+        if name in ("one", "two", "before"):
             row["stored_once"] = sum(1 for ts in s.acked if stored[ts] == 1)
             row["missing"] = sum(1 for ts in s.acked if stored[ts] == 0)
             row["doubled"] = sum(1 for ts in s.acked if stored[ts] > 1)
@@ -307,6 +318,15 @@ async def main(phase_seconds: float, rounds: int, repeats: int, before: str | No
             "value": round(ratio, 2), "unit": "x", "goal": GOAL, "op": "<=",
             "ok": ratio <= GOAL and not r["errors"] and r["missing"] == r["doubled"] == 0,
         })
+    gap = acks["no_redis_io"]
+    checks.append({
+        "what": "ack p99 at 200 req/s, one `serve` whose writes skip Redis / bare Bolt "
+                "(where the gap is: everything but the Redis round trip before the ack)",
+        "numbers": (f"p50 {gap['p50_ms']} ms, p99 {gap['p99_ms']} ms (bare p50 "
+                    f"{acks['bare']['p50_ms']} ms, p99 {bare99} ms; the real `serve` p50 "
+                    f"{acks['one']['p50_ms']} ms, p99 {acks['one']['p99_ms']} ms)"),
+        "value": round(gap["p99_ms"] / bare99, 2), "unit": "x",
+    })
     two = acks["two"]
     checks.append({
         "what": "ack p99 at 200 req/s, two `serve` replicas / ONE bare Bolt process",
@@ -337,8 +357,9 @@ async def main(phase_seconds: float, rounds: int, repeats: int, before: str | No
         "bench": "scale",
         "how": (
             f"message events stored before the ack, open loop {RATE:g} req/s, phases "
-            f"bare/one/bare2/two ×{rounds} of {phase_seconds:g} s (order rotating), the load "
-            "generator's garbage collection held during each phase, serve replicas "
+            f"bare/one/bare2/two/no-redis-io ×{rounds} of {phase_seconds:g} s (order rotating), "
+            f"the first {LEAD_IN} requests of each untimed, the load generator's garbage "
+            "collection held during each phase, serve replicas "
             "as subprocesses on a Redis the bench starts; reminder scan via "
             "ReminderScanner.scan() on a single Redis vs a 3-master cluster the bench starts, "
             "best of repeats"

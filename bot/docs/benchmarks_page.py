@@ -259,7 +259,11 @@ def hot_path(rows: list[Row]) -> str:
                 strict=True))
             for r in rows if r["bench"] == "scale" and "round_p99_ms" in r["acks"]["one"]
         ][-5:]
-        one, two, bare2 = a["one"], a["two"], a.get("bare2")
+        one, two, bare2, io = a["one"], a["two"], a.get("bare2"), a.get("no_redis_io")
+        split = (
+            f"the same `serve` with its writes skipping Redis {fmt(io['p99_ms'])} ms "
+            f"({io['p99_ms'] / bare['p99_ms']:.2f}x, p50 {fmt(io['p50_ms'])} ms): the rest "
+            "is the Redis round trip before the ack; " if io else "")
         pair = (
             f"two replicas {fmt(two['p99_ms'])} ms vs two bare Bolt replicas "
             f"{fmt(bare2['p99_ms'])} ms ({two['p99_ms'] / bare2['p99_ms']:.2f}x; goal 1.2x; "
@@ -271,7 +275,7 @@ def hot_path(rows: list[Row]) -> str:
         parts.append(
             f"ack p99 at 200 req/s: one `serve` {fmt(one['p99_ms'])} ms vs bare Bolt "
             f"{fmt(bare['p99_ms'])} ms ({one['p99_ms'] / bare['p99_ms']:.2f}x; goal 1.2x; p50 "
-            f"{fmt(one['p50_ms'])} vs {fmt(bare['p50_ms'])} ms{was}); {pair}; p99 at these "
+            f"{fmt(one['p50_ms'])} vs {fmt(bare['p50_ms'])} ms{was}); {split}{pair}; p99 at these "
             f"few milliseconds moves with the shared machine: one `serve`'s "
             f"ratio in the last {len(runs)} runs was {', '.join(f'{x:.2f}' for x in runs)}"
             + (f" (the median over each run's rounds of that round's ratio: "
