@@ -38,6 +38,7 @@ SLACK_PATH = "/slack/events"
 ACK_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)
 SECRET_PATTERN = re.compile(r"(xox[abposr]-|xapp-|sk-ant-)[A-Za-z0-9._\-]+")
 REDACTED = "[redacted]"
+SCAN_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 REQUEST_ID = web.RequestKey("request_id", str)
 _REQUEST_IDS = itertools.count(1)
 _PROCESS_TAG = uuid.uuid4().hex[:6]
@@ -47,8 +48,6 @@ def next_request_id() -> str:
     """A request id unique in this deployment: this process's random tag and a counter
     (no random bytes read from the kernel per request)."""
     return f"{_PROCESS_TAG}{next(_REQUEST_IDS):06x}"
-
-SCAN_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
 
@@ -324,8 +323,6 @@ class AccessLog(AbstractAccessLogger):
     @property
     def enabled(self) -> bool:
         return self.logger.isEnabledFor(logging.INFO)
-
-
 
 
 class Redactor:

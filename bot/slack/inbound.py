@@ -326,17 +326,12 @@ def events_endpoint(app: AsyncApp) -> Any:
 
     async def slack_events(request: web.Request) -> web.Response:
         raw = await request.text()
-        headers = request.headers
         try:
-            body = checked_body(raw, headers)
-        except MalformedBody as exc:
-            log.info("slack_body_malformed", reason=str(exc))
-            return web.Response(status=400, text=f"malformed request body: {exc}")
-        early = await answered_before_bolt(app, body)
-        if early is not None:
-            return _plain_response(early)
-        try:
-            parsed = bolt_request(raw, body, dict(headers), request.query_string)
+            body = checked_body(raw, request.headers)
+            early = await answered_before_bolt(app, body)  # answers its own failures
+            if early is not None:
+                return _plain_response(early)
+            parsed = bolt_request(raw, body, dict(request.headers), request.query_string)
         except MalformedBody as exc:
             log.info("slack_body_malformed", reason=str(exc))
             return web.Response(status=400, text=f"malformed request body: {exc}")
