@@ -29,14 +29,9 @@ from bench import (
     BOT_TOKEN,
     ROOT,
     append_result,
-    bot_env,
     code_version,
-    free_port,
-    log_path,
     serve_bot,
-    start_process,
     stop_process,
-    wait_http,
 )
 from bench.bench_ack import start_bare
 from bench.load import Target, declare, machine, run_load, stored_once, summary
@@ -109,17 +104,8 @@ def render(d: dict[str, Any], row: dict[str, Any]) -> str:
 def serve_under_cprofile(api_url: str, redis_url: str, stats: Path
                          ) -> tuple[subprocess.Popen[bytes], int]:
     """`python -m cProfile -m bot serve`: the stats are written when SIGINT ends it."""
-    port = free_port()
-    proc = start_process(
-        [sys.executable, "-m", "cProfile", "-o", str(stats), "-m", "bot", "serve"],
-        bot_env(api_url, redis_url, port), log_path("profile-cprofile"),
-    )
-    try:
-        wait_http(f"http://127.0.0.1:{port}/healthz", proc)
-    except Exception:
-        stop_process(proc)
-        raise
-    return proc, port
+    return serve_bot(api_url, redis_url, "profile-cprofile",
+                     [sys.executable, "-m", "cProfile", "-o", str(stats), "-m", "bot", "serve"])
 
 
 def cprofile_digest(stats: Path, events: int, top: int = 30) -> str:
